@@ -1,0 +1,109 @@
+public import Foundation
+
+/// Where every setting of the `sti` tool comes from, resolved in one place with one rule:
+/// command-line flag > environment (`STI_…`) > config file (`--config`/`STI_CONFIG`) > default.
+///
+/// The config file uses the same `KEY=VALUE` syntax as a systemd `EnvironmentFile=`, so one
+/// `/etc/sti/sti.env` serves both. A key this program does not know is an error naming the
+/// line: a misspelt setting must not be silently ignored.
+public struct Settings: Sendable {
+    /// Every setting name the tool reads, with what it means (printed by `sti aggregate --help`).
+    public static let known: [String: String] = [
+        "STI_BROKERS": "bootstrap servers, host:port[,host:port…]",
+        "STI_OUT": "snapshot folder",
+        "STI_STATE": "state database (SQLite) of the aggregator",
+        "STI_KEYS": "keys file for signature checks (section 4 of the protocol)",
+        "STI_REGISTRY": "geography registry file replacing the built-in one",
+        "STI_GROUP": "consumer group id under which offsets are committed (default sti-aggregator)",
+        "STI_TOPIC_PREFIX": "topic prefix (default sti)",
+        "STI_KAFKA_CONFIG": "file of librdkafka properties, key=value lines (SASL, TLS…)",
+        "STI_TIMEOUT": "seconds to wait for the brokers before failing (default 30)",
+        "STI_LOG_FORMAT": "text or json (default text)",
+        "STI_METRICS_FILE": "node-exporter textfile written after each run",
+        "STI_METRICS_PORT": "port of the Prometheus endpoint in --follow mode",
+        "STI_INTERVAL": "seconds between snapshots in --follow mode (default 60)",
+        "STI_CONFIG": "this config file",
+    ]
+
+    public var environment: [String: String]
+    public var file: [String: String]
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment,
+                configFile: String? = nil) throws(SettingsError) {
+        self.environment = environment
+        let path = configFile ?? environment["STI_CONFIG"]
+        self.file = try path.map { (p: String) throws(SettingsError) in try Self.parseFile(p) } ?? [:]
+    }
+
+    /// The value of a setting: the flag if given, else the environment, else the file.
+    public func value(_ name: String, flag: String?) -> String? {
+        precondition(Self.known[name] != nil, "unknown setting \(name)")
+        if let flag { return flag }
+        if let env = environment[name], !env.isEmpty { return env }
+        return file[name]
+    }
+
+    /// A required setting; the error names the flag, the variable and the file.
+    public func required(_ name: String, flag: String?, flagName: String) throws(SettingsError) -> String {
+        guard let value = value(name, flag: flag), !value.isEmpty else {
+            throw SettingsError("missing \(flagName): give it on the command line, in \(name), or in the config file")
+        }
+        return value
+    }
+
+    /// An integer setting with a default, checked against its range.
+    public func integer(_ name: String, flag: Int?, default defaultValue: Int, range: ClosedRange<Int>, flagName: String) throws(SettingsError) -> Int {
+        let number: Int
+        if let flag {
+            number = flag
+        } else if let text = value(name, flag: nil) {
+            guard let parsed = Int(text.trimmingCharacters(in: .whitespaces)) else {
+                throw SettingsError("\(name)=\(text) is not a whole number")
+            }
+            number = parsed
+        } else {
+            number = defaultValue
+        }
+        guard range.contains(number) else {
+            throw SettingsError("\(flagName) must be between \(range.lowerBound) and \(range.upperBound), got \(number)")
+        }
+        return number
+    }
+
+    /// Parses a `KEY=VALUE` file: blank lines and `#` comments skipped, optional `export `,
+    /// values optionally in single or double quotes.
+    public static func parseFile(_ path: String) throws(SettingsError) -> [String: String] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw SettingsError("cannot read config file \(path)")
+        }
+        var result: [String: String] = [:]
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var line = rawLine.trimmingCharacters(in: .whitespaces)
+            if line.hasSuffix("\r") { line.removeLast() }
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.hasPrefix("export ") { line = String(line.dropFirst(7)).trimmingCharacters(in: .whitespaces) }
+            guard let eq = line.firstIndex(of: "=") else {
+                throw SettingsError("\(path):\(index + 1): expected KEY=VALUE, got \"\(line)\"")
+            }
+            let key = String(line[..<eq]).trimmingCharacters(in: .whitespaces)
+            var value = String(line[line.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
+                value = String(value.dropFirst().dropLast())
+            }
+            guard known[key] != nil else {
+                throw SettingsError("\(path):\(index + 1): unknown setting \(key) (known: \(known.keys.sorted().joined(separator: ", ")))")
+            }
+            guard key != "STI_CONFIG" else {
+                throw SettingsError("\(path):\(index + 1): STI_CONFIG cannot be set inside a config file")
+            }
+            result[key] = value
+        }
+        return result
+    }
+}
+
+/// A setting that is missing, malformed or out of range.
+public struct SettingsError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

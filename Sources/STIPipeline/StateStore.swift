@@ -1,0 +1,307 @@
+public import Foundation
+import GRDB
+public import STIProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The aggregator's durable state, in one SQLite database: the current record of every
+/// identity, the aggregate totals derived from them, per topic-partition the next offset to
+/// read, and what has been consumed since the last snapshot (offset ranges, counts, rejections).
+///
+/// The stored offsets are the source of truth for where a run starts. Records, totals and
+/// offsets change together in one transaction per batch, so the database never holds a record
+/// without the offset that produced it, or an offset without its records.
+public final class StateStore {
+    /// Bumped whenever the layout changes incompatibly; an old file then asks for `--rebuild`.
+    static let layoutVersion = 1
+
+    public let path: String
+    let queue: DatabaseQueue
+    private let lock: RunLock
+
+    /// Opens (creating if absent) the state database at `path`, taking the run lock first so
+    /// that two runs never work on one state.
+    public init(path: String) throws(StateStoreError) {
+        self.path = path
+        self.lock = try RunLock(path: path + ".lock")
+        do {
+            var config = Configuration()
+            config.label = "sti-state"
+            config.busyMode = .immediateError
+            self.queue = try DatabaseQueue(path: path, configuration: config)
+            try queue.writeWithoutTransaction { db in
+                // WAL: a crash mid-transaction leaves the last committed state intact.
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            try Self.migrator.migrate(queue)
+            try queue.read { db in
+                let version = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'layout_version'")
+                guard version == String(Self.layoutVersion) else {
+                    throw StateStoreError("state file \(path) has layout version \(version ?? "none"), this program uses \(Self.layoutVersion); run with --rebuild to rebuild it from the topics")
+                }
+            }
+        } catch let error as StateStoreError {
+            throw error
+        } catch {
+            throw StateStoreError("state file \(path) cannot be used (\(error)); if it is corrupt, run with --rebuild to rebuild it from the topics")
+        }
+    }
+
+    /// Deletes the state database and its side files (for `--rebuild`). Takes the run lock so
+    /// a running aggregation's state is never pulled from under it.
+    public static func destroy(path: String) throws(StateStoreError) {
+        let lock = try RunLock(path: path + ".lock")
+        defer { _ = lock }
+        for suffix in ["", "-wal", "-shm"] {
+            let file = path + suffix
+            if unlink(file) != 0 && errno != ENOENT {
+                throw StateStoreError("cannot delete \(file): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                INSERT INTO meta(key, value) VALUES ('layout_version', '\(layoutVersion)');
+                CREATE TABLE offsets(topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+                                     PRIMARY KEY(topic, partition)) WITHOUT ROWID;
+                CREATE TABLE records(identity TEXT PRIMARY KEY, kind TEXT NOT NULL, county TEXT NOT NULL,
+                                     year INTEGER NOT NULL, revision INTEGER NOT NULL, status TEXT NOT NULL,
+                                     body BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE totals(year INTEGER NOT NULL, geo TEXT NOT NULL, body BLOB NOT NULL,
+                                    PRIMARY KEY(year, geo)) WITHOUT ROWID;
+                CREATE TABLE pending_ranges(topic TEXT NOT NULL, partition INTEGER NOT NULL,
+                                            first_offset INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+                                            PRIMARY KEY(topic, partition)) WITHOUT ROWID;
+                CREATE TABLE pending_counts(name TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE pending_rejections(topic TEXT NOT NULL, partition INTEGER NOT NULL, "offset" INTEGER NOT NULL,
+                                                county TEXT, codes TEXT NOT NULL, first_message TEXT NOT NULL,
+                                                PRIMARY KEY(topic, partition, "offset")) WITHOUT ROWID;
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: Reading
+
+    public func meta(_ key: String) throws(StateStoreError) -> String? {
+        try wrap { try queue.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) } }
+    }
+
+    /// The next offset to read for every topic-partition seen so far.
+    public func offsets() throws(StateStoreError) -> [TopicPartitionKey: Int64] {
+        try wrap {
+            try queue.read { db in
+                var result: [TopicPartitionKey: Int64] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT topic, partition, next_offset FROM offsets") {
+                    result[TopicPartitionKey(topic: row[0], partition: row[1])] = row[2]
+                }
+                return result
+            }
+        }
+    }
+
+    /// Every stored totals entry as (year, geography, encoded body).
+    public func totals() throws(StateStoreError) -> [(year: Int, geo: String, body: Data)] {
+        try wrap {
+            try queue.read { db in
+                try Row.fetchAll(db, sql: "SELECT year, geo, body FROM totals ORDER BY year, geo").map { ($0[0], $0[1], $0[2]) }
+            }
+        }
+    }
+
+    /// What has been consumed since the last snapshot.
+    public func pending() throws(StateStoreError) -> PendingWork {
+        try wrap {
+            try queue.read { db in
+                var work = PendingWork()
+                for row in try Row.fetchAll(db, sql: "SELECT topic, partition, first_offset, next_offset FROM pending_ranges ORDER BY topic, partition") {
+                    work.ranges[TopicPartitionKey(topic: row[0], partition: row[1])] = OffsetRange(first: row[2], next: row[3])
+                }
+                for row in try Row.fetchAll(db, sql: "SELECT name, count FROM pending_counts") {
+                    work.counts[row[0]] = row[1]
+                }
+                work.rejections = try Row.fetchAll(db, sql: """
+                    SELECT topic, partition, "offset", county, codes, first_message FROM pending_rejections
+                    ORDER BY topic, partition, "offset"
+                    """).map {
+                    PendingRejection(topic: $0[0], partition: $0[1], offset: $0[2], county: $0[3], codes: $0[4], firstMessage: $0[5])
+                }
+                return work
+            }
+        }
+    }
+
+    /// Current records count by kind (for status and metrics).
+    public func recordCounts() throws(StateStoreError) -> [String: Int] {
+        try wrap {
+            try queue.read { db in
+                var result: [String: Int] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT kind, count(*) FROM records GROUP BY kind") { result[row[0]] = row[1] }
+                return result
+            }
+        }
+    }
+
+    // MARK: Writing
+
+    /// Runs `body` in one write transaction: everything it stores commits together or not at all.
+    public func transaction<T>(_ body: (StateTransaction) throws -> T) throws -> T {
+        var result: T?
+        try queue.write { db in
+            result = try body(StateTransaction(db: db))
+        }
+        return result!
+    }
+
+    /// Marks everything pending as covered by snapshot `runId` and records it as the last run.
+    /// This is the commit point of a snapshot: before it, a crash leaves only an orphan folder.
+    public func markSnapshotted(runId: String, finishedAt: String) throws(StateStoreError) {
+        try wrap {
+            try queue.write { db in
+                try db.execute(sql: "DELETE FROM pending_ranges; DELETE FROM pending_counts; DELETE FROM pending_rejections;")
+                try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('last_run_id', ?), ('last_run_finished_at', ?)",
+                               arguments: [runId, finishedAt])
+            }
+        }
+    }
+
+    private func wrap<T>(_ body: () throws -> T) throws(StateStoreError) -> T {
+        do { return try body() } catch let error as StateStoreError { throw error } catch {
+            throw StateStoreError("state file \(path): \(error); if it is corrupt, run with --rebuild")
+        }
+    }
+}
+
+/// The writes of one batch, inside one SQLite transaction.
+public struct StateTransaction {
+    let db: Database
+
+    public func record(identity: String) throws -> Data? {
+        let statement = try db.cachedStatement(sql: "SELECT body FROM records WHERE identity = ?")
+        return try Data.fetchOne(statement, arguments: [identity])
+    }
+
+    public func putRecord(_ record: STIProtocol.Record, body: Data) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO records(identity, kind, county, year, revision, status, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
+        try statement.execute(arguments: [record.identity, record.kind.rawValue, record.county, record.year,
+                                          record.revision, record.status.rawValue, body])
+    }
+
+    public func putTotals(year: Int, geo: String, body: Data?) throws {
+        if let body {
+            let statement = try db.cachedStatement(sql: "INSERT OR REPLACE INTO totals(year, geo, body) VALUES (?, ?, ?)")
+            try statement.execute(arguments: [year, geo, body])
+        } else {
+            let statement = try db.cachedStatement(sql: "DELETE FROM totals WHERE year = ? AND geo = ?")
+            try statement.execute(arguments: [year, geo])
+        }
+    }
+
+    /// Records that `[first, next)` of a partition was consumed: the stored offset moves to
+    /// `next`, and the pending range since the last snapshot grows.
+    public func consumed(_ key: TopicPartitionKey, range: OffsetRange) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO offsets(topic, partition, next_offset) VALUES (?, ?, ?)",
+                       arguments: [key.topic, key.partition, range.next])
+        try db.execute(sql: """
+            INSERT INTO pending_ranges(topic, partition, first_offset, next_offset) VALUES (?, ?, ?, ?)
+            ON CONFLICT(topic, partition) DO UPDATE SET next_offset = excluded.next_offset
+            """, arguments: [key.topic, key.partition, range.first, range.next])
+    }
+
+    public func addCounts(_ counts: [String: Int]) throws {
+        for (name, count) in counts where count != 0 {
+            try db.execute(sql: """
+                INSERT INTO pending_counts(name, count) VALUES (?, ?)
+                ON CONFLICT(name) DO UPDATE SET count = count + excluded.count
+                """, arguments: [name, count])
+        }
+    }
+
+    public func addRejection(_ rejection: PendingRejection) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO pending_rejections(topic, partition, "offset", county, codes, first_message) VALUES (?, ?, ?, ?, ?, ?)
+            """)
+        try statement.execute(arguments: [rejection.topic, rejection.partition, rejection.offset,
+                                          rejection.county, rejection.codes, rejection.firstMessage])
+    }
+
+    public func setMeta(_ key: String, _ value: String) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [key, value])
+    }
+}
+
+/// A topic-partition, as a dictionary key.
+public struct TopicPartitionKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var topic: String
+    public var partition: Int32
+    public init(topic: String, partition: Int32) { self.topic = topic; self.partition = partition }
+    public static func < (a: Self, b: Self) -> Bool { (a.topic, a.partition) < (b.topic, b.partition) }
+    public var description: String { "\(topic)[\(partition)]" }
+}
+
+/// Offsets `[first, next)` of one partition.
+public struct OffsetRange: Hashable, Sendable {
+    public var first: Int64
+    public var next: Int64
+    public init(first: Int64, next: Int64) { self.first = first; self.next = next }
+}
+
+/// A rejection not yet listed in a snapshot's `rejections.csv`.
+public struct PendingRejection: Hashable, Sendable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public var county: String?
+    public var codes: String
+    public var firstMessage: String
+    public init(topic: String, partition: Int32, offset: Int64, county: String?, codes: String, firstMessage: String) {
+        self.topic = topic; self.partition = partition; self.offset = offset
+        self.county = county; self.codes = codes; self.firstMessage = firstMessage
+    }
+}
+
+/// Everything consumed since the last snapshot: it all goes into the next snapshot's manifest.
+public struct PendingWork: Sendable {
+    public var ranges: [TopicPartitionKey: OffsetRange] = [:]
+    public var counts: [String: Int] = [:]
+    public var rejections: [PendingRejection] = []
+    public var isEmpty: Bool { ranges.isEmpty && counts.isEmpty && rejections.isEmpty }
+}
+
+/// A state file that cannot be opened or used, with what to do about it.
+public struct StateStoreError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// An exclusive, non-blocking `flock` on a side file: a second run on the same state fails at
+/// once with a clear error. The kernel releases it when the process dies, even by SIGKILL.
+final class RunLock {
+    private let fd: Int32
+
+    init(path: String) throws(StateStoreError) {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw StateStoreError("cannot open lock file \(path): \(String(cString: strerror(errno)))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let busy = errno == EWOULDBLOCK
+            close(fd)
+            if busy {
+                throw StateStoreError("another sti run holds the state lock \(path); two runs must never work on one state — wait for it to finish")
+            }
+            throw StateStoreError("cannot lock \(path): \(String(cString: strerror(errno)))")
+        }
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+import STIProtocol
+@testable import STIPipeline
+
+@Suite struct StateStoreTests {
+    func tempPath() -> String { NSTemporaryDirectory() + "sti-state-\(UUID().uuidString).db" }
+
+    let record = Record(county: "530102", revision: 2, submittedAt: "2026-01-15T09:30:00+08:00",
+                        body: .rd(RDExpenditure(year: 2024, performer: .medical, expenditure: ExactAmount(scaled: 1_005_000))))
+
+    @Test func batchCommitsRecordsOffsetsAndPendingTogether() throws {
+        let path = tempPath()
+        do {
+            let store = try StateStore(path: path)
+            let key = TopicPartitionKey(topic: "sti.rd", partition: 0)
+            try store.transaction { tx in
+                try tx.putRecord(record, body: Data("r1".utf8))
+                try tx.consumed(key, range: OffsetRange(first: 0, next: 10))
+                try tx.addCounts(["read": 10, "accepted": 9, "rejected.E_RANGE": 1])
+                try tx.addRejection(PendingRejection(topic: "sti.rd", partition: 0, offset: 4, county: "530102", codes: "E_RANGE", firstMessage: "x"))
+            }
+            try store.transaction { tx in
+                try tx.consumed(key, range: OffsetRange(first: 10, next: 15))
+                try tx.addCounts(["read": 5, "accepted": 5])
+            }
+            #expect(try store.offsets() == [key: 15])
+            let pending = try store.pending()
+            #expect(pending.ranges[key] == OffsetRange(first: 0, next: 15))
+            #expect(pending.counts == ["read": 15, "accepted": 14, "rejected.E_RANGE": 1])
+            #expect(pending.rejections.count == 1)
+            try store.markSnapshotted(runId: "20260101T000000Z", finishedAt: "2026-01-01T00:00:01Z")
+            #expect(try store.pending().isEmpty)
+            #expect(try store.meta("last_run_id") == "20260101T000000Z")
+            #expect(try store.offsets() == [key: 15], "offsets survive a snapshot")
+        }
+        // Reopen: everything committed is still there.
+        let reopened = try StateStore(path: path)
+        #expect(try reopened.offsets().count == 1)
+        #expect(try reopened.recordCounts() == ["rd": 1])
+        let body = try reopened.transaction { tx in try tx.record(identity: record.identity) }
+        #expect(body == Data("r1".utf8))
+    }
+
+    @Test func failedBatchLeavesNothingBehind() throws {
+        let store = try StateStore(path: tempPath())
+        struct Boom: Error {}
+        #expect(throws: Boom.self) {
+            try store.transaction { tx in
+                try tx.putRecord(record, body: Data("r1".utf8))
+                try tx.consumed(TopicPartitionKey(topic: "sti.rd", partition: 0), range: OffsetRange(first: 0, next: 3))
+                throw Boom()
+            }
+        }
+        #expect(try store.offsets().isEmpty)
+        #expect(try store.recordCounts().isEmpty)
+    }
+
+    @Test func secondRunOnSameStateIsRefused() throws {
+        let path = tempPath()
+        let first = try StateStore(path: path)
+        let error = #expect(throws: StateStoreError.self) { try StateStore(path: path) }
+        #expect(error?.description.contains("another sti run holds the state lock") == true)
+        _ = first
+    }
+
+    @Test func corruptFileSuggestsRebuild() throws {
+        let path = tempPath()
+        try Data(repeating: 0x41, count: 8192).write(to: URL(fileURLWithPath: path))
+        let error = #expect(throws: StateStoreError.self) { try StateStore(path: path) }
+        #expect(error?.description.contains("--rebuild") == true)
+    }
+
+    @Test func destroyRemovesTheFile() throws {
+        let path = tempPath()
+        do { _ = try StateStore(path: path) }
+        try StateStore.destroy(path: path)
+        #expect(!FileManager.default.fileExists(atPath: path))
+        let fresh = try StateStore(path: path)
+        #expect(try fresh.offsets().isEmpty)
+    }
+}
