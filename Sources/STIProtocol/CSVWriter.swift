@@ -1,0 +1,124 @@
+// RFC 4180 writing of the three snapshot tables (section 8): UTF-8 without a byte-order
+// mark, comma separated, CRLF line ends, a field quoted when it holds a comma, quote, CR or
+// LF, and the spreadsheet guard on text cells.
+
+/// One CSV cell. Only `number` cells skip the spreadsheet guard, and only when their text
+/// really is a plain non-negative decimal numeral (or empty): a column declared numeric
+/// cannot smuggle a formula through.
+public enum CSVCell: Sendable, Hashable {
+    case text(String)
+    case number(String)
+
+    public static func int(_ v: some BinaryInteger) -> CSVCell { .number(String(v)) }
+}
+
+/// Renders RFC 4180 CSV text with the spreadsheet guard of section 8.
+public enum CSVWriter {
+    /// Characters that make a spreadsheet program treat a cell as a formula when they come first.
+    public static let guardedLeadingCharacters: Set<Character> = ["=", "+", "-", "@", "\t", "\r"]
+
+    /// One field, guarded then quoted as needed.
+    public static func field(_ cell: CSVCell) -> String {
+        var s: String
+        switch cell {
+        case .text(let t): s = guarded(t)
+        case .number(let n): s = isPlainNumeral(n) ? n : guarded(n)
+        }
+        if s.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0D || $0 == 0x0A }) {
+            s = "\"" + s.replacing("\"", with: "\"\"") + "\""
+        }
+        return s
+    }
+
+    /// A text cell with `'` put in front when it starts with a guarded character.
+    public static func guarded(_ text: String) -> String {
+        // Compare the first Unicode scalar, not the first Character: "\r\n" is one Character
+        // in Swift, and a leading CR must be guarded whatever follows it.
+        guard let first = text.unicodeScalars.first,
+              guardedLeadingCharacters.contains(Character(first)) else { return text }
+        return "'" + text
+    }
+
+    /// `""`, or digits with an optional fraction (`120.86`, `3000`).
+    static func isPlainNumeral(_ s: String) -> Bool {
+        if s.isEmpty { return true }
+        let parts = s.utf8.split(separator: UInt8(ascii: "."), maxSplits: 1, omittingEmptySubsequences: false)
+        return parts.allSatisfy { !$0.isEmpty && $0.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }
+    }
+
+    /// One record: fields joined by commas, ended by CRLF.
+    public static func line(_ cells: [CSVCell]) -> String {
+        cells.map(field).joined(separator: ",") + "\r\n"
+    }
+
+    /// A header line and the data lines.
+    public static func document(header: [String], rows: [[CSVCell]]) -> String {
+        var out = line(header.map(CSVCell.text))
+        for r in rows { out += line(r) }
+        return out
+    }
+}
+
+/// The column names of `indicators.csv`, exactly as section 8 gives them.
+public let indicatorsCSVHeader = ["year", "geo_code", "geo_name_zh", "geo_name_en", "indicator", "value", "unit",
+                                  "status", "counties_reporting", "counties_expected"]
+/// The column names of `completeness.csv`.
+public let completenessCSVHeader = ["year", "geo_code", "geo_name_zh", "kind", "records", "status"]
+/// The column names of `rejections.csv`.
+public let rejectionsCSVHeader = ["topic", "partition", "offset", "county", "codes", "first_message"]
+
+/// One rejection of a run, as listed in `rejections.csv`.
+public struct RejectionRow: Sendable, Hashable, Codable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    /// The record's `county` when it was a string, else nil (empty cell).
+    public var county: String?
+    /// Every code reported, in the validator's order.
+    public var codes: [ErrorCode]
+    public var firstMessage: String
+
+    public init(topic: String, partition: Int32, offset: Int64, county: String?, codes: [ErrorCode], firstMessage: String) {
+        self.topic = topic; self.partition = partition; self.offset = offset
+        self.county = county; self.codes = codes; self.firstMessage = firstMessage
+    }
+}
+
+extension IndicatorRow {
+    /// The cells of this row in `indicators.csv` column order.
+    public var csvCells: [CSVCell] {
+        [.int(year), .text(geoCode), .text(geoNameZh), .text(geoNameEn), .text(indicator.rawValue),
+         .number(value), .text(unit), .text(status.rawValue), .int(countiesReporting), .int(countiesExpected)]
+    }
+}
+
+extension CompletenessRow {
+    /// The cells of this row in `completeness.csv` column order.
+    public var csvCells: [CSVCell] {
+        [.int(year), .text(geoCode), .text(geoNameZh), .text(kind.rawValue), .int(records), .text(status.rawValue)]
+    }
+}
+
+extension RejectionRow {
+    /// The cells of this row in `rejections.csv` column order. `county` and `first_message`
+    /// may carry submitted text, so they are text cells and always guarded.
+    public var csvCells: [CSVCell] {
+        [.text(topic), .int(partition), .int(offset), .text(county ?? ""),
+         .text(codes.map(\.rawValue).joined(separator: ";")), .text(firstMessage)]
+    }
+}
+
+extension CSVWriter {
+    /// The whole of `indicators.csv`.
+    public static func indicators(_ rows: [IndicatorRow]) -> String {
+        document(header: indicatorsCSVHeader, rows: rows.map(\.csvCells))
+    }
+    /// The whole of `completeness.csv`.
+    public static func completeness(_ rows: [CompletenessRow]) -> String {
+        document(header: completenessCSVHeader, rows: rows.map(\.csvCells))
+    }
+    /// The whole of `rejections.csv`.
+    public static func rejections(_ rows: [RejectionRow]) -> String {
+        document(header: rejectionsCSVHeader, rows: rows.map(\.csvCells))
+    }
+}
