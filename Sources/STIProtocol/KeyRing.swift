@@ -1,0 +1,284 @@
+// The bureaus' signing keys and message authentication (protocol section 4).
+//
+// Which clock decides a key's validity window: the Kafka message timestamp. The spec says
+// only "out-of-date key". The aggregator's wall clock would make a rebuild from offset zero
+// reject messages whose keys have since expired, so the current record set would depend on
+// when a run happened, breaking section 5 ("depends only on the set of messages and on their
+// order"). The message timestamp is stored with the message, so replay gives the same answer.
+// Caveat for operators: with the default `message.timestamp.type=CreateTime` the producer sets
+// it; set `LogAppendTime` on the submission topics (or bound it with
+// `message.timestamp.difference.max.ms`) so that a leaked, expired key cannot be used with a
+// back-dated timestamp. `submitted_at` is not used: it is free text inside the payload.
+//
+// Secrets never appear in any error, description or mirror of these types.
+public import Foundation
+import Crypto
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A keys file that cannot be used, or a signing request for an unknown key. Never contains a secret.
+public struct KeyRingError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The bureaus' HMAC-SHA256 keys: verifies message signatures for the aggregator and signs
+/// values for `sti submit` (protocol section 4).
+public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// What may be shown about a key: everything except its secret.
+    public struct KeyInfo: Sendable, Hashable {
+        public var id: String
+        public var county: String
+        /// RFC 3339 text as written in the keys file.
+        public var notBefore: String?
+        public var notAfter: String?
+        /// The window in milliseconds since the epoch: `notBefore` rounded up, `notAfter` rounded
+        /// down, so rounding never widens it. Both ends are inclusive.
+        public var notBeforeMillis: Int64?
+        public var notAfterMillis: Int64?
+
+        public init(id: String, county: String, notBefore: String? = nil, notAfter: String? = nil,
+                    notBeforeMillis: Int64? = nil, notAfterMillis: Int64? = nil) {
+            self.id = id; self.county = county; self.notBefore = notBefore; self.notAfter = notAfter
+            self.notBeforeMillis = notBeforeMillis; self.notAfterMillis = notAfterMillis
+        }
+
+        public func isValid(atMillis t: Int64) -> Bool {
+            (notBeforeMillis.map { t >= $0 } ?? true) && (notAfterMillis.map { t <= $0 } ?? true)
+        }
+    }
+
+    private struct Entry: Sendable {
+        var info: KeyInfo
+        // Raw bytes, not `SymmetricKey`, which is not `Sendable` in swift-crypto 3.
+        var secret: [UInt8]
+    }
+
+    /// The keys in file order.
+    public let keys: [KeyInfo]
+    private let byId: [String: Entry]
+
+    /// Builds a ring from already-checked parts; `secretHex` must be 64 hex digits.
+    /// Used by `parse`; tests and tools may call it directly.
+    public init(keys definitions: [(info: KeyInfo, secretHex: String)]) throws(KeyRingError) {
+        var byId: [String: Entry] = [:]
+        for (n, d) in definitions.enumerated() {
+            let name = "entry \(n + 1) (id \(ErrorText.quoted(d.info.id)))"
+            guard !d.info.id.isEmpty else { throw KeyRingError("entry \(n + 1): id must not be empty") }
+            guard byId[d.info.id] == nil else { throw KeyRingError("\(name): id is listed twice") }
+            guard !d.info.county.isEmpty else { throw KeyRingError("\(name): county must not be empty") }
+            guard let secret = KeyRing.decodeHex(d.secretHex) else {
+                throw KeyRingError("\(name): secret_hex must be exactly 64 hex digits")
+            }
+            if let a = d.info.notBeforeMillis, let b = d.info.notAfterMillis, a > b {
+                throw KeyRingError("\(name): not_before is after not_after")
+            }
+            byId[d.info.id] = Entry(info: d.info, secret: secret)
+        }
+        self.keys = definitions.map(\.info)
+        self.byId = byId
+    }
+
+    // MARK: Loading
+
+    /// Reads and checks a keys file `{"keys": [{"id", "county", "secret_hex", "not_before"?, "not_after"?}]}`.
+    public static func load(contentsOf url: URL) throws(KeyRingError) -> KeyRing {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw KeyRingError("cannot read keys file \(url.path): \(error.localizedDescription)")
+        }
+        return try parse(data, source: "keys file \(url.path)")
+    }
+
+    /// Checks keys-file bytes; `source` prefixes every error ("keys file /etc/sti/keys.json").
+    public static func parse(_ data: Data, source: String = "keys file") throws(KeyRingError) -> KeyRing {
+        let root: JSONValue
+        do {
+            root = try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws(JSONSyntaxError) -> JSONValue in
+                try JSONValue.parseObject(raw)
+            }
+        } catch {
+            throw KeyRingError("\(source) is not strict JSON: \(error)")
+        }
+        guard case .object(let top) = root else { throw KeyRingError("\(source): expected an object") }
+        for member in top where member.key != "keys" {
+            throw KeyRingError("\(source): unknown field \(ErrorText.quoted(member.key)); the file holds only \"keys\"")
+        }
+        guard let list = root["keys"] else { throw KeyRingError("\(source): field \"keys\" is missing") }
+        guard case .array(let items) = list else { throw KeyRingError("\(source): \"keys\" must be an array, not \(list.typeName)") }
+        guard !items.isEmpty else { throw KeyRingError("\(source): \"keys\" lists no keys") }
+        var definitions: [(info: KeyInfo, secretHex: String)] = []
+        for (n, item) in items.enumerated() {
+            definitions.append(try entry(item, number: n + 1, source: source))
+        }
+        do { return try KeyRing(keys: definitions) } catch { throw KeyRingError("\(source): \(error.description)") }
+    }
+
+    private static let entryFields: Set<String> = ["id", "county", "secret_hex", "not_before", "not_after"]
+
+    private static func entry(_ item: JSONValue, number: Int, source: String) throws(KeyRingError) -> (info: KeyInfo, secretHex: String) {
+        guard case .object(let members) = item else {
+            throw KeyRingError("\(source): entry \(number) must be an object, not \(item.typeName)")
+        }
+        var name = "\(source): entry \(number)"
+        if case .string(let id)? = item["id"] { name += " (id \(ErrorText.quoted(id)))" }
+        for m in members where !entryFields.contains(m.key) {
+            throw KeyRingError("\(name): unknown field \(ErrorText.quoted(m.key)) (allowed: id, county, secret_hex, not_before, not_after)")
+        }
+        func text(_ field: String, required: Bool) throws(KeyRingError) -> String? {
+            switch item[field] {
+            case nil, .null?:
+                if required { throw KeyRingError("\(name): \(field) is missing") }
+                return nil
+            case .string(let s)?: return s
+            case let other?: throw KeyRingError("\(name): \(field) must be a string, not \(other.typeName)")
+            }
+        }
+        let id = try text("id", required: true)!
+        let county = try text("county", required: true)!
+        let secretHex = try text("secret_hex", required: true)!
+        guard secretHex.utf8.count == 64, decodeHex(secretHex) != nil else {
+            throw KeyRingError("\(name): secret_hex must be exactly 64 hex digits")
+        }
+        var info = KeyInfo(id: id, county: county)
+        for field in ["not_before", "not_after"] {
+            guard let t = try text(field, required: false) else { continue }
+            guard let stamp = RFC3339Timestamp.parse(t) else {
+                throw KeyRingError("\(name): \(field) must be an RFC 3339 date-time with offset, e.g. 2026-01-01T00:00:00+08:00")
+            }
+            if field == "not_before" { info.notBefore = t; info.notBeforeMillis = stamp.epochMillisRoundedUp }
+            else { info.notAfter = t; info.notAfterMillis = stamp.epochMillis }
+        }
+        return (info, secretHex)
+    }
+
+    private static func decodeHex(_ text: String) -> [UInt8]? {
+        let utf8 = Array(text.utf8)
+        guard utf8.count == 64 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        for k in stride(from: 0, to: 64, by: 2) {
+            guard let hi = nibble(utf8[k]), let lo = nibble(utf8[k + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+        }
+        return out
+    }
+
+    /// A warning for the CLI when the keys file at `path` is readable, writable or executable by
+    /// group or others (secrets must be readable by their owner only); nil when it is not, or
+    /// when the file cannot be inspected (reading it will then report the problem).
+    public static func permissionWarning(forFileAt path: String) -> String? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        let mode = UInt32(st.st_mode) & 0o777
+        guard mode & 0o077 != 0 else { return nil }
+        let octal = String(mode, radix: 8)
+        return "warning: keys file \(path) is accessible to group or others (mode \(String(repeating: "0", count: max(0, 4 - octal.count)) + octal)); it holds secrets: chmod 600 \(path)"
+    }
+
+    // MARK: Verifying and signing
+
+    /// Section 4 for one message: nil when `signature` is the lower-case hex HMAC-SHA256 of
+    /// `value` under the key `keyId` names, that key belongs to `county` and is valid at the
+    /// message timestamp; else the `E_AUTH` error. A nil `county` (the message has no usable
+    /// county, which is rejected on its own) skips the county match.
+    public func verify(keyId: UnsafeRawBufferPointer?, signature: UnsafeRawBufferPointer?, county: String?,
+                       value: UnsafeRawBufferPointer, at timestampMillis: Int64) -> FieldError? {
+        guard let keyId, keyId.count > 0, let signature, signature.count > 0 else {
+            return FieldError(.auth, field: nil, "the message is unsigned: headers sti-key-id and sti-signature are required")
+        }
+        guard UTF8Validation.isValid(keyId), let entry = byId[String(decoding: keyId, as: UTF8.self)] else {
+            return FieldError(.auth, field: "sti-key-id", "unknown key \(ErrorText.describeBytes(keyId))")
+        }
+        let id = ErrorText.quoted(entry.info.id)
+        if entry.info.notBeforeMillis != nil || entry.info.notAfterMillis != nil {
+            guard timestampMillis >= 0 else {
+                return FieldError(.auth, field: "sti-key-id", "key \(id) has a validity window but the message has no timestamp")
+            }
+            let at = RFC3339Timestamp.formatUTC(epochMillis: timestampMillis)
+            if let nb = entry.info.notBeforeMillis, timestampMillis < nb {
+                return FieldError(.auth, field: "sti-key-id", "key \(id) is not valid before \(entry.info.notBefore ?? "") (message time \(at))")
+            }
+            if let na = entry.info.notAfterMillis, timestampMillis > na {
+                return FieldError(.auth, field: "sti-key-id", "key \(id) expired at \(entry.info.notAfter ?? "") (message time \(at))")
+            }
+        }
+        if let county, county != entry.info.county {
+            return FieldError(.auth, field: "sti-key-id", "key \(id) belongs to \(ErrorText.quoted(entry.info.county)), not to \(ErrorText.quoted(county))")
+        }
+        guard signature.count == 64 else {
+            return FieldError(.auth, field: "sti-signature", "must be 64 lower-case hex digits (HMAC-SHA256 of the value)")
+        }
+        let mac = HMAC<SHA256>.authenticationCode(for: value, using: SymmetricKey(data: entry.secret))
+        // Constant time: every byte is compared whatever the earlier ones were.
+        let difference: UInt8 = mac.withUnsafeBytes { m in
+            var diff: UInt8 = 0
+            for k in 0..<32 {
+                diff |= KeyRing.hexDigit(m[k] >> 4) ^ signature[2 * k]
+                diff |= KeyRing.hexDigit(m[k] & 0x0F) ^ signature[2 * k + 1]
+            }
+            return diff
+        }
+        guard difference == 0 else {
+            return FieldError(.auth, field: "sti-signature", "does not match the value under key \(id)")
+        }
+        return nil
+    }
+
+    @inline(__always)
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
+
+    /// The `sti-signature` header for `value` under key `keyId`: lower-case hex HMAC-SHA256.
+    public func sign(value: some DataProtocol, keyId: String) throws(KeyRingError) -> String {
+        guard let entry = byId[keyId] else { throw KeyRingError("unknown key \(ErrorText.quoted(keyId))") }
+        let mac = HMAC<SHA256>.authenticationCode(for: value, using: SymmetricKey(data: entry.secret))
+        var hex: [UInt8] = []
+        hex.reserveCapacity(64)
+        for byte in mac { hex.append(KeyRing.hexDigit(byte >> 4)); hex.append(KeyRing.hexDigit(byte & 0x0F)) }
+        return String(decoding: hex, as: UTF8.self)
+    }
+
+    /// The key `county` should sign with at `timestampMillis`: among its keys valid then, the
+    /// one that became valid last (the newest in a rotation overlap; file order breaks ties).
+    public func signingKeyId(county: String, atMillis timestampMillis: Int64) -> String? {
+        var best: KeyInfo?
+        for k in keys where k.county == county && k.isValid(atMillis: timestampMillis) {
+            if let b = best, (b.notBeforeMillis ?? .min) > (k.notBeforeMillis ?? .min) { continue }
+            best = k
+        }
+        return best?.id
+    }
+
+    // MARK: Redacted descriptions
+
+    public var description: String {
+        "KeyRing(\(keys.count) keys: " + keys.map { "\($0.id) for \($0.county)" }.joined(separator: ", ") + ")"
+    }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["keys": keys], displayStyle: .struct) }
+}
+
+extension RFC3339Timestamp {
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ` for milliseconds since the epoch.
+    public static func formatUTC(epochMillis: Int64) -> String {
+        let days = Civil.floorDiv(epochMillis, 86_400_000)
+        let ms = epochMillis - days * 86_400_000
+        let date = Civil.civilFromDays(days)
+        func pad(_ v: Int64, _ width: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        return "\(date)T\(pad(ms / 3_600_000, 2)):\(pad(ms / 60_000 % 60, 2)):\(pad(ms / 1000 % 60, 2)).\(pad(ms % 1000, 3))Z"
+    }
+}

@@ -1,0 +1,157 @@
+// The field names of protocol section 3 and fast ways to recognise them and their values in
+// scanned bytes without making Swift strings.
+
+/// Every field name any schema knows, in the order of the spec's tables (common fields, then
+/// `sti.rd/1`, `sti.tech-contract/1`, `sti.county-profile/1`; `year` is shared).
+enum MessageField: Int, CaseIterable, Sendable {
+    case schema, county, revision, status, submittedAt
+    case year, performer, expenditure
+    case contractNo, registeredOn, contractType, domain, contractValue, techTransactionValue, buyerCountry
+    case gdp, residentPopulation, highTechEnterprises, inventionPatentsHeld, industrialOutput, highTechIndustrialOutput
+
+    static let count = 21
+
+    var name: String {
+        switch self {
+        case .schema: "schema"
+        case .county: "county"
+        case .revision: "revision"
+        case .status: "status"
+        case .submittedAt: "submitted_at"
+        case .year: "year"
+        case .performer: "performer"
+        case .expenditure: "expenditure_10k_cny"
+        case .contractNo: "contract_no"
+        case .registeredOn: "registered_on"
+        case .contractType: "contract_type"
+        case .domain: "domain"
+        case .contractValue: "contract_value_10k_cny"
+        case .techTransactionValue: "tech_transaction_value_10k_cny"
+        case .buyerCountry: "buyer_country"
+        case .gdp: "gdp_100m_cny"
+        case .residentPopulation: "resident_population_10k"
+        case .highTechEnterprises: "high_tech_enterprises"
+        case .inventionPatentsHeld: "invention_patents_held"
+        case .industrialOutput: "industrial_output_100m_cny"
+        case .highTechIndustrialOutput: "high_tech_industrial_output_100m_cny"
+        }
+    }
+
+    /// The fields of a schema as a bit set over `rawValue`.
+    static func mask(of kind: RecordKind) -> UInt32 {
+        func bits(_ fields: [MessageField]) -> UInt32 { fields.reduce(0) { $0 | 1 << UInt32($1.rawValue) } }
+        let common = bits([.schema, .county, .revision, .status, .submittedAt])
+        switch kind {
+        case .rd: return common | bits([.year, .performer, .expenditure])
+        case .techContract:
+            return common | bits([.contractNo, .registeredOn, .contractType, .domain, .contractValue,
+                                  .techTransactionValue, .buyerCountry])
+        case .countyProfile:
+            return common | bits([.year, .gdp, .residentPopulation, .highTechEnterprises, .inventionPatentsHeld,
+                                  .industrialOutput, .highTechIndustrialOutput])
+        }
+    }
+
+    private static let nameBytes: [[UInt8]] = allCases.map { Array($0.name.utf8) }
+    /// Candidate fields by name length: a key is compared with at most four names.
+    private static let byLength: [[MessageField]] = {
+        var table = [[MessageField]](repeating: [], count: 37)
+        for f in allCases { table[f.name.utf8.count].append(f) }
+        return table
+    }()
+    private static let byName: [String: MessageField] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.name, $0) })
+
+    /// The field a scanned key names, if any (escapes decoded).
+    static func lookup(_ key: JSONSpan, in text: JSONScanner) -> MessageField? {
+        if key.escaped { return byName[text.string(key)] }
+        let length = key.length
+        guard length < byLength.count else { return nil }
+        for f in byLength[length] where text.rawEquals(key, nameBytes[f.rawValue]) { return f }
+        return nil
+    }
+}
+
+/// Matches scanned strings against an enumeration's raw values without making strings.
+struct ByteEnumTable<E: Sendable>: Sendable {
+    private let entries: [([UInt8], E)]
+    /// "must be one of a, b, c", for `E_ENUM`.
+    let rule: String
+
+    init(_ values: [(String, E)]) {
+        entries = values.map { (Array($0.0.utf8), $0.1) }
+        rule = "must be one of " + values.map(\.0).joined(separator: ", ")
+    }
+
+    func match(_ s: JSONSpan, in text: JSONScanner) -> E? {
+        for (bytes, value) in entries where text.stringEquals(s, bytes) { return value }
+        return nil
+    }
+}
+
+extension ByteEnumTable where E: RawRepresentable & CaseIterable, E.RawValue == String {
+    init(_ type: E.Type) { self.init(E.allCases.map { ($0.rawValue, $0) }) }
+}
+
+extension JSONScanner {
+    /// Whether an unescaped span's bytes are exactly `bytes`.
+    func rawEquals(_ s: JSONSpan, _ bytes: [UInt8]) -> Bool {
+        guard s.length == bytes.count else { return false }
+        for k in 0..<bytes.count where p[s.start + k] != bytes[k] { return false }
+        return true
+    }
+
+    /// Whether a scanned string's decoded text is exactly `bytes`.
+    func stringEquals(_ s: JSONSpan, _ bytes: [UInt8]) -> Bool {
+        if !s.escaped { return rawEquals(s, bytes) }
+        return bytes.withUnsafeBytes { stringEquals(s, $0) }
+    }
+}
+
+/// The outcome of reading a number literal as an exact scaled integer.
+enum ExactNumber: Equatable {
+    /// The value × 10^scale.
+    case value(Int64)
+    /// `1e3`, `1.5E-2`: the protocol never allows exponent form.
+    case exponent
+    /// More fractional digits than the scale allows (for an integer field: any decimal point,
+    /// even `2026.0`).
+    case tooPrecise
+    /// Too large in magnitude to hold; certainly outside every protocol range.
+    case outOfRange
+
+    /// Reads an RFC 8259 number literal (already checked by the scanner) exactly, in time
+    /// linear in its length and without ever overflowing: at most `scale` fractional digits,
+    /// the value scaled by 10^scale. `-0` reads as 0.
+    static func read(_ b: UnsafeRawBufferPointer, scale: Int) -> ExactNumber {
+        let n = b.count
+        var k = 0
+        let negative = n > 0 && b[0] == UInt8(ascii: "-")
+        if negative { k = 1 }
+        let intStart = k
+        while k < n, b[k] &- UInt8(ascii: "0") < 10 { k += 1 }
+        let intEnd = k
+        var fracStart = k
+        var fracEnd = k
+        var hasPoint = false
+        if k < n, b[k] == UInt8(ascii: ".") {
+            hasPoint = true
+            k += 1
+            fracStart = k
+            while k < n, b[k] &- UInt8(ascii: "0") < 10 { k += 1 }
+            fracEnd = k
+        }
+        if k < n { return .exponent }  // only e/E can follow in a scanned literal
+        if scale == 0 && hasPoint { return .tooPrecise }
+        if fracEnd - fracStart > scale { return .tooPrecise }
+        // No leading zeros in JSON, so more than 15 digits means ≥ 10^15: beyond every range,
+        // and 15 digits × 10^4 still fits Int64.
+        if intEnd - intStart > 15 { return .outOfRange }
+        var magnitude: Int64 = 0
+        for j in intStart..<intEnd { magnitude = magnitude * 10 + Int64(b[j] - UInt8(ascii: "0")) }
+        for j in 0..<scale {
+            let at = fracStart + j
+            magnitude = magnitude * 10 + (at < fracEnd ? Int64(b[at] - UInt8(ascii: "0")) : 0)
+        }
+        return .value(negative ? -magnitude : magnitude)
+    }
+}

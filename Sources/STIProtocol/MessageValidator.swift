@@ -1,0 +1,415 @@
+// Validation of one submission message (protocol sections 3, 4 and 6).
+//
+// Order: size, encoding, JSON, schema; a message failing one of these gets that one code
+// alone. Past them every applicable error is collected, authentication included, so a bureau
+// sees everything wrong with a message at once.
+//
+// Decisions where the protocol is silent (also listed in the project's report):
+// - One error per field: a field's rules are tried in the order presence, type, precision,
+//   value (range, period, enumeration) and only the first broken one is reported; rules
+//   between two fields (`E_INCONSISTENT`) are checked only when both fields are themselves valid.
+// - An integer field (`year`, `revision`, `high_tech_enterprises`, `invention_patents_held`)
+//   given with a decimal point, even `2026.0`, is `E_PRECISION` "must be an integer without a
+//   decimal point": the spec's "a fraction where an integer is required", read literally on
+//   the text, because a producer writing `2026.0` is sending floating point.
+// - Exponent form (`1e3`, `2.026E3`) is `E_PRECISION` for every number, integer fields too.
+// - `-0` (and `-0.00`) reads as zero: numbers are compared by value.
+// - A literal too large to hold is `E_RANGE` (`E_PERIOD` for `year`), never a crash.
+// - `tech_transaction_value_10k_cny` must itself be within 0…10,000,000,000 (`E_RANGE`), and
+//   not above `contract_value_10k_cny` (`E_INCONSISTENT`).
+// - `buyer_country` is checked for shape only (two letters A–Z), as the spec says; `XX` passes.
+// - A field of another schema (`performer` in a contract) is `E_FIELD_UNKNOWN`. A member whose
+//   value is `null` is absent, so an unknown field set to `null` is not reported.
+// - At most 20 `E_FIELD_UNKNOWN` errors are listed, then one summarising the rest (field nil):
+//   a 64 KiB message can carry ten thousand keys, and the rejection notice must stay small.
+//   Field names from the message are cut to 64 characters in errors.
+// - `E_KEY_MISMATCH` when the key is missing or empty has field nil; when `county` differs
+//   from the key, field `county`.
+// - `E_AUTH` names the header at fault as its field (`sti-key-id`, `sti-signature`), or nil
+//   for an unsigned message.
+// - Errors are ordered by code (section 6's table order), then by field in schema order, then
+//   unknown fields in message order: a stable order independent of key order in the message.
+public import Foundation
+
+/// Why a message was rejected: all its errors, in a stable order, and the record's `county`
+/// when the message had one as a string (for the rejection notice).
+public struct ValidationFailure: Error, Sendable, Hashable, CustomStringConvertible {
+    public var errors: [FieldError]
+    public var county: String?
+
+    public init(errors: [FieldError], county: String?) { self.errors = errors; self.county = county }
+
+    /// The distinct codes, in the errors' order.
+    public var codes: [ErrorCode] {
+        var seen: [ErrorCode] = []
+        for e in errors where !seen.contains(e.code) { seen.append(e.code) }
+        return seen
+    }
+
+    public var description: String { errors.map(\.description).joined(separator: "; ") }
+}
+
+/// Turns a message from a submission topic into a `Record`, or says everything wrong with it
+/// (protocol sections 3, 4, 6). Cheap to copy and safe to share between threads.
+public struct MessageValidator: Sendable {
+    /// Section 2: a value longer than this is `E_SIZE`.
+    public static let maxValueBytes = 65_536
+
+    public let registry: Registry
+    /// Nil: authentication disabled, unsigned messages accepted.
+    public let keyRing: KeyRing?
+    private let today: @Sendable () -> CalendarDate
+
+    /// `today` gives the current date in UTC+8 (the protocol's clock for `year` and
+    /// `registered_on`); tests inject a fixed one.
+    public init(registry: Registry, keyRing: KeyRing?, today: @escaping @Sendable () -> CalendarDate) {
+        self.registry = registry
+        self.keyRing = keyRing
+        self.today = today
+    }
+
+    /// `now` is the wall clock; the UTC+8 date is derived from it for each message.
+    public init(registry: Registry, keyRing: KeyRing?, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.init(registry: registry, keyRing: keyRing, today: { CalendarDate.inUTCPlus8(now()) })
+    }
+
+    /// Validates one message from the topic `message.topicKind` names.
+    public func validate(_ message: InboundMessage) -> Result<Record, ValidationFailure> {
+        run(value: message.value, expected: message.topicKind, message: message)
+    }
+
+    /// Decodes a record this project stored itself (canonical JSON from `RecordJSON`): the same
+    /// strict checks, except those that depend on the moment or the deployment (registry
+    /// membership, today's date, message key, signature), because the record was valid when it
+    /// was accepted and must read back the same later.
+    func decodeStored(_ value: UnsafeRawBufferPointer) -> Result<Record, ValidationFailure> {
+        run(value: value, expected: nil, message: nil)
+    }
+
+    // MARK: The checks
+
+    private func run(value: UnsafeRawBufferPointer, expected: RecordKind?, message: InboundMessage?) -> Result<Record, ValidationFailure> {
+        guard value.count <= Self.maxValueBytes else {
+            return .failure(alone(.size, "the value is \(value.count) bytes, more than \(Self.maxValueBytes)"))
+        }
+        if let bad = UTF8Validation.firstInvalidOffset(value) {
+            return .failure(alone(.encoding, "the value is not valid UTF-8 (at byte \(bad))"))
+        }
+        return withUnsafeTemporaryAllocation(of: JSONSpan.self, capacity: MessageField.count) { buffer in
+            let slots = buffer.baseAddress!
+            slots.initialize(repeating: .absent, count: MessageField.count)
+            defer { slots.deinitialize(count: MessageField.count) }
+            var scanner = JSONScanner(value)
+            var visitor = TopLevelFields(slots: slots)
+            do {
+                try scanner.scanTopLevelObject(&visitor)
+            } catch {
+                return .failure(alone(.json, "the value is not one JSON object: \(error)"))
+            }
+            var check = FieldChecks(text: scanner, slots: slots)
+            return check.run(validator: self, expected: expected, message: message, unknown: visitor.unknown)
+        }
+    }
+
+    private func alone(_ code: ErrorCode, _ text: String) -> ValidationFailure {
+        ValidationFailure(errors: [FieldError(code, field: nil, text)], county: nil)
+    }
+
+    fileprivate var currentDate: CalendarDate { today() }
+}
+
+/// Collects the top-level members into one slot per known field; remembers unknown keys.
+private struct TopLevelFields: JSONTopLevelVisitor {
+    let slots: UnsafeMutablePointer<JSONSpan>
+    /// Keys not naming any protocol field, with non-null values, in message order.
+    var unknown: [JSONSpan] = []
+
+    mutating func member(key: JSONSpan, value: JSONSpan, scanner: JSONScanner) throws(JSONSyntaxError) -> Bool {
+        guard let field = MessageField.lookup(key, in: scanner) else {
+            if value.kind != .null { unknown.append(key) }
+            return false
+        }
+        guard slots[field.rawValue].kind == .absent else { throw scanner.duplicate(key) }
+        slots[field.rawValue] = value
+        return true
+    }
+}
+
+private enum Tables {
+    static let performers = ByteEnumTable(Performer.self)
+    static let contractTypes = ByteEnumTable(ContractType.self)
+    static let domains = ByteEnumTable(TechDomain.self)
+    static let statuses = ByteEnumTable<RecordStatus>([("active", .active), ("withdrawn", .withdrawn)])
+    static let schemas = ByteEnumTable(RecordKind.allCases.map { ($0.schema, $0) })
+}
+
+/// The field checks past the first four, over one scanned message.
+private struct FieldChecks {
+    let text: JSONScanner
+    let slots: UnsafeMutablePointer<JSONSpan>
+    var errors: [FieldError] = []
+
+    init(text: JSONScanner, slots: UnsafeMutablePointer<JSONSpan>) { self.text = text; self.slots = slots }
+
+    // 万元 amounts: 0…10,000,000,000; 亿元 and 万人 figures: up to 100,000,000 and 100,000.
+    static let tenBillion: Int64 = 10_000_000_000 * 10_000
+    static let hundredMillion: Int64 = 100_000_000 * 10_000
+    static let hundredThousand: Int64 = 100_000 * 10_000
+
+    mutating func run(validator: MessageValidator, expected: RecordKind?, message: InboundMessage?, unknown: [JSONSpan]) -> Result<Record, ValidationFailure> {
+        let live = message != nil
+        // Schema: alone when wrong.
+        let countyText: String? = slot(.county).kind == .string ? text.string(slot(.county)) : nil
+        let schemaSpan = slot(.schema)
+        let kind: RecordKind
+        switch schemaSpan.kind {
+        case .absent:
+            return .failure(ValidationFailure(errors: [FieldError(.schema, field: "schema", "is missing")], county: countyText))
+        case .string:
+            guard let k = Tables.schemas.match(schemaSpan, in: text) else {
+                return .failure(ValidationFailure(errors: [FieldError(.schema, field: "schema",
+                    "\(ErrorText.quoted(text.string(schemaSpan))) is not a known schema (sti.rd/1, sti.tech-contract/1, sti.county-profile/1)")],
+                    county: countyText))
+            }
+            if let expected, k != expected {
+                return .failure(ValidationFailure(errors: [FieldError(.schema, field: "schema",
+                    "\(k.schema) does not belong on this topic, which carries \(expected.schema)")], county: countyText))
+            }
+            kind = k
+        default:
+            return .failure(ValidationFailure(errors: [FieldError(.schema, field: "schema", "must be a string, not \(schemaSpan.kind.noun)")],
+                                              county: countyText))
+        }
+
+        // Unknown fields: names no schema has, and names of another schema.
+        let allowed = MessageField.mask(of: kind)
+        var strays: [(offset: Int, name: String)] = unknown.map { ($0.start, text.string($0)) }
+        for f in MessageField.allCases where allowed & (1 << UInt32(f.rawValue)) == 0 && slot(f).kind != .absent {
+            strays.append((slots[f.rawValue].start, f.name))
+        }
+
+        // Common fields.
+        var county: String?
+        if string(.county) != nil, let c = countyText {
+            if !live || validator.registry.contains(c) { county = c } else {
+                add(.county, .county, "\(ErrorText.quoted(c)) is not a code in the registry")
+            }
+        }
+        if let message {
+            if let key = message.key, key.count > 0 {
+                if slot(.county).kind == .string, !text.stringEquals(slot(.county), key) {
+                    add(.keyMismatch, .county, "\(ErrorText.quoted(countyText!)) differs from the message key \(ErrorText.describeBytes(key))")
+                }
+            } else {
+                errors.append(FieldError(.keyMismatch, field: nil, "the message key is missing or empty; it must be the record's county code"))
+            }
+        }
+        let revision = integer(.revision, range: 1...1_000_000, rangeCode: .range, rule: "must be between 1 and 1000000")
+        var status = RecordStatus.active
+        if let s = string(.status, required: false) {
+            if let v = Tables.statuses.match(s, in: text) { status = v } else { add(.enumeration, .status, Tables.statuses.rule) }
+        }
+        var submittedOK = false
+        if let s = string(.submittedAt) {
+            let parsed = s.escaped ? RFC3339Timestamp.parse(text.string(s)) : RFC3339Timestamp.parse(text.bytes(s))
+            if parsed != nil { submittedOK = true } else {
+                add(.period, .submittedAt, "must be a real RFC 3339 date-time with offset, e.g. 2026-01-15T09:30:00+08:00")
+            }
+        }
+
+        // Schema fields.
+        let today = live ? validator.currentDate : nil
+        var body: RecordBody?
+        switch kind {
+        case .rd:
+            let year = self.year(today: today)
+            let performer = enumeration(.performer, Tables.performers)
+            let expenditure = amount(.expenditure, above: nil, max: Self.tenBillion, rule: "must be between 0 and 10000000000")
+            if let year, let performer, let expenditure {
+                body = .rd(RDExpenditure(year: year, performer: performer, expenditure: expenditure))
+            }
+        case .techContract:
+            let contractNo = self.contractNo()
+            let registeredOn = self.registeredOn(today: today)
+            let contractType = enumeration(.contractType, Tables.contractTypes)
+            let domain = enumeration(.domain, Tables.domains)
+            let value = amount(.contractValue, above: nil, max: Self.tenBillion, rule: "must be between 0 and 10000000000")
+            let transaction = amount(.techTransactionValue, above: nil, max: Self.tenBillion, rule: "must be between 0 and 10000000000")
+            let buyer = buyerCountry()
+            if let value, let transaction, transaction > value {
+                add(.inconsistent, .techTransactionValue, "must not exceed contract_value_10k_cny")
+            }
+            if let contractNo, let registeredOn, let contractType, let domain, let value, let transaction, let buyer {
+                body = .techContract(TechContract(contractNo: contractNo, registeredOn: registeredOn, contractType: contractType,
+                                                  domain: domain, contractValue: value, techTransactionValue: transaction,
+                                                  buyerCountry: buyer))
+            }
+        case .countyProfile:
+            let year = self.year(today: today)
+            let gdp = amount(.gdp, required: false, above: 0, max: Self.hundredMillion, rule: "must be greater than 0 and at most 100000000")
+            let population = amount(.residentPopulation, required: false, above: 0, max: Self.hundredThousand, rule: "must be greater than 0 and at most 100000")
+            let enterprises = integer(.highTechEnterprises, required: false, range: 0...1_000_000, rangeCode: .range, rule: "must be between 0 and 1000000")
+            let patents = integer(.inventionPatentsHeld, required: false, range: 0...100_000_000, rangeCode: .range, rule: "must be between 0 and 100000000")
+            let output = amount(.industrialOutput, required: false, above: nil, max: Self.hundredMillion, rule: "must be between 0 and 100000000")
+            let highTech = amount(.highTechIndustrialOutput, required: false, above: nil, max: Self.hundredMillion, rule: "must be between 0 and 100000000")
+            if let output, let highTech, highTech > output {
+                add(.inconsistent, .highTechIndustrialOutput, "must not exceed industrial_output_100m_cny")
+            }
+            if let year {
+                body = .countyProfile(CountyProfile(year: year, gdp: gdp, residentPopulation: population,
+                                                    highTechEnterprises: enterprises, inventionPatentsHeld: patents,
+                                                    industrialOutput: output, highTechIndustrialOutput: highTech))
+            }
+        }
+
+        // Unknown fields, in message order, capped.
+        strays.sort { $0.offset < $1.offset }
+        for (n, stray) in strays.enumerated() {
+            if n == 20 {
+                errors.append(FieldError(.fieldUnknown, field: nil, "and \(strays.count - 20) more fields not in \(kind.schema)"))
+                break
+            }
+            errors.append(FieldError(.fieldUnknown, field: ErrorText.fieldName(stray.name), "is not a field of \(kind.schema)"))
+        }
+
+        // Authentication, on every message that got this far.
+        if let message, let ring = validator.keyRing {
+            let keyCounty = countyText ?? message.key.flatMap { UTF8Validation.isValid($0) ? String(decoding: $0, as: UTF8.self) : nil }
+            if let failure = ring.verify(keyId: message.keyIdHeader, signature: message.signatureHeader, county: keyCounty,
+                                         value: message.value, at: message.timestampMillis) {
+                errors.append(failure)
+            }
+        }
+
+        guard errors.isEmpty, let county, let revision, submittedOK, let body else {
+            return .failure(ValidationFailure(errors: ordered(errors), county: countyText))
+        }
+        return .success(Record(county: county, revision: Int(revision), status: status,
+                               submittedAt: text.string(slot(.submittedAt)), body: body))
+    }
+
+    /// Stable order: by code, then by the order the checks ran (schema field order, then
+    /// unknown fields in message order).
+    private func ordered(_ errors: [FieldError]) -> [FieldError] {
+        errors.enumerated().sorted { ($0.element.code, $0.offset) < ($1.element.code, $1.offset) }.map(\.element)
+    }
+
+    // MARK: Field readers. Each reports at most one error and returns nil when it did (or
+    // when an optional field is absent).
+
+    /// The value of a field; `null` counts as absent.
+    private func slot(_ f: MessageField) -> JSONSpan {
+        let s = slots[f.rawValue]
+        return s.kind == .null ? .absent : s
+    }
+
+    private mutating func add(_ code: ErrorCode, _ f: MessageField, _ message: String) {
+        errors.append(FieldError(code, field: f.name, message))
+    }
+
+    /// Presence and type. Nil after reporting a missing required field or a wrong type.
+    private mutating func present(_ f: MessageField, _ kind: JSONKind, required: Bool, noun: String) -> JSONSpan? {
+        let s = slot(f)
+        if s.kind == .absent {
+            if required { add(.fieldMissing, f, "is required") }
+            return nil
+        }
+        guard s.kind == kind else {
+            add(.type, f, "must be \(noun), not \(s.kind.noun)")
+            return nil
+        }
+        return s
+    }
+
+    private mutating func string(_ f: MessageField, required: Bool = true) -> JSONSpan? {
+        present(f, .string, required: required, noun: "a string")
+    }
+
+    private mutating func enumeration<E>(_ f: MessageField, _ table: ByteEnumTable<E>) -> E? {
+        guard let s = string(f) else { return nil }
+        guard let v = table.match(s, in: text) else { add(.enumeration, f, table.rule); return nil }
+        return v
+    }
+
+    private mutating func integer(_ f: MessageField, required: Bool = true, range: ClosedRange<Int64>,
+                                  rangeCode: ErrorCode, rule: String) -> Int64? {
+        guard let s = present(f, .number, required: required, noun: "an integer") else { return nil }
+        switch ExactNumber.read(text.bytes(s), scale: 0) {
+        case .exponent: add(.precision, f, "must not be in exponent form")
+        case .tooPrecise: add(.precision, f, "must be an integer without a decimal point")
+        case .outOfRange: add(rangeCode, f, rule)
+        case .value(let v):
+            guard range.contains(v) else { add(rangeCode, f, rule); return nil }
+            return v
+        }
+        return nil
+    }
+
+    /// An amount with at most 4 fractional digits; `above` is an exclusive lower bound
+    /// (nil: inclusive 0); `max` is inclusive. Bounds are scaled by 10^4.
+    private mutating func amount(_ f: MessageField, required: Bool = true, above: Int64?, max: Int64, rule: String) -> ExactAmount? {
+        guard let s = present(f, .number, required: required, noun: "a number") else { return nil }
+        switch ExactNumber.read(text.bytes(s), scale: 4) {
+        case .exponent: add(.precision, f, "must not be in exponent form")
+        case .tooPrecise: add(.precision, f, "must have at most 4 fractional digits")
+        case .outOfRange: add(.range, f, rule)
+        case .value(let v):
+            let low = above.map { v > $0 } ?? (v >= 0)
+            guard low, v <= max else { add(.range, f, rule); return nil }
+            return ExactAmount(scaled: v)
+        }
+        return nil
+    }
+
+    private mutating func year(today: CalendarDate?) -> Int? {
+        let rule = today.map { "must be between 2000 and \($0.year) (the current year in UTC+8)" } ?? "must be 2000 or later"
+        guard let v = integer(.year, range: 2000...Int64(today?.year ?? 9999), rangeCode: .period, rule: rule) else { return nil }
+        return Int(v)
+    }
+
+    private mutating func registeredOn(today: CalendarDate?) -> CalendarDate? {
+        guard let s = string(.registeredOn) else { return nil }
+        let parsed = s.escaped ? CalendarDate.parse(text.string(s)) : CalendarDate.parse(text.bytes(s))
+        guard let date = parsed else { add(.period, .registeredOn, "must be a real date YYYY-MM-DD"); return nil }
+        guard date.year >= 2000 else { add(.period, .registeredOn, "must be in 2000 or later"); return nil }
+        if let today, date > today {
+            add(.period, .registeredOn, "must not be after today (\(today) in UTC+8)")
+            return nil
+        }
+        return date
+    }
+
+    private mutating func contractNo() -> String? {
+        guard let s = string(.contractNo) else { return nil }
+        var count = 0
+        var good = true
+        text.forEachDecodedByte(s) { b in
+            count += 1
+            switch b {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "/"): break
+            default: good = false
+            }
+        }
+        guard good, (1...64).contains(count) else {
+            add(.range, .contractNo, "must be 1 to 64 characters of A-Z a-z 0-9 - _ . /")
+            return nil
+        }
+        return text.string(s)
+    }
+
+    private mutating func buyerCountry() -> String? {
+        guard let s = string(.buyerCountry) else { return nil }
+        var count = 0
+        var good = true
+        text.forEachDecodedByte(s) { b in
+            count += 1
+            if !(UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b) { good = false }
+        }
+        guard good, count == 2 else {
+            add(.enumeration, .buyerCountry, "must be two upper-case letters (ISO 3166-1 alpha-2, CN for domestic buyers)")
+            return nil
+        }
+        return text.string(s)
+    }
+}

@@ -1,0 +1,115 @@
+// Records back to protocol JSON (section 3): the values `sti submit` sends and the form in
+// which the state store keeps current records.
+//
+// Canonical form: compact (no whitespace), keys in the order of the spec's tables (common
+// fields, then the schema's), `status` always written (`active` included, so the stored text
+// says what the record is without knowing defaults), optional county-profile figures left out
+// when unknown, amounts in `DecimalText` form (`100.5`, `3000`: no exponent, no trailing
+// zeros), strings escaped minimally (`"`, `\` and control characters; everything else as
+// UTF-8). The output always passes `MessageValidator` for the same record.
+
+/// Encodes records as canonical protocol JSON and decodes stored canonical JSON.
+public enum RecordJSON {
+    /// The record's protocol JSON, with its own `submitted_at`.
+    public static func encode(_ record: Record) -> String {
+        encode(record, submittedAt: record.submittedAt)
+    }
+
+    /// The record's protocol JSON with `submitted_at` replaced (for `sti submit`, which stamps
+    /// the sending time).
+    public static func encode(_ record: Record, submittedAt: String) -> String {
+        write(record, submittedAt: submittedAt)
+    }
+
+    /// The record's field values for section 5's "same field values": the canonical JSON
+    /// without `submitted_at`. Numbers are compared by value because they are written in one
+    /// form (`100.5` and `100.50` both become `100.5`), and an absent `status` was read as
+    /// `active`, which is written out.
+    public static func canonicalValuesKey(_ record: Record) -> String {
+        write(record, submittedAt: nil)
+    }
+
+    /// Reads back JSON this project stored (or any valid message), with the same strict checks
+    /// as the validator except those that depend on the moment or the deployment: registry
+    /// membership, today's date, the message key and the signature.
+    public static func decodeStored(_ bytes: UnsafeRawBufferPointer) -> Result<Record, ValidationFailure> {
+        storedReader.decodeStored(bytes)
+    }
+
+    /// `decodeStored` over a string's UTF-8.
+    public static func decodeStored(_ text: String) -> Result<Record, ValidationFailure> {
+        var text = text
+        return text.withUTF8 { decodeStored(UnsafeRawBufferPointer($0)) }
+    }
+
+    // The registry and date are not consulted in stored mode.
+    private static let storedReader = MessageValidator(registry: .kunming, keyRing: nil,
+                                                        today: { CalendarDate(year: 9999, month: 12, day: 31) })
+
+    private static func write(_ r: Record, submittedAt: String?) -> String {
+        var out = ""
+        out.reserveCapacity(400)
+        out += "{\"schema\":"
+        appendString(r.kind.schema, to: &out)
+        out += ",\"county\":"
+        appendString(r.county, to: &out)
+        out += ",\"revision\":\(r.revision),\"status\":"
+        appendString(r.status.rawValue, to: &out)
+        if let submittedAt {
+            out += ",\"submitted_at\":"
+            appendString(submittedAt, to: &out)
+        }
+        switch r.body {
+        case .rd(let rd):
+            out += ",\"year\":\(rd.year),\"performer\":"
+            appendString(rd.performer.rawValue, to: &out)
+            out += ",\"expenditure_10k_cny\":\(rd.expenditure)"
+        case .techContract(let c):
+            out += ",\"contract_no\":"
+            appendString(c.contractNo, to: &out)
+            out += ",\"registered_on\":\"\(c.registeredOn)\",\"contract_type\":"
+            appendString(c.contractType.rawValue, to: &out)
+            out += ",\"domain\":"
+            appendString(c.domain.rawValue, to: &out)
+            out += ",\"contract_value_10k_cny\":\(c.contractValue),\"tech_transaction_value_10k_cny\":\(c.techTransactionValue)"
+            out += ",\"buyer_country\":"
+            appendString(c.buyerCountry, to: &out)
+        case .countyProfile(let p):
+            out += ",\"year\":\(p.year)"
+            if let v = p.gdp { out += ",\"gdp_100m_cny\":\(v)" }
+            if let v = p.residentPopulation { out += ",\"resident_population_10k\":\(v)" }
+            if let v = p.highTechEnterprises { out += ",\"high_tech_enterprises\":\(v)" }
+            if let v = p.inventionPatentsHeld { out += ",\"invention_patents_held\":\(v)" }
+            if let v = p.industrialOutput { out += ",\"industrial_output_100m_cny\":\(v)" }
+            if let v = p.highTechIndustrialOutput { out += ",\"high_tech_industrial_output_100m_cny\":\(v)" }
+        }
+        out += "}"
+        return out
+    }
+
+    /// A JSON string literal: `"`, `\` and controls escaped, the rest verbatim.
+    static func appendString(_ s: String, to out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+    }
+}
+
+extension Record {
+    /// Canonical protocol JSON (see `RecordJSON`).
+    public var canonicalJSON: String { RecordJSON.encode(self) }
+    /// The field values without `submitted_at`, for duplicate detection (section 5).
+    public var canonicalValuesKey: String { RecordJSON.canonicalValuesKey(self) }
+}
