@@ -143,9 +143,9 @@ enum ExactNumber: Equatable {
         if k < n { return .exponent }  // only e/E can follow in a scanned literal
         if scale == 0 && hasPoint { return .tooPrecise }
         if fracEnd - fracStart > scale { return .tooPrecise }
-        // No leading zeros in JSON, so more than 15 digits means ≥ 10^15: beyond every range,
-        // and 15 digits × 10^4 still fits Int64.
-        if intEnd - intStart > 15 { return .outOfRange }
+        // No leading zeros in JSON, so more than 14 digits means ≥ 10^14: beyond every range
+        // (the largest is 10^10), and 14 digits × 10^4 + a fraction stays below 10^18 < Int64.max.
+        if intEnd - intStart > 14 { return .outOfRange }
         var magnitude: Int64 = 0
         for j in intStart..<intEnd { magnitude = magnitude * 10 + Int64(b[j] - UInt8(ascii: "0")) }
         for j in 0..<scale {
