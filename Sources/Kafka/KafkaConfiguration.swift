@@ -1,0 +1,175 @@
+import CRdKafka
+import Foundation
+
+/// Everything needed to connect a producer, consumer or admin client: the few values every
+/// program sets (typed) and any other librdkafka property passed through verbatim, as kcat's
+/// `-X key=value` does (SASL, TLS, timeouts, ...).
+///
+/// Nothing is checked when values are set; `validate()` (and every client's initializer) hands
+/// all of them to librdkafka's `rd_kafka_conf_set` in one place and throws
+/// `KafkaConfigurationError` with librdkafka's own text for the first one it rejects.
+public struct KafkaConfiguration: Sendable, CustomStringConvertible {
+    /// `bootstrap.servers`: comma-separated `host:port` list.
+    public var bootstrapServers: String
+    /// `client.id`, shown in broker logs.
+    public var clientId: String?
+    /// `group.id`: needed by a consumer for `subscribe` and `commit`, not for `assign`.
+    public var groupId: String?
+    /// Any other librdkafka property. The typed fields above win over the same keys here.
+    public var properties: [String: String]
+
+    public init(
+        bootstrapServers: String, clientId: String? = nil, groupId: String? = nil, properties: [String: String] = [:]
+    ) {
+        self.bootstrapServers = bootstrapServers
+        self.clientId = clientId
+        self.groupId = groupId
+        self.properties = [:]
+        for (key, value) in properties { set(key, value) }
+    }
+
+    /// Sets a librdkafka property; `bootstrap.servers`, `client.id` and `group.id` go to the
+    /// typed fields so the two can never disagree.
+    public mutating func set(_ key: String, _ value: String) {
+        switch key {
+        case "bootstrap.servers", "metadata.broker.list": bootstrapServers = value
+        case "client.id": clientId = value
+        case "group.id": groupId = value
+        default: properties[key] = value
+        }
+    }
+
+    /// Sets a property given as `key=value` (kcat's `-X` syntax).
+    public mutating func set(_ assignment: String) throws(KafkaConfigurationError) {
+        let (key, value) = try Self.parseProperty(assignment)
+        set(key, value)
+    }
+
+    /// Splits `key=value` at the first `=`; surrounding blanks are dropped, the key must not be empty.
+    public static func parseProperty(_ text: String) throws(KafkaConfigurationError) -> (key: String, value: String) {
+        guard let equals = text.firstIndex(of: "=") else {
+            throw KafkaConfigurationError(key: nil, message: "expected key=value, got \"\(text)\"")
+        }
+        let key = text[..<equals].trimmingCharacters(in: .whitespaces)
+        let value = text[text.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+        guard !key.isEmpty else {
+            throw KafkaConfigurationError(key: nil, message: "expected key=value, got \"\(text)\"")
+        }
+        return (key, value)
+    }
+
+    /// Parses a properties file's text: one `key=value` per line; blank lines and lines whose
+    /// first non-blank character is `#` are ignored. Errors name the line.
+    public static func parseProperties(fileContents: String) throws(KafkaConfigurationError) -> [String: String] {
+        var result: [String: String] = [:]
+        var lineNumber = 0
+        for rawLine in fileContents.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)  // also drops a CR
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            do {
+                let (key, value) = try parseProperty(line)
+                result[key] = value
+            } catch {
+                throw KafkaConfigurationError(key: nil, message: "line \(lineNumber): \(error.message)")
+            }
+        }
+        return result
+    }
+
+    /// Adds the properties of a file of `key=value` lines (for SASL/TLS settings kept out of
+    /// command lines). Later files and later lines win.
+    public mutating func loadProperties(fromFile path: String) throws(KafkaConfigurationError) {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw KafkaConfigurationError(key: nil, message: "cannot read properties file \(path): \(error.localizedDescription)")
+        }
+        let parsed: [String: String]
+        do {
+            parsed = try Self.parseProperties(fileContents: text)
+        } catch {
+            throw KafkaConfigurationError(key: nil, message: "\(path): \(error.message)")
+        }
+        for (key, value) in parsed.sorted(by: { $0.key < $1.key }) { set(key, value) }
+    }
+
+    /// Every property as librdkafka will receive it, typed fields included.
+    public var allProperties: [String: String] {
+        var all = properties
+        all["bootstrap.servers"] = bootstrapServers
+        if let clientId { all["client.id"] = clientId }
+        if let groupId { all["group.id"] = groupId }
+        return all
+    }
+
+    /// Checks every property with librdkafka without connecting anywhere.
+    public func validate() throws(KafkaConfigurationError) {
+        let conf = try makeNative()
+        rd_kafka_conf_destroy(conf)
+    }
+
+    /// The properties with secrets (anything whose key mentions password, secret or key
+    /// material) masked, safe to log.
+    public var description: String {
+        let shown = allProperties.sorted(by: { $0.key < $1.key }).map { key, value in
+            Self.isSecret(key) ? "\(key)=***" : "\(key)=\(value)"
+        }
+        return "KafkaConfiguration(\(shown.joined(separator: ", ")))"
+    }
+
+    static func isSecret(_ key: String) -> Bool {
+        let lowered = key.lowercased()
+        return lowered.contains("password") || lowered.contains("secret") || lowered.hasSuffix(".key.pem")
+            || lowered.contains("sasl.oauthbearer.config") || lowered == "sasl.username"
+    }
+
+    /// Builds an `rd_kafka_conf_t` (caller owns it).
+    ///
+    /// - Parameters:
+    ///   - defaults: applied first; the caller's own properties override them.
+    ///   - required: properties this library depends on. A caller value that differs is
+    ///     rejected rather than silently replaced, so nobody believes a setting took effect.
+    func makeNative(
+        defaults: [String: String] = [:], required: [String: String] = [:]
+    ) throws(KafkaConfigurationError) -> OpaquePointer {
+        let mine = allProperties
+        for (key, value) in required.sorted(by: { $0.key < $1.key }) {
+            if let given = mine[key], given.lowercased() != value.lowercased() {
+                throw KafkaConfigurationError(
+                    key: key,
+                    message: "must be \(value) here: this client stores and commits offsets only when told to")
+            }
+        }
+        var merged = defaults
+        for (key, value) in mine { merged[key] = value }
+        for (key, value) in required { merged[key] = value }
+
+        guard let conf = rd_kafka_conf_new() else {
+            throw KafkaConfigurationError(key: nil, message: "rd_kafka_conf_new failed")
+        }
+        var errstr = [CChar](repeating: 0, count: 512)
+        // Sorted so that any order-dependent interaction is at least reproducible.
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
+            let result = rd_kafka_conf_set(conf, key, value, &errstr, errstr.count)
+            if result != RD_KAFKA_CONF_OK {
+                rd_kafka_conf_destroy(conf)
+                throw KafkaConfigurationError(key: key, message: string(fromNullTerminated: errstr))
+            }
+        }
+        return conf
+    }
+}
+
+/// Creates an `rd_kafka_t` from a configuration it takes ownership of (librdkafka frees it on
+/// success; this function frees it on failure), turning librdkafka's refusal into a
+/// `KafkaConfigurationError` with its text.
+func makeClient(type: rd_kafka_type_t, configuration conf: OpaquePointer) throws(KafkaConfigurationError) -> OpaquePointer {
+    var errstr = [CChar](repeating: 0, count: 512)
+    guard let handle = rd_kafka_new(type, conf, &errstr, errstr.count) else {
+        rd_kafka_conf_destroy(conf)
+        throw KafkaConfigurationError(key: nil, message: string(fromNullTerminated: errstr))
+    }
+    return handle
+}
