@@ -3,6 +3,8 @@
 
 /// One figure the plan states: a past actual value (a baseline) or a target.
 public struct PlanFigure: Sendable, Hashable {
+    /// `actual`: a value the plan reports for a past year (compared as a change);
+    /// `target`: a value the plan aims for (compared as the share reached).
     public enum Kind: String, Sendable, Hashable { case actual, target }
     public var indicator: Indicator
     public var year: Int

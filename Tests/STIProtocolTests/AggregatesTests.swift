@@ -64,6 +64,16 @@ import Testing
         #expect(book[AggregateKey(year: 2021, geo: "530181")] == nil)
     }
 
+    @Test func aRevisionThatMovesAContractToAnotherYearEmptiesTheOldYear() {
+        var store = IndicatorFixtures.MiniStore()
+        store.apply(F.contract("530102", "Y-1", 2023, 12, 31, value: "5", transaction: "1", buyer: "LA"))
+        #expect(store.book.years == [2023])
+        #expect(store.apply(F.contract("530102", "Y-1", 2024, 1, 2, value: "5", transaction: "1", buyer: "LA", rev: 2)) == .applied)
+        #expect(store.book.years == [2024])
+        #expect(store.book[year: 2023, geo: "530102"] == nil)
+        #expect(store.book[year: 2024, geo: "530102"]?.contractValueSSEAsiaYuan == 50_000)
+    }
+
     @Test func codableRoundTripKeepsInt128Exactly() throws {
         var book = AggregateBook()
         for r in Self.records { book.add(r) }
