@@ -1,0 +1,332 @@
+// Building blocks of the feed generator: its own PRNG, calendar arithmetic, a row of
+// protocol fields, and the buffered writer that turns rows into JSON lines or CSV rows.
+//
+// The generator keeps its own small JSON emitter on purpose: load feeds must also carry
+// deliberately broken messages (a number sent as a string, an unknown field, five fractional
+// digits), which no canonical encoder of valid records can produce.
+
+import Foundation
+import STIProtocol
+
+/// SplitMix64 (Steele, Lea & Flood, 2014), fully specified here so that a seed gives the same
+/// feed on every platform and toolchain; the standard library's random APIs promise neither.
+struct FeedRandom {
+    private var state: UInt64
+
+    /// One independent stream per purpose, so that a change in how profiles are drawn does not
+    /// reshuffle the contracts.
+    init(seed: UInt64, stream: String) {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a of the stream name
+        for byte in stream.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        state = seed ^ hash
+        _ = next()
+    }
+
+    /// The bare generator at a given state (to check it against published sequences).
+    init(state: UInt64) { self.state = state }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..<n`, by Lemire's multiply-shift with rejection (no modulo bias).
+    mutating func below(_ n: UInt64) -> UInt64 {
+        precondition(n > 0, "below(0)")
+        var product = next().multipliedFullWidth(by: n)
+        if product.low < n {
+            let threshold = (0 &- n) % n
+            while product.low < threshold { product = next().multipliedFullWidth(by: n) }
+        }
+        return product.high
+    }
+
+    mutating func int(in range: ClosedRange<Int64>) -> Int64 {
+        range.lowerBound + Int64(below(UInt64(range.upperBound - range.lowerBound) + 1))
+    }
+
+    mutating func int(in range: ClosedRange<Int>) -> Int {
+        Int(int(in: Int64(range.lowerBound)...Int64(range.upperBound)))
+    }
+
+    /// True with probability `perMille` / 1000.
+    mutating func chance(perMille: UInt64) -> Bool { below(1000) < perMille }
+
+    mutating func element<T>(_ items: [T]) -> T { items[Int(below(UInt64(items.count)))] }
+
+    /// Picks by integer weight.
+    mutating func weighted<T>(_ table: [(T, UInt64)]) -> T {
+        let total = table.reduce(0) { $0 + $1.1 }
+        var r = below(total)
+        for (item, weight) in table {
+            if r < weight { return item }
+            r -= weight
+        }
+        return table[table.count - 1].0
+    }
+}
+
+/// Proleptic Gregorian arithmetic on day numbers (days since 1970-01-01), after
+/// H. Hinnant's `days_from_civil` / `civil_from_days`; no Foundation calendar, no time zone.
+enum FeedCalendar {
+    static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
+
+    static func daysInYear(_ year: Int) -> Int { isLeap(year) ? 366 : 365 }
+
+    static func dayNumber(_ date: CalendarDate) -> Int {
+        let y = date.month <= 2 ? date.year - 1 : date.year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (date.month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + date.day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func date(dayNumber: Int) -> CalendarDate {
+        let z = dayNumber + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return CalendarDate(year: yoe + era * 400 + (month <= 2 ? 1 : 0), month: month, day: day)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS+08:00` for a count of seconds since 1970-01-01T00:00:00+08:00
+    /// (written digit by digit: load feeds format one per message).
+    static func timestampUTC8(seconds: Int) -> String {
+        let date = date(dayNumber: seconds / 86_400)
+        let s = seconds % 86_400
+        var bytes: [UInt8] = Array("0000-00-00T00:00:00+08:00".utf8)
+        func put(_ value: Int, at end: Int, width: Int) {
+            var v = value
+            for i in stride(from: end, to: end - width, by: -1) { bytes[i] = UInt8(48 + v % 10); v /= 10 }
+        }
+        put(date.year, at: 3, width: 4)
+        put(date.month, at: 6, width: 2)
+        put(date.day, at: 9, width: 2)
+        put(s / 3600, at: 12, width: 2)
+        put(s / 60 % 60, at: 15, width: 2)
+        put(s % 60, at: 18, width: 2)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// One field value as it will be written: a JSON string, or the literal text of a JSON number
+/// (kept as text so that exact decimals, and deliberately malformed ones, are written verbatim).
+enum FeedValue: Hashable {
+    case string(String)
+    case number(String)
+
+    var text: String {
+        switch self {
+        case .string(let s), .number(let s): s
+        }
+    }
+}
+
+/// The fields of one message in emission order, as the protocol names them.
+struct FeedRow {
+    var fields: [(name: String, value: FeedValue)] = []
+
+    subscript(name: String) -> FeedValue? {
+        get { fields.first(where: { $0.name == name })?.value }
+        set {
+            if let i = fields.firstIndex(where: { $0.name == name }) {
+                if let newValue { fields[i].value = newValue } else { fields.remove(at: i) }
+            } else if let newValue {
+                fields.append((name, newValue))
+            }
+        }
+    }
+
+    mutating func append(_ name: String, _ value: FeedValue) { fields.append((name, value)) }
+
+    /// Renames a field in place (a misspelling), keeping its value and position.
+    mutating func rename(_ name: String, to newName: String) {
+        if let i = fields.firstIndex(where: { $0.name == name }) { fields[i].name = newName }
+    }
+
+    var county: String { self["county"]?.text ?? "" }
+
+    /// The record's fields: `schema`, `county`, `revision`, `status` (only when withdrawn, the
+    /// default being `active`), `submitted_at` (when set), then the schema's own fields in the
+    /// protocol's table order; absent profile figures are left out.
+    init(record: Record) {
+        append("schema", .string(record.kind.schema))
+        append("county", .string(record.county))
+        append("revision", .number(String(record.revision)))
+        if record.status == .withdrawn { append("status", .string(RecordStatus.withdrawn.rawValue)) }
+        if !record.submittedAt.isEmpty { append("submitted_at", .string(record.submittedAt)) }
+        switch record.body {
+        case .rd(let r):
+            append("year", .number(String(r.year)))
+            append("performer", .string(r.performer.rawValue))
+            append("expenditure_10k_cny", .number(r.expenditure.description))
+        case .techContract(let c):
+            append("contract_no", .string(c.contractNo))
+            append("registered_on", .string(c.registeredOn.description))
+            append("contract_type", .string(c.contractType.rawValue))
+            append("domain", .string(c.domain.rawValue))
+            append("contract_value_10k_cny", .number(c.contractValue.description))
+            append("tech_transaction_value_10k_cny", .number(c.techTransactionValue.description))
+            append("buyer_country", .string(c.buyerCountry))
+        case .countyProfile(let p):
+            append("year", .number(String(p.year)))
+            if let v = p.gdp { append("gdp_100m_cny", .number(v.description)) }
+            if let v = p.residentPopulation { append("resident_population_10k", .number(v.description)) }
+            if let v = p.highTechEnterprises { append("high_tech_enterprises", .number(String(v))) }
+            if let v = p.inventionPatentsHeld { append("invention_patents_held", .number(String(v))) }
+            if let v = p.industrialOutput { append("industrial_output_100m_cny", .number(v.description)) }
+            if let v = p.highTechIndustrialOutput {
+                append("high_tech_industrial_output_100m_cny", .number(v.description))
+            }
+        }
+    }
+
+    init() {}
+}
+
+extension FeedRow {
+    /// CSV columns per kind: `county`, the schema's fields, then `revision` (and `status` for
+    /// contracts, the only kind the samples withdraw). `schema` and `submitted_at` are left to
+    /// `sti submit`.
+    static func csvColumns(_ kind: RecordKind) -> [String] {
+        switch kind {
+        case .rd:
+            ["county", "year", "performer", "expenditure_10k_cny", "revision"]
+        case .techContract:
+            ["county", "contract_no", "registered_on", "contract_type", "domain", "contract_value_10k_cny",
+             "tech_transaction_value_10k_cny", "buyer_country", "revision", "status"]
+        case .countyProfile:
+            ["county", "year", "gdp_100m_cny", "resident_population_10k", "high_tech_enterprises",
+             "invention_patents_held", "industrial_output_100m_cny", "high_tech_industrial_output_100m_cny",
+             "revision"]
+        }
+    }
+
+    /// One JSON object, compact, keys in field order. Strings are escaped per RFC 8259; non-ASCII
+    /// text is written as raw UTF-8.
+    func appendJSON(to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        for (i, field) in fields.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            FeedRow.appendJSONString(field.name, to: &out)
+            out.append(UInt8(ascii: ":"))
+            switch field.value {
+            case .string(let s): FeedRow.appendJSONString(s, to: &out)
+            case .number(let n): out.append(contentsOf: n.utf8)
+            }
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    var json: String {
+        var bytes: [UInt8] = []
+        appendJSON(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func appendJSONString(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        // Almost every string needs no escape: scan its bytes in place and copy it whole.
+        let plain = s.utf8.withContiguousStorageIfAvailable { bytes in
+            !bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        } ?? false
+        if plain {
+            out.append(contentsOf: s.utf8)
+        } else {
+            for byte in s.utf8 {
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(byte)
+                case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+                case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+                case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+                case 0..<0x20:
+                    out.append(contentsOf: "\\u00".utf8)
+                    out.append(hexDigits[Int(byte >> 4)])
+                    out.append(hexDigits[Int(byte & 0x0F)])
+                default: out.append(byte)
+                }
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// One CSV record (RFC 4180, CRLF) with the given columns; a column the row lacks is empty.
+    func appendCSV(columns: [String], to out: inout [UInt8]) {
+        for (i, column) in columns.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            FeedRow.appendCSVCell(self[column]?.text ?? "", to: &out)
+        }
+        out.append(contentsOf: [0x0D, 0x0A])
+    }
+
+    static func appendCSVHeader(_ columns: [String], to out: inout [UInt8]) {
+        for (i, column) in columns.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            appendCSVCell(column, to: &out)
+        }
+        out.append(contentsOf: [0x0D, 0x0A])
+    }
+
+    static func appendCSVCell(_ text: String, to out: inout [UInt8]) {
+        let needsQuotes = text.utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
+        guard needsQuotes else { out.append(contentsOf: text.utf8); return }
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "\"") { out.append(byte) }
+            out.append(byte)
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}
+
+/// A file written through a 1 MiB buffer, so that a million-message feed streams to disk
+/// without ever holding more than one buffer of it.
+final class FeedFileWriter {
+    let url: URL
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+    private static let flushThreshold = 1 << 20
+
+    init(url: URL) throws(FeedGeneratorError) {
+        self.url = url
+        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+            throw FeedGeneratorError("cannot create \(url.path)")
+        }
+        do { handle = try FileHandle(forWritingTo: url) } catch {
+            throw FeedGeneratorError("cannot open \(url.path) for writing: \(error.localizedDescription)")
+        }
+        buffer.reserveCapacity(FeedFileWriter.flushThreshold + 4096)
+    }
+
+    /// Appends through `body`, then flushes when the buffer is full.
+    func append(_ body: (inout [UInt8]) -> Void) throws(FeedGeneratorError) {
+        body(&buffer)
+        if buffer.count >= FeedFileWriter.flushThreshold { try flush() }
+    }
+
+    func flush() throws(FeedGeneratorError) {
+        guard !buffer.isEmpty else { return }
+        do { try handle.write(contentsOf: buffer) } catch {
+            throw FeedGeneratorError("cannot write \(url.path): \(error.localizedDescription)")
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() throws(FeedGeneratorError) {
+        try flush()
+        do { try handle.close() } catch {
+            throw FeedGeneratorError("cannot close \(url.path): \(error.localizedDescription)")
+        }
+    }
+}
