@@ -63,9 +63,10 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
     public static func parseProperties(fileContents: String) throws(KafkaConfigurationError) -> [String: String] {
         var result: [String: String] = [:]
         var lineNumber = 0
-        for rawLine in fileContents.split(separator: "\n", omittingEmptySubsequences: false) {
+        // `isNewline` also matches "\r\n", which Swift treats as one Character.
+        for rawLine in fileContents.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             lineNumber += 1
-            let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)  // also drops a CR
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
             do {
                 let (key, value) = try parseProperty(line)

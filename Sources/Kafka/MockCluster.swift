@@ -98,6 +98,15 @@ public final class MockCluster: Sendable {
         }
     }
 
+    /// Makes Metadata responses report this error for a topic (creating the topic if needed),
+    /// e.g. `.unknownTopicOrPartition` to simulate a topic that does not exist.
+    public func setTopicError(_ topic: String, _ error: KafkaErrorCode) throws {
+        try run("setTopicError") { cluster in
+            rd_kafka_mock_topic_set_error(cluster, topic, error.native)
+            return RD_KAFKA_RESP_ERR_NO_ERROR
+        }
+    }
+
     /// Disconnects a broker and refuses connections (`up: false`), or accepts them again.
     /// Leadership does not move. `brokerId` -1 means all brokers.
     public func setBroker(_ brokerId: Int32, up: Bool) throws {
