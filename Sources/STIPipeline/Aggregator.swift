@@ -1,0 +1,386 @@
+public import Foundation
+import Kafka
+public import Logging
+public import STIProtocol
+public import Synchronization
+
+/// What an aggregation run needs to know; resolved from flags, environment and config file by
+/// the CLI (see `Settings`).
+public struct AggregateOptions: Sendable {
+    public var brokers: String
+    public var out: URL
+    public var statePath: String
+    public var keysPath: String?
+    public var registry: Registry
+    public var groupId: String
+    public var topicPrefix: String
+    /// librdkafka properties passed through unchanged (`-X`, `--kafka-config`).
+    public var kafkaProperties: [String: String]
+    public var rebuild: Bool
+    /// How long the brokers may stay silent before the run fails (never a hang).
+    public var timeout: Duration
+    /// Messages per batch; one SQLite transaction per batch.
+    public var batchSize: Int
+    public var programVersion: String
+
+    public init(brokers: String, out: URL, statePath: String, keysPath: String? = nil, registry: Registry = .kunming,
+                groupId: String = "sti-aggregator", topicPrefix: String = "sti", kafkaProperties: [String: String] = [:],
+                rebuild: Bool = false, timeout: Duration = .seconds(30), batchSize: Int = 10_000,
+                programVersion: String = stiVersion) {
+        self.brokers = brokers; self.out = out; self.statePath = statePath; self.keysPath = keysPath
+        self.registry = registry; self.groupId = groupId; self.topicPrefix = topicPrefix
+        self.kafkaProperties = kafkaProperties; self.rebuild = rebuild; self.timeout = timeout
+        self.batchSize = batchSize; self.programVersion = programVersion
+    }
+}
+
+/// The version written into every manifest.
+public let stiVersion = "0.1.0"
+
+/// What one run did.
+public struct AggregateSummary: Sendable {
+    /// The snapshot written, nil when there was nothing new.
+    public var runId: String?
+    public var snapshotPath: String?
+    /// What this run consumed (a snapshot's manifest may also cover work of a run that crashed
+    /// before writing its snapshot).
+    public var counts: RunCounts
+    public var authenticationEnabled: Bool
+    public var indicators: [IndicatorRow]
+    public var stoppedEarly: Bool
+    /// Current active records per geography over all years (for metrics).
+    public var recordsPerGeography: [String: Int] = [:]
+
+    /// One line for logs and the terminal.
+    public var line: String {
+        var rejected = counts.rejectedByCode.sorted { $0.key < $1.key }.map { "\($0.key.rawValue)=\($0.value)" }.joined(separator: " ")
+        if rejected.isEmpty { rejected = "none" }
+        let head = "read \(counts.read), accepted \(counts.accepted), duplicates \(counts.duplicates), rejected \(counts.rejected) (\(rejected))"
+        if let snapshotPath { return "\(head); snapshot \(snapshotPath)" }
+        return "\(head); nothing new, no new snapshot"
+    }
+}
+
+/// A run that could not complete, with what to do about it. Nothing half-done is published:
+/// state commits are per batch and `latest` only ever points at a complete snapshot.
+public struct AggregateError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Set by SIGINT/SIGTERM handlers: the run finishes its batch, commits and stops.
+public let stopRequested = Atomic<Bool>(false)
+
+/// One aggregation run: read the submission topics from the stored offsets until every
+/// partition is drained, validate, apply revisions, send rejection notices, write a snapshot
+/// and move `latest` to it.
+///
+/// Exactly once, by the order of durable steps:
+/// 1. Per batch, one SQLite transaction holds the records, totals, offsets, counts and
+///    rejections of the batch; rejection notices are flushed to the broker *before* it commits.
+///    A crash before the commit redoes the batch (a notice may be sent twice, which section 6
+///    allows); after it, the batch is never read again. The state never holds half a batch.
+/// 2. The snapshot folder is written and fsynced from the committed state.
+/// 3. The state marks the pending work as snapshotted (one transaction). A crash between 2 and
+///    3 leaves an orphan folder; the next run snapshots the same pending work again.
+/// 4. `latest` moves atomically. A crash between 3 and 4 is repaired at the next start, which
+///    points `latest` at the state's last run.
+/// 5. Offsets are committed to the consumer group, for monitoring only.
+public final class Aggregator {
+    public let options: AggregateOptions
+    let logger: Logger
+    let rejectedTopic: String
+    let topicKinds: [String: RecordKind]
+
+    public init(options: AggregateOptions, logger: Logger) {
+        self.options = options
+        self.logger = logger
+        self.rejectedTopic = "\(options.topicPrefix).\(rejectedTopicSuffix)"
+        var kinds: [String: RecordKind] = [:]
+        for kind in RecordKind.allCases { kinds[kind.topic(prefix: options.topicPrefix)] = kind }
+        self.topicKinds = kinds
+    }
+
+    public var submissionTopics: [String] { RecordKind.allCases.map { $0.topic(prefix: options.topicPrefix) } }
+
+    // MARK: Preparation
+
+    /// Everything checked before a single message is consumed.
+    struct Prepared {
+        var store: StateStore
+        var writer: SnapshotWriter
+        var validator: MessageValidator
+        var keyRingEnabled: Bool
+        var book: AggregateBook
+        var consumer: KafkaConsumer
+        var producer: KafkaProducer
+        var partitions: [TopicPartitionKey: Int64]
+    }
+
+    func baseConfiguration() throws(AggregateError) -> KafkaConfiguration {
+        var config = KafkaConfiguration(bootstrapServers: options.brokers)
+        config.clientId = "sti-aggregate"
+        for (key, value) in options.kafkaProperties { config.set(key, value) }
+        return config
+    }
+
+    func prepare() throws(AggregateError) -> Prepared {
+        let writer = SnapshotWriter(out: options.out)
+        do { try writer.checkWritable() } catch { throw AggregateError("--out \(options.out.path) is not usable: \(error)") }
+
+        var keyRing: KeyRing?
+        if let keysPath = options.keysPath {
+            if let warning = KeyRing.permissionWarning(forFileAt: keysPath) { logger.warning("\(warning)") }
+            do { keyRing = try KeyRing.load(contentsOf: URL(fileURLWithPath: keysPath)) } catch {
+                throw AggregateError("--keys: \(error)")
+            }
+        } else {
+            logger.warning("no keys file given: signatures are not checked (authentication disabled)")
+        }
+
+        if options.rebuild {
+            do { try StateStore.destroy(path: options.statePath) } catch { throw AggregateError("\(error)") }
+            logger.info("rebuild: state dropped, replaying every topic from offset 0")
+        }
+        let store: StateStore
+        do { store = try StateStore(path: options.statePath) } catch { throw AggregateError("\(error)") }
+
+        // Step 4 repair: a crash after the state took a snapshot but before `latest` moved.
+        if let last = try wrapState({ try store.meta("last_run_id") }), writer.latestRunId() != last,
+           FileManager.default.fileExists(atPath: options.out.appendingPathComponent("runs/\(last)/\(SnapshotWriter.manifestFile)").path) {
+            do { try writer.publishLatest(runId: last) } catch { throw AggregateError("cannot repair latest: \(error)") }
+            logger.notice("latest repaired to point at run \(last)")
+        }
+
+        var base = try baseConfiguration()
+        let admin: KafkaAdmin
+        do { admin = try KafkaAdmin(configuration: base) } catch { throw AggregateError("Kafka configuration: \(error)") }
+        let metadata: [TopicMetadata]
+        do { metadata = try admin.metadata(timeout: options.timeout) } catch {
+            throw AggregateError("cannot reach the brokers at \(options.brokers) within \(options.timeout): \(error)")
+        }
+        try checkCluster(admin: admin, store: store)
+
+        var partitions: [TopicPartitionKey: Int64] = [:]
+        let stored = try wrapState { try store.offsets() }
+        for topic in submissionTopics + [rejectedTopic] {
+            guard let entry = metadata.first(where: { $0.name == topic }), entry.error == nil, !entry.partitions.isEmpty else {
+                throw AggregateError("topic \(topic) does not exist on the brokers at \(options.brokers); create the topics with `sti topics create --brokers \(options.brokers)`")
+            }
+            guard topic != rejectedTopic else { continue }
+            for partition in entry.partitions {
+                let key = TopicPartitionKey(topic: topic, partition: partition)
+                partitions[key] = stored[key] ?? 0
+            }
+        }
+        for key in stored.keys where partitions[key] == nil {
+            throw AggregateError("the state has offsets for \(key), which the brokers no longer have: the topics were recreated or this state belongs to another cluster; run with --rebuild")
+        }
+
+        base.groupId = options.groupId
+        // Stored offsets are the truth: never let librdkafka jump elsewhere silently.
+        base.set("auto.offset.reset", "error")
+        base.set("enable.partition.eof", "true")
+        let consumer: KafkaConsumer
+        let producer: KafkaProducer
+        do {
+            consumer = try KafkaConsumer(configuration: base)
+            var producerConfig = try baseConfiguration()
+            producerConfig.clientId = "sti-aggregate-rejections"
+            producer = try KafkaProducer(configuration: producerConfig)
+            try consumer.assign(partitions.sorted { $0.key < $1.key }.map {
+                TopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value)
+            })
+        } catch { throw AggregateError("Kafka: \(error)") }
+
+        var book = AggregateBook()
+        let decoder = JSONDecoder()
+        for entry in try wrapState({ try store.totals() }) {
+            let key = AggregateKey(year: entry.year, geo: entry.geo)
+            do { book.setEntry(try decoder.decode(CountyYearTotals.self, from: entry.body), for: key) } catch {
+                throw AggregateError("state file \(options.statePath): totals of \(key) unreadable (\(error)); run with --rebuild")
+            }
+        }
+        let validator = MessageValidator(registry: options.registry, keyRing: keyRing)
+        return Prepared(store: store, writer: writer, validator: validator, keyRingEnabled: keyRing != nil, book: book,
+                        consumer: consumer, producer: producer, partitions: partitions)
+    }
+
+    /// A state file remembers the cluster and topic prefix it was built from; another cluster's
+    /// offsets would silently skip or repeat messages.
+    func checkCluster(admin: KafkaAdmin, store: StateStore) throws(AggregateError) {
+        let clusterId: String?
+        do { clusterId = try admin.clusterId(timeout: options.timeout) } catch {
+            logger.warning("the brokers did not tell their cluster id (\(error)); cannot check that the state belongs to this cluster")
+            clusterId = nil
+        }
+        let storedCluster = try wrapState { try store.meta("cluster_id") }
+        let storedPrefix = try wrapState { try store.meta("topic_prefix") }
+        if let clusterId, let storedCluster, storedCluster != clusterId {
+            throw AggregateError("state file \(options.statePath) belongs to Kafka cluster \(storedCluster), but the brokers at \(options.brokers) are cluster \(clusterId); run with --rebuild to rebuild it from this cluster")
+        }
+        if let storedPrefix, storedPrefix != options.topicPrefix {
+            throw AggregateError("state file \(options.statePath) was built from topics with prefix \(storedPrefix), not \(options.topicPrefix); run with --rebuild or use another --state")
+        }
+        do {
+            try store.transaction { tx in
+                if let clusterId, storedCluster == nil { try tx.setMeta("cluster_id", clusterId) }
+                if storedPrefix == nil { try tx.setMeta("topic_prefix", options.topicPrefix) }
+            }
+        } catch { throw AggregateError("state file \(options.statePath): \(error)") }
+    }
+
+    func wrapState<T>(_ body: () throws -> T) throws(AggregateError) -> T {
+        do { return try body() } catch { throw AggregateError("\(error)") }
+    }
+
+    // MARK: The run
+
+    /// Runs once: drain, apply, snapshot. Returns what it did.
+    public func run() throws(AggregateError) -> AggregateSummary {
+        let startedAt = Date()
+        var prepared = try prepare()
+        defer {
+            try? prepared.producer.close(timeout: .seconds(5))
+            try? prepared.consumer.close()
+        }
+        let counts = try drain(&prepared)
+        return try snapshot(&prepared, startedAt: startedAt, runCounts: counts)
+    }
+
+    /// Reads until every assigned partition has reported EOF, one transaction per batch.
+    func drain(_ p: inout Prepared) throws(AggregateError) -> RunCounts {
+        var total = RunCounts()
+        var drained = Set<TopicPartitionKey>()
+        let assigned = Set(p.partitions.keys)
+        var lastProgress = ContinuousClock.now
+        var lastError: KafkaError?
+        var processor = BatchProcessor(aggregator: self, validator: p.validator)
+        while drained != assigned {
+            if stopRequested.load(ordering: .relaxed) {
+                logger.notice("stop requested: the last batch is committed, stopping before the topics are drained")
+                break
+            }
+            processor.reset()
+            let handled: Int
+            do {
+                handled = try p.store.transaction { tx in
+                    let n = try p.consumer.poll(maxMessages: options.batchSize, timeout: .milliseconds(200)) { view in
+                        let key = TopicPartitionKey(topic: view.topic, partition: view.partition)
+                        switch view.kind {
+                        case .partitionEOF:
+                            drained.insert(key)
+                        case .error(let error):
+                            if error.errorCode == .autoOffsetReset || error.errorCode == .offsetOutOfRange {
+                                throw AggregateError("the stored offset of \(key) is not on the broker (\(error.message)): the topic was recreated or this state belongs to another cluster; run with --rebuild")
+                            }
+                            lastError = error
+                        case .message:
+                            drained.remove(key)
+                            try processor.process(view, key: key, tx: tx, book: &p.book, producer: p.producer)
+                        }
+                    }
+                    if processor.noticesSent > 0 {
+                        // Notices reach the broker before the batch commits, so a rejected
+                        // source offset is never committed without its notice.
+                        try p.producer.flush(timeout: options.timeout)
+                        let failures = p.producer.takeFailures()
+                        if let first = failures.first {
+                            throw AggregateError("\(failures.count) rejection notice(s) could not be delivered to \(rejectedTopic): \(first)")
+                        }
+                    }
+                    try processor.persist(tx: tx, book: p.book)
+                    return n
+                }
+            } catch let error as AggregateError {
+                throw error
+            } catch {
+                throw AggregateError("batch failed, nothing of it committed: \(error)")
+            }
+            total.add(processor.counts)
+            if handled > 0 {
+                lastProgress = .now
+            } else if ContinuousClock.now - lastProgress > options.timeout {
+                let pending = assigned.subtracting(drained).sorted().map(\.description).joined(separator: ", ")
+                throw AggregateError("no answer from the brokers at \(options.brokers) for \(options.timeout) while reading \(pending)\(lastError.map { ": \($0)" } ?? "")")
+            }
+        }
+        return total
+    }
+
+    /// Writes a snapshot when anything was consumed since the last one.
+    func snapshot(_ p: inout Prepared, startedAt: Date, runCounts: RunCounts) throws(AggregateError) -> AggregateSummary {
+        let pending = try wrapState { try p.store.pending() }
+        var summary = AggregateSummary(runId: nil, snapshotPath: nil, counts: runCounts,
+                                       authenticationEnabled: p.keyRingEnabled, indicators: [],
+                                       stoppedEarly: stopRequested.load(ordering: .relaxed))
+        guard !pending.isEmpty else { return summary }
+
+        let indicators = computeIndicators(book: p.book, registry: options.registry)
+        let completeness = computeCompleteness(book: p.book, registry: options.registry)
+        let rejections = pending.rejections.map {
+            RejectionRow(topic: $0.topic, partition: $0.partition, offset: $0.offset, county: $0.county,
+                         codes: $0.codes.split(separator: ";").compactMap { ErrorCode(rawValue: String($0)) },
+                         firstMessage: $0.firstMessage)
+        }
+        let offsets = pending.ranges.sorted { $0.key < $1.key }.map {
+            TopicPartitionRange(topic: $0.key.topic, partition: $0.key.partition, firstOffset: $0.value.first, endOffset: $0.value.next)
+        }
+        let previous = (try wrapState { try p.store.meta("last_run_id") }) ?? p.writer.latestRunId()
+        let finishedAt = Date()
+        let runId: String
+        do {
+            runId = try p.writer.allocateRunId(start: startedAt)
+            try p.writer.write(runId: runId, indicators: indicators, completeness: completeness, rejections: rejections,
+                               inputs: ManifestInputs(startedAt: startedAt, finishedAt: finishedAt,
+                                                      programVersion: options.programVersion,
+                                                      authenticationEnabled: p.keyRingEnabled, offsets: offsets,
+                                                      counts: RunCounts(pendingCounts: pending.counts),
+                                                      previousRunId: previous))
+        } catch { throw AggregateError("cannot write the snapshot: \(error)") }
+        try wrapState { try p.store.markSnapshotted(runId: runId, finishedAt: UTCTime.rfc3339(finishedAt)) }
+        do { try p.writer.publishLatest(runId: runId) } catch { throw AggregateError("snapshot \(runId) written but latest not moved: \(error); the next run repairs it") }
+
+        // For monitoring only (lag in standard tools); the state store stays the truth.
+        let stored = (try? p.store.offsets()) ?? [:]
+        do {
+            try p.consumer.commit(stored.sorted { $0.key < $1.key }.map {
+                TopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value)
+            }, synchronous: true)
+        } catch {
+            logger.warning("offsets not committed to group \(options.groupId) (monitoring only): \(error)")
+        }
+        summary.runId = runId
+        summary.snapshotPath = p.writer.out.appendingPathComponent("runs/\(runId)").path
+        summary.indicators = indicators
+        for (key, totals) in p.book.entries {
+            summary.recordsPerGeography[key.geo, default: 0] += RecordKind.allCases.reduce(0) { $0 + totals.activeRecords(of: $1) }
+        }
+        return summary
+    }
+}
+
+extension RunCounts {
+    /// Adds another batch's or run's counts.
+    mutating func add(_ other: RunCounts) {
+        read += other.read; accepted += other.accepted; duplicates += other.duplicates; rejected += other.rejected
+        for (code, n) in other.rejectedByCode { rejectedByCode[code, default: 0] += n }
+    }
+
+    /// The counts kept in the state store's `pending_counts` table.
+    init(pendingCounts: [String: Int]) {
+        var byCode: [ErrorCode: Int] = [:]
+        for (name, n) in pendingCounts where name.hasPrefix("rejected.") {
+            if let code = ErrorCode(rawValue: String(name.dropFirst("rejected.".count))) { byCode[code] = n }
+        }
+        self.init(read: pendingCounts["read"] ?? 0, accepted: pendingCounts["accepted"] ?? 0,
+                  duplicates: pendingCounts["duplicates"] ?? 0, rejected: pendingCounts["rejected"] ?? 0,
+                  rejectedByCode: byCode)
+    }
+
+    var pendingCounts: [String: Int] {
+        var result = ["read": read, "accepted": accepted, "duplicates": duplicates, "rejected": rejected]
+        for (code, n) in rejectedByCode { result["rejected.\(code.rawValue)"] = n }
+        return result
+    }
+}

@@ -1,0 +1,148 @@
+public import Foundation
+public import Kafka
+public import STIProtocol
+
+/// The county bureau's side: read feed files, check every row with the aggregator's own
+/// validator, and only if every row passes, send them all (signed when given a key) and wait
+/// for every delivery report.
+public struct Submitter: Sendable {
+    public struct Options: Sendable {
+        public var kind: RecordKind?
+        public var county: String?
+        public var encoding: FeedReader.Encoding
+        public var registry: Registry
+        public var topicPrefix: String
+        public init(kind: RecordKind? = nil, county: String? = nil, encoding: FeedReader.Encoding = .utf8,
+                    registry: Registry = .kunming, topicPrefix: String = "sti") {
+            self.kind = kind; self.county = county; self.encoding = encoding
+            self.registry = registry; self.topicPrefix = topicPrefix
+        }
+    }
+
+    /// One bad row: where it is and every rule it breaks.
+    public struct RowProblem: Sendable, CustomStringConvertible {
+        public var path: String
+        public var line: Int?
+        /// The rules the row breaks; empty when the whole file could not be read.
+        public var errors: [FieldError]
+        /// Why the file could not be read at all (encoding, header, format).
+        public var fileError: FeedError?
+        public var description: String {
+            if let fileError { return fileError.description }
+            let place = line.map { "\(path):\($0)" } ?? path
+            return errors.map { "\(place): \($0.code.rawValue) \($0.field ?? "-"): \($0.message)" }.joined(separator: "\n")
+        }
+    }
+
+    /// The rows of one file, checked.
+    public struct CheckedFile: Sendable {
+        public var path: String
+        public var kind: RecordKind
+        public var rows: [FeedReader.Row]
+    }
+
+    public struct CheckResult: Sendable {
+        public var files: [CheckedFile]
+        public var problems: [RowProblem]
+        public var rowCount: Int { files.reduce(0) { $0 + $1.rows.count } }
+    }
+
+    public var options: Options
+    public init(options: Options) { self.options = options }
+
+    /// The kind of a feed file: `--kind` when given, else from the file name (`rd…`,
+    /// `tech-contract…`, `county-profile…`).
+    public func kind(of path: String) throws(FeedError) -> RecordKind {
+        if let kind = options.kind { return kind }
+        let name = (path as NSString).lastPathComponent.lowercased()
+        if name.hasPrefix("rd") { return .rd }
+        if name.hasPrefix("tech-contract") || name.hasPrefix("tech_contract") { return .techContract }
+        if name.hasPrefix("county-profile") || name.hasPrefix("county_profile") { return .countyProfile }
+        throw FeedError(path: path, line: nil, "cannot tell the record kind from the file name: pass --kind rd|tech-contract|county-profile")
+    }
+
+    /// Reads and validates every row of every file (offline: no broker). Every bad row is
+    /// reported, not only the first.
+    public func check(paths: [String], submittedAt: String, now: Date = Date()) -> CheckResult {
+        var result = CheckResult(files: [], problems: [])
+        let validator = MessageValidator(registry: options.registry, keyRing: nil, now: { now })
+        let millis = Int64(now.timeIntervalSince1970 * 1000)
+        for path in paths {
+            let kind: RecordKind
+            let rows: [FeedReader.Row]
+            do {
+                kind = try self.kind(of: path)
+                let reader = FeedReader(kind: kind, county: options.county, encoding: options.encoding, submittedAt: submittedAt)
+                rows = try reader.read(path: path)
+            } catch {
+                result.problems.append(RowProblem(path: path, line: error.line, errors: [], fileError: error))
+                continue
+            }
+            for row in rows {
+                let outcome = row.value.withUnsafeBytes { value in
+                    Self.withKey(row.key) { key in
+                        validator.validate(InboundMessage(topicKind: kind, key: key, value: value, timestampMillis: millis))
+                    }
+                }
+                if case .failure(let failure) = outcome {
+                    result.problems.append(RowProblem(path: path, line: row.line, errors: failure.errors, fileError: nil))
+                }
+            }
+            result.files.append(CheckedFile(path: path, kind: kind, rows: rows))
+        }
+        return result
+    }
+
+    static func withKey<T>(_ key: String?, _ body: (UnsafeRawBufferPointer?) -> T) -> T {
+        guard let key else { return body(nil) }
+        var copy = key
+        return copy.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// What a submission did.
+    public struct Report: Sendable {
+        public var sent: Int
+        public var failed: [(path: String, line: Int, error: String)]
+    }
+
+    /// Sends checked rows. Signs each value when `signer` is given. Waits for every delivery
+    /// report (up to `timeout`); rows whose delivery failed are listed by file and line.
+    /// How messages are signed: with one named key, or (`keyId` nil) with the key the ring holds
+    /// for each row's county at the time of sending (the demo signs as every bureau at once).
+    public struct Signer: Sendable {
+        public var keyRing: KeyRing
+        public var keyId: String?
+        public init(keyRing: KeyRing, keyId: String?) { self.keyRing = keyRing; self.keyId = keyId }
+    }
+
+    public func send(_ checked: CheckResult, producer: KafkaProducer, signer: Signer?,
+                     timeout: Duration, progress: ((Int, Int) -> Void)? = nil) throws -> Report {
+        var index: [(path: String, line: Int)] = []
+        index.reserveCapacity(checked.rowCount)
+        let total = checked.rowCount
+        for file in checked.files {
+            let topic = file.kind.topic(prefix: options.topicPrefix)
+            for row in file.rows {
+                var headers: [KafkaHeader] = []
+                if let signer {
+                    let now = Int64(Date().timeIntervalSince1970 * 1000)
+                    guard let keyId = signer.keyId ?? row.key.flatMap({ signer.keyRing.signingKeyId(county: $0, atMillis: now) }) else {
+                        throw FeedError(path: file.path, line: row.line, "no signing key for county \(row.key ?? "(none)") in the keys file")
+                    }
+                    let signature = try signer.keyRing.sign(value: row.value, keyId: keyId)
+                    headers = [KafkaHeader(key: "sti-key-id", string: keyId), KafkaHeader(key: "sti-signature", string: signature)]
+                }
+                let tag = index.count
+                index.append((file.path, row.line))
+                try producer.send(topic: topic, key: row.key.map { Array($0.utf8) }, value: row.value, headers: headers, tag: tag)
+                if let progress, tag % 1000 == 999 { progress(tag + 1, total) }
+            }
+        }
+        try producer.flush(timeout: timeout)
+        progress?(total, total)
+        let failures = producer.takeFailures().map { report in
+            (path: index[report.tag].path, line: index[report.tag].line, error: report.error.map { "\($0)" } ?? "not delivered")
+        }
+        return Report(sent: total - failures.count, failed: failures)
+    }
+}

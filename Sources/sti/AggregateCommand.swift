@@ -1,0 +1,117 @@
+import ArgumentParser
+import Foundation
+import Kafka
+import Logging
+import STIPipeline
+import STIProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct AggregateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "aggregate",
+        abstract: "Validate new submissions, apply revisions, write a snapshot and move latest to it.",
+        discussion: """
+            Reads the three submission topics from the offsets in the state file until every partition \
+            is drained, sends a rejection notice for every refused message, writes \
+            <out>/runs/<run_id>/ and moves <out>/latest to it atomically. Safe to kill at any moment \
+            and to repeat: nothing is lost or counted twice.
+            """)
+
+    @OptionGroup var kafka: KafkaOptions
+
+    @Option(help: "Snapshot folder (STI_OUT).") var out: String?
+    @Option(help: "State database, SQLite (STI_STATE).") var state: String?
+    @Option(help: "Keys file; without it signatures are not checked (STI_KEYS).") var keys: String?
+    @Option(help: "Registry file replacing the built-in one (STI_REGISTRY).") var registry: String?
+    @Option(help: "Consumer group for committed offsets (STI_GROUP, default sti-aggregator).") var group: String?
+    @Flag(help: "Drop the state and replay every topic from offset 0.") var rebuild = false
+    @Flag(help: "Keep running; snapshot every --interval when something changed.") var follow = false
+    @Option(help: "Seconds between snapshots with --follow (STI_INTERVAL, default 60).") var interval: Int?
+    @Option(help: "text or json (STI_LOG_FORMAT, default text).") var logFormat: String?
+    @Option(help: "Write a node-exporter textfile after each run (STI_METRICS_FILE).") var metricsFile: String?
+    @Option(help: "Messages per batch (one state transaction each).") var batchSize: Int = 10_000
+
+    func run() throws {
+        let settings = try kafka.settings()
+        let logger = try makeLogger(format: settings.value("STI_LOG_FORMAT", flag: logFormat), label: "sti.aggregate")
+        let options = AggregateOptions(
+            brokers: try settings.required("STI_BROKERS", flag: kafka.brokers, flagName: "--brokers"),
+            out: URL(fileURLWithPath: try settings.required("STI_OUT", flag: out, flagName: "--out")),
+            statePath: try settings.required("STI_STATE", flag: state, flagName: "--state"),
+            keysPath: settings.value("STI_KEYS", flag: keys),
+            registry: try loadRegistry(settings.value("STI_REGISTRY", flag: registry)),
+            groupId: settings.value("STI_GROUP", flag: group) ?? "sti-aggregator",
+            topicPrefix: kafka.topicPrefix(settings),
+            kafkaProperties: try kafka.kafkaProperties(settings),
+            rebuild: rebuild,
+            timeout: try kafka.timeout(settings),
+            batchSize: max(1, min(batchSize, 1_000_000)))
+        let intervalSeconds = try settings.integer("STI_INTERVAL", flag: interval, default: 60, range: 1...86_400, flagName: "--interval")
+        let metricsPath = settings.value("STI_METRICS_FILE", flag: metricsFile)
+        installStopHandlers()
+
+        var first = true
+        repeat {
+            var runOptions = options
+            runOptions.rebuild = options.rebuild && first
+            first = false
+            let started = ContinuousClock.now
+            let summary: AggregateSummary
+            do {
+                summary = try Aggregator(options: runOptions, logger: logger).run()
+            } catch {
+                logger.error("aggregate failed: \(error)")
+                if let metricsPath {
+                    try? MetricsFile.write(path: metricsPath, summary: nil, duration: ContinuousClock.now - started,
+                                           context: .init(snapshotAgeSeconds: MetricsFile.snapshotAge(out: options.out)))
+                }
+                throw ExitCode.failure
+            }
+            let seconds = (ContinuousClock.now - started)
+            logger.info("\(summary.line)", metadata: ["run_id": "\(summary.runId ?? "-")", "duration": "\(seconds)"])
+            if let metricsPath {
+                let context = MetricsFile.Context(snapshotAgeSeconds: MetricsFile.snapshotAge(out: options.out),
+                                                  recordsPerGeography: summary.recordsPerGeography)
+                do { try MetricsFile.write(path: metricsPath, summary: summary, duration: seconds, context: context) } catch {
+                    logger.warning("metrics file \(metricsPath) not written: \(error)")
+                }
+            }
+            if !follow, let runId = summary.runId, !summary.indicators.isEmpty, let year = summary.indicators.map(\.year).max() {
+                print("snapshot \(runId): \(options.out.appendingPathComponent("latest").path)")
+                print(PlanTargets.progressTable(year: year, rows: summary.indicators))
+            }
+            if follow {
+                let deadline = ContinuousClock.now + .seconds(intervalSeconds)
+                while ContinuousClock.now < deadline && !stopRequested.load(ordering: .relaxed) {
+                    Thread.sleep(forTimeInterval: 0.2)
+                }
+            }
+        } while follow && !stopRequested.load(ordering: .relaxed)
+    }
+}
+
+/// SIGINT/SIGTERM: the current batch finishes and commits, then the run stops cleanly.
+func installStopHandlers() {
+    signal(SIGINT, stopHandler)
+    signal(SIGTERM, stopHandler)
+}
+
+private func stopHandler(_ signal: Int32) {
+    stopRequested.store(true, ordering: .relaxed)
+}
+
+func makeLogger(format: String?, label: String) throws -> Logger {
+    switch format ?? "text" {
+    case "text":
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+    case "json":
+        LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+    default:
+        throw Failure("--log-format must be text or json, got \(format ?? "")")
+    }
+    var logger = Logger(label: label)
+    logger.logLevel = .info
+    return logger
+}
