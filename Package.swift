@@ -76,10 +76,13 @@ let package = Package(
             path: "Tests/STITestSupport",
             swiftSettings: strict
         ),
-        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "STITestSupport"], swiftSettings: strict),
+        // A tiny kcat-like client over the Kafka module, run as a child process by the tests
+        // (SIGKILL mid-stream, and the in-process library version differing from the child's).
+        .executableTarget(name: "kafka-probe", dependencies: ["Kafka"], path: "Tests/KafkaProbe", swiftSettings: strict),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "STITestSupport", "kafka-probe"], swiftSettings: strict),
         .testTarget(name: "STIProtocolTests", dependencies: ["STIProtocol"], swiftSettings: strict),
         .testTarget(name: "STIPipelineTests", dependencies: ["STIPipeline", "STIProtocol", "Kafka", "STITestSupport"], swiftSettings: strict),
-        .testTarget(name: "stiTests", dependencies: ["STIPipeline", "STIProtocol", "Kafka", "STITestSupport"], swiftSettings: strict),
+        .testTarget(name: "stiTests", dependencies: ["sti", "STIPipeline", "STIProtocol", "Kafka", "STITestSupport"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )
