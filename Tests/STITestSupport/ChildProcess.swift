@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// What a finished child process left behind.
 public struct ProcessResult: Sendable {
@@ -16,7 +17,8 @@ public struct ProcessResult: Sendable {
 
 /// Runs other programs (kcat, tansu, kafka-probe, sti) for tests: arguments, extra environment,
 /// stdin bytes, captured output, a timeout. Output goes through files, so a chatty child can
-/// never block on a full pipe.
+/// never block on a full pipe. Blocking: call from a dedicated thread (`onDedicatedThread`)
+/// when the wait may be long.
 public enum ChildProcess {
     /// Runs to completion (killed with SIGKILL after `timeout`).
     public static func run(
@@ -46,52 +48,90 @@ public enum ChildProcess {
     }
 }
 
-/// A child process started by `ChildProcess.start`. Thread-safe enough for tests: Foundation's
-/// `Process` is only touched through its own synchronized accessors.
+/// A child process started by `ChildProcess.start`.
+///
+/// Spawned with `posix_spawn` rather than Foundation's `Process`: the test runner's threads block
+/// most signals, `Process` passes that mask on, and a child that cannot receive SIGTERM cannot
+/// be stopped gracefully (Tansu ignored it). Here every child starts with an empty signal mask
+/// and default signal handlers.
 public final class RunningProcess: @unchecked Sendable {
     public let executable: String
     public let arguments: [String]
-    private let process = Process()
+    public let pid: Int32
     private let scratch: TemporaryDirectory
+    private let exit = Mutex<Int32?>(nil)
 
     init(executable: String, arguments: [String], environment: [String: String], stdin: [UInt8]?) throws {
         self.executable = try ChildProcess.resolve(executable)
         self.arguments = arguments
         scratch = try TemporaryDirectory(prefix: "child")
-        let stdoutPath = scratch.path + "/stdout"
-        let stderrPath = scratch.path + "/stderr"
-        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: self.executable)
-        process.arguments = arguments
+        var stdinPath = "/dev/null"
+        if let stdin {
+            stdinPath = scratch.path + "/stdin"
+            guard FileManager.default.createFile(atPath: stdinPath, contents: Data(stdin)) else {
+                throw TestEnvironmentError("cannot write \(stdinPath)")
+            }
+        }
         var merged = ProcessInfo.processInfo.environment
         for (key, value) in environment { merged[key] = value }
-        process.environment = merged
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        if let stdin {
-            let stdinPath = scratch.path + "/stdin"
-            _ = FileManager.default.createFile(atPath: stdinPath, contents: Data(stdin))
-            process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: stdinPath))
-        } else {
-            process.standardInput = FileHandle.nullDevice
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in Int32(1)..<32 where signal != SIGKILL && signal != SIGSTOP { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, scratch.path + "/stdout", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, scratch.path + "/stderr", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+
+        let argv = ([self.executable] + arguments).map { strdup($0) } + [nil]
+        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
         }
-        try process.run()
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, self.executable, &actions, &attributes, argv, envp)
+        guard result == 0 else {
+            throw TestEnvironmentError("cannot start \(self.executable): \(String(cString: strerror(result)))")
+        }
+        self.pid = pid
     }
 
     deinit {
-        if process.isRunning {
+        if isRunning {
             kill(SIGKILL)
-            process.waitUntilExit()
+            _ = wait(timeout: .seconds(10))
         }
     }
 
-    public var pid: Int32 { process.processIdentifier }
-    public var isRunning: Bool { process.isRunning }
+    /// Whether the process has not ended yet (reaps it once it has).
+    public var isRunning: Bool {
+        exit.withLock { status in
+            if status != nil { return false }
+            var raw: Int32 = 0
+            let result = waitpid(pid, &raw, WNOHANG)
+            if result == pid {
+                status = raw
+                return false
+            }
+            return result == 0
+        }
+    }
 
-    /// Sends a signal (e.g. `SIGKILL`, `SIGTERM`).
+    /// Sends a signal (e.g. `SIGKILL`, `SIGTERM`) if the process is still running.
     public func kill(_ signal: Int32) {
-        if process.isRunning { _ = Foundation.kill(process.processIdentifier, signal) }
+        if isRunning { _ = posixKill(pid, signal) }
     }
 
     /// Waits up to `timeout` for the process to end, then SIGKILLs it. Returns its result.
@@ -99,19 +139,21 @@ public final class RunningProcess: @unchecked Sendable {
     public func wait(timeout: Duration) -> ProcessResult {
         let deadline = ContinuousClock.now + timeout
         var timedOut = false
-        while process.isRunning {
+        while isRunning {
             if ContinuousClock.now >= deadline {
                 timedOut = true
-                kill(SIGKILL)
+                _ = posixKill(pid, SIGKILL)
+                var raw: Int32 = 0
+                while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+                exit.withLock { $0 = raw }
                 break
             }
-            usleep(5_000)
+            usleep(2_000)
         }
-        process.waitUntilExit()
-        let status =
-            process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
-        return ProcessResult(
-            status: status, stdout: readFile("stdout"), stderr: readFile("stderr"), timedOut: timedOut)
+        let raw = exit.withLock { $0 } ?? 0
+        let signal = raw & 0x7f
+        let status = signal == 0 ? (raw >> 8) & 0xff : -signal
+        return ProcessResult(status: status, stdout: readFile("stdout"), stderr: readFile("stderr"), timedOut: timedOut)
     }
 
     /// What the process wrote to stdout so far.
@@ -123,3 +165,6 @@ public final class RunningProcess: @unchecked Sendable {
         (try? Data(contentsOf: URL(fileURLWithPath: scratch.path + "/" + name))).map { Array($0) } ?? []
     }
 }
+
+/// The C `kill`, out of reach of `RunningProcess.kill`'s name.
+private func posixKill(_ pid: pid_t, _ signal: Int32) -> Int32 { kill(pid, signal) }

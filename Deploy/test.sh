@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: builds once, then tests twice.
+#
+#   1. `swift test` as usual: Debian's librdkafka 2.0.2 is loaded (the headers' version), so the
+#      mock-cluster, unit and child-process tests run (child processes that talk to Tansu load
+#      librdkafka 2.16 themselves).
+#   2. With librdkafka 2.16 first on LD_LIBRARY_PATH and STI_KAFKA_LIB=2.16: the suites whose
+#      names contain `TansuInProcess`, whose in-process clients talk to a Tansu broker (2.0.2
+#      cannot). Those suites skip themselves in run 1; mock-cluster suites skip in run 2.
+#
+# Arguments are passed to both `swift test` runs (e.g. --filter, --parallel).
+# STI_PACKAGE_DIR selects the package (default: this script's repository).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+package_dir="${STI_PACKAGE_DIR:-$(dirname "$here")}"
+cd "$package_dir"
+
+if [ -z "${STI_TANSU:-}" ] || [ -z "${STI_RDKAFKA216_DIR:-}" ]; then
+  deps=$("$here/install-deps.sh")
+  STI_TANSU=$(printf '%s\n' "$deps" | sed -n 's/^TANSU=//p')
+  STI_RDKAFKA216_DIR=$(printf '%s\n' "$deps" | sed -n 's/^RDKAFKA216_DIR=//p')
+fi
+export STI_TANSU STI_RDKAFKA216_DIR
+
+swift build --build-tests
+
+echo "== test run 1/2: librdkafka $(pkg-config --modversion rdkafka 2>/dev/null || echo '(system)') =="
+status=0
+swift test --skip-build "$@" || status=$?
+
+echo "== test run 2/2: in-process Tansu suites with librdkafka 2.16 =="
+STI_KAFKA_LIB=2.16 LD_LIBRARY_PATH="$STI_RDKAFKA216_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+  swift test --skip-build --filter TansuInProcess "$@" || status=$?
+
+exit "$status"
