@@ -18,7 +18,33 @@ public final class StateStore {
 
     public let path: String
     let queue: DatabaseQueue
-    private let lock: RunLock
+    private let lock: RunLock?
+
+    /// Opens the state database at `path` for reading only, without the run lock, so that
+    /// `sti status` can look while a run is going (WAL lets readers see the last commit).
+    public init(readingFrom path: String) throws(StateStoreError) {
+        self.path = path
+        self.lock = nil
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StateStoreError("state file \(path) does not exist (no aggregation has run with it yet)")
+        }
+        do {
+            var config = Configuration()
+            config.readonly = true
+            config.label = "sti-state-readonly"
+            self.queue = try DatabaseQueue(path: path, configuration: config)
+            try queue.read { db in
+                let version = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'layout_version'")
+                guard version == String(Self.layoutVersion) else {
+                    throw StateStoreError("state file \(path) has layout version \(version ?? "none"), this program uses \(Self.layoutVersion)")
+                }
+            }
+        } catch let error as StateStoreError {
+            throw error
+        } catch {
+            throw StateStoreError("state file \(path) cannot be read (\(error)); if it is corrupt, run the aggregator with --rebuild")
+        }
+    }
 
     /// Opens (creating if absent) the state database at `path`, taking the run lock first so
     /// that two runs never work on one state.

@@ -16,7 +16,7 @@ struct STI: ParsableCommand {
             (--config or STI_CONFIG, KEY=VALUE lines). Precedence: flag > environment > file > default.
             """,
         version: stiVersion,
-        subcommands: [AggregateCommand.self, SubmitCommand.self, ValidateCommand.self, TopicsCommand.self,
+        subcommands: [AggregateCommand.self, SubmitCommand.self, ValidateCommand.self, TopicsCommand.self, StatusCommand.self,
                       GenerateCommand.self, DemoCommand.self])
 }
 

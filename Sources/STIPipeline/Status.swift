@@ -1,0 +1,200 @@
+public import Foundation
+import Kafka
+public import STIProtocol
+
+/// What `sti status` reports: per partition how far the aggregator has read and how far the
+/// log goes, the last snapshot, and which counties have sent what for the latest year.
+public struct StatusReport: Codable, Sendable {
+    public struct Partition: Codable, Sendable {
+        public var topic: String
+        public var partition: Int32
+        /// The next offset the aggregator will read (0 when it never read this partition).
+        public var storedOffset: Int64
+        /// One past the last message in the log, found by fetching to the end.
+        public var endOffset: Int64
+        public var lag: Int64
+    }
+
+    public struct Snapshot: Codable, Sendable {
+        public var runId: String
+        public var finishedAt: String
+        public var ageSeconds: Int
+        public var counts: RunCounts
+        public var authentication: String
+    }
+
+    public struct CountyCompleteness: Codable, Sendable {
+        public var code: String
+        public var nameZh: String
+        public var rd: Int
+        public var techContract: Int
+        public var countyProfile: Int
+    }
+
+    public var brokers: String
+    public var partitions: [Partition]
+    public var totalLag: Int64
+    public var lastSnapshot: Snapshot?
+    public var latestYear: Int?
+    public var completeness: [CountyCompleteness]
+
+    enum CodingKeys: String, CodingKey {
+        case brokers, partitions, totalLag = "total_lag", lastSnapshot = "last_snapshot"
+        case latestYear = "latest_year", completeness
+    }
+}
+
+extension StatusReport.Partition {
+    enum CodingKeys: String, CodingKey { case topic, partition, storedOffset = "stored_offset", endOffset = "end_offset", lag }
+}
+extension StatusReport.Snapshot {
+    enum CodingKeys: String, CodingKey { case runId = "run_id", finishedAt = "finished_at", ageSeconds = "age_seconds", counts, authentication }
+}
+extension StatusReport.CountyCompleteness {
+    enum CodingKeys: String, CodingKey { case code, nameZh = "name_zh", rd, techContract = "tech_contract", countyProfile = "county_profile" }
+}
+
+/// Collects a `StatusReport` from the state file, the brokers and the snapshot folder.
+public struct StatusProbe: Sendable {
+    public var brokers: String
+    public var statePath: String
+    public var out: URL
+    public var registry: Registry
+    public var topicPrefix: String
+    public var kafkaProperties: [String: String]
+    public var timeout: Duration
+
+    public init(brokers: String, statePath: String, out: URL, registry: Registry = .kunming, topicPrefix: String = "sti",
+                kafkaProperties: [String: String] = [:], timeout: Duration = .seconds(30)) {
+        self.brokers = brokers; self.statePath = statePath; self.out = out; self.registry = registry
+        self.topicPrefix = topicPrefix; self.kafkaProperties = kafkaProperties; self.timeout = timeout
+    }
+
+    public func collect(now: Date = Date()) throws(AggregateError) -> StatusReport {
+        let store: StateStore
+        do { store = try StateStore(readingFrom: statePath) } catch { throw AggregateError("\(error)") }
+        let stored: [TopicPartitionKey: Int64]
+        do { stored = try store.offsets() } catch { throw AggregateError("\(error)") }
+        let ends = try logEnds(stored: stored)
+        let partitions = ends.keys.sorted().map { key in
+            let offset = stored[key] ?? 0
+            return StatusReport.Partition(topic: key.topic, partition: key.partition, storedOffset: offset,
+                                          endOffset: ends[key]!, lag: max(0, ends[key]! - offset))
+        }
+        var report = StatusReport(brokers: brokers, partitions: partitions, totalLag: partitions.reduce(0) { $0 + $1.lag },
+                                  lastSnapshot: nil, latestYear: nil, completeness: [])
+        let writer = SnapshotWriter(out: out)
+        if let runId = writer.latestRunId() {
+            let runDir = out.appendingPathComponent("runs/\(runId)")
+            if let manifest = try? Manifest.load(contentsOf: runDir.appendingPathComponent(SnapshotWriter.manifestFile)) {
+                let finished = Self.parseUTC(manifest.finishedAt)
+                report.lastSnapshot = .init(runId: runId, finishedAt: manifest.finishedAt,
+                                            ageSeconds: finished.map { Int(now.timeIntervalSince($0)) } ?? -1,
+                                            counts: manifest.counts, authentication: manifest.authentication)
+            }
+            report.latestYear = nil
+            if let text = try? String(contentsOf: runDir.appendingPathComponent(SnapshotWriter.completenessFile), encoding: .utf8) {
+                (report.latestYear, report.completeness) = Self.latestCompleteness(csv: text, registry: registry)
+            }
+        }
+        return report
+    }
+
+    /// The end of every submission partition, by fetching to partition EOF: Tansu's
+    /// ListOffsets(latest) can report too low an offset, EOF never does. Fetching starts at the
+    /// larger of the stored offset and the reported high watermark, so at most the last batch
+    /// is read again.
+    func logEnds(stored: [TopicPartitionKey: Int64]) throws(AggregateError) -> [TopicPartitionKey: Int64] {
+        var config = KafkaConfiguration(bootstrapServers: brokers)
+        config.clientId = "sti-status"
+        for (key, value) in kafkaProperties { config.set(key, value) }
+        let topics = RecordKind.allCases.map { $0.topic(prefix: topicPrefix) }
+        do {
+            let metadata = try KafkaAdmin(configuration: config).metadata(timeout: timeout)
+            var starts: [TopicPartitionOffset] = []
+            config.groupId = "sti-status"
+            config.set("enable.partition.eof", "true")
+            config.set("auto.offset.reset", "latest")
+            let consumer = try KafkaConsumer(configuration: config)
+            defer { try? consumer.close() }
+            for topic in topics {
+                guard let entry = metadata.first(where: { $0.name == topic }), entry.error == nil else {
+                    throw AggregateError("topic \(topic) does not exist on the brokers at \(brokers)")
+                }
+                for partition in entry.partitions {
+                    let key = TopicPartitionKey(topic: topic, partition: partition)
+                    let high = (try? consumer.queryWatermarks(topic: topic, partition: partition, timeout: timeout).high) ?? 0
+                    starts.append(TopicPartitionOffset(topic: topic, partition: partition, offset: max(stored[key] ?? 0, high)))
+                }
+            }
+            try consumer.assign(starts)
+            var ends: [TopicPartitionKey: Int64] = [:]
+            let deadline = ContinuousClock.now + timeout
+            while ends.count < starts.count {
+                guard ContinuousClock.now < deadline else {
+                    throw AggregateError("the brokers at \(brokers) did not report the end of every partition within \(timeout)")
+                }
+                try consumer.poll(maxMessages: 10_000, timeout: .milliseconds(200)) { view in
+                    if view.isPartitionEOF {
+                        ends[TopicPartitionKey(topic: view.topic, partition: view.partition)] = view.offset
+                    }
+                }
+            }
+            return ends
+        } catch let error as AggregateError {
+            throw error
+        } catch {
+            throw AggregateError("cannot read the log ends from the brokers at \(brokers): \(error)")
+        }
+    }
+
+    /// Counts per registry geography and kind for the latest year in a `completeness.csv`.
+    static func latestCompleteness(csv: String, registry: Registry) -> (Int?, [StatusReport.CountyCompleteness]) {
+        var rows: [(year: Int, geo: String, kind: String, records: Int)] = []
+        for line in csv.split(separator: "\r\n").dropFirst() {
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard cells.count >= 6, let year = Int(cells[0]), let records = Int(cells[4]) else { continue }
+            rows.append((year, String(cells[1]), String(cells[3]), records))
+        }
+        guard let year = rows.map(\.year).max() else { return (nil, []) }
+        let result = registry.geographies.map { geo in
+            func count(_ kind: RecordKind) -> Int {
+                rows.first { $0.year == year && $0.geo == geo.code && $0.kind == kind.rawValue }?.records ?? 0
+            }
+            return StatusReport.CountyCompleteness(code: geo.code, nameZh: geo.nameZh, rd: count(.rd),
+                                                   techContract: count(.techContract), countyProfile: count(.countyProfile))
+        }
+        return (year, result)
+    }
+
+    static func parseUTC(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text)
+    }
+
+    /// The human table.
+    public static func render(_ report: StatusReport) -> String {
+        var lines: [String] = []
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+        lines.append("brokers \(report.brokers)")
+        lines.append(pad("topic", 22) + pad("partition", 10) + pad("stored", 12) + pad("end", 12) + "lag")
+        for p in report.partitions {
+            lines.append(pad(p.topic, 22) + pad(String(p.partition), 10) + pad(String(p.storedOffset), 12) + pad(String(p.endOffset), 12) + String(p.lag))
+        }
+        lines.append("total lag \(report.totalLag)")
+        if let s = report.lastSnapshot {
+            lines.append("last snapshot \(s.runId), finished \(s.finishedAt) (\(s.ageSeconds) s ago): read \(s.counts.read), accepted \(s.counts.accepted), duplicates \(s.counts.duplicates), rejected \(s.counts.rejected); authentication \(s.authentication)")
+        } else {
+            lines.append("no snapshot yet")
+        }
+        if let year = report.latestYear {
+            lines.append("completeness \(year) (current active records):")
+            lines.append(pad("code", 9) + pad("rd", 6) + pad("contracts", 11) + pad("profile", 9) + "name")
+            for c in report.completeness {
+                lines.append(pad(c.code, 9) + pad(String(c.rd), 6) + pad(String(c.techContract), 11) + pad(String(c.countyProfile), 9) + c.nameZh)
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
