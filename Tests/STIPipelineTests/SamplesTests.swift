@@ -177,7 +177,7 @@ import STIProtocol
             let kept = try Data(contentsOf: committed.appendingPathComponent(name))
             #expect(fresh == kept, "Samples/\(name) differs from `sti generate samples` output: regenerate and commit")
         }
-        let listed = try FileManager.default.contentsOfDirectory(atPath: committed.path).filter { $0 != "README.md" }
+        let listed = try FileManager.default.contentsOfDirectory(atPath: committed.path).filter { $0 != "README.md" && !$0.hasPrefix(".") }
         #expect(Set(listed) == Set(summary.files))
     }
 
