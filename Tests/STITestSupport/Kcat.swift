@@ -11,6 +11,14 @@ public struct KcatRecord: Sendable, Hashable {
     /// kcat's rendering of the headers: `k1=v1,k2=v2` (empty when none).
     public let headers: String
 
+    public init(partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?, headers: String) {
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.headers = headers
+    }
+
     public var keyText: String? { key.map { String(decoding: $0, as: UTF8.self) } }
     public var valueText: String? { value.map { String(decoding: $0, as: UTF8.self) } }
 }
@@ -73,7 +81,7 @@ public struct Kcat: Sendable {
     }
 
     /// Parses the `%p %o %K %S\n%k%s\n%h\n` format: lengths first, so any bytes survive.
-    static func parse(_ output: [UInt8]) throws -> [KcatRecord] {
+    public static func parse(_ output: [UInt8]) throws -> [KcatRecord] {
         var records: [KcatRecord] = []
         var index = 0
         func line() throws -> String {
