@@ -4,11 +4,13 @@ import Kafka
 import Logging
 import STIPipeline
 import STIProtocol
+import ServiceLifecycle
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
-struct AggregateCommand: ParsableCommand {
+struct AggregateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aggregate",
         abstract: "Validate new submissions, apply revisions, write a snapshot and move latest to it.",
@@ -33,7 +35,9 @@ struct AggregateCommand: ParsableCommand {
     @Option(help: "Write a node-exporter textfile after each run (STI_METRICS_FILE).") var metricsFile: String?
     @Option(help: "Messages per batch (one state transaction each).") var batchSize: Int = 10_000
 
-    func run() throws {
+    @Option(help: "With --follow: serve Prometheus metrics on [HOST:]PORT (STI_METRICS_PORT).") var metricsPort: String?
+
+    func run() async throws {
         let settings = try kafka.settings()
         let logger = try makeLogger(format: settings.value("STI_LOG_FORMAT", flag: logFormat), label: "sti.aggregate")
         let options = AggregateOptions(
@@ -50,45 +54,54 @@ struct AggregateCommand: ParsableCommand {
             batchSize: max(1, min(batchSize, 1_000_000)))
         let intervalSeconds = try settings.integer("STI_INTERVAL", flag: interval, default: 60, range: 1...86_400, flagName: "--interval")
         let metricsPath = settings.value("STI_METRICS_FILE", flag: metricsFile)
-        installStopHandlers()
+        let metricsAddress = settings.value("STI_METRICS_PORT", flag: metricsPort)
+        if metricsAddress != nil && !follow { throw Failure("--metrics-port serves metrics in --follow mode; scheduled runs use --metrics-file") }
 
-        var first = true
-        repeat {
-            var runOptions = options
-            runOptions.rebuild = options.rebuild && first
-            first = false
+        let lastRun = Mutex<(summary: AggregateSummary?, duration: Duration?)>((nil, nil))
+        let record: @Sendable (AggregateSummary?, Duration) -> Void = { summary, duration in
+            lastRun.withLock { $0 = (summary, duration) }
+            guard let metricsPath else { return }
+            let context = MetricsFile.Context(snapshotAgeSeconds: MetricsFile.snapshotAge(out: options.out),
+                                              recordsPerGeography: summary?.recordsPerGeography ?? [:])
+            do { try MetricsFile.write(path: metricsPath, summary: summary, duration: duration, context: context) } catch {
+                logger.warning("metrics file \(metricsPath) not written: \(error)")
+            }
+        }
+
+        guard follow else {
+            installStopHandlers()
             let started = ContinuousClock.now
             let summary: AggregateSummary
             do {
-                summary = try Aggregator(options: runOptions, logger: logger).run()
+                summary = try await onDedicatedThread { try Aggregator(options: options, logger: logger).run() }
             } catch {
                 logger.error("aggregate failed: \(error)")
-                if let metricsPath {
-                    try? MetricsFile.write(path: metricsPath, summary: nil, duration: ContinuousClock.now - started,
-                                           context: .init(snapshotAgeSeconds: MetricsFile.snapshotAge(out: options.out)))
-                }
+                record(nil, .now - started)
                 throw ExitCode.failure
             }
-            let seconds = (ContinuousClock.now - started)
-            logger.info("\(summary.line)", metadata: ["run_id": "\(summary.runId ?? "-")", "duration": "\(seconds)"])
-            if let metricsPath {
-                let context = MetricsFile.Context(snapshotAgeSeconds: MetricsFile.snapshotAge(out: options.out),
-                                                  recordsPerGeography: summary.recordsPerGeography)
-                do { try MetricsFile.write(path: metricsPath, summary: summary, duration: seconds, context: context) } catch {
-                    logger.warning("metrics file \(metricsPath) not written: \(error)")
-                }
-            }
-            if !follow, let runId = summary.runId, !summary.indicators.isEmpty, let year = summary.indicators.map(\.year).max() {
+            logger.info("\(summary.line)", metadata: ["run_id": "\(summary.runId ?? "-")"])
+            record(summary, .now - started)
+            if let runId = summary.runId, let year = summary.indicators.map(\.year).max() {
                 print("snapshot \(runId): \(options.out.appendingPathComponent("latest").path)")
                 print(PlanTargets.progressTable(year: year, rows: summary.indicators))
             }
-            if follow {
-                let deadline = ContinuousClock.now + .seconds(intervalSeconds)
-                while ContinuousClock.now < deadline && !stopRequested.load(ordering: .relaxed) {
-                    Thread.sleep(forTimeInterval: 0.2)
-                }
+            return
+        }
+
+        var server: MetricsServer?
+        if let metricsAddress {
+            server = try MetricsServer(address: metricsAddress) {
+                let (summary, duration) = lastRun.withLock { $0 }
+                return MetricsFile.render(summary: summary, duration: duration,
+                                          context: .init(snapshotAgeSeconds: MetricsFile.snapshotAge(out: options.out),
+                                                         recordsPerGeography: summary?.recordsPerGeography ?? [:]))
             }
-        } while follow && !stopRequested.load(ordering: .relaxed)
+            logger.info("metrics on port \(server!.port)")
+        }
+        defer { server?.stop() }
+        let service = AggregatorService(options: options, interval: .seconds(intervalSeconds), logger: logger, onRun: record)
+        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 }
 

@@ -7,7 +7,7 @@ import STIProtocol
 
 /// `sti`: the command-line tool of sti-pipeline.
 @main
-struct STI: ParsableCommand {
+struct STI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sti",
         abstract: "Kunming science-and-technology statistics over Kafka: submit feeds, aggregate snapshots.",

@@ -1,0 +1,62 @@
+public import Logging
+public import ServiceLifecycle
+import Foundation
+import Synchronization
+
+/// `sti aggregate --follow` as a swift-service-lifecycle `Service`: one aggregation run every
+/// `interval`, each writing a snapshot when something changed. On graceful shutdown (SIGTERM,
+/// SIGINT) the run in progress finishes its batch, commits and returns; no new run starts.
+public struct AggregatorService: Service {
+    public let options: AggregateOptions
+    public let interval: Duration
+    public let logger: Logger
+    /// Called after every run with its summary (nil when it failed) and duration.
+    public let onRun: @Sendable (AggregateSummary?, Duration) -> Void
+
+    public init(options: AggregateOptions, interval: Duration, logger: Logger,
+                onRun: @escaping @Sendable (AggregateSummary?, Duration) -> Void) {
+        self.options = options; self.interval = interval; self.logger = logger; self.onRun = onRun
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            var first = true
+            while !stopRequested.load(ordering: .relaxed) {
+                var runOptions = options
+                runOptions.rebuild = options.rebuild && first
+                first = false
+                let started = ContinuousClock.now
+                let logger = self.logger
+                let thisRun = runOptions
+                do {
+                    let summary = try await onDedicatedThread { try Aggregator(options: thisRun, logger: logger).run() }
+                    logger.info("\(summary.line)", metadata: ["run_id": "\(summary.runId ?? "-")"])
+                    onRun(summary, .now - started)
+                } catch {
+                    // A daemon keeps trying: the next interval may find the brokers back.
+                    logger.error("aggregate failed: \(error)")
+                    onRun(nil, .now - started)
+                }
+                let deadline = started + interval
+                while ContinuousClock.now < deadline && !stopRequested.load(ordering: .relaxed) {
+                    try? await Task.sleep(for: .milliseconds(200))
+                }
+            }
+            logger.notice("follow mode stopped")
+        } onGracefulShutdown: {
+            stopRequested.store(true, ordering: .relaxed)
+        }
+    }
+}
+
+/// Runs blocking work (librdkafka polls, SQLite) on its own thread, off Swift's small
+/// cooperative pool, and resumes the caller when it is done.
+public func onDedicatedThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+}
