@@ -29,7 +29,8 @@ public struct KafkaRebalanceEvent: Sendable, Hashable, CustomStringConvertible {
 /// For `.assigned`, return the start positions for (some of) the assigned partitions — e.g.
 /// offsets kept outside Kafka — or nil to start where the group's committed offsets (then
 /// `auto.offset.reset`) say. Partitions missing from the returned list start there too. The
-/// return value is ignored for `.revoked` and `.lost`.
+/// return value is ignored for `.revoked` and `.lost`. With the cooperative protocol only the
+/// partitions that move are reported, and rounds that move nothing are not reported at all.
 public typealias KafkaRebalanceHandler = @Sendable (KafkaRebalanceEvent) -> [TopicPartitionOffset]?
 
 /// A Kafka consumer that never moves offsets on its own: nothing is committed or stored unless
@@ -370,10 +371,14 @@ private func consumerRebalance(
     let given = partitions(of: list)
     var failure: KafkaError?
 
+    // A cooperative rebalance reports "no change" as an empty incremental list; it must still be
+    // acknowledged with incremental_(un)assign, but it is not an event worth surfacing.
+    let surface = !(cooperative && given.isEmpty)
+
     if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
         let event = KafkaRebalanceEvent(kind: .assigned, partitions: given, isCooperative: cooperative)
-        state.shared.withLock { $0.record(event) }
-        if let list, let chosen = handler?(event), list.pointee.cnt > 0 {
+        if surface { state.shared.withLock { $0.record(event) } }
+        if surface, let list, let chosen = handler?(event), list.pointee.cnt > 0 {
             var starts: [String: [Int32: Int64]] = [:]
             for item in chosen { starts[item.topic, default: [:]][item.partition] = item.offset }
             for index in 0..<Int(list.pointee.cnt) {
@@ -394,8 +399,10 @@ private func consumerRebalance(
     } else if err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS {
         let lost = rd_kafka_assignment_lost(rk) != 0
         let event = KafkaRebalanceEvent(kind: lost ? .lost : .revoked, partitions: given, isCooperative: cooperative)
-        state.shared.withLock { $0.record(event) }
-        _ = handler?(event)
+        if surface {
+            state.shared.withLock { $0.record(event) }
+            _ = handler?(event)
+        }
         if cooperative {
             if let error = rd_kafka_incremental_unassign(rk, list) {
                 failure = KafkaError.consuming(error, operation: "rebalance unassign")

@@ -8,8 +8,12 @@
 //       its last complete line, and every batch is written with one write(2) and fsync'd before
 //       the next poll. So a SIGKILL at any moment loses nothing and repeats nothing.
 //   kafka-probe produce --brokers B --topic T --count N [--partitions P] [--prefix m] [-X key=value]...
-//       Sends N messages: key `k-<i>`, value `<prefix>-<i>`, partition i % P when P is given.
+//       Sends N messages: key `k-<i>`, value `<prefix>-<i>` (padded with spaces to --value-size
+//       bytes if given), partition i % P when P is given. Prints the rate on stderr.
 //       Exits 0 only if every message was delivered.
+//   kafka-probe count --brokers B --topic T --partitions N [--batch 1000] [-X key=value]...
+//       Reads every partition from the beginning to its end without keeping anything and prints
+//       count, bytes and rate: a throughput measurement of the Kafka layer.
 //   kafka-probe version
 //       Prints the loaded librdkafka version.
 import Foundation
@@ -171,18 +175,59 @@ func consume(_ options: Options) throws -> Int32 {
     return 0
 }
 
+func count(_ options: Options) throws -> Int32 {
+    let topic = try options.string("--topic")
+    let partitionCount = try options.int("--partitions")
+    let batch = try options.int("--batch", default: 1000)
+    let consumer = try KafkaConsumer(configuration: try options.configuration())
+    try consumer.assign((0..<Int32(partitionCount)).map { TopicPartitionOffset.beginning(topic, $0) })
+    var drained = Set<Int32>()
+    var messages = 0
+    var bytes = 0
+    var checksum: UInt8 = 0
+    var started: ContinuousClock.Instant?
+    let deadline = ContinuousClock.now + .seconds(300)
+    while drained.count < partitionCount && ContinuousClock.now < deadline {
+        try consumer.poll(maxMessages: batch, timeout: .milliseconds(200)) { message in
+            switch message.kind {
+            case .message:
+                if started == nil { started = ContinuousClock.now }
+                let value = message.value
+                messages += 1
+                bytes += value.count + (message.key?.count ?? 0)
+                if let last = value.last { checksum &+= last }  // touch the bytes
+                drained.remove(message.partition)
+            case .partitionEOF: drained.insert(message.partition)
+            case .error(let error): log("consumer error: \(error)")
+            }
+        }
+    }
+    let seconds = started.map { (ContinuousClock.now - $0) / .seconds(1) } ?? 0
+    print("count \(messages) bytes \(bytes) seconds \(seconds) rate \(Int(Double(messages) / max(seconds, 1e-9))) msg/s (checksum \(checksum))")
+    try consumer.close()
+    return drained.count == partitionCount ? 0 : 3
+}
+
 func produce(_ options: Options) throws -> Int32 {
     let topic = try options.string("--topic")
     let count = try options.int("--count")
     let partitions = options.values["--partitions"].flatMap { Int32($0) }
     let prefix = options.values["--prefix"] ?? "m"
+    let valueSize = try options.int("--value-size", default: 0)
     let producer = try KafkaProducer(configuration: try options.configuration())
+    let started = ContinuousClock.now
+    var value: [UInt8] = []
     for index in 0..<count {
+        value.removeAll(keepingCapacity: true)
+        value.append(contentsOf: "\(prefix)-\(index)".utf8)
+        while value.count < valueSize { value.append(UInt8(ascii: " ")) }
         try producer.send(
-            topic: topic, key: Array("k-\(index)".utf8), value: Array("\(prefix)-\(index)".utf8),
+            topic: topic, key: Array("k-\(index)".utf8), value: value,
             partition: partitions.map { Int32(index) % $0 }, tag: index)
     }
-    try producer.flush(timeout: .seconds(60))
+    try producer.flush(timeout: .seconds(120))
+    let seconds = (ContinuousClock.now - started) / .seconds(1)
+    log("produced \(count) in \(seconds) s: \(Int(Double(count) / max(seconds, 1e-9))) msg/s")
     for failure in producer.takeFailures().prefix(10) { log("\(failure)") }
     print("delivered \(producer.delivered) failed \(producer.failed)")
     return producer.delivered == count && producer.failed == 0 ? 0 : 1
@@ -194,6 +239,7 @@ do {
     switch arguments.count > 1 ? arguments[1] : "" {
     case "consume": exit(try consume(options))
     case "produce": exit(try produce(options))
+    case "count": exit(try count(options))
     case "version": print(librdkafkaVersion())
     default:
         log("usage: kafka-probe consume|produce|version ... (see the comment at the top of main.swift)")

@@ -174,7 +174,11 @@ struct KafkaMockClusterTests {
         #expect(Set(outcome.events.first?.partitions.map(\.partition) ?? []) == [0, 1])
     }
 
-    @Test func twoGroupMembersSharePartitionsThroughARebalance() async throws {
+    /// Eager (the default: everything revoked, then reassigned) and cooperative (only moved
+    /// partitions change hands) rebalances.
+    @Test(arguments: ["range,roundrobin", "cooperative-sticky"])
+    func twoGroupMembersSharePartitionsThroughARebalance(strategy: String) async throws {
+        let cooperative = strategy == "cooperative-sticky"
         let outcome = try await onDedicatedThread {
             let cluster = try MockCluster(brokers: 3)
             defer { cluster.close() }
@@ -187,8 +191,10 @@ struct KafkaMockClusterTests {
             let external: KafkaRebalanceHandler = { event in
                 event.partitions.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: 10) }
             }
+            var properties = groupTestProperties()
+            properties["partition.assignment.strategy"] = strategy
             let configuration = KafkaConfiguration(
-                bootstrapServers: cluster.bootstrapServers, groupId: uniqueTopic("group"), properties: groupTestProperties())
+                bootstrapServers: cluster.bootstrapServers, groupId: uniqueTopic("group"), properties: properties)
             let first = try KafkaConsumer(configuration: configuration)
             try first.subscribe(topics: [topic], onRebalance: external)
             var firstResult = DrainResult()
@@ -237,11 +243,19 @@ struct KafkaMockClusterTests {
         #expect(Set(all.map(\.valueText)) == Set((0..<400).map { "new-\($0)" }), "old data read, or new data lost")
         #expect(outcome.first.allSatisfy { outcome.firstOwns.contains($0.partition) })
         #expect(outcome.second.allSatisfy { outcome.secondOwns.contains($0.partition) })
-        // The rebalances were surfaced: the first member got all four, gave them up, got two back.
-        #expect(outcome.events.first.first?.kind == .assigned)
-        #expect(outcome.events.first.first?.partitions.count == 4)
-        #expect(outcome.events.first.contains { $0.kind == .revoked })
-        #expect(outcome.events.first.last?.kind == .assigned)
+        // The rebalances were surfaced: the first member got all four and gave up two of them
+        // (eager: all four, then two came back; cooperative: just the two that moved).
+        let firstEvents = outcome.events.first
+        #expect(firstEvents.first?.kind == .assigned)
+        #expect(firstEvents.first?.partitions.count == 4)
+        #expect(firstEvents.allSatisfy { $0.isCooperative == cooperative })
+        if cooperative {
+            #expect(firstEvents.map(\.kind) == [.assigned, .revoked], "\(firstEvents)")
+            #expect(Set(firstEvents.last?.partitions.map(\.partition) ?? []) == outcome.secondOwns)
+        } else {
+            #expect(firstEvents.map(\.kind) == [.assigned, .revoked, .assigned], "\(firstEvents)")
+            #expect(Set(firstEvents.last?.partitions.map(\.partition) ?? []) == outcome.firstOwns)
+        }
         #expect(outcome.events.second.last?.kind == .assigned)
         #expect(Set(outcome.events.second.last?.partitions.map(\.partition) ?? []) == outcome.secondOwns)
     }
