@@ -56,10 +56,12 @@ public final class KafkaConsumer: Sendable {
     private let queue: NativeHandle
     private let state: ConsumerState
     private let closed = Atomic<Bool>(false)
+    private let hasGroup: Bool
 
     public init(configuration: KafkaConfiguration) throws {
         let state = ConsumerState()
         var configuration = configuration
+        hasGroup = configuration.groupId != nil
         if configuration.groupId == nil {
             // librdkafka's consumer API (assign, consumer_poll) needs a group id even when no
             // group is joined; a private one keeps assign-only readers from sharing anything.
@@ -108,6 +110,9 @@ public final class KafkaConsumer: Sendable {
     /// start offsets. Every rebalance is also kept for `takeRebalanceEvents()`.
     public func subscribe(topics: [String], onRebalance: KafkaRebalanceHandler? = nil) throws {
         try checkOpen("subscribe")
+        guard hasGroup else {
+            throw KafkaError(code: .invalidArgument, message: "subscribe needs a group id (KafkaConfiguration.groupId)", operation: "subscribe")
+        }
         state.shared.withLock { $0.rebalanceHandler = onRebalance }
         let list = rd_kafka_topic_partition_list_new(Int32(max(topics.count, 1)))!
         defer { rd_kafka_topic_partition_list_destroy(list) }

@@ -41,6 +41,13 @@ struct KafkaConfigurationTests {
         _ = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: "127.0.0.1:1", properties: [key: "false"]))
     }
 
+    @Test func subscribeWithoutAGroupIsRefused() throws {
+        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: "127.0.0.1:1"))
+        let error = try #require(throws: KafkaError.self) { try consumer.subscribe(topics: ["t"]) }
+        #expect(error.errorCode == .invalidArgument)
+        try consumer.close()
+    }
+
     /// Errors that only `rd_kafka_new` detects come back with its text too.
     @Test func clientCreationFailureCarriesLibrdkafkasText() throws {
         let configuration = KafkaConfiguration(

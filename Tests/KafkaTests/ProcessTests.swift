@@ -191,10 +191,12 @@ struct TestFixtureTests {
             let metadata = try Kcat(tansu: broker).metadata()
             let port = broker.port
             let listeningBefore = FreePort.isListening(port)
+            let log = broker.log
             broker.stop()
             broker.stop()
-            return (metadata: metadata, listeningBefore: listeningBefore, listeningAfter: FreePort.isListening(port))
+            return (metadata: metadata, listeningBefore: listeningBefore, listeningAfter: FreePort.isListening(port), log: log)
         }
+        #expect(outcome.log.contains("127.0.0.1"), "\(outcome.log)")
         #expect(outcome.metadata.contains(#"topic "fixture" with 2 partitions"#))
         #expect(outcome.listeningBefore)
         #expect(!outcome.listeningAfter)

@@ -69,8 +69,8 @@ public final class TansuBroker: @unchecked Sendable {
         }
     }
 
-    /// What the broker logged so far (for failure messages).
-    public var log: String { process.stderrSoFar.isEmpty ? process.stdoutText : String(decoding: process.stderrSoFar, as: UTF8.self) }
+    /// What the broker logged so far, stdout then stderr (for failure messages).
+    public var log: String { String(decoding: process.stdoutSoFar + process.stderrSoFar, as: UTF8.self) }
 
     /// SIGTERM, then SIGKILL if it has not exited within `grace`; then waits (bounded) until the
     /// port is free again. Idempotent.
@@ -82,8 +82,4 @@ public final class TansuBroker: @unchecked Sendable {
         let deadline = ContinuousClock.now + .seconds(10)
         while FreePort.isListening(port) && ContinuousClock.now < deadline { usleep(20_000) }
     }
-}
-
-extension RunningProcess {
-    fileprivate var stdoutText: String { String(decoding: stdoutSoFar, as: UTF8.self) }
 }
