@@ -8,7 +8,9 @@
 #      names contain `TansuInProcess`, whose in-process clients talk to a Tansu broker (2.0.2
 #      cannot). Those suites skip themselves in run 1; mock-cluster suites skip in run 2.
 #
-# Arguments are passed to both `swift test` runs (e.g. --filter, --parallel).
+# Arguments are passed to both `swift test` runs (e.g. --filter, --parallel). Repeated --filter
+# options are OR-ed, so a --filter given here also selects its tests in run 2; Kafka suites that
+# do not belong in run 2 skip themselves there.
 # STI_PACKAGE_DIR selects the package (default: this script's repository).
 set -euo pipefail
 

@@ -123,7 +123,7 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
     static func isSecret(_ key: String) -> Bool {
         let lowered = key.lowercased()
         return lowered.contains("password") || lowered.contains("secret") || lowered.hasSuffix(".key.pem")
-            || lowered.contains("sasl.oauthbearer.config") || lowered == "sasl.username"
+            || lowered.contains("sasl.oauthbearer.config")
     }
 
     /// Builds an `rd_kafka_conf_t` (caller owns it).

@@ -12,7 +12,7 @@ enum ProbeBroker: String, CaseIterable, Sendable, CustomTestStringConvertible {
 
 /// Kills a consuming child process (SIGKILL) mid-stream, again and again, and checks that the
 /// restarted consumer loses nothing and repeats nothing after its stored offsets.
-@Suite(.serialized, .timeLimit(.minutes(3)), .normalRun)
+@Suite(.serialized, .timeLimit(.minutes(2)), .normalRun)
 struct KafkaKillAndRestartTests {
     /// A broker for the probe, with the environment a child process needs to reach it.
     final class Broker: @unchecked Sendable {
