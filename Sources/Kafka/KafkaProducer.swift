@@ -32,7 +32,9 @@ public struct KafkaDeliveryReport: Sendable, Hashable, CustomStringConvertible {
 /// from a dedicated thread, not from Swift's cooperative pool.
 ///
 /// Delivery reports are processed inside `send` (every few hundred messages), `poll` and `flush`,
-/// on the calling thread; `onDelivery` runs there too.
+/// on the calling thread; `onDelivery` runs there too. Call `flush` or `close` before letting go
+/// of a producer: messages still queued when it is deinitialized are dropped by librdkafka
+/// without reports.
 public final class KafkaProducer: Sendable {
     private let handle: NativeHandle
     private let state: ProducerState
