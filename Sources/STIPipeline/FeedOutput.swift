@@ -279,7 +279,12 @@ extension FeedRow {
     }
 
     static func appendCSVCell(_ text: String, to out: inout [UInt8]) {
-        let needsQuotes = text.utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
+        let needsQuotes = text.utf8.contains { (byte: UInt8) -> Bool in
+            switch byte {
+            case 0x2C, 0x22, 0x0A, 0x0D: true  // , " LF CR
+            default: false
+            }
+        }
         guard needsQuotes else { out.append(contentsOf: text.utf8); return }
         out.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
