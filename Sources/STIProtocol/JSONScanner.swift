@@ -262,25 +262,52 @@ struct JSONScanner {
     /// At the opening quote. Checks escapes (including surrogate pairing) and control characters.
     private mutating func scanString() throws(JSONSyntaxError) -> JSONSpan {
         let open = i
-        i += 1
-        let start = i
+        let start = i + 1
         var escaped = false
+        // A local cursor keeps the hot loop in registers; `i` is written back at each exit.
+        var j = start
         while true {
-            guard i < n else { throw fail(open, "unterminated string") }
-            let b = p[i]
+            // Plain bytes, eight at a time while no word holds a quote, backslash or control
+            // byte, then one at a time up to the first such byte.
+            while j + 8 <= n, !JSONScanner.hasSpecialByte(UnsafeRawPointer(p + j).loadUnaligned(as: UInt64.self)) {
+                j += 8
+            }
+            while j < n {
+                let b = p[j]
+                if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b < 0x20 { break }
+                j += 1
+            }
+            guard j < n else { i = j; throw fail(open, "unterminated string") }
+            let b = p[j]
             if b == UInt8(ascii: "\"") {
-                i += 1
-                return JSONSpan(kind: .string, escaped: escaped, start: start, end: i - 1)
+                i = j + 1
+                return JSONSpan(kind: .string, escaped: escaped, start: start, end: j)
             }
             if b == UInt8(ascii: "\\") {
                 escaped = true
+                i = j
                 try scanEscape()
-            } else if b < 0x20 {
-                throw fail(i, "control character \(describe(i)) must be escaped in a string")
+                j = i
             } else {
-                i += 1
+                i = j
+                throw fail(j, "control character \(describe(j)) must be escaped in a string")
             }
         }
+    }
+
+    /// Whether any of the eight bytes in `w` is `"`, `\` or below 0x20 (exact: the classic
+    /// "has zero byte" / "has byte less than" bit tricks, whose false positives can only follow
+    /// a true one).
+    @inline(__always)
+    static func hasSpecialByte(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = w ^ (ones &* 0x22)
+        let backslash = w ^ (ones &* 0x5C)
+        let zeroQuote = (quote &- ones) & ~quote
+        let zeroBackslash = (backslash &- ones) & ~backslash
+        let control = (w &- ones &* 0x20) & ~w
+        return (zeroQuote | zeroBackslash | control) & highs != 0
     }
 
     private mutating func scanEscape() throws(JSONSyntaxError) {

@@ -53,8 +53,7 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
 
     private struct Entry: Sendable {
         var info: KeyInfo
-        // Raw bytes, not `SymmetricKey`, which is not `Sendable` in swift-crypto 3.
-        var secret: [UInt8]
+        var mac: PreparedHMAC
     }
 
     /// The keys in file order.
@@ -76,7 +75,7 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
             if let a = d.info.notBeforeMillis, let b = d.info.notAfterMillis, a > b {
                 throw KeyRingError("\(name): not_before is after not_after")
             }
-            byId[d.info.id] = Entry(info: d.info, secret: secret)
+            byId[d.info.id] = Entry(info: d.info, mac: PreparedHMAC(key: secret))
         }
         self.keys = definitions.map(\.info)
         self.byId = byId
@@ -220,7 +219,7 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
         guard signature.count == 64 else {
             return FieldError(.auth, field: "sti-signature", "must be 64 lower-case hex digits (HMAC-SHA256 of the value)")
         }
-        let mac = HMAC<SHA256>.authenticationCode(for: value, using: SymmetricKey(data: entry.secret))
+        let mac = entry.mac.authenticationCode(for: value)
         // Constant time: every byte is compared whatever the earlier ones were.
         let difference: UInt8 = mac.withUnsafeBytes { m in
             var diff: UInt8 = 0
@@ -237,12 +236,13 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
     }
 
     @inline(__always)
-    private static func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
+    fileprivate static func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
 
     /// The `sti-signature` header for `value` under key `keyId`: lower-case hex HMAC-SHA256.
     public func sign(value: some DataProtocol, keyId: String) throws(KeyRingError) -> String {
+        let value = Array(value)
         guard let entry = byId[keyId] else { throw KeyRingError("unknown key \(ErrorText.quoted(keyId))") }
-        let mac = HMAC<SHA256>.authenticationCode(for: value, using: SymmetricKey(data: entry.secret))
+        let mac = entry.mac.authenticationCode(for: value)
         var hex: [UInt8] = []
         hex.reserveCapacity(64)
         for byte in mac { hex.append(KeyRing.hexDigit(byte >> 4)); hex.append(KeyRing.hexDigit(byte & 0x0F)) }
@@ -280,5 +280,41 @@ extension RFC3339Timestamp {
             return String(repeating: "0", count: max(0, width - s.count)) + s
         }
         return "\(date)T\(pad(ms / 3_600_000, 2)):\(pad(ms / 60_000 % 60, 2)):\(pad(ms / 1000 % 60, 2)).\(pad(ms % 1000, 3))Z"
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104) with the key's inner and outer pad blocks hashed once, at load:
+/// each message then costs two SHA-256 passes and no key setup. swift-crypto's `HMAC` redoes
+/// the key schedule for every message, which made verification several times slower than
+/// validating the message itself.
+private struct PreparedHMAC: @unchecked Sendable {
+    // `SHA256` is not marked `Sendable`, but it is a copy-on-write value: `update` copies a
+    // shared context before writing and `finalize` only reads, so copies of these two states
+    // may be used from any number of threads at once.
+    private let inner: SHA256
+    private let outer: SHA256
+
+    init(key: [UInt8]) {
+        var block = key.count > 64 ? Array(SHA256.hash(data: key)) : key
+        block += [UInt8](repeating: 0, count: 64 - block.count)
+        var inner = SHA256()
+        inner.update(data: block.map { $0 ^ 0x36 })
+        var outer = SHA256()
+        outer.update(data: block.map { $0 ^ 0x5C })
+        self.inner = inner
+        self.outer = outer
+    }
+
+    func authenticationCode(for value: UnsafeRawBufferPointer) -> SHA256.Digest {
+        var h = inner
+        h.update(bufferPointer: value)
+        let innerDigest = h.finalize()
+        var o = outer
+        innerDigest.withUnsafeBytes { o.update(bufferPointer: $0) }
+        return o.finalize()
+    }
+
+    func authenticationCode(for value: [UInt8]) -> SHA256.Digest {
+        value.withUnsafeBytes { authenticationCode(for: $0) }
     }
 }

@@ -39,35 +39,58 @@ enum MessageField: Int, CaseIterable, Sendable {
 
     /// The fields of a schema as a bit set over `rawValue`.
     static func mask(of kind: RecordKind) -> UInt32 {
-        func bits(_ fields: [MessageField]) -> UInt32 { fields.reduce(0) { $0 | 1 << UInt32($1.rawValue) } }
-        let common = bits([.schema, .county, .revision, .status, .submittedAt])
         switch kind {
-        case .rd: return common | bits([.year, .performer, .expenditure])
-        case .techContract:
-            return common | bits([.contractNo, .registeredOn, .contractType, .domain, .contractValue,
-                                  .techTransactionValue, .buyerCountry])
-        case .countyProfile:
-            return common | bits([.year, .gdp, .residentPopulation, .highTechEnterprises, .inventionPatentsHeld,
-                                  .industrialOutput, .highTechIndustrialOutput])
+        case .rd: rdMask
+        case .techContract: contractMask
+        case .countyProfile: profileMask
         }
     }
 
-    private static let nameBytes: [[UInt8]] = allCases.map { Array($0.name.utf8) }
-    /// Candidate fields by name length: a key is compared with at most four names.
-    private static let byLength: [[MessageField]] = {
-        var table = [[MessageField]](repeating: [], count: 37)
-        for f in allCases { table[f.name.utf8.count].append(f) }
-        return table
-    }()
+    private static func bits(_ fields: [MessageField]) -> UInt32 { fields.reduce(0) { $0 | 1 << UInt32($1.rawValue) } }
+    private static let commonMask = bits([.schema, .county, .revision, .status, .submittedAt])
+    private static let rdMask = commonMask | bits([.year, .performer, .expenditure])
+    private static let contractMask = commonMask | bits([.contractNo, .registeredOn, .contractType, .domain, .contractValue,
+                                                         .techTransactionValue, .buyerCountry])
+    private static let profileMask = commonMask | bits([.year, .gdp, .residentPopulation, .highTechEnterprises,
+                                                        .inventionPatentsHeld, .industrialOutput, .highTechIndustrialOutput])
+
     private static let byName: [String: MessageField] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.name, $0) })
 
-    /// The field a scanned key names, if any (escapes decoded).
+    /// The field a scanned key names, if any (escapes decoded). Unescaped keys, the normal
+    /// case, are matched by length and first byte, then compared once, without making strings.
     static func lookup(_ key: JSONSpan, in text: JSONScanner) -> MessageField? {
         if key.escaped { return byName[text.string(key)] }
+        let p = text.p + key.start
         let length = key.length
-        guard length < byLength.count else { return nil }
-        for f in byLength[length] where text.rawEquals(key, nameBytes[f.rawValue]) { return f }
-        return nil
+        @inline(__always) func `is`(_ name: StaticString, _ field: MessageField) -> MessageField? {
+            let q = name.utf8Start
+            for k in 0..<length where p[k] != q[k] { return nil }
+            return field
+        }
+        guard length >= 4 else { return nil }
+        switch (length, p[0]) {
+        case (4, UInt8(ascii: "y")): return `is`("year", .year)
+        case (6, UInt8(ascii: "s")): return p[1] == UInt8(ascii: "c") ? `is`("schema", .schema) : `is`("status", .status)
+        case (6, UInt8(ascii: "c")): return `is`("county", .county)
+        case (6, UInt8(ascii: "d")): return `is`("domain", .domain)
+        case (8, UInt8(ascii: "r")): return `is`("revision", .revision)
+        case (9, UInt8(ascii: "p")): return `is`("performer", .performer)
+        case (11, UInt8(ascii: "c")): return `is`("contract_no", .contractNo)
+        case (12, UInt8(ascii: "s")): return `is`("submitted_at", .submittedAt)
+        case (12, UInt8(ascii: "g")): return `is`("gdp_100m_cny", .gdp)
+        case (13, UInt8(ascii: "r")): return `is`("registered_on", .registeredOn)
+        case (13, UInt8(ascii: "c")): return `is`("contract_type", .contractType)
+        case (13, UInt8(ascii: "b")): return `is`("buyer_country", .buyerCountry)
+        case (19, UInt8(ascii: "e")): return `is`("expenditure_10k_cny", .expenditure)
+        case (21, UInt8(ascii: "h")): return `is`("high_tech_enterprises", .highTechEnterprises)
+        case (22, UInt8(ascii: "c")): return `is`("contract_value_10k_cny", .contractValue)
+        case (22, UInt8(ascii: "i")): return `is`("invention_patents_held", .inventionPatentsHeld)
+        case (23, UInt8(ascii: "r")): return `is`("resident_population_10k", .residentPopulation)
+        case (26, UInt8(ascii: "i")): return `is`("industrial_output_100m_cny", .industrialOutput)
+        case (30, UInt8(ascii: "t")): return `is`("tech_transaction_value_10k_cny", .techTransactionValue)
+        case (36, UInt8(ascii: "h")): return `is`("high_tech_industrial_output_100m_cny", .highTechIndustrialOutput)
+        default: return nil
+        }
     }
 }
 

@@ -184,8 +184,8 @@ private struct FieldChecks {
         // Unknown fields: names no schema has, and names of another schema.
         let allowed = MessageField.mask(of: kind)
         var strays: [(offset: Int, name: String)] = unknown.map { ($0.start, text.string($0)) }
-        for f in MessageField.allCases where allowed & (1 << UInt32(f.rawValue)) == 0 && slot(f).kind != .absent {
-            strays.append((slots[f.rawValue].start, f.name))
+        for raw in 0..<MessageField.count where allowed & (1 << UInt32(raw)) == 0 && slots[raw].kind != .absent && slots[raw].kind != .null {
+            strays.append((slots[raw].start, MessageField(rawValue: raw)!.name))
         }
 
         // Common fields.
@@ -362,8 +362,14 @@ private struct FieldChecks {
     }
 
     private mutating func year(today: CalendarDate?) -> Int? {
-        let rule = today.map { "must be between 2000 and \($0.year) (the current year in UTC+8)" } ?? "must be 2000 or later"
-        guard let v = integer(.year, range: 2000...Int64(today?.year ?? 9999), rangeCode: .period, rule: rule) else { return nil }
+        let before = errors.count
+        guard let v = integer(.year, range: 2000...Int64(today?.year ?? 9999), rangeCode: .period, rule: "") else {
+            // The rule text names today's year, so it is made only when needed.
+            if errors.count > before, errors[before].message.isEmpty {
+                errors[before].message = today.map { "must be between 2000 and \($0.year) (the current year in UTC+8)" } ?? "must be 2000 or later"
+            }
+            return nil
+        }
         return Int(v)
     }
 

@@ -104,6 +104,34 @@ private func check(_ text: String) -> JSONSyntaxError? { check(Array(text.utf8))
         #expect(check(Array(#"{"a":1}"#.utf8), maxDepth: 1) == nil)
     }
 
+    @Test func wordScanFindsEverySpecialByteInEveryPosition() {
+        var wrong = 0
+        for filler: UInt8 in [0x61, 0x21, 0x80, 0xFF, 0x5D, 0x23] {
+            for b in 0...255 {
+                for position in 0..<8 {
+                    var bytes = [UInt8](repeating: filler, count: 8)
+                    bytes[position] = UInt8(b)
+                    let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                    let special = b == 0x22 || b == 0x5C || b < 0x20
+                    if JSONScanner.hasSpecialByte(word) != special { wrong += 1 }
+                }
+            }
+        }
+        #expect(wrong == 0)
+    }
+
+    @Test func stringsOfEveryLengthAroundTheWordSize() {
+        for length in 0..<40 {
+            let body = String((0..<length).map { Character(Unicode.Scalar(UInt8(0x61 + $0 % 26))) })
+            #expect(check("{\"k\":\"" + body + "\"}") == nil)
+            if length > 0 {
+                var bytes = Array(("{\"k\":\"" + body + "\"}").utf8)
+                bytes[6 + length - 1] = 0x01
+                #expect(check(bytes)?.offset == 6 + length - 1)
+            }
+        }
+    }
+
     @Test func invalidUTF8IsRejectedByTheEntryPoint() {
         #expect(check([0x7B, 0x22, 0xC0, 0xAF, 0x22, 0x3A, 0x31, 0x7D])?.reason == "not valid UTF-8")
     }

@@ -55,6 +55,14 @@ private func signed(_ value: [UInt8], with keyId: String) -> String { try! Keys.
         // Expected value from Python's hmac module.
         let sig = try Keys.ring.sign(value: Array(#"{"schema":"sti.rd/1"}"#.utf8), keyId: "530102-2026a")
         #expect(sig == "b6146a1b0ebefcf12f21550e9d0e99d90151ac7143395ff8e10b45304e11a022")
+        #expect(try Keys.ring.sign(value: [UInt8](), keyId: "530102-2026a") == "d38b42096d80f45f826b44a9d5607de72496a415d3f4a1a8c88e3bb9da8dc1cb")
+        // Messages across SHA-256 block boundaries, under an upper-case secret.
+        #expect(try Keys.ring.sign(value: Array(repeating: Array(0...255), count: 4).flatMap { $0 }.map(UInt8.init), keyId: "530103-2026a")
+                == "e224b9ba95644af77d37c46f5f73c7ee94f0d62022f28ceca86e04513717beba")
+        #expect(try Keys.ring.sign(value: [UInt8](repeating: UInt8(ascii: "x"), count: 55), keyId: "530103-2026a")
+                == "98034a2ed08dc6b8ab438bd0ad0dc5b30969dbfb0d89c9eecc12e2a64d7a333e")
+        #expect(try Keys.ring.sign(value: [UInt8](repeating: UInt8(ascii: "x"), count: 64), keyId: "530103-2026a")
+                == "dff64d49381e40ec832ae21ae3f0985183a7d7feb98150527ba128882777d801")
         #expect(throws: KeyRingError.self) { try Keys.ring.sign(value: [UInt8](), keyId: "nope") }
     }
 

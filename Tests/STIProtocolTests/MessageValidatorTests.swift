@@ -407,6 +407,25 @@ let validatorRuleRows: [ValidatorRuleRow] = [
         #expect(ValidatorCheck.codes(ValidatorCheck.run(rd.bytes, validator: validator)) == [ExpectedError(.county, "county")])
     }
 
+    @Test func fieldLookupKnowsEveryNameAndNothingElse() {
+        for field in MessageField.allCases {
+            for spelling in [field.name, "\\u00" + String(field.name.utf8.first!, radix: 16) + field.name.dropFirst()] {
+                let json = Array(("{\"" + spelling + "\":1}").utf8)
+                json.withUnsafeBytes { buffer in
+                    let scanner = JSONScanner(buffer)
+                    let key = JSONSpan(kind: .string, escaped: spelling.hasPrefix("\\"), start: 2, end: 2 + spelling.utf8.count)
+                    #expect(MessageField.lookup(key, in: scanner) == field, "\(spelling)")
+                }
+            }
+            for near in [field.name + "x", String(field.name.dropLast()) + "X", "X" + field.name.dropFirst()] {
+                Array(near.utf8).withUnsafeBytes { buffer in
+                    let key = JSONSpan(kind: .string, escaped: false, start: 0, end: buffer.count)
+                    #expect(MessageField.lookup(key, in: JSONScanner(buffer)) == nil, "\(near)")
+                }
+            }
+        }
+    }
+
     @Test func unknownFieldsAreCappedAndCut() throws {
         var message = rd
         for k in 0..<30 { message = message.with("extra\(k)", "1") }
