@@ -1,6 +1,7 @@
 public import Logging
 public import ServiceLifecycle
 import Foundation
+import Kafka
 import Synchronization
 
 /// `sti aggregate --follow` as a swift-service-lifecycle `Service`: one aggregation run every
@@ -46,17 +47,5 @@ public struct AggregatorService: Service {
         } onGracefulShutdown: {
             stopRequested.store(true, ordering: .relaxed)
         }
-    }
-}
-
-/// Runs blocking work (librdkafka polls, SQLite) on its own thread, off Swift's small
-/// cooperative pool, and resumes the caller when it is done.
-public func onDedicatedThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
-        }
-        thread.stackSize = 8 << 20
-        thread.start()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Kafka
 import Synchronization
 
 /// What a finished child process left behind.

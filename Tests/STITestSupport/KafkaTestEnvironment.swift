@@ -151,14 +151,3 @@ extension Trait where Self == ConditionTrait {
     }
 }
 
-/// Runs blocking work (librdkafka polls, child processes) on its own thread so it does not
-/// hold one of the cooperative pool's few threads.
-public func onDedicatedThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            continuation.resume(with: Result { try body() })
-        }
-        thread.stackSize = 8 << 20
-        thread.start()
-    }
-}
