@@ -69,52 +69,18 @@ struct FeedRandom {
     }
 }
 
-/// Proleptic Gregorian arithmetic on day numbers (days since 1970-01-01), after
-/// H. Hinnant's `days_from_civil` / `civil_from_days`; no Foundation calendar, no time zone.
+/// Day numbers (days since 1970-01-01) for the generator, on STIProtocol's calendar
+/// arithmetic: no Foundation calendar, no time zone.
 enum FeedCalendar {
-    static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
+    static func daysInYear(_ year: Int) -> Int { CalendarDate(year: year + 1, month: 1, day: 1).daysSinceEpoch - CalendarDate(year: year, month: 1, day: 1).daysSinceEpoch == 366 ? 366 : 365 }
 
-    static func daysInYear(_ year: Int) -> Int { isLeap(year) ? 366 : 365 }
+    static func dayNumber(_ date: CalendarDate) -> Int { Int(date.daysSinceEpoch) }
 
-    static func dayNumber(_ date: CalendarDate) -> Int {
-        let y = date.month <= 2 ? date.year - 1 : date.year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (date.month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + date.day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
+    static func date(dayNumber: Int) -> CalendarDate { CalendarDate(daysSinceEpoch: Int64(dayNumber)) }
 
-    static func date(dayNumber: Int) -> CalendarDate {
-        let z = dayNumber + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return CalendarDate(year: yoe + era * 400 + (month <= 2 ? 1 : 0), month: month, day: day)
-    }
-
-    /// `YYYY-MM-DDTHH:MM:SS+08:00` for a count of seconds since 1970-01-01T00:00:00+08:00
-    /// (written digit by digit: load feeds format one per message).
+    /// `YYYY-MM-DDTHH:MM:SS+08:00` for a count of seconds since 1970-01-01T00:00:00+08:00.
     static func timestampUTC8(seconds: Int) -> String {
-        let date = date(dayNumber: seconds / 86_400)
-        let s = seconds % 86_400
-        var bytes: [UInt8] = Array("0000-00-00T00:00:00+08:00".utf8)
-        func put(_ value: Int, at end: Int, width: Int) {
-            var v = value
-            for i in stride(from: end, to: end - width, by: -1) { bytes[i] = UInt8(48 + v % 10); v /= 10 }
-        }
-        put(date.year, at: 3, width: 4)
-        put(date.month, at: 6, width: 2)
-        put(date.day, at: 9, width: 2)
-        put(s / 3600, at: 12, width: 2)
-        put(s / 60 % 60, at: 15, width: 2)
-        put(s % 60, at: 18, width: 2)
-        return String(decoding: bytes, as: UTF8.self)
+        RFC3339Timestamp.format(epochSeconds: Int64(seconds) - 8 * 3600, offsetMinutes: 480)
     }
 }
 

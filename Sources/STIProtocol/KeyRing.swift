@@ -269,20 +269,6 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
     public var customMirror: Mirror { Mirror(self, children: ["keys": keys], displayStyle: .struct) }
 }
 
-extension RFC3339Timestamp {
-    /// `YYYY-MM-DDTHH:MM:SS.mmmZ` for milliseconds since the epoch.
-    public static func formatUTC(epochMillis: Int64) -> String {
-        let days = Civil.floorDiv(epochMillis, 86_400_000)
-        let ms = epochMillis - days * 86_400_000
-        let date = Civil.civilFromDays(days)
-        func pad(_ v: Int64, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
-        return "\(date)T\(pad(ms / 3_600_000, 2)):\(pad(ms / 60_000 % 60, 2)):\(pad(ms / 1000 % 60, 2)).\(pad(ms % 1000, 3))Z"
-    }
-}
-
 /// HMAC-SHA256 (RFC 2104) with the key's inner and outer pad blocks hashed once, at load:
 /// each message then costs two SHA-256 passes and no key setup. swift-crypto's `HMAC` redoes
 /// the key schedule for every message, which made verification several times slower than

@@ -167,20 +167,10 @@ public enum UTCTime {
 
     /// Civil date and time of a moment, seconds truncated toward the past.
     static func components(_ date: Date) -> (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
-        let t = Int(date.timeIntervalSince1970.rounded(.down))
-        var days = t / 86_400
-        var secs = t % 86_400
-        if secs < 0 { secs += 86_400; days -= 1 }
-        // Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's civil_from_days).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        return (year, month, day, secs / 3_600, secs % 3_600 / 60, secs % 60)
+        let t = Int64(date.timeIntervalSince1970.rounded(.down))
+        let days = Civil.floorDiv(t, 86_400)
+        let secs = Int(t - days * 86_400)
+        let civil = CalendarDate(daysSinceEpoch: days)
+        return (civil.year, civil.month, civil.day, secs / 3_600, secs % 3_600 / 60, secs % 60)
     }
 }

@@ -85,9 +85,6 @@ extension CalendarDate {
         var text = text
         return text.withUTF8 { parse(UnsafeRawBufferPointer($0)) }
     }
-
-    /// Days since 1970-01-01.
-    var daysSinceEpoch: Int64 { Civil.daysFromCivil(year: year, month: month, day: day) }
 }
 
 /// A checked RFC 3339 `date-time` (section 5.6 of RFC 3339), which always carries an offset.
@@ -170,5 +167,44 @@ public struct RFC3339Timestamp: Sendable, Hashable {
     public static func parse(_ text: String) -> RFC3339Timestamp? {
         var text = text
         return text.withUTF8 { parse(UnsafeRawBufferPointer($0)) }
+    }
+}
+
+extension CalendarDate {
+    /// Days since 1970-01-01 (negative before).
+    public var daysSinceEpoch: Int64 { Civil.daysFromCivil(year: year, month: month, day: day) }
+
+    /// The date `days` days after 1970-01-01.
+    public init(daysSinceEpoch days: Int64) { self = Civil.civilFromDays(days) }
+}
+
+/// Formatting moments as RFC 3339 text, with integer arithmetic only (no formatter state).
+extension RFC3339Timestamp {
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ` for milliseconds since the epoch.
+    public static func formatUTC(epochMillis: Int64) -> String {
+        let seconds = Civil.floorDiv(epochMillis, 1000)
+        let millis = epochMillis - seconds * 1000
+        let text = format(epochSeconds: seconds, offsetMinutes: 0)
+        return text.dropLast() + "." + pad(millis, 3) + "Z"
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SSZ` (offset 0) or `…+08:00` for whole seconds since the epoch, shown
+    /// at a fixed offset from UTC.
+    public static func format(epochSeconds: Int64, offsetMinutes: Int) -> String {
+        let local = epochSeconds + Int64(offsetMinutes) * 60
+        let days = Civil.floorDiv(local, 86_400)
+        let second = local - days * 86_400
+        let date = CalendarDate(daysSinceEpoch: days)
+        var text = "\(date)T\(pad(second / 3600, 2)):\(pad(second / 60 % 60, 2)):\(pad(second % 60, 2))"
+        if offsetMinutes == 0 { return text + "Z" }
+        let sign = offsetMinutes < 0 ? "-" : "+"
+        let magnitude = Int64(abs(offsetMinutes))
+        text += "\(sign)\(pad(magnitude / 60, 2)):\(pad(magnitude % 60, 2))"
+        return text
+    }
+
+    private static func pad(_ value: Int64, _ width: Int) -> String {
+        let s = String(value)
+        return String(repeating: "0", count: max(0, width - s.count)) + s
     }
 }

@@ -160,25 +160,7 @@ struct TopicsCommand: ParsableCommand {
     }
 }
 
+/// Now, as bureaus write it: RFC 3339 at UTC+8 (protocol section 3).
 func rfc3339Now() -> String {
-    // Bureaus work in UTC+8; the offset is part of the value (protocol section 3).
-    let seconds = Int64(Date().timeIntervalSince1970) + 8 * 3600
-    let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-    let secondOfDay = seconds - days * 86_400
-    let date = civilDate(daysSinceEpoch: days)
-    func pad(_ v: Int64, _ n: Int = 2) -> String { let s = String(v); return String(repeating: "0", count: max(0, n - s.count)) + s }
-    return "\(pad(date.0, 4))-\(pad(date.1))-\(pad(date.2))T\(pad(secondOfDay / 3600)):\(pad(secondOfDay % 3600 / 60)):\(pad(secondOfDay % 60))+08:00"
-}
-
-/// Days since 1970-01-01 → (year, month, day), Howard Hinnant's civil_from_days.
-func civilDate(daysSinceEpoch z0: Int64) -> (Int64, Int64, Int64) {
-    let z = z0 + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let doe = z - era * 146_097
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-    let mp = (5 * doy + 2) / 153
-    let d = doy - (153 * mp + 2) / 5 + 1
-    let m = mp < 10 ? mp + 3 : mp - 9
-    return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    RFC3339Timestamp.format(epochSeconds: Int64(Date().timeIntervalSince1970), offsetMinutes: 480)
 }
