@@ -262,13 +262,16 @@ public final class Aggregator {
                 break
             }
             processor.reset()
-            let handled: Int
+            // Progress means messages or EOFs: librdkafka keeps reporting transport errors
+            // while brokers are down, and those must not keep the run alive forever.
+            var progressed = false
             do {
-                handled = try p.store.transaction { tx in
-                    let n = try p.consumer.poll(maxMessages: options.batchSize, timeout: .milliseconds(200)) { view in
+                try p.store.transaction { tx in
+                    try p.consumer.poll(maxMessages: options.batchSize, timeout: .milliseconds(200)) { view in
                         let key = TopicPartitionKey(topic: view.topic, partition: view.partition)
                         switch view.kind {
                         case .partitionEOF:
+                            progressed = true
                             drained.insert(key)
                         case .error(let error):
                             if error.errorCode == .autoOffsetReset || error.errorCode == .offsetOutOfRange {
@@ -276,6 +279,7 @@ public final class Aggregator {
                             }
                             lastError = error
                         case .message:
+                            progressed = true
                             drained.remove(key)
                             try processor.process(view, key: key, tx: tx, book: &p.book, producer: p.producer)
                         }
@@ -290,7 +294,6 @@ public final class Aggregator {
                         }
                     }
                     try processor.persist(tx: tx, book: p.book)
-                    return n
                 }
             } catch let error as AggregateError {
                 throw error
@@ -298,7 +301,7 @@ public final class Aggregator {
                 throw AggregateError("batch failed, nothing of it committed: \(error)")
             }
             total.add(processor.counts)
-            if handled > 0 {
+            if progressed {
                 lastProgress = .now
             } else if ContinuousClock.now - lastProgress > options.timeout {
                 let pending = assigned.subtracting(drained).sorted().map(\.description).joined(separator: ", ")
