@@ -22,6 +22,8 @@ let package = Package(
         .executable(name: "sti", targets: ["sti"]),
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "STIProtocol", targets: ["STIProtocol"]),
+        // For the libFuzzer package in Fuzz/ (feed reader target).
+        .library(name: "STIPipeline", targets: ["STIPipeline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -1,0 +1,2 @@
+// Only the declaration in include/CLibFuzzer.h matters; SwiftPM wants one source file per C target.
+#include "CLibFuzzer.h"
