@@ -547,8 +547,11 @@ enum ErrorText {
     }
 
     /// Raw bytes (a Kafka key or header) shown as quoted text when they are short, printable
-    /// UTF-8, else by their length only.
+    /// UTF-8, else by their length only. Bytes holding 16 or more hex digits in a row are never
+    /// shown: a bureau that pastes its secret into `sti-key-id` by mistake must not see it
+    /// copied into rejection notices (which every bureau can read) and snapshots.
     static func describeBytes(_ bytes: UnsafeRawBufferPointer) -> String {
+        if hasHexRun(bytes, length: 16) { return "(\(bytes.count) bytes, not shown: they look like a secret key)" }
         if bytes.count <= 64, UTF8Validation.isValid(bytes) {
             let text = String(decoding: bytes, as: UTF8.self)
             if !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
@@ -556,5 +559,19 @@ enum ErrorText {
             }
         }
         return "(\(bytes.count) bytes, not printable text)"
+    }
+
+    /// Whether `bytes` hold `length` or more ASCII hex digits in a row.
+    static func hasHexRun(_ bytes: UnsafeRawBufferPointer, length: Int) -> Bool {
+        var run = 0
+        for b in bytes {
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"), UInt8(ascii: "A")...UInt8(ascii: "F"):
+                run += 1
+                if run >= length { return true }
+            default: run = 0
+            }
+        }
+        return false
     }
 }

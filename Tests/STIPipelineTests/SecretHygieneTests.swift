@@ -1,0 +1,145 @@
+import Foundation
+import Kafka
+import STIProtocol
+import STITestSupport
+import Testing
+@testable import STIPipeline
+
+/// Issue 5, point 5: secrets never leak. An aggregation with a keys file meets messages that
+/// fail authentication in every way; then the log, the snapshot (manifest.json and every CSV),
+/// the state file and the rejection notices (keys and values) are searched for every secret of
+/// the keys file and for every 16-hex-digit piece of one. The texts of `KeyRing` itself
+/// (description, mirror, errors) are covered by `KeyRingTests.secretsNeverAppearInTexts` and
+/// its bad-file table.
+@Suite(.mockCluster, .serialized, .timeLimit(.minutes(5)))
+struct SecretHygieneTests {
+    /// The ways a message can fail section 4, for county 530102 (`value` is the signed bytes).
+    static func authFailures(keys: TestKeys) throws -> [(name: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader])] {
+        let value = Wire.rd()
+        let own = try #require(keys.key(for: "530102"))
+        let mac = try keys.ring.sign(value: value, keyId: own.id)
+        func h(_ id: String?, _ sig: String?) -> [KafkaHeader] {
+            (id.map { [KafkaHeader(key: "sti-key-id", string: $0)] } ?? []) + (sig.map { [KafkaHeader(key: "sti-signature", string: $0)] } ?? [])
+        }
+        let key = Wire.b("530102")
+        return [
+            ("unsigned", key, value, []),
+            ("key id only", key, value, h(own.id, nil)),
+            ("signature only", key, value, h(nil, mac)),
+            ("empty headers", key, value, h("", "")),
+            ("unknown key id", key, value, h("530102-2031z", mac)),
+            ("another county's key", key, value, try keys.headers(value, keyId: "530103-test")),
+            ("expired key", key, value, try keys.headers(value, keyId: TestKeys.expiredId)),
+            ("key not valid yet", key, value, try keys.headers(value, keyId: TestKeys.futureId)),
+            ("signature of other bytes", key, value, h(own.id, try keys.ring.sign(value: Wire.rd(["revision": "2"]), keyId: own.id))),
+            ("upper-case signature", key, value, h(own.id, mac.uppercased())),
+            ("truncated signature", key, value, h(own.id, String(mac.dropLast()))),
+            ("signature one digit too long", key, value, h(own.id, mac + "0")),
+            ("signature twice", key, value, h(own.id, mac + mac)),
+            ("non-hex signature", key, value, h(own.id, String(repeating: "z", count: 64))),
+            ("signed with another county's secret", key, value, h(own.id, try keys.ring.sign(value: value, keyId: "530103-test"))),
+            ("the secret as the signature", key, value, h(own.id, own.secretHex)),
+            ("the secret as the key id", key, value, h(own.secretHex, mac)),
+            ("the secret, upper case, as the key id", key, value, h(own.secretHex.uppercased(), mac)),
+            ("the secret inside the key id", key, value, h("530102-" + own.secretHex, mac)),
+            ("binary key id", key, value, [KafkaHeader(key: "sti-key-id", value: [0xFF, 0x00, 0x01]), KafkaHeader(key: "sti-signature", string: mac)]),
+            ("tampered value", key, Wire.rd(["expenditure_10k_cny": "6"]), h(own.id, mac)),
+            ("key mismatch and unsigned", Wire.b("530103"), value, []),
+        ]
+    }
+
+    @Test func noSecretAppearsInLogsSnapshotStateOrNotices() async throws {
+        let broker = try TestBroker(partitions: 2, rejectedPartitions: 2)
+        defer { broker.close() }
+        let dir = try TemporaryDirectory(prefix: "sti-secrets")
+        defer { dir.remove() }
+        let keys = try TestKeys()
+        let keysPath = try keys.write(to: dir.file("keys.json"))
+        // Readable by others: the run warns, and the warning must not quote the file.
+        chmod(keysPath, 0o644)
+
+        let failures = try Self.authFailures(keys: keys)
+        var messages = failures.enumerated().map { n, f in
+            TestMessage(topic: "sti.rd", partition: Int32(n % 2), key: f.key, value: f.value, headers: f.headers)
+        }
+        // One good message per county, so accepted records and indicators are in the snapshot too.
+        for county in Registry.kunming.geographies.map(\.code) {
+            let v = Wire.rd(["county": Wire.str(county)])
+            messages.append(TestMessage(topic: "sti.rd", partition: 0, key: Array(county.utf8), value: v,
+                                        headers: try keys.headers(v, keyId: "\(county)-test")))
+        }
+        _ = try await onDedicatedThread { [messages] in try broker.produce(messages) }
+
+        let log = LogRecorder()
+        let options = AggregateOptions(brokers: broker.brokers, out: URL(fileURLWithPath: dir.file("out")), statePath: dir.file("state.db"),
+                                       keysPath: keysPath, timeout: .seconds(30))
+        let summary = try await onDedicatedThread { try Aggregator(options: options, logger: log.logger()).run() }
+        #expect(summary.counts.rejected == failures.count)
+        #expect(summary.counts.rejectedByCode[.auth] == failures.count)
+        #expect(summary.counts.accepted == Registry.kunming.geographies.count)
+        #expect(log.text.contains("accessible to group or others"))
+
+        let files = try Snapshot.files(out: options.out)
+        #expect(Set(files.keys) == ["indicators.csv", "completeness.csv", "rejections.csv", "manifest.json"])
+        let manifest = try #require(files["manifest.json"])
+        #expect(manifest.contains("\"enabled\""))
+        let notices = try await onDedicatedThread { try broker.readAll(topic: "sti.rejected", partitions: 2) }
+        #expect(notices.count == failures.count)
+        let state = try Data(contentsOf: URL(fileURLWithPath: options.statePath))
+
+        var places: [(String, String)] = [("log", log.text), ("summary", summary.line)]
+        for (name, text) in files { places.append((name, text)) }
+        for notice in notices {
+            places.append(("notice \(notice.at)", String(decoding: notice.value, as: UTF8.self)))
+            places.append(("notice key \(notice.at)", String(decoding: notice.key ?? [], as: UTF8.self)))
+        }
+        places.append(("state file", String(decoding: state, as: UTF8.self)))
+        for (place, text) in places {
+            if let leak = Self.leak(of: keys.secrets, in: text) {
+                Issue.record("\(place) holds \(leak), a piece of a secret")
+            }
+        }
+        // The search works: it finds a secret planted in a text.
+        #expect(Self.leak(of: keys.secrets, in: "x" + keys.secrets[3].dropFirst(20).prefix(16).uppercased() + "y") != nil)
+    }
+
+    /// A keys file that cannot be used fails the run before anything is read; the error names
+    /// the entry, never its secret.
+    @Test func aBrokenKeysFileIsReportedWithoutItsSecrets() throws {
+        let dir = try TemporaryDirectory(prefix: "sti-secrets-bad")
+        defer { dir.remove() }
+        let good = TestKeys.secret(seed: "good")
+        let bad = String(TestKeys.secret(seed: "bad").dropLast())
+        let cases = [
+            #"{"keys":[{"id":"a","county":"530102","secret_hex":"\#(good)"},{"id":"b","county":"530102","secret_hex":"\#(bad)"}]}"#,
+            #"{"keys":[{"id":"a","county":"530102","secret_hex":"\#(good)"},{"id":"a","county":"530103","secret_hex":"\#(good)"}]}"#,
+            #"{"keys":[{"id":"a","county":"530102","secret_hex":"\#(good)","secret":"\#(good)"}]}"#,
+            #"{"keys":[{"id":"a","county":"530102","secret_hex":"\#(good)g"}]}"#,
+            #"{"keys":[{"id":"a","county":"530102","secret_hex":"\#(good)",}]}"#,
+        ]
+        for (n, text) in cases.enumerated() {
+            let path = dir.file("keys-\(n).json")
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            let log = LogRecorder()
+            let options = AggregateOptions(brokers: "127.0.0.1:1", out: URL(fileURLWithPath: dir.file("out")),
+                                           statePath: dir.file("state-\(n).db"), keysPath: path, timeout: .seconds(2))
+            let error = #expect(throws: AggregateError.self) { try Aggregator(options: options, logger: log.logger()).run() }
+            let text = (error?.description ?? "") + "\n" + log.text
+            #expect(error?.description.contains("--keys") == true, "case \(n): \(error?.description ?? "no error")")
+            if let leak = Self.leak(of: [good, TestKeys.secret(seed: "bad")], in: text) { Issue.record("case \(n): the error holds \(leak): \(text)") }
+        }
+    }
+
+    /// The first 16-hex-digit piece of any secret found in `text` (case-insensitive), or nil.
+    static func leak(of secrets: [String], in text: String) -> String? {
+        let haystack = text.lowercased()
+        for secret in secrets {
+            let s = Array(secret.lowercased())
+            for start in 0...(s.count - 16) {
+                let piece = String(s[start..<(start + 16)])
+                if haystack.contains(piece) { return piece }
+            }
+        }
+        return nil
+    }
+}
