@@ -11,11 +11,20 @@ public struct RejectionNotice: Sendable, Hashable {
     public var errors: [FieldError]
     /// RFC 3339.
     public var rejectedAt: String
+    /// The original value, cut at `maxPayloadBytes`.
     public var payload: [UInt8]
+
+    /// The most of a value a notice carries: the protocol's size limit. Only an `E_SIZE` value is
+    /// longer, and its error says how long it was. Carrying all of it would make the notice
+    /// larger than the value (base64), and a value the brokers just let through (Kafka's
+    /// default limit is about 1 MB) would then make a notice they refuse: the batch could never
+    /// commit and the aggregator would stop on that message at every run.
+    public static let maxPayloadBytes = MessageValidator.maxValueBytes
 
     public init(topic: String, partition: Int32, offset: Int64, county: String?, errors: [FieldError], rejectedAt: String, payload: [UInt8]) {
         self.topic = topic; self.partition = partition; self.offset = offset; self.county = county
-        self.errors = errors; self.rejectedAt = rejectedAt; self.payload = payload
+        self.errors = errors; self.rejectedAt = rejectedAt
+        self.payload = payload.count > Self.maxPayloadBytes ? Array(payload.prefix(Self.maxPayloadBytes)) : payload
     }
 
     /// The notice's JSON value, keys in the order the protocol lists them.
