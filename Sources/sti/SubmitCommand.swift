@@ -106,10 +106,20 @@ struct SubmitCommand: ParsableCommand {
         let producer = try KafkaProducer(configuration: config)
         let interactive = isatty(STDERR_FILENO) == 1
         let started = ContinuousClock.now
-        let report = try submitter.send(checked, producer: producer, signer: signer, timeout: try kafka.timeout(settings)) { done, total in
-            guard interactive else { return }
-            let seconds = max(0.001, Double((ContinuousClock.now - started).components.seconds) + Double((ContinuousClock.now - started).components.attoseconds) / 1e18)
-            FileHandle.standardError.write(Data("\r\(done)/\(total) records, \(Int(Double(done) / seconds)) records/s".utf8))
+        let timeout = try kafka.timeout(settings)
+        let report: Submitter.Report
+        do {
+            report = try submitter.send(checked, producer: producer, signer: signer, timeout: timeout) { done, total in
+                guard interactive else { return }
+                let seconds = max(0.001, Double((ContinuousClock.now - started).components.seconds) + Double((ContinuousClock.now - started).components.attoseconds) / 1e18)
+                FileHandle.standardError.write(Data("\r\(done)/\(total) records, \(Int(Double(done) / seconds)) records/s".utf8))
+            }
+        } catch let error as FeedError {
+            throw Failure(error.description)
+        } catch {
+            // Typically the brokers cannot be reached: say which, and that re-sending is safe
+            // (a re-sent row is a duplicate, counted and not rejected).
+            throw Failure("could not deliver to the brokers at \(brokers) within \(timeout): \(error); some rows may have arrived, re-sending the files is safe")
         }
         if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
         try? producer.close(timeout: .seconds(5))
@@ -143,7 +153,10 @@ struct TopicsCommand: ParsableCommand {
             let admin = try KafkaAdmin(configuration: config)
             let topics = TopicLayout.topics(prefix: kafka.topicPrefix(settings), partitions: partitions,
                                             replicationFactor: replicationFactor, minInsyncReplicas: minInsyncReplicas)
-            let results = try admin.createTopics(topics, timeout: try kafka.timeout(settings))
+            let results: [CreateTopicResult]
+            do { results = try admin.createTopics(topics, timeout: try kafka.timeout(settings)) } catch {
+                throw Failure("cannot create topics on the brokers at \(brokers): \(error)")
+            }
             var failed = false
             for result in results {
                 if result.alreadyExisted {
