@@ -1,0 +1,186 @@
+// The errors users will hit, end to end: what `sti` says and does when the brokers cannot be
+// reached, `--out` cannot be written, the state file is corrupt, a topic is missing, or a
+// second run starts on a state another run holds. Each must end the run (non-zero, bounded by
+// `--timeout`) with a message that names the thing to fix, and consume nothing.
+import Foundation
+import Kafka
+import Testing
+import STIPipeline
+import STITestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension EndToEnd {
+    @Suite(.serialized, .timeLimit(.minutes(5)))
+    struct UserErrors {
+        /// Generous hang guard for a command given `--timeout 5`: not a timing assertion, only
+        /// proof that the command ends by itself.
+        static let hangGuard: Duration = .seconds(120)
+
+        @Test("brokers unreachable: each command ends, non-zero, naming the brokers",
+              arguments: ["aggregate", "submit", "topics create"])
+        func unreachableBrokers(command: String) async throws {
+            try await Bench.offline { bench in
+                let feed = try bench.write("rd-one.csv", crlf("""
+                    county,year,performer,expenditure_10k_cny
+                    530102,2024,other,1
+                    """))
+                let arguments: [String]
+                switch command {
+                case "aggregate":
+                    arguments = ["aggregate", "--out", bench.scratch.file("out"), "--state", bench.scratch.file("state.db")]
+                case "submit":
+                    arguments = ["submit", feed]
+                default:
+                    arguments = ["topics", "create"]
+                }
+                let result = try await bench.sti(arguments + ["--brokers", bench.brokers, "--timeout", "5"], timeout: Self.hangGuard)
+                #expect(!result.timedOut, "sti \(command) did not end by itself")
+                #expect(result.status != 0, "sti \(command) succeeded against a closed port")
+                // sti's own words, not librdkafka's log lines (`%3|…`), must name the brokers.
+                let own = result.stderrText.split(separator: "\n").filter { !$0.hasPrefix("%") }.joined(separator: "\n")
+                #expect(own.contains(bench.brokers), "sti \(command) does not name the brokers: \(own)")
+            }
+        }
+
+        @Test("--out not writable: a clear error before anything is consumed")
+        func outNotWritable() async throws {
+            try await Bench.with { bench in
+                try await bench.createTopics(partitions: 1)
+                let state = bench.scratch.file("state.db")
+                let out = bench.scratch.file("out")
+                let blocker = try bench.write("a-regular-file", "not a directory")
+                let badOut = blocker + "/out"
+                func aggregate(_ out: String) async throws -> ProcessResult {
+                    try await bench.sti(["aggregate", "--brokers", bench.brokers, "--out", out, "--state", state, "--timeout", "30"])
+                }
+                func message(_ n: Int) -> Outgoing {
+                    Outgoing(topic: "sti.rd", key: "530102", json: "{\"schema\":\"sti.rd/1\",\"county\":\"530102\",\"year\":2024,"
+                             + "\"performer\":\"other\",\"expenditure_10k_cny\":\(n),\"revision\":\(n),\"submitted_at\":\"2026-01-15T09:30:00+08:00\"}")
+                }
+
+                // First run: refused before the state is even created.
+                try await bench.produce([message(1), message(2)])
+                let first = try await aggregate(badOut)
+                #expect(first.status != 0)
+                #expect(first.stderrText.contains("--out \(badOut) is not usable"), "\(first.stderrText)")
+                #expect(!FileManager.default.fileExists(atPath: state), "the state was created by a run that could not write")
+
+                // A later run: the stored offsets stay where they were.
+                #expect(try await aggregate(out).succeeded)
+                let before = try StateStore(path: state).offsets()
+                #expect(before.values.reduce(0, +) == 2)
+                try await bench.produce([message(3), message(4)])
+                let refused = try await aggregate(badOut)
+                #expect(refused.status != 0)
+                #expect(refused.stderrText.contains("--out \(badOut) is not usable"), "\(refused.stderrText)")
+                #expect(try StateStore(path: state).offsets() == before)
+
+                // And the next good run reads exactly the two new messages.
+                #expect(try await aggregate(out).succeeded)
+                #expect(manifestCounts(try Snapshot.latest(out: out).manifest())["read"] == 2)
+            }
+        }
+
+        @Test("a corrupt state file: the error suggests --rebuild, and --rebuild recovers")
+        func corruptState() async throws {
+            try await Bench.with { bench in
+                try await bench.createTopics(partitions: 1)
+                try await bench.produce(Outgoing(topic: "sti.rd", key: "530102", json: "{\"schema\":\"sti.rd/1\",\"county\":\"530102\",\"year\":2024,"
+                                           + "\"performer\":\"other\",\"expenditure_10k_cny\":1,\"revision\":1,\"submitted_at\":\"2026-01-15T09:30:00+08:00\"}"))
+                let state = try bench.write("state.db", Array(repeating: "this is not an SQLite database\n", count: 200).joined())
+                let out = bench.scratch.file("out")
+                let arguments = ["aggregate", "--brokers", bench.brokers, "--out", out, "--state", state, "--timeout", "30"]
+                let corrupt = try await bench.sti(arguments)
+                #expect(corrupt.status != 0)
+                #expect(corrupt.stderrText.contains(state) && corrupt.stderrText.contains("--rebuild"), "\(corrupt.stderrText)")
+                #expect(runFolders(out: out).isEmpty)
+
+                let rebuilt = try await bench.sti(arguments + ["--rebuild"])
+                #expect(rebuilt.succeeded, "\(rebuilt.stderrText)")
+                #expect(manifestCounts(try Snapshot.latest(out: out).manifest())["accepted"] == 1)
+            }
+        }
+
+        @Test("a missing topic is named, with the command that creates it")
+        func missingTopic() async throws {
+            try await Bench.with { bench in
+                guard let broker = bench.broker else { return }
+                let out = bench.scratch.file("out")
+                let state = bench.scratch.file("state.db")
+                // Created one by one: each run names the first topic still missing.
+                for topic in ["sti.rd", "sti.tech-contracts", "sti.county-profiles", "sti.rejected"] {
+                    let result = try await bench.sti(["aggregate", "--brokers", bench.brokers, "--out", out, "--state", state, "--timeout", "30"])
+                    #expect(result.status != 0)
+                    #expect(result.stderrText.contains("topic \(topic) does not exist"), "\(result.stderrText)")
+                    #expect(result.stderrText.contains("sti topics create --brokers \(bench.brokers)"))
+                    try await onDedicatedThread { try broker.createTopic(topic, partitions: 1) }
+                }
+                let complete = try await bench.sti(["aggregate", "--brokers", bench.brokers, "--out", out, "--state", state, "--timeout", "30"])
+                #expect(complete.succeeded, "\(complete.stderrText)")
+                #expect(complete.stderrText.contains("nothing new"))
+            }
+        }
+
+        @Test("a second run on a state another run holds is refused at once")
+        func concurrentRun() async throws {
+            try await Bench.offline { bench in
+                let state = bench.scratch.file("state.db")
+                let lock = state + ".lock"
+                func arguments(timeout: String) -> [String] {
+                    ["aggregate", "--brokers", bench.brokers, "--out", bench.scratch.file("out"), "--state", state, "--timeout", timeout]
+                }
+
+                // The first run takes the lock, then waits for brokers that never answer.
+                let holder = try ChildProcess.start(bench.stiPath, arguments(timeout: "60"), environment: bench.environment)
+                defer { holder.kill(SIGKILL); holder.wait(timeout: .seconds(10)) }
+                var held = false
+                let deadline = ContinuousClock.now + .seconds(60)
+                while !held && holder.isRunning && ContinuousClock.now < deadline {
+                    held = Self.isLocked(lock)
+                    if !held { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                #expect(held, "the first run never held \(lock): \(String(decoding: holder.stderrSoFar, as: UTF8.self))")
+
+                let second = try await bench.sti(arguments(timeout: "5"), timeout: Self.hangGuard)
+                #expect(second.status != 0)
+                #expect(second.stderrText.contains("another sti run holds the state lock \(lock)"), "\(second.stderrText)")
+
+                // Once the holder is gone the same command gets past the lock (and fails on the
+                // brokers instead), so the refusal above was the lock's doing.
+                holder.kill(SIGKILL)
+                holder.wait(timeout: .seconds(10))
+                let third = try await bench.sti(arguments(timeout: "5"), timeout: Self.hangGuard)
+                #expect(third.status != 0 && !third.timedOut)
+                #expect(!third.stderrText.contains("holds the state lock"), "\(third.stderrText)")
+                #expect(third.stderrText.contains("cannot reach the brokers at \(bench.brokers)"), "\(third.stderrText)")
+
+                // An operator's own flock on the state is respected the same way.
+                let fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+                #expect(fd >= 0)
+                defer { close(fd) }
+                #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
+                let fourth = try await bench.sti(arguments(timeout: "5"), timeout: Self.hangGuard)
+                #expect(fourth.status != 0)
+                #expect(fourth.stderrText.contains("another sti run holds the state lock"), "\(fourth.stderrText)")
+                // --rebuild must not delete a state another process holds either.
+                let rebuild = try await bench.sti(arguments(timeout: "5") + ["--rebuild"], timeout: Self.hangGuard)
+                #expect(rebuild.status != 0)
+                #expect(rebuild.stderrText.contains("another sti run holds the state lock"), "\(rebuild.stderrText)")
+            }
+        }
+
+        /// Whether another process holds an exclusive flock on `path` (tried without waiting).
+        static func isLocked(_ path: String) -> Bool {
+            let fd = open(path, O_RDWR | O_CLOEXEC)
+            guard fd >= 0 else { return false }
+            defer { close(fd) }
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+                flock(fd, LOCK_UN)
+                return false
+            }
+            return errno == EWOULDBLOCK
+        }
+    }
+}
