@@ -236,6 +236,14 @@ extension EndToEnd {
             #expect(decoded.status != 0)
             #expect(decoded.stderrText.contains("\(gbk):3: E_ENUM performer"), "\(decoded.stderrText)")
 
+            // One bureau's key over a file holding another county's rows: refused before sending.
+            let keys = try bench.write("keys.demo.json", try String(contentsOfFile: samples + "/keys.demo.json", encoding: .utf8), mode: 0o600)
+            let foreign = try await bench.sti(["submit", "--brokers", bench.brokers, "--topic-prefix", "blocked", "--timeout", "30",
+                                               "--keys", keys, "--key-id", "530102-demo", samples + "/rd-2024.csv"])
+            #expect(foreign.status != 0 && !foreign.timedOut)
+            #expect(foreign.stderrText.contains("key 530102-demo belongs to 530102, but rows are for 530103"), "\(foreign.stderrText)")
+            #expect(foreign.stderrText.contains("nothing was sent"))
+
             // Nothing arrived on any topic of the prefix.
             for topic in ["blocked.rd", "blocked.tech-contracts", "blocked.county-profiles", "blocked.rejected"] {
                 #expect(try await bench.consume(topic).isEmpty, "\(topic) is not empty")
