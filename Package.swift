@@ -57,6 +57,8 @@ let package = Package(
             dependencies: [
                 "Kafka", "STIProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for the state store's per-message statements.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -255,7 +255,8 @@ public final class Aggregator {
         let assigned = Set(p.partitions.keys)
         var lastProgress = ContinuousClock.now
         var lastError: KafkaError?
-        var processor = BatchProcessor(aggregator: self, validator: p.validator)
+        let startedEmpty = try !wrapState { try p.store.hasRecords() }
+        var processor = BatchProcessor(aggregator: self, validator: p.validator, startedEmpty: startedEmpty)
         while drained != assigned {
             if stopRequested.load(ordering: .relaxed) {
                 logger.notice("stop requested: the last batch is committed, stopping before the topics are drained")

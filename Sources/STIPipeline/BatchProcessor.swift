@@ -14,11 +14,20 @@ struct BatchProcessor {
     private var ranges: [TopicPartitionKey: OffsetRange] = [:]
     private var dirtyTotals = Set<AggregateKey>()
     private let encoder = JSONEncoder()
+    /// The stored form of the record being stored, reused from message to message.
+    private var body: [UInt8] = []
+    /// When the run started from an empty store, only an identity met earlier in the run can
+    /// have a stored record: the hashes of those met so far. A new identity (the common case, a
+    /// new contract) then costs no lookup; a hash collision only costs one.
+    private let startedEmpty: Bool
+    private var met = Set<Int>()
 
-    init(aggregator: Aggregator, validator: MessageValidator) {
+    init(aggregator: Aggregator, validator: MessageValidator, startedEmpty: Bool) {
         self.aggregator = aggregator
         self.validator = validator
+        self.startedEmpty = startedEmpty
         encoder.outputFormatting = [.sortedKeys]
+        body.reserveCapacity(1024)
     }
 
     mutating func reset() {
@@ -50,18 +59,24 @@ struct BatchProcessor {
         case .success(let valid):
             record = valid
         }
-        let current = try tx.record(identity: record.identity).map { body throws -> Record in
-            switch body.withUnsafeBytes({ RecordJSON.decodeStored($0) }) {
-            case .success(let stored): return stored
+        let identity = record.identity
+        let mayBeStored = !startedEmpty || !met.insert(identity.hashValue).inserted
+        let current = try !mayBeStored ? nil : tx.withRecordBody(identity: identity) { body throws -> Record in
+            switch StoredRecord.decode(body) {
+            case .success(let stored) where stored.identity == identity: return stored
+            case .success(let stored):
+                throw AggregateError("state file: the record stored under \(identity) is \(stored.identity); run with --rebuild")
             case .failure(let failure):
-                throw AggregateError("state file: stored record \(record.identity) unreadable (\(failure)); run with --rebuild")
+                throw AggregateError("state file: stored record \(identity) unreadable (\(failure)); run with --rebuild")
             }
         }
         switch decideRevision(current: current, incoming: record) {
         case .applied:
             if let current { dirtyTotals.insert(book.remove(current)) }
             dirtyTotals.insert(book.add(record))
-            try tx.putRecord(record, body: Data(RecordJSON.encode(record).utf8))
+            body.removeAll(keepingCapacity: true)
+            StoredRecord.append(record, to: &body)
+            try tx.putRecord(record, identity: identity, body: body)
             counts.accepted += 1
         case .duplicate:
             counts.duplicates += 1

@@ -1,5 +1,8 @@
 public import Foundation
 import GRDB
+// The per-message record lookup and insert bind and step SQLite statements directly: GRDB's
+// argument arrays and `Data` results cost more than the SQLite work itself on that path.
+import GRDBSQLite
 public import STIProtocol
 #if canImport(Glibc)
 import Glibc
@@ -163,6 +166,11 @@ public final class StateStore {
         }
     }
 
+    /// Whether any current record is stored.
+    public func hasRecords() throws(StateStoreError) -> Bool {
+        try wrap { try queue.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM records)") ?? false } }
+    }
+
     /// Current records count by kind (for status and metrics).
     public func recordCounts() throws(StateStoreError) -> [String: Int] {
         try wrap {
@@ -211,6 +219,62 @@ public struct StateTransaction {
     public func record(identity: String) throws -> Data? {
         let statement = try db.cachedStatement(sql: "SELECT body FROM records WHERE identity = ?")
         return try Data.fetchOne(statement, arguments: [identity])
+    }
+
+    /// Calls `body` with the stored body of `identity` (valid only during the call), or returns
+    /// nil when the identity has no stored record.
+    public func withRecordBody<T>(identity: String, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
+        let statement = try db.cachedStatement(sql: "SELECT body FROM records WHERE identity = ?").sqliteStatement
+        defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
+        try bindText(statement, 1, identity)
+        switch sqlite3_step(statement) {
+        case SQLITE_ROW:
+            let count = Int(sqlite3_column_bytes(statement, 0))
+            return try body(UnsafeRawBufferPointer(start: sqlite3_column_blob(statement, 0), count: count))
+        case SQLITE_DONE:
+            return nil
+        case let code:
+            throw sqliteError(code)
+        }
+    }
+
+    /// Stores `record` (canonical JSON `body`) as the current record of `identity`.
+    public func putRecord(_ record: STIProtocol.Record, identity: String, body: [UInt8]) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO records(identity, kind, county, year, revision, status, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """).sqliteStatement
+        defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
+        try bindText(statement, 1, identity)
+        try bindText(statement, 2, record.kind.rawValue)
+        try bindText(statement, 3, record.county)
+        try check(sqlite3_bind_int64(statement, 4, Int64(record.year)))
+        try check(sqlite3_bind_int64(statement, 5, Int64(record.revision)))
+        try bindText(statement, 6, record.status.rawValue)
+        let code = body.withUnsafeBytes { bytes -> Int32 in
+            // SQLITE_STATIC: the bytes stay valid until the step below has run.
+            let bound = sqlite3_bind_blob(statement, 7, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), nil)
+            guard bound == SQLITE_OK else { return bound }
+            return sqlite3_step(statement)
+        }
+        guard code == SQLITE_DONE else { throw sqliteError(code) }
+    }
+
+    private func bindText(_ statement: OpaquePointer, _ index: Int32, _ text: String) throws {
+        var text = text
+        // SQLITE_TRANSIENT: SQLite copies the bytes, which live only inside `withUTF8`.
+        let code = text.withUTF8 { utf8 in
+            sqlite3_bind_text(statement, index, UnsafeRawPointer(utf8.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+                .assumingMemoryBound(to: CChar.self), Int32(utf8.count), sqliteTransient)
+        }
+        try check(code)
+    }
+
+    private func check(_ code: Int32) throws {
+        guard code == SQLITE_OK else { throw sqliteError(code) }
+    }
+
+    private func sqliteError(_ code: Int32) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: code), message: db.sqliteConnection.map { String(cString: sqlite3_errmsg($0)) })
     }
 
     public func putRecord(_ record: STIProtocol.Record, body: Data) throws {
@@ -263,6 +327,9 @@ public struct StateTransaction {
         try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [key, value])
     }
 }
+
+/// SQLite's `SQLITE_TRANSIENT` destructor (a C macro Swift does not import): copy the bytes.
+private let sqliteTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
 /// A topic-partition, as a dictionary key.
 public struct TopicPartitionKey: Hashable, Sendable, Comparable, CustomStringConvertible {

@@ -1,0 +1,220 @@
+// The compact binary form in which the aggregator's state store keeps current records.
+//
+// Every accepted message stores its record, and the state file's size is what a run writes
+// (into the WAL, then again at checkpoint), so the stored form is made small: about 80 bytes
+// for a technology contract where its canonical JSON (`RecordJSON`) takes about 330. A run
+// over a million messages so writes a few hundred megabytes less.
+//
+// Layout (integers are LEB128 varints; signed ones zigzag-encoded first; a string is its
+// UTF-8 byte count as a varint, then the bytes):
+//
+//     0x01                      format tag (canonical JSON starts with `{`, 0x7B)
+//     kind                      1 byte: 0 rd, 1 tech-contract, 2 county-profile
+//     status                    1 byte: 0 active, 1 withdrawn
+//     revision                  varint
+//     county, submitted_at      strings
+//     rd:             year varint, performer 1 byte, expenditure (scaled) zigzag
+//     tech-contract:  contract_no string, year varint, month 1 byte, day 1 byte,
+//                     contract_type 1 byte, domain 1 byte, contract value and technology
+//                     transaction value (scaled) zigzag, buyer_country string
+//     county-profile: year varint, presence 1 byte (bit i = figure i of the order below),
+//                     then each present figure as zigzag: gdp, resident_population,
+//                     high_tech_enterprises, invention_patents_held, industrial_output,
+//                     high_tech_industrial_output (amounts scaled)
+//
+// Enumerations are stored as their index in `storedOrder` (a fixed list, pinned by a test:
+// reordering a Swift enum must not change what stored bytes mean).
+
+/// Encodes records into the state store's compact binary form and decodes it (and, for state
+/// files written before it existed, canonical JSON bodies).
+public enum StoredRecord {
+    static let formatTag: UInt8 = 0x01
+
+    static let kinds: [RecordKind] = [.rd, .techContract, .countyProfile]
+    static let statuses: [RecordStatus] = [.active, .withdrawn]
+    static let performers: [Performer] = [.enterpriseAboveScale, .enterpriseOther, .researchInstitute,
+                                          .higherEducation, .medical, .other]
+    static let contractTypes: [ContractType] = [.development, .transfer, .consulting, .service]
+    static let domains: [TechDomain] = [.electronicInformation, .biomedicine, .newMaterials, .advancedManufacturing,
+                                        .newEnergy, .agriculture, .environment, .other]
+
+    /// Appends the stored form of `record` to `out`.
+    public static func append(_ record: Record, to out: inout [UInt8]) {
+        out.append(formatTag)
+        out.append(index(of: record.kind, in: kinds))
+        out.append(index(of: record.status, in: statuses))
+        appendVarint(UInt64(truncatingIfNeeded: record.revision), to: &out)
+        appendString(record.county, to: &out)
+        appendString(record.submittedAt, to: &out)
+        switch record.body {
+        case .rd(let r):
+            appendSigned(Int64(r.year), to: &out)
+            out.append(index(of: r.performer, in: performers))
+            appendSigned(r.expenditure.scaled, to: &out)
+        case .techContract(let c):
+            appendString(c.contractNo, to: &out)
+            appendSigned(Int64(c.registeredOn.year), to: &out)
+            out.append(UInt8(truncatingIfNeeded: c.registeredOn.month))
+            out.append(UInt8(truncatingIfNeeded: c.registeredOn.day))
+            out.append(index(of: c.contractType, in: contractTypes))
+            out.append(index(of: c.domain, in: domains))
+            appendSigned(c.contractValue.scaled, to: &out)
+            appendSigned(c.techTransactionValue.scaled, to: &out)
+            appendString(c.buyerCountry, to: &out)
+        case .countyProfile(let p):
+            appendSigned(Int64(p.year), to: &out)
+            let figures: [Int64?] = [p.gdp?.scaled, p.residentPopulation?.scaled, p.highTechEnterprises,
+                                     p.inventionPatentsHeld, p.industrialOutput?.scaled, p.highTechIndustrialOutput?.scaled]
+            var presence: UInt8 = 0
+            for (bit, figure) in figures.enumerated() where figure != nil { presence |= 1 << UInt8(bit) }
+            out.append(presence)
+            for figure in figures { if let figure { appendSigned(figure, to: &out) } }
+        }
+    }
+
+    /// The stored form of `record` as a new array.
+    public static func encode(_ record: Record) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(128)
+        append(record, to: &out)
+        return out
+    }
+
+    /// Why a stored body could not be read.
+    public struct DecodingError: Error, Sendable, CustomStringConvertible {
+        public var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// Reads a stored body: the binary form, or canonical JSON (a state file written before the
+    /// binary form existed, read through `RecordJSON.decodeStored`).
+    public static func decode(_ bytes: UnsafeRawBufferPointer) -> Result<Record, DecodingError> {
+        guard let first = bytes.first else { return .failure(DecodingError("empty body")) }
+        if first == UInt8(ascii: "{") {
+            return RecordJSON.decodeStored(bytes).mapError { DecodingError("stored JSON record: \($0)") }
+        }
+        guard first == formatTag else { return .failure(DecodingError("unknown format tag \(first)")) }
+        var reader = Reader(bytes: bytes, at: 1)
+        guard let record = reader.record() else {
+            return .failure(DecodingError("malformed binary record (at byte \(reader.position) of \(bytes.count))"))
+        }
+        guard reader.position == bytes.count else {
+            return .failure(DecodingError("\(bytes.count - reader.position) byte(s) after the record"))
+        }
+        return .success(record)
+    }
+
+    /// `decode` over an array.
+    public static func decode(_ bytes: [UInt8]) -> Result<Record, DecodingError> {
+        bytes.withUnsafeBytes { decode($0) }
+    }
+
+    // MARK: Writing
+
+    private static func index<T: Equatable>(of value: T, in table: [T]) -> UInt8 {
+        // Every case is in its table (pinned by a test), so the index always exists.
+        UInt8(table.firstIndex(of: value)!)
+    }
+
+    static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
+        var v = value
+        while v >= 0x80 {
+            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        out.append(UInt8(v))
+    }
+
+    static func appendSigned(_ value: Int64, to out: inout [UInt8]) {
+        appendVarint(UInt64(bitPattern: (value << 1) ^ (value >> 63)), to: &out)
+    }
+
+    static func appendString(_ text: String, to out: inout [UInt8]) {
+        let utf8 = text.utf8
+        appendVarint(UInt64(utf8.count), to: &out)
+        out.append(contentsOf: utf8)
+    }
+
+    // MARK: Reading
+
+    private struct Reader {
+        let bytes: UnsafeRawBufferPointer
+        var position: Int
+
+        init(bytes: UnsafeRawBufferPointer, at position: Int) { self.bytes = bytes; self.position = position }
+
+        mutating func byte() -> UInt8? {
+            guard position < bytes.count else { return nil }
+            defer { position += 1 }
+            return bytes[position]
+        }
+
+        mutating func varint() -> UInt64? {
+            var result: UInt64 = 0
+            var shift: UInt64 = 0
+            while let b = byte() {
+                // The tenth byte may only carry the top bit of a 64-bit value.
+                if shift == 63 && b > 1 { return nil }
+                result |= UInt64(b & 0x7F) << shift
+                if b & 0x80 == 0 { return result }
+                shift += 7
+            }
+            return nil
+        }
+
+        mutating func signed() -> Int64? {
+            guard let v = varint() else { return nil }
+            return Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1)
+        }
+
+        mutating func int() -> Int? { signed().flatMap { Int(exactly: $0) } }
+
+        mutating func string() -> String? {
+            guard let count = varint(), count <= UInt64(bytes.count - position) else { return nil }
+            let start = position
+            position += Int(count)
+            return String(validating: bytes[start..<position], as: UTF8.self)
+        }
+
+        mutating func choice<T>(_ table: [T]) -> T? {
+            guard let b = byte(), Int(b) < table.count else { return nil }
+            return table[Int(b)]
+        }
+
+        mutating func record() -> Record? {
+            guard let kind = choice(StoredRecord.kinds), let status = choice(StoredRecord.statuses),
+                  let revision = varint().flatMap({ Int(exactly: $0) }),
+                  let county = string(), let submittedAt = string() else { return nil }
+            let body: RecordBody
+            switch kind {
+            case .rd:
+                guard let year = int(), let performer = choice(StoredRecord.performers), let expenditure = signed() else { return nil }
+                body = .rd(RDExpenditure(year: year, performer: performer, expenditure: ExactAmount(scaled: expenditure)))
+            case .techContract:
+                guard let contractNo = string(), let year = int(), let month = byte(), let day = byte(),
+                      (1...12).contains(month), (1...31).contains(day),
+                      let type = choice(StoredRecord.contractTypes), let domain = choice(StoredRecord.domains),
+                      let value = signed(), let transaction = signed(), let buyer = string() else { return nil }
+                body = .techContract(TechContract(
+                    contractNo: contractNo, registeredOn: CalendarDate(year: year, month: Int(month), day: Int(day)),
+                    contractType: type, domain: domain, contractValue: ExactAmount(scaled: value),
+                    techTransactionValue: ExactAmount(scaled: transaction), buyerCountry: buyer))
+            case .countyProfile:
+                guard let year = int(), let presence = byte(), presence < 1 << 6 else { return nil }
+                var figures: [Int64?] = []
+                for bit in 0..<6 {
+                    if presence & (1 << UInt8(bit)) == 0 { figures.append(nil); continue }
+                    guard let v = signed() else { return nil }
+                    figures.append(v)
+                }
+                body = .countyProfile(CountyProfile(
+                    year: year, gdp: figures[0].map(ExactAmount.init(scaled:)),
+                    residentPopulation: figures[1].map(ExactAmount.init(scaled:)),
+                    highTechEnterprises: figures[2], inventionPatentsHeld: figures[3],
+                    industrialOutput: figures[4].map(ExactAmount.init(scaled:)),
+                    highTechIndustrialOutput: figures[5].map(ExactAmount.init(scaled:))))
+            }
+            return Record(county: county, revision: revision, status: status, submittedAt: submittedAt, body: body)
+        }
+    }
+}
