@@ -17,9 +17,9 @@ import Foundation
 import STIPipeline
 import STIProtocol
 
-/// `<tmp>/sti-fuzz-feed-<pid>`, made once per process.
+/// `<tmp>/sti-fuzz-feed-<pid>`, made once per process and removed at exit.
 private let folder: String = {
-    let path = NSTemporaryDirectory() + "/sti-fuzz-feed-\(ProcessInfo.processInfo.processIdentifier)"
+    let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("sti-fuzz-feed-\(ProcessInfo.processInfo.processIdentifier)")
     do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
         fatalError("cannot create \(path): \(error)")
     }
@@ -37,6 +37,7 @@ enum FuzzFeedMain {
     static func main() {
         var argc = CommandLine.argc
         var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+        atexit { try? FileManager.default.removeItem(atPath: folder) }
         exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in
             guard let data else { return withUnsafePointer(to: UInt8(0)) { fuzz($0, 0) } }
             return fuzz(data, size)
