@@ -26,7 +26,13 @@ mkdir -p "$work"
 
 flags=(-c release --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
 echo "== building the fuzz targets (release, -sanitize=fuzzer,address) in $scratch"
-(cd "$root/Fuzz" && swift build "${flags[@]}" 2>&1 | grep -E 'error|warning:|Compiling|Build' | grep -v '^\[' || true)
+set +e
+(cd "$root/Fuzz" && swift build "${flags[@]}") >"$work/build.log" 2>&1
+built=$?
+set -e
+grep -E 'error|warning:|Build' "$work/build.log" | grep -v '^\[' || true
+# Never fuzz stale binaries from an earlier build.
+(( built == 0 )) || { echo "fuzz.sh: the build failed (log $work/build.log)" >&2; exit 1; }
 bin=$(cd "$root/Fuzz" && swift build "${flags[@]}" --show-bin-path)
 for target in $targets; do
     [[ -x $bin/fuzz-$target ]] || { echo "fuzz.sh: $bin/fuzz-$target was not built" >&2; exit 1; }
