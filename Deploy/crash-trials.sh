@@ -100,6 +100,7 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+trap 'echo "crash-trials: unexpected failure at line $LINENO: $BASH_COMMAND" >&2; failed=1' ERR
 trap 'exit 130' INT TERM
 
 # A port of our own: the given one, else one the kernel says is free now.
@@ -164,6 +165,10 @@ try: print(db.execute("SELECT coalesce(sum(next_offset), 0) FROM offsets").fetch
 except sqlite3.OperationalError: print(0)' "$1"
 }
 
+run_folders() { # out -> how many run folders it has (0 before the first run made runs/)
+  if [ -d "$1/runs" ]; then find "$1/runs" -mindepth 1 -maxdepth 1 -type d | wc -l; else echo 0; fi
+}
+
 latest_ok() { # out -> fails when latest exists but has no manifest behind it
   local out="$1"
   [ -L "$out/latest" ] || { [ ! -e "$out/latest" ]; return; }
@@ -187,10 +192,10 @@ for trial in $(seq 1 "$trials"); do
     if [ "$mode" = 0 ]; then
       # Wait for a new run folder: the kill then lands while the snapshot is being written
       # or published (or just after, when the machine is fast).
-      before=$(ls "$dir/out/runs" 2>/dev/null | wc -l)
+      before=$(run_folders "$dir/out")
       for _ in $(seq 1 $(( ref_ms / 5 + 2000 ))); do
         kill -0 "$sti_pid" 2>/dev/null || break
-        now=$(ls "$dir/out/runs" 2>/dev/null | wc -l)
+        now=$(run_folders "$dir/out")
         [ "$now" -gt "$before" ] && break
         sleep 0.005
       done
@@ -316,4 +321,4 @@ EOF
 done
 
 echo "$passed/$trials trials passed ($(( SECONDS - started_at )) s)"
-[ "$passed" = "$trials" ]
+if [ "$passed" != "$trials" ]; then exit 1; fi
