@@ -44,6 +44,15 @@ extension FaultScenario {
         try cluster.setRoundTripTime(.zero)
     }
 
+    /// Every partition of the four topics gets another leader.
+    static func moveLeaders(_ cluster: MockCluster) throws {
+        for topic in FaultBench.submissionTopics + ["sti.rejected"] {
+            for partition in 0..<FaultBench.partitions {
+                try cluster.setPartitionLeader(topic: topic, partition: partition, brokerId: 1 + (partition + 1) % 3)
+            }
+        }
+    }
+
     static let all: [FaultScenario] = [
         FaultScenario(name: "Produce: retriable errors on rejection notices", expectation: .snapshot,
                       inject: { try $0.pushRequestErrors(apiKey: .produce, errors: [.notLeaderForPartition, .requestTimedOut, .notEnoughReplicas, .leaderNotAvailable, .notEnoughReplicas]) }),
@@ -69,13 +78,13 @@ extension FaultScenario {
                       timeout: .seconds(3), healAfter: .seconds(8),
                       inject: { try $0.setBroker(-1, up: false) }, heal: { try $0.setBroker(-1, up: true) }),
         FaultScenario(name: "Partition leaders move mid-run", expectation: .snapshot,
+                      inject: { try moveLeaders($0) }),
+        FaultScenario(name: "Leaders move mid-run while Metadata requests fail", expectation: .snapshot,
                       inject: { cluster in
-                          for topic in FaultBench.submissionTopics + ["sti.rejected"] {
-                              for partition in 0..<FaultBench.partitions {
-                                  try cluster.setPartitionLeader(topic: topic, partition: partition, brokerId: 1 + (partition + 1) % 3)
-                              }
-                          }
-                      }),
+                          try cluster.pushRequestErrors(apiKey: .metadata, errors: [.leaderNotAvailable, .requestTimedOut, .transport, .leaderNotAvailable])
+                          try moveLeaders(cluster)
+                      },
+                      heal: { try $0.clearRequestErrors(apiKey: .metadata) }),
     ]
 }
 
@@ -85,6 +94,8 @@ struct FaultOutcome: Sendable {
     var committedAtInjection: Int64 = -1
     var total: Int64 = 0
     var faulted: Result<AggregateSummary, AggregateError>?
+    /// From the faulted run's start to its end (or to giving up on it).
+    var faultedDuration: Duration = .zero
     var log: [String] = []
     /// The fault-free run after an error, when there was one.
     var recovery: Result<AggregateSummary, AggregateError>?
@@ -103,8 +114,8 @@ struct FaultAggregateTests {
         }
         let faulted = try #require(outcome.faulted, "the faulted run did not end within its bound: a hang")
         switch faulted {
-        case .success(let summary): print("fault \"\(scenario.name)\": snapshot; \(summary.line)")
-        case .failure(let error): print("fault \"\(scenario.name)\": AggregateError: \(error)")
+        case .success(let summary): print("fault \"\(scenario.name)\": snapshot after \(outcome.faultedDuration); \(summary.line)")
+        case .failure(let error): print("fault \"\(scenario.name)\": AggregateError after \(outcome.faultedDuration): \(error)")
         }
         switch (scenario.expectation, faulted) {
         case (.snapshot, .failure(let error)):
@@ -141,6 +152,7 @@ struct FaultAggregateTests {
         let options = bench.options("faulted", timeout: scenario.timeout)
         let probe = FaultProgressProbe(path: options.statePath)
         if scenario.beforeRun { try scenario.inject(bench.cluster) }
+        let started = ContinuousClock.now
         let run = FaultBackground { [bench] in bench.aggregate(options, log: log) }
         if !scenario.beforeRun {
             // Inject once a quarter of the feed is committed (bounded: the run may end first).
@@ -156,6 +168,7 @@ struct FaultAggregateTests {
         }
         // Bound: the run's own timeout, a few of its waits over, and slack for a slow machine.
         outcome.faulted = run.wait(timeout: scenario.timeout * 4 + .seconds(60))
+        outcome.faultedDuration = ContinuousClock.now - started
         outcome.log = log.all
         try scenario.heal(bench.cluster)
         try FaultScenario.clearAll(bench.cluster)
