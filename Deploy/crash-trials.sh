@@ -22,7 +22,8 @@
 #
 # CI runs the short version: Deploy/crash-trials.sh --trials 3 --messages 20000
 # STI_TANSU / STI_RDKAFKA216_DIR are taken from the environment, else from Deploy/install-deps.sh.
-# STI_BIN: use this sti binary instead of building one; STI_SCRATCH_PATH: build directory.
+# STI_BIN: use this sti binary instead of building one (the binary itself, not a wrapper script:
+# signals go to its pid); STI_SCRATCH_PATH: where to build it.
 set -euo pipefail
 
 seed=20240611
