@@ -38,6 +38,8 @@ for target in $targets; do
     [[ -x $bin/fuzz-$target ]] || { echo "fuzz.sh: $bin/fuzz-$target was not built" >&2; exit 1; }
 done
 
+# libFuzzer and ASan report a crash themselves; Swift's own backtracer would only get in their way.
+export SWIFT_BACKTRACE=enable=no
 # A leak inside swift-foundation (empty files) is suppressed; see the file for why.
 export LSAN_OPTIONS="suppressions=$root/Fuzz/lsan-suppressions.txt:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 

@@ -522,13 +522,14 @@ public enum StrictJSON {
 
 /// Short, safe renderings of untrusted text for error messages.
 enum ErrorText {
-    /// `"text"`, with control and quote characters escaped and at most 64 characters kept
-    /// (a 60 KB key must not become a 60 KB error message).
-    static func quoted(_ text: String, limit: Int = 64) -> String {
+    /// `"text"`, with control and quote characters escaped, and at most 64 characters or
+    /// about 128 bytes of the rendering kept: a 60 KB key must not become a 60 KB error message,
+    /// nor 64 control characters, each escaped to six bytes, a 400-byte one.
+    static func quoted(_ text: String, limit: Int = 64, byteLimit: Int = 128) -> String {
         var out = "\""
         var count = 0
         for scalar in text.unicodeScalars {
-            if count == limit { out += "…"; break }
+            if count == limit || out.utf8.count > byteLimit { out += "…"; break }
             count += 1
             switch scalar {
             case "\"": out += "\\\""
@@ -541,9 +542,19 @@ enum ErrorText {
         return out + "\""
     }
 
-    /// A field name taken from a message, cut to 64 characters.
+    /// A field name taken from a message, cut to 64 characters and under 100 bytes (64
+    /// four-byte characters would be 256).
     static func fieldName(_ text: String) -> String {
-        text.unicodeScalars.count <= 64 ? text : String(String.UnicodeScalarView(text.unicodeScalars.prefix(64))) + "…"
+        var kept = String.UnicodeScalarView()
+        var count = 0
+        var bytes = 0
+        for scalar in text.unicodeScalars {
+            if count == 64 || bytes + UTF8.width(scalar) > 93 { return String(kept) + "…" }
+            kept.append(scalar)
+            count += 1
+            bytes += UTF8.width(scalar)
+        }
+        return text
     }
 
     /// Raw bytes (a Kafka key or header) shown as quoted text when they are short, printable
