@@ -21,6 +21,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "sti-pipeline", path: ".."),
+        // The CSV reader FeedReader used before its own: the feed target's oracle.
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         .target(name: "CLibFuzzer", path: "Sources/CLibFuzzer"),
@@ -32,13 +34,15 @@ let package = Package(
             path: "Sources/FuzzValidator",
             swiftSettings: strict
         ),
-        // The feed reader and row checks of `sti submit` / `sti validate` on CSV and JSONL files.
+        // The feed reader and row checks of `sti submit` / `sti validate` on CSV and JSONL files,
+        // and the CSV rows against the reader FeedReader used before (CSV.swift).
         .executableTarget(
             name: "fuzz-feed",
             dependencies: [
                 "CLibFuzzer",
                 .product(name: "STIPipeline", package: "sti-pipeline"),
                 .product(name: "STIProtocol", package: "sti-pipeline"),
+                .product(name: "CSV", package: "CSV.swift"),
             ],
             path: "Sources/FuzzFeedReader",
             swiftSettings: strict

@@ -12,6 +12,8 @@
 //    and a lone CR each end a line).
 // 2. A row the check passed is accepted by the validator on its own, and its record survives
 //    the canonical JSON round trip unchanged.
+// 3. The CSV file reads exactly as it did with CSV.swift before FeedReader got its own reader
+//    (`CSVOracle`): the same rows (line, key, value bytes), or a failure on the same line.
 import CLibFuzzer
 import Foundation
 import STIPipeline
@@ -61,6 +63,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let utf8 = Submitter(options: .init())
     let result = utf8.check(paths: paths, submittedAt: submittedAt, now: now)
     inspect(result, lines: lines)
+    compareWithOracle(bytes, path: paths[0], kind: kind)
     if result.problems.contains(where: { $0.fileError?.message.contains("not valid UTF-8") == true }) {
         let gb = Submitter(options: .init(encoding: .gb18030))
         inspect(gb.check(paths: [paths[0]], submittedAt: submittedAt, now: now), lines: nil)
@@ -108,4 +111,38 @@ private func inspect(_ result: Submitter.CheckResult, lines: Int?) {
             }
         }
     }
+}
+
+/// 3. FeedReader's CSV rows against the pre-rewrite reader, for a file that is UTF-8 (both
+/// readers share the decoding step, which is not compared here).
+private func compareWithOracle(_ bytes: [UInt8], path: String, kind: RecordKind) {
+    let body = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes
+    guard let text = String(validating: body, as: UTF8.self) else { return }
+    for county in [nil, "530102"] as [String?] {
+        let reader = FeedReader(kind: kind, county: county, submittedAt: submittedAt)
+        let new: Result<[FeedReader.Row], FeedError>
+        do { new = .success(try reader.read(path: path)) } catch { new = .failure(error) }
+        let old: Result<[CSVOracle.Row], CSVOracle.Failure>
+        do { old = .success(try CSVOracle.rows(text, kind: kind, county: county, submittedAt: submittedAt)) } catch { old = .failure(error) }
+        switch (new, old) {
+        case (.success(let n), .success(let o)):
+            let mapped = n.map { CSVOracle.Row(line: $0.line, key: $0.key, value: $0.value) }
+            guard mapped != o else { continue }
+            let k = zip(mapped, o).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(mapped.count, o.count)
+            fatalError("""
+                CSV rows differ from the CSV.swift reader (county option \(county ?? "none")): \(mapped.count) vs \(o.count) rows; \
+                first difference at row \(k): \(k < mapped.count ? describe(mapped[k]) : "none") vs \(k < o.count ? describe(o[k]) : "none")
+                """)
+        case (.failure(let n), .failure(let o)):
+            guard n.line == o.line else { fatalError("both readers refuse the file, on lines \(n.line ?? -1) and \(o.line ?? -1): \(n) / \(o.message)") }
+        case (.success(let n), .failure(let o)):
+            fatalError("FeedReader reads \(n.count) rows where the CSV.swift reader failed: line \(o.line ?? -1): \(o.message)")
+        case (.failure(let n), .success(let o)):
+            fatalError("FeedReader fails (\(n)) where the CSV.swift reader read \(o.count) rows")
+        }
+    }
+}
+
+private func describe(_ row: CSVOracle.Row) -> String {
+    "line \(row.line) key \(row.key.map { String(reflecting: $0) } ?? "nil") value \(String(reflecting: String(decoding: row.value, as: UTF8.self)))"
 }
