@@ -16,7 +16,7 @@
 #   STI_BENCH_REPEATS      runs of each measurement (default 3)
 #   STI_BENCH_SUBMIT_ROWS  rows of the (d) feed (default 100000, at most STI_BENCH_MESSAGES)
 #   STI_BENCH_BUILD        release (default) or debug
-#   STI_BENCH_SCRATCH      swift build --scratch-path (default <repo>/.build-bench)
+#   STI_BENCH_SCRATCH      swift build --scratch-path (default <repo>/.build, SwiftPM's own)
 #   STI_BENCH_STI          use this sti binary instead of building one
 #   STI_BENCH_DIR          work folder (default a fresh temporary one, deleted at exit)
 #   STI_BENCH_KEEP=1       keep the work folder
@@ -61,7 +61,7 @@ if [ -n "${STI_BENCH_STI:-}" ]; then
   STI="$STI_BENCH_STI"
   BUILD="given"
 else
-  scratch="${STI_BENCH_SCRATCH:-$root/.build-bench}"
+  scratch="${STI_BENCH_SCRATCH:-$root/.build}"
   log "building sti ($BUILD) in $scratch"
   build_started=$(date +%s)
   (cd "$root" && swift build -c "$BUILD" --product sti --scratch-path "$scratch" >&2)
