@@ -91,6 +91,9 @@ public final class Aggregator {
     let logger: Logger
     let rejectedTopic: String
     let topicKinds: [String: RecordKind]
+    /// How many identities a run from an empty store remembers so as not to look them up
+    /// (see `BatchProcessor`): 4 million, about 64 MB.
+    var identityMemoryLimit = 4_000_000
 
     public init(options: AggregateOptions, logger: Logger) {
         self.options = options
@@ -266,7 +269,8 @@ public final class Aggregator {
         var lastProgress = ContinuousClock.now
         var lastError: KafkaError?
         let startedEmpty = try !wrapState { try p.store.hasRecords() }
-        var processor = BatchProcessor(aggregator: self, validator: p.validator, startedEmpty: startedEmpty)
+        var processor = BatchProcessor(aggregator: self, validator: p.validator, startedEmpty: startedEmpty,
+                                       identityMemoryLimit: identityMemoryLimit)
         while drained != assigned {
             if stopRequested.load(ordering: .relaxed) {
                 logger.notice("stop requested: the last batch is committed, stopping before the topics are drained")

@@ -18,14 +18,18 @@ struct BatchProcessor {
     private var body: [UInt8] = []
     /// When the run started from an empty store, only an identity met earlier in the run can
     /// have a stored record: the hashes of those met so far. A new identity (the common case, a
-    /// new contract) then costs no lookup; a hash collision only costs one.
-    private let startedEmpty: Bool
+    /// new contract) then costs no lookup; a hash collision only costs one. The set stops at
+    /// `identityMemoryLimit` entries (8 bytes each, about 16 MB of memory per million): from
+    /// there on every message is looked up, slower but never wrong.
+    private var tracking: Bool
     private var met = Set<Int>()
+    private let identityMemoryLimit: Int
 
-    init(aggregator: Aggregator, validator: MessageValidator, startedEmpty: Bool) {
+    init(aggregator: Aggregator, validator: MessageValidator, startedEmpty: Bool, identityMemoryLimit: Int) {
         self.aggregator = aggregator
         self.validator = validator
-        self.startedEmpty = startedEmpty
+        self.tracking = startedEmpty
+        self.identityMemoryLimit = identityMemoryLimit
         encoder.outputFormatting = [.sortedKeys]
         body.reserveCapacity(1024)
     }
@@ -60,7 +64,11 @@ struct BatchProcessor {
             record = valid
         }
         let identity = record.identity
-        let mayBeStored = !startedEmpty || !met.insert(identity.hashValue).inserted
+        if tracking && met.count >= identityMemoryLimit {
+            tracking = false
+            met = []
+        }
+        let mayBeStored = !tracking || !met.insert(identity.hashValue).inserted
         let current = try !mayBeStored ? nil : tx.withRecordBody(identity: identity) { body throws -> Record in
             switch StoredRecord.decode(body) {
             case .success(let stored) where stored.identity == identity: return stored

@@ -74,11 +74,16 @@ struct StoredRecordStateTests {
         #expect(producer.failed == 0)
     }
 
-    func run(_ cluster: MockCluster, dir: TemporaryDirectory, _ name: String) async throws -> AggregateSummary {
+    func run(_ cluster: MockCluster, dir: TemporaryDirectory, _ name: String,
+             identityMemoryLimit: Int = 4_000_000) async throws -> AggregateSummary {
         let options = AggregateOptions(brokers: cluster.bootstrapServers, out: URL(fileURLWithPath: dir.file("\(name)/out")),
                                        statePath: dir.file("\(name)/state.db"), timeout: .seconds(20))
         try FileManager.default.createDirectory(atPath: dir.file(name), withIntermediateDirectories: true)
-        return try await onDedicatedThread { try Aggregator(options: options, logger: Logger(label: "test")).run() }
+        return try await onDedicatedThread {
+            let aggregator = Aggregator(options: options, logger: Logger(label: "test"))
+            aggregator.identityMemoryLimit = identityMemoryLimit
+            return try aggregator.run()
+        }
     }
 
     func copy(_ from: String, to: String, dir: TemporaryDirectory) throws {
@@ -143,6 +148,12 @@ struct StoredRecordStateTests {
         #expect(records == (try storedRecords(dir, "split")))
         #expect(records[Self.rdIdentity]?.revision == 3)
         #expect(records.count == 6)
+
+        // A run whose memory of met identities fills up early looks every later one up.
+        let capped = try await run(cluster, dir: dir, "capped", identityMemoryLimit: 2)
+        #expect(capped.counts == whole.counts)
+        #expect(try snapshotFiles(dir, "capped") == snapshotFiles(dir, "split"))
+        #expect(try storedRecords(dir, "capped") == records)
 
         // A state file written before the binary form (canonical JSON bodies) is read on.
         try rewriteBodies(dir, "legacy") { _, record in Array(record.canonicalJSON.utf8) }
