@@ -180,7 +180,12 @@ struct StoredRecordStateTests {
                 #expect(error.description.contains(reason), "\(name): \(error)")
                 #expect(error.description.contains("--rebuild"), "\(name): \(error)")
             }
-            #expect(try offsets(dir, name) == before, "\(name): nothing of the failed batch is committed")
+            // Earlier batches of the failed run may commit (a poll returns what has been
+            // fetched so far, so batch boundaries depend on timing); the batch holding the
+            // damaged record must not, so the run cannot have reached the end of the log.
+            let after = try offsets(dir, name)
+            #expect(after != (try offsets(dir, "legacy")), "\(name): the failed batch was committed")
+            #expect(after.allSatisfy { key, value in value >= (before[key] ?? 0) }, "\(name): offsets went back")
         }
     }
 
