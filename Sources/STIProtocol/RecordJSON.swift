@@ -87,23 +87,9 @@ public enum RecordJSON {
         return out
     }
 
-    /// A JSON string literal: `"`, `\` and controls escaped, the rest verbatim.
+    /// A JSON string literal (`JSONText.string`: the one escaping rule of this module).
     static func appendString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
+        out += JSONText.string(s)
     }
 }
 
