@@ -86,7 +86,8 @@ let package = Package(
         .executableTarget(name: "kafka-probe", dependencies: ["Kafka"], path: "Tests/KafkaProbe", swiftSettings: strict),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "STITestSupport", "kafka-probe"], swiftSettings: strict),
         .testTarget(name: "STIProtocolTests", dependencies: ["STIProtocol"], swiftSettings: strict),
-        .testTarget(name: "STIPipelineTests", dependencies: ["STIPipeline", "STIProtocol", "Kafka", "STITestSupport"], swiftSettings: strict),
+        .testTarget(name: "STIPipelineTests", dependencies: ["STIPipeline", "STIProtocol", "Kafka", "STITestSupport",
+                                                          .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .testTarget(name: "stiTests", dependencies: ["sti", "STIPipeline", "STIProtocol", "Kafka", "STITestSupport"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
