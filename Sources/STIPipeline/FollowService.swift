@@ -12,10 +12,10 @@ public struct AggregatorService: Service {
     public let interval: Duration
     public let logger: Logger
     /// Called after every run with its summary (nil when it failed) and duration.
-    public let onRun: @Sendable (AggregateSummary?, Duration) -> Void
+    public let onRun: @Sendable (AggregateSummary?, Duration) async -> Void
 
     public init(options: AggregateOptions, interval: Duration, logger: Logger,
-                onRun: @escaping @Sendable (AggregateSummary?, Duration) -> Void) {
+                onRun: @escaping @Sendable (AggregateSummary?, Duration) async -> Void) {
         self.options = options; self.interval = interval; self.logger = logger; self.onRun = onRun
     }
 
@@ -32,11 +32,11 @@ public struct AggregatorService: Service {
                 do {
                     let summary = try await onDedicatedThread { try Aggregator(options: thisRun, logger: logger).run() }
                     logger.info("\(summary.line)", metadata: ["run_id": "\(summary.runId ?? "-")"])
-                    onRun(summary, .now - started)
+                    await onRun(summary, .now - started)
                 } catch {
                     // A daemon keeps trying: the next interval may find the brokers back.
                     logger.error("aggregate failed: \(error)")
-                    onRun(nil, .now - started)
+                    await onRun(nil, .now - started)
                 }
                 let deadline = started + interval
                 while ContinuousClock.now < deadline && !stopRequested.load(ordering: .relaxed) {

@@ -4,15 +4,20 @@ import STIProtocol
 
 /// The node-exporter textfile a scheduled run leaves behind (`--metrics-file`): what the last
 /// run read, accepted and rejected, how long it took, the age of the snapshot `latest` points
-/// at, and the current records per geography. Written to a temporary file and renamed, so
+/// at, the current records per geography and the consumer lag per partition. Written to a temporary file and renamed, so
 /// node-exporter never reads half of it.
 public enum MetricsFile {
     /// Facts about the state and snapshot, beyond what the run itself counted.
     public struct Context: Sendable {
         public var snapshotAgeSeconds: Double?
         public var recordsPerGeography: [String: Int]
-        public init(snapshotAgeSeconds: Double? = nil, recordsPerGeography: [String: Int] = [:]) {
+        /// Per partition, what the log holds beyond the aggregator's stored offset, measured
+        /// (`StatusProbe.consumerLag`) right after the run. Empty when it was not measured.
+        public var consumerLag: [StatusReport.Partition]
+        public init(snapshotAgeSeconds: Double? = nil, recordsPerGeography: [String: Int] = [:],
+                    consumerLag: [StatusReport.Partition] = []) {
             self.snapshotAgeSeconds = snapshotAgeSeconds; self.recordsPerGeography = recordsPerGeography
+            self.consumerLag = consumerLag
         }
     }
 
@@ -22,17 +27,17 @@ public enum MetricsFile {
             let descriptor = MetricNameDescriptor(namespace: "sti", metricName: name, unitName: unit, helpText: help)
             return labels.isEmpty ? registry.makeGauge(descriptor: descriptor) : registry.makeGauge(descriptor: descriptor, labels: labels)
         }
-        gauge("last_run_success", "", "1 when the last aggregation run succeeded, 0 when it failed").set(Int64(summary == nil ? 0 : 1))
-        gauge("last_run_timestamp", "seconds", "end of the last aggregation run, Unix time").set(now.timeIntervalSince1970)
+        gauge("aggregate_last_run_success", "", "1 when the last aggregation run succeeded, 0 when it failed").set(Int64(summary == nil ? 0 : 1))
+        gauge("aggregate_last_run_timestamp", "seconds", "end of the last aggregation run, Unix time").set(now.timeIntervalSince1970)
         if let duration {
             let (seconds, attoseconds) = duration.components
-            gauge("run_duration", "seconds", "duration of the last aggregation run").set(Double(seconds) + Double(attoseconds) / 1e18)
+            gauge("aggregate_run_duration", "seconds", "duration of the last aggregation run").set(Double(seconds) + Double(attoseconds) / 1e18)
         }
         if let summary {
             let counts = summary.counts
             gauge("messages_read", "", "messages read by the last run").set(Int64(counts.read))
             gauge("messages_accepted", "", "messages accepted by the last run").set(Int64(counts.accepted))
-            gauge("messages_duplicate", "", "duplicates counted by the last run").set(Int64(counts.duplicates))
+            gauge("messages_duplicates", "", "duplicates counted by the last run").set(Int64(counts.duplicates))
             for code in ErrorCode.allCases {
                 gauge("messages_rejected", "", "messages rejected by the last run, by validation code", [("code", code.rawValue)])
                     .set(Int64(counts.rejectedByCode[code] ?? 0))
@@ -43,6 +48,10 @@ public enum MetricsFile {
         }
         for (geo, n) in context.recordsPerGeography.sorted(by: { $0.key < $1.key }) {
             gauge("current_records", "", "current records per geography", [("geo", geo)]).set(Int64(n))
+        }
+        for p in context.consumerLag {
+            gauge("consumer_lag", "", "messages in the log beyond the aggregator's stored offset, right after the last run",
+                  [("topic", p.topic), ("partition", String(p.partition))]).set(p.lag)
         }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)

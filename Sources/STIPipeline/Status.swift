@@ -71,16 +71,7 @@ public struct StatusProbe: Sendable {
     }
 
     public func collect(now: Date = Date()) throws(AggregateError) -> StatusReport {
-        let store: StateStore
-        do { store = try StateStore(readingFrom: statePath) } catch { throw AggregateError("\(error)") }
-        let stored: [TopicPartitionKey: Int64]
-        do { stored = try store.offsets() } catch { throw AggregateError("\(error)") }
-        let ends = try logEnds(stored: stored)
-        let partitions = ends.keys.sorted().map { key in
-            let offset = stored[key] ?? 0
-            return StatusReport.Partition(topic: key.topic, partition: key.partition, storedOffset: offset,
-                                          endOffset: ends[key]!, lag: max(0, ends[key]! - offset))
-        }
+        let partitions = try consumerLag()
         var report = StatusReport(brokers: brokers, partitions: partitions, totalLag: partitions.reduce(0) { $0 + $1.lag },
                                   lastSnapshot: nil, latestYear: nil, completeness: [])
         let writer = SnapshotWriter(out: out)
@@ -98,6 +89,21 @@ public struct StatusProbe: Sendable {
             }
         }
         return report
+    }
+
+    /// Per submission partition, sorted: the stored offset from the state file, the end of the
+    /// log from the brokers, and the difference.
+    public func consumerLag() throws(AggregateError) -> [StatusReport.Partition] {
+        let store: StateStore
+        do { store = try StateStore(readingFrom: statePath) } catch { throw AggregateError("\(error)") }
+        let stored: [TopicPartitionKey: Int64]
+        do { stored = try store.offsets() } catch { throw AggregateError("\(error)") }
+        let ends = try logEnds(stored: stored)
+        return ends.keys.sorted().map { key in
+            let offset = stored[key] ?? 0
+            return StatusReport.Partition(topic: key.topic, partition: key.partition, storedOffset: offset,
+                                          endOffset: ends[key]!, lag: max(0, ends[key]! - offset))
+        }
     }
 
     /// The end of every submission partition, by fetching to partition EOF: Tansu's

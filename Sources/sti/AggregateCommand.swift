@@ -57,12 +57,25 @@ struct AggregateCommand: AsyncParsableCommand {
         let metricsAddress = settings.value("STI_METRICS_PORT", flag: metricsPort)
         if metricsAddress != nil && !follow { throw Failure("--metrics-port serves metrics in --follow mode; scheduled runs use --metrics-file") }
 
-        let lastRun = Mutex<(summary: AggregateSummary?, duration: Duration?)>((nil, nil))
-        let record: @Sendable (AggregateSummary?, Duration) -> Void = { summary, duration in
-            lastRun.withLock { $0 = (summary, duration) }
+        // Consumer lag is measured after each successful run, only when metrics are wanted (it
+        // costs a metadata request and a fetch to the end of every partition), and not while
+        // stopping, which must stay quick.
+        let measureLag = metricsPath != nil || metricsAddress != nil
+        let lastRun = Mutex<(summary: AggregateSummary?, duration: Duration?, lag: [StatusReport.Partition])>((nil, nil, []))
+        let record: @Sendable (AggregateSummary?, Duration) async -> Void = { summary, duration in
+            var lag: [StatusReport.Partition] = []
+            if measureLag && summary != nil && !stopRequested.load(ordering: .relaxed) {
+                let probe = StatusProbe(brokers: options.brokers, statePath: options.statePath, out: options.out,
+                                        registry: options.registry, topicPrefix: options.topicPrefix,
+                                        kafkaProperties: options.kafkaProperties, timeout: options.timeout)
+                do { lag = try await onDedicatedThread { try probe.consumerLag() } } catch {
+                    logger.warning("consumer lag not measured: \(error)")
+                }
+            }
+            lastRun.withLock { $0 = (summary, duration, lag) }
             guard let metricsPath else { return }
             let context = MetricsFile.Context(snapshotAgeSeconds: MetricsFile.snapshotAge(out: options.out),
-                                              recordsPerGeography: summary?.recordsPerGeography ?? [:])
+                                              recordsPerGeography: summary?.recordsPerGeography ?? [:], consumerLag: lag)
             do { try MetricsFile.write(path: metricsPath, summary: summary, duration: duration, context: context) } catch {
                 logger.warning("metrics file \(metricsPath) not written: \(error)")
             }
@@ -76,11 +89,11 @@ struct AggregateCommand: AsyncParsableCommand {
                 summary = try await onDedicatedThread { try Aggregator(options: options, logger: logger).run() }
             } catch {
                 logger.error("aggregate failed: \(error)")
-                record(nil, .now - started)
+                await record(nil, .now - started)
                 throw ExitCode.failure
             }
             logger.info("\(summary.line)", metadata: ["run_id": "\(summary.runId ?? "-")"])
-            record(summary, .now - started)
+            await record(summary, .now - started)
             if let runId = summary.runId, let year = summary.indicators.map(\.year).max() {
                 print("snapshot \(runId): \(options.out.appendingPathComponent("latest").path)")
                 print(PlanTargets.progressTable(year: year, rows: summary.indicators))
@@ -91,10 +104,11 @@ struct AggregateCommand: AsyncParsableCommand {
         var server: MetricsServer?
         if let metricsAddress {
             server = try MetricsServer(address: metricsAddress) {
-                let (summary, duration) = lastRun.withLock { $0 }
+                let (summary, duration, lag) = lastRun.withLock { $0 }
                 return MetricsFile.render(summary: summary, duration: duration,
                                           context: .init(snapshotAgeSeconds: MetricsFile.snapshotAge(out: options.out),
-                                                         recordsPerGeography: summary?.recordsPerGeography ?? [:]))
+                                                         recordsPerGeography: summary?.recordsPerGeography ?? [:],
+                                                         consumerLag: lag))
             }
             logger.info("metrics on port \(server!.port)")
         }

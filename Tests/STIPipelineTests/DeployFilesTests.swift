@@ -1,10 +1,13 @@
 // The operator files in Deploy/: the systemd units pass `systemd-analyze verify` and say what
 // the README promises, every YAML parses (PyYAML) and has the facts the deployment relies on
 // (no overlapping runs, persistent state, replication 3 / min ISR 2, loopback-only ports), and
-// every STI_* name in them is one the tool knows, each documented in sti.env.example.
+// every STI_* name in them is one the tool knows, each documented in sti.env.example; the
+// metrics Deploy/README.md documents and alerts on are the ones a run writes.
 
 import Foundation
+import STIProtocol
 import Testing
+@testable import STIPipeline
 
 @Suite struct DeployFilesTests {
     /// Every setting the CLI reads from the environment or a config file.
@@ -467,5 +470,38 @@ import Testing
         for name in brokers.keys {
             #expect(oneShot.value["depends_on"][name]["condition"].string == "service_healthy", "waits for \(name)")
         }
+    }
+
+    // MARK: metrics documentation
+
+    /// Deploy/README.md's metrics section: the table's metric names, and every `sti_` name in
+    /// the section (alert rules included).
+    static func documentedMetrics() throws -> (table: Set<String>, mentioned: Set<String>) {
+        let readme = try read("README.md")
+        let start = try #require(readme.range(of: "## Metrics with node-exporter"))
+        let end = readme.range(of: "\n## ", range: start.upperBound..<readme.endIndex)?.lowerBound ?? readme.endIndex
+        let section = readme[start.lowerBound..<end]
+        let table = Set(section.split(separator: "\n").filter { $0.hasPrefix("| `sti_") }
+            .flatMap { $0.matches(of: /`(sti_[a-z_]+)/).map { String($0.1) } })
+        let mentioned = Set(section.matches(of: /\b(sti_[a-z_]+)/).map { String($0.1) })
+        return (table, mentioned)
+    }
+
+    /// The metric families of a textfile after a successful run with every context filled in.
+    static func writtenMetrics() -> Set<String> {
+        let summary = AggregateSummary(runId: "r", snapshotPath: "/s", counts: RunCounts(read: 3, accepted: 2, rejected: 1, rejectedByCode: [.range: 1]),
+                                       authenticationEnabled: true, indicators: [], stoppedEarly: false)
+        let lag = [StatusReport.Partition(topic: "sti.rd", partition: 0, storedOffset: 3, endOffset: 4, lag: 1)]
+        let text = MetricsFile.render(summary: summary, duration: .seconds(1),
+                                      context: .init(snapshotAgeSeconds: 5, recordsPerGeography: ["530102": 2], consumerLag: lag))
+        return Set(text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) })
+    }
+
+    @Test func documentedMetricsAreTheWrittenOnes() throws {
+        let (table, mentioned) = try Self.documentedMetrics()
+        let written = Self.writtenMetrics()
+        #expect(written.count >= 10)
+        #expect(table == written, "documented only: \(table.subtracting(written).sorted()), written only: \(written.subtracting(table).sorted())")
+        #expect(mentioned.isSubset(of: written), "named in Deploy/README.md but never written: \(mentioned.subtracting(written).sorted())")
     }
 }

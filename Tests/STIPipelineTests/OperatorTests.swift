@@ -55,17 +55,21 @@ struct OperatorTests {
         let runId = try #require(summary.runId)
 
         // The textfile node-exporter reads.
+        let probe = StatusProbe(brokers: cluster.bootstrapServers, statePath: options.statePath, out: out, timeout: .seconds(20))
+        let lag = try await onDedicatedThread { try probe.consumerLag() }
+        #expect(lag.count == 9)
         let metricsPath = dir.file("sti.prom")
         try MetricsFile.write(path: metricsPath, summary: summary, duration: .seconds(2),
                               context: .init(snapshotAgeSeconds: MetricsFile.snapshotAge(out: out),
-                                             recordsPerGeography: summary.recordsPerGeography))
+                                             recordsPerGeography: summary.recordsPerGeography, consumerLag: lag))
         let text = try String(contentsOfFile: metricsPath, encoding: .utf8)
-        #expect(text.contains("sti_last_run_success 1"))
+        #expect(text.contains("sti_aggregate_last_run_success 1"))
         #expect(text.contains("sti_messages_read \(sent)") || text.contains("sti_messages_read \(sent).0"))
         #expect(text.contains("sti_messages_rejected{code=\"E_AUTH\"} 0"))
-        #expect(text.contains("sti_run_duration_seconds 2"))
+        #expect(text.contains("sti_aggregate_run_duration_seconds 2"))
         #expect(text.contains("sti_snapshot_age_seconds"))
         #expect(text.contains("sti_current_records{geo=\"530102\"}"))
+        #expect(text.contains("sti_consumer_lag{topic=\"sti.rd\",partition=\"0\"} 0"))
         #expect(!FileManager.default.fileExists(atPath: metricsPath + ".tmp.\(getpid())"))
 
         // sti status: nothing left to read, the snapshot just written, 2025 completeness.
@@ -94,13 +98,21 @@ struct OperatorTests {
             try StatusProbe(brokers: cluster.bootstrapServers, statePath: options.statePath, out: out, timeout: .seconds(20)).collect()
         }
         #expect(lagging.totalLag == 5)
+        // The metrics say the same, per partition (the key 530102 lands on one of them).
+        let laggingMetrics = MetricsFile.render(summary: summary, duration: .seconds(1),
+                                                context: .init(consumerLag: try await onDedicatedThread { try probe.consumerLag() }))
+        let rdLag = laggingMetrics.split(separator: "\n").filter { $0.hasPrefix("sti_consumer_lag{topic=\"sti.rd\"") }
+        #expect(rdLag.count == 3)
+        #expect(rdLag.filter { $0.hasSuffix(" 5") || $0.hasSuffix(" 5.0") }.count == 1)
+        #expect(rdLag.filter { $0.hasSuffix(" 0") || $0.hasSuffix(" 0.0") }.count == 2)
     }
 
     @Test func failedRunMetricsSaySo() throws {
         let text = MetricsFile.render(summary: nil, duration: .milliseconds(1500), context: .init())
-        #expect(text.contains("sti_last_run_success 0"))
-        #expect(text.contains("sti_run_duration_seconds 1.5"))
+        #expect(text.contains("sti_aggregate_last_run_success 0"))
+        #expect(text.contains("sti_aggregate_run_duration_seconds 1.5"))
         #expect(!text.contains("sti_messages_read"))
+        #expect(!text.contains("sti_consumer_lag"))
     }
 
     @Test func statusWithoutStateIsAClearError() throws {

@@ -43,6 +43,39 @@ extension EndToEnd {
                     let row = try snapshot.rows("indicators.csv").first { $0[0] == year && $0[1] == "530100" && $0[4] == "rd_expenditure" }
                     #expect(row?[5] == expected[Int(year)!], "\(year): \(row ?? [])")
                 }
+
+                // A scheduled run on its own state, as the timer starts it: the textfile for
+                // node-exporter, with the consumer lag of every partition that `sti status` sees.
+                let state = bench.scratch.file("timer-state.db"), metrics = bench.scratch.file("sti.prom")
+                let run = try await bench.sti(["aggregate", "--brokers", bench.brokers, "--state", state, "--out", bench.scratch.file("timer-out"),
+                                               "--keys", Self.samples + "/keys.demo.json", "--metrics-file", metrics])
+                #expect(run.succeeded, "sti aggregate failed (\(run.status)): \(run.stderrText)")
+                let lines = try String(contentsOfFile: metrics, encoding: .utf8).split(separator: "\n").map(String.init)
+                #expect(lines.contains("sti_aggregate_last_run_success 1.0") || lines.contains("sti_aggregate_last_run_success 1"))
+                #expect(lines.contains("sti_messages_read \(rows.count).0") || lines.contains("sti_messages_read \(rows.count)"))
+                let lag = lines.filter { $0.hasPrefix("sti_consumer_lag{") }
+                let status = try await bench.sti(["status", "--brokers", bench.brokers, "--state", state, "--out", bench.scratch.file("timer-out"), "--json"])
+                #expect(status.succeeded, "sti status failed: \(status.stderrText)")
+                let report = try jsonObject(Array(status.stdoutText.utf8))
+                let partitions = report["partitions"] as? [[String: Any]] ?? []
+                #expect(!partitions.isEmpty && lag.count == partitions.count, "lag lines \(lag) vs status partitions \(partitions.count)")
+                for partition in partitions {
+                    let line = "sti_consumer_lag{topic=\"\(partition["topic"] ?? "")\",partition=\"\(partition["partition"] ?? "")\"}"
+                    #expect(lag.contains(line + " 0.0") || lag.contains(line + " 0"), "\(line) missing or not 0 in \(lag)")
+                }
+                #expect(report["total_lag"] as? Int == 0)
+                let ends = partitions.compactMap { $0["end_offset"] as? Int }.reduce(0, +)
+                #expect(ends == rows.count, "the log ends add up to what the demo sent")
+
+                // Two more messages (kcat, not sti) wait on one partition: the human table says so.
+                try await bench.produce([Outgoing(topic: "sti.rd", key: "530102", json: "{}"),
+                                         Outgoing(topic: "sti.rd", key: "530102", json: "[]")])
+                let table = try await bench.sti(["status", "--brokers", bench.brokers, "--state", state, "--out", bench.scratch.file("timer-out")])
+                #expect(table.succeeded, "sti status failed: \(table.stderrText)")
+                #expect(table.stdoutText.contains("total lag 2"), "\(table.stdoutText)")
+                let waiting = table.stdoutText.split(separator: "\n").filter { $0.hasPrefix("sti.rd") && $0.hasSuffix(" 2") }
+                #expect(waiting.count == 1, "one sti.rd partition has lag 2: \(table.stdoutText)")
+                #expect(table.stdoutText.contains("completeness 2025"), "\(table.stdoutText)")
             }
         }
 
