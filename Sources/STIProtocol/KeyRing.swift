@@ -174,16 +174,21 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
         return out
     }
 
-    /// A warning for the CLI when the keys file at `path` is readable, writable or executable by
-    /// group or others (secrets must be readable by their owner only); nil when it is not, or
-    /// when the file cannot be inspected (reading it will then report the problem).
+    /// A warning for the CLI when the keys file at `path` can be read by anyone but the user
+    /// that runs sti: any access for others, group write, or group read by a group that is not
+    /// this process's own (the server layout `root:sti 0640`, read by the service user `sti`
+    /// through its group, is fine). nil when it is fine, or when the file cannot be inspected
+    /// (reading it will then report the problem).
     public static func permissionWarning(forFileAt path: String) -> String? {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
         let mode = UInt32(st.st_mode) & 0o777
-        guard mode & 0o077 != 0 else { return nil }
+        let exposed = mode & 0o037 != 0 || (mode & 0o040 != 0 && st.st_gid != getegid())
+        guard exposed else { return nil }
         let octal = String(mode, radix: 8)
-        return "warning: keys file \(path) is accessible to group or others (mode \(String(repeating: "0", count: max(0, 4 - octal.count)) + octal)); it holds secrets: chmod 600 \(path)"
+        let shown = String(repeating: "0", count: max(0, 4 - octal.count)) + octal
+        return "keys file \(path) is accessible to group or others (mode \(shown)); it holds secrets: chmod 600 \(path)"
+            + " (or chmod 640 with the group of the user that runs sti)"
     }
 
     // MARK: Verifying and signing

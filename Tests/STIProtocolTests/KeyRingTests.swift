@@ -234,10 +234,23 @@ private func signed(_ value: [UInt8], with keyId: String) -> String { try! Keys.
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
         let warning = try #require(KeyRing.permissionWarning(forFileAt: path))
         #expect(warning.contains("mode 0644") && warning.contains("chmod 600"))
-        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: path)
-        #expect(KeyRing.permissionWarning(forFileAt: path) != nil)
+        #expect(!warning.hasPrefix("warning"), "callers add their own prefix: \(warning)")
+        try FileManager.default.setAttributes([.posixPermissions: 0o660], ofItemAtPath: path)
+        #expect(KeyRing.permissionWarning(forFileAt: path) != nil, "group may write")
+        try FileManager.default.setAttributes([.posixPermissions: 0o604], ofItemAtPath: path)
+        #expect(KeyRing.permissionWarning(forFileAt: path) != nil, "others may read")
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
         #expect(KeyRing.permissionWarning(forFileAt: path) == nil)
+        // Group read: fine for this process's own group (root:sti 0640 read by user sti), not
+        // for another group.
+        #expect(chown(path, getuid(), getegid()) == 0)
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: path)
+        #expect(KeyRing.permissionWarning(forFileAt: path) == nil, "own group")
+        if getuid() == 0 {
+            let other: gid_t = getegid() == 65534 ? 65533 : 65534
+            #expect(chown(path, 0, other) == 0)
+            #expect(KeyRing.permissionWarning(forFileAt: path)?.contains("mode 0640") == true, "another group")
+        }
         #expect(KeyRing.permissionWarning(forFileAt: dir.appendingPathComponent("missing").path) == nil)
     }
 
