@@ -72,9 +72,16 @@ public enum MetricsFile {
         return now.timeIntervalSince(modified)
     }
 
+    /// Temporary file, mode 0644, rename. The mode is set explicitly: node-exporter runs as
+    /// its own user, and the service's UMask=0027 would leave the file unreadable to it.
     static func atomicWrite(path: String, text: String) throws {
         let temp = path + ".tmp.\(getpid())"
         try Data(text.utf8).write(to: URL(fileURLWithPath: temp))
+        guard chmod(temp, 0o644) == 0 else {
+            let message = String(cString: strerror(errno))
+            unlink(temp)
+            throw AggregateError("cannot make \(temp) readable (mode 0644): \(message)")
+        }
         guard rename(temp, path) == 0 else {
             let message = String(cString: strerror(errno))
             unlink(temp)

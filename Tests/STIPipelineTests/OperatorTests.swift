@@ -107,6 +107,20 @@ struct OperatorTests {
         #expect(rdLag.filter { $0.hasSuffix(" 0") || $0.hasSuffix(" 0.0") }.count == 2)
     }
 
+    /// node-exporter runs as its own user: the textfile must be readable to it even under the
+    /// service's UMask=0027. (The umask is the process's; it is changed for one write only.)
+    @Test func metricsFileIsWorldReadableUnderARestrictiveUmask() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("sti.prom")
+        let previous = umask(0o027)
+        let written = Result { try MetricsFile.write(path: path, summary: nil, duration: nil, context: .init()) }
+        umask(previous)
+        try written.get()
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o644)
+    }
+
     @Test func failedRunMetricsSaySo() throws {
         let text = MetricsFile.render(summary: nil, duration: .milliseconds(1500), context: .init())
         #expect(text.contains("sti_aggregate_last_run_success 0"))
