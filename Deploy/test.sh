@@ -18,12 +18,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 package_dir="${STI_PACKAGE_DIR:-$(dirname "$here")}"
 cd "$package_dir"
 
-if [ -z "${STI_TANSU:-}" ] || [ -z "${STI_RDKAFKA216_DIR:-}" ]; then
+if [ -z "${STI_TANSU:-}" ] || [ -z "${STI_RDKAFKA216_DIR:-}" ] || [ -z "${STI_COMPOSE_SCHEMA:-}" ]; then
   deps=$("$here/install-deps.sh")
   STI_TANSU=$(printf '%s\n' "$deps" | sed -n 's/^TANSU=//p')
   STI_RDKAFKA216_DIR=$(printf '%s\n' "$deps" | sed -n 's/^RDKAFKA216_DIR=//p')
+  STI_COMPOSE_SCHEMA=$(printf '%s\n' "$deps" | sed -n 's/^COMPOSE_SCHEMA=//p')
 fi
-export STI_TANSU STI_RDKAFKA216_DIR
+export STI_TANSU STI_RDKAFKA216_DIR STI_COMPOSE_SCHEMA
 
 swift build --build-tests
 

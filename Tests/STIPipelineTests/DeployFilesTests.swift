@@ -405,6 +405,62 @@ import Testing
 
     // MARK: compose
 
+    /// The Compose Specification's JSON schema (Deploy/install-deps.sh downloads it).
+    static func composeSchema() throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        let path = environment["STI_COMPOSE_SCHEMA"]
+            ?? (environment["STI_DEPS_DIR"] ?? (NSHomeDirectory() + "/.cache/sti-pipeline")) + "/compose-spec/compose_spec.json"
+        try #require(FileManager.default.fileExists(atPath: path), "no compose schema at \(path): run Deploy/install-deps.sh")
+        return path
+    }
+
+    /// Schema errors of a compose file, one per line (empty: valid). The schema is of May 2021;
+    /// the top-level `name` came into the specification in 2022, so it is checked here by the
+    /// specification's own rule (a project name: lower-case letters, digits, `-`, `_`) and
+    /// removed before validating the rest.
+    static func composeSchemaErrors(at url: URL) throws -> [String] {
+        let script = """
+            import json, re, sys, yaml, jsonschema
+            schema = json.load(open(sys.argv[1], encoding="utf-8"))
+            doc = yaml.safe_load(open(sys.argv[2], encoding="utf-8"))
+            errors = []
+            name = doc.pop("name", None)
+            if name is not None and not (isinstance(name, str) and re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name)):
+                errors.append("name: not a project name: %r" % (name,))
+            validator = jsonschema.validators.validator_for(schema)(schema)
+            for e in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.path))):
+                errors.append("/".join(map(str, e.path)) + ": " + e.message)
+            print("\\n".join(errors))
+            """
+        let python = ProcessInfo.processInfo.environment["PYTHON"] ?? "python3"
+        let result = try run(python, ["-c", script, try composeSchema(), url.path])
+        guard result.status == 0 else {
+            throw FeedTestError("schema check of \(url.lastPathComponent) did not run (jsonschema missing? Deploy/install-deps.sh): \(result.stderr)")
+        }
+        return result.stdout.split(separator: "\n").map(String.init)
+    }
+
+    @Test func composeFileMatchesTheComposeSchema() throws {
+        let errors = try Self.composeSchemaErrors(at: Self.deploy().appendingPathComponent("compose/docker-compose.yml"))
+        #expect(errors.isEmpty, "\(errors)")
+    }
+
+    @Test func composeSchemaCheckCatchesMistakes() throws {
+        let dir = try FeedTestRepo.temporaryDirectory("deploy-compose")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let original = try Self.read("compose/docker-compose.yml")
+        // A misspelt service key and a bad project name, each alone.
+        let cases = [("restart: unless-stopped", "restart_policy: unless-stopped", "restart_policy"),
+                     ("name: sti-kafka", "name: STI Kafka", "name")]
+        for (from, to, expected) in cases {
+            #expect(original.contains(from))
+            let broken = dir.appendingPathComponent("\(expected).yml")
+            try original.replacingOccurrences(of: from, with: to).write(to: broken, atomically: true, encoding: .utf8)
+            let errors = try Self.composeSchemaErrors(at: broken)
+            #expect(errors.contains { $0.contains(expected) }, "\(expected): \(errors)")
+        }
+    }
+
     @Test func composeIsAThreeNodeKRaftClusterWithDurableTopics() throws {
         let compose = try #require(try Self.yaml("compose/docker-compose.yml").first)
         let services = compose["services"].map
