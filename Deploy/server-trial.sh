@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# Runs Deploy/README.md's server installation, command by command, on a throwaway Debian server:
+# a container booted with systemd as PID 1 (systemd-nspawn --boot) whose root is an overlay of
+# this machine's root, every write landing in a tmpfs that is dropped at the end. The Kafka
+# cluster is a Tansu broker on loopback, fed with the signed sample submissions by `sti demo`
+# (as the bureaus would), so the timer's service has real work. Each server command is printed
+# as `sti-server# …` with its output, then checked; the script stops at the first check that
+# fails and exits non-zero.
+#
+#   sudo bash Deploy/server-trial.sh        (root: it mounts an overlay and boots a container)
+#
+#   STI_BIN      a prebuilt sti binary; without it, step 2's `swift build -c release
+#                --static-swift-stdlib` runs here (several minutes)
+#   STI_TRIAL_DIR  work folder (default /var/tmp/sti-server-trial): logs and the overlay's mount
+#   STI_BROKER_PORT  the broker's loopback port (default 19392)
+#
+# What the trial changes against the README, because this is not a real server (each is printed
+# as `trial:` when it happens):
+#   - Tansu is a Kafka-protocol broker that Debian's librdkafka 2.0.2 cannot talk to; the server's
+#     librdkafka.so.1 is replaced by 2.16 (from the confluent-kafka wheel). Tansu speaks
+#     PLAINTEXT: sti.env drops STI_KAFKA_CONFIG (the SASL file is installed, unused).
+#   - `/secure/keys.json` is Samples/keys.demo.json and `/secure/kafka-ca.pem` a throwaway
+#     self-signed certificate; `editor` is a `sed` that sets STI_BROKERS.
+#   - Packages do not start their services when installed (a policy-rc.d, usual in containers);
+#     node-exporter is then started listening on 127.0.0.1:9100 only.
+# Nothing outside the overlay changes: the container shares only the network (loopback) with
+# this machine; its /tmp, /run and all files it writes are its own.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+[ "$(id -u)" -eq 0 ] || { echo "server-trial: must run as root (overlay mount, systemd-nspawn)" >&2; exit 2; }
+
+work="${STI_TRIAL_DIR:-/var/tmp/sti-server-trial}"
+port="${STI_BROKER_PORT:-19392}"
+brokers="127.0.0.1:$port"
+root="$work/root"
+layers="$work/layers"
+machine="sti-server"
+
+deps=$(bash Deploy/install-deps.sh)
+rdkafka216=$(printf '%s\n' "$deps" | sed -n 's/^RDKAFKA216_DIR=//p')
+command -v systemd-nspawn >/dev/null || { echo "server-trial: no systemd-nspawn (Deploy/install-deps.sh installs systemd-container)" >&2; exit 1; }
+
+say() { printf '\n== %s\n' "$*"; }
+trial() { printf 'trial: %s\n' "$*"; }
+fail() { printf '\nserver-trial: FAILED: %s\n' "$*" >&2; exit 1; }
+
+nspawn_pid=""
+leader=""
+
+# A root shell on the server: the container's namespaces, a clean environment, the repository
+# (as seen through the overlay) as working directory.
+in_server() {
+  nsenter --target "$leader" --all -- env -i \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+    TERM=dumb DEBIAN_FRONTEND=noninteractive SYSTEMD_PAGER= \
+    /bin/bash -c "cd '$repo' && $1"
+}
+# Prints the command and its output; fails the trial if it fails.
+server() {
+  printf 'sti-server# %s\n' "$1"
+  in_server "$1" 2>&1 | sed 's/^/    /'
+  local rc=${PIPESTATUS[0]}
+  [ "$rc" -eq 0 ] || fail "\`$1\` exited $rc"
+}
+# The same, for commands whose exit status is information (systemctl status of a finished
+# oneshot unit exits 3).
+server_any() {
+  printf 'sti-server# %s\n' "$1"
+  in_server "$1" 2>&1 | sed 's/^/    /' || true
+}
+
+cleanup() {
+  set +e
+  if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
+    [ -n "$leader" ] && in_server "systemctl poweroff --no-block" >/dev/null 2>&1
+    for _ in $(seq 60); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$nspawn_pid" 2>/dev/null && kill -KILL "$nspawn_pid"
+    wait "$nspawn_pid" 2>/dev/null
+  fi
+  mountpoint -q "$root" && umount "$root"
+  mountpoint -q "$layers" && umount "$layers"
+  STI_BROKER_PORT="$port" STI_BROKER_DIR="$work/broker" bash Deploy/local-broker.sh stop >/dev/null
+}
+trap cleanup EXIT
+
+# A previous trial that was killed may have left its mounts.
+mkdir -p "$work"
+mountpoint -q "$root" && umount "$root"
+mountpoint -q "$layers" && umount "$layers"
+rm -rf "$work/demo-out" "$work/host-state"
+
+say "the Kafka cluster: Tansu on $brokers"
+STI_BROKER_PORT="$port" STI_BROKER_DIR="$work/broker" bash Deploy/local-broker.sh start
+
+say "step 2 (build machine): the binary"
+if [ -n "${STI_BIN:-}" ]; then
+  sti_bin=$(cd "$(dirname "$STI_BIN")" && pwd)/$(basename "$STI_BIN")
+  trial "using the prebuilt STI_BIN=$sti_bin instead of building"
+else
+  echo "build# swift build -c release --product sti --static-swift-stdlib"
+  swift build -c release --product sti --static-swift-stdlib
+  sti_bin="$repo/.build/release/sti"
+fi
+[ -x "$sti_bin" ] || fail "no sti binary at $sti_bin"
+
+say "the server: systemd-nspawn --boot on an overlay of / (writes go to a tmpfs)"
+mkdir -p "$root" "$layers"
+mount -t tmpfs -o size=4g,mode=0755 sti-trial "$layers"
+mkdir -p "$layers/upper" "$layers/work"
+mount -t overlay sti-trial -o "lowerdir=/,upperdir=$layers/upper,workdir=$layers/work" "$root"
+# Before boot, in the server's own files: no service starts on package installation
+# (policy-rc.d), and no leftovers of this machine's earlier trials.
+printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
+chmod 0755 "$root/usr/sbin/policy-rc.d"
+rm -rf "$root/etc/sti" "$root/srv/sti" "$root/var/lib/sti" "$root/usr/local/bin/sti" "$root/secure" \
+  "$root/etc/systemd/system/sti-aggregate.service" "$root/etc/systemd/system/sti-aggregate.timer"
+# --register=no --keep-unit: no machined/D-Bus on this machine. The network is shared (the
+# broker is on loopback); /tmp and /run are the container's.
+systemd-nspawn --quiet --directory="$root" --machine="$machine" --boot --register=no --keep-unit \
+  --console=passive > "$work/nspawn.log" 2>&1 < /dev/null &
+nspawn_pid=$!
+for _ in $(seq 100); do
+  leader=$(pgrep -P "$nspawn_pid" | head -n1 || true)
+  if [ -n "$leader" ]; then
+    state=$(in_server "systemctl is-system-running" 2>/dev/null || true)
+    case "$state" in running|degraded) break ;; esac
+  fi
+  kill -0 "$nspawn_pid" 2>/dev/null || { cat "$work/nspawn.log" >&2; fail "the container did not boot"; }
+  sleep 0.5
+done
+case "${state:-}" in running|degraded) ;; *) fail "the container did not finish booting (state '${state:-}')" ;; esac
+server "cat /proc/1/comm && systemctl is-system-running || true"
+
+trial "the server's librdkafka.so.1 is 2.16 (Tansu needs it)"
+cp "$(readlink -f "$rdkafka216/librdkafka.so.1")" "$root/usr/lib/x86_64-linux-gnu/librdkafka.so.1"
+server "kcat -V | grep -o -m1 'librdkafka 2\.16\.[0-9]*'"
+
+say "step 1: runtime libraries"
+server "apt-get install -y librdkafka1 libsqlite3-0 util-linux ca-certificates"
+
+say "step 2 (server): install the binary"
+server "install -o root -g root -m 0755 '$sti_bin' /usr/local/bin/sti"
+server "sti --help | head -n 3"
+
+say "step 3: a dedicated user"
+server "useradd --system --home-dir /var/lib/sti --no-create-home --shell /usr/sbin/nologin sti"
+
+say "step 4: settings and secrets"
+trial "/secure holds Samples/keys.demo.json and a throwaway self-signed CA certificate"
+mkdir -p "$root/secure"
+cp Samples/keys.demo.json "$root/secure/keys.json"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=sti-trial-ca" \
+  -keyout /dev/null -out "$root/secure/kafka-ca.pem" 2>/dev/null
+server "install -d -o root -g sti -m 0750 /etc/sti"
+server "install -o root -g sti -m 0640 Deploy/sti.env.example /etc/sti/sti.env"
+server "install -o root -g sti -m 0640 Deploy/kafka.properties.example /etc/sti/kafka.properties"
+server "install -o root -g sti -m 0640 /secure/keys.json /etc/sti/keys.json"
+server "install -o root -g sti -m 0644 /secure/kafka-ca.pem /etc/sti/kafka-ca.pem"
+trial "editor → sed: STI_BROKERS=$brokers; STI_KAFKA_CONFIG commented out (PLAINTEXT broker)"
+server "sed -i -e 's|^STI_BROKERS=.*|STI_BROKERS=$brokers|' -e 's|^STI_KAFKA_CONFIG=|#&|' /etc/sti/sti.env"
+server "grep -v '^#' /etc/sti/sti.env | grep ."
+
+say "step 5: writable folders"
+server "groupadd --system sti-analysts"
+server "install -d -o sti -g sti -m 0755 /srv/sti"
+server "install -d -o sti -g sti-analysts -m 2750 /srv/sti/snapshots"
+server "apt-get install -y --no-install-recommends prometheus-node-exporter acl"
+server "setfacl -m u:sti:rwx /var/lib/prometheus/node-exporter"
+trial "node-exporter listens on loopback only, then starts"
+server "sed -i 's|^ARGS=.*|ARGS=\"--web.listen-address=127.0.0.1:9100\"|' /etc/default/prometheus-node-exporter && systemctl restart prometheus-node-exporter"
+
+say "the topics (README operator guide), against this cluster"
+server "sti topics create --brokers $brokers --partitions 6 --replication-factor 3 --min-insync-replicas 2 || sti topics create --brokers $brokers --partitions 6"
+
+say "the bureaus submit (from this machine, not the server): sti demo --brokers $brokers"
+LD_LIBRARY_PATH="$rdkafka216" "$sti_bin" demo --brokers "$brokers" --samples Samples --out "$work/demo-out" \
+  | sed 's/^/    /'
+[ -f "$work/demo-out/latest/indicators.csv" ] || fail "the bureaus' demo wrote no snapshot"
+
+say "step 6: the units"
+server "install -m 0644 Deploy/systemd/sti-aggregate.service Deploy/systemd/sti-aggregate.timer /etc/systemd/system/"
+server "systemd-analyze verify /etc/systemd/system/sti-aggregate.service /etc/systemd/system/sti-aggregate.timer"
+server "systemctl daemon-reload"
+
+say "step 7: one run by hand"
+server "systemctl start sti-aggregate.service"
+server_any "systemctl status sti-aggregate.service"
+server "journalctl -u sti-aggregate.service -e --no-pager"
+server "ls -l /srv/sti/snapshots/latest/"
+result=$(in_server "systemctl show -p Result --value sti-aggregate.service")
+[ "$result" = success ] || fail "the service's Result is '$result'"
+journal=$(in_server "journalctl -u sti-aggregate.service --no-pager -o cat")
+grep -q "read [0-9]*, accepted [0-9]*, duplicates" <<< "$journal" || fail "no summary line in the journal"
+if grep -qi "error\|warning" <<< "$journal"; then
+  fail "the run logged warnings or errors: $(grep -i "error\|warning" <<< "$journal" | head -n 3)"
+fi
+# Swift's Dispatch may not renice a worker thread of an unprivileged process: harmless, and
+# documented as once per run (it was four with Nice=5).
+[ "$(grep -c "Failed to set thread priority" <<< "$journal")" -le 1 ] || fail "more than one Dispatch priority message"
+cmp "$root/srv/sti/snapshots/latest/indicators.csv" "$work/demo-out/latest/indicators.csv" \
+  || fail "the server's indicators.csv differs from the bureaus' demo run on the same topics"
+echo "check: the timer's service wrote the same indicators.csv as the demo's own aggregation"
+trial "an analyst's account, and one that is not an analyst's"
+server "useradd --no-create-home --shell /usr/sbin/nologin analyst && usermod -aG sti-analysts analyst && useradd --no-create-home --shell /usr/sbin/nologin visitor"
+server "runuser -u analyst -- head -n 3 /srv/sti/snapshots/latest/indicators.csv"
+if in_server "runuser -u visitor -- cat /srv/sti/snapshots/latest/indicators.csv" >/dev/null 2>&1; then
+  fail "a user outside sti-analysts can read the snapshot"
+fi
+echo "check: members of sti-analysts read the snapshot, other users cannot"
+
+say "metrics"
+server "cat /var/lib/prometheus/node-exporter/sti.prom"
+grep -q '^sti_aggregate_last_run_success 1' "$root/var/lib/prometheus/node-exporter/sti.prom" \
+  || fail "sti.prom does not say the run succeeded"
+grep -q '^sti_consumer_lag{' "$root/var/lib/prometheus/node-exporter/sti.prom" || fail "sti.prom has no consumer lag"
+server "ls -l /var/lib/prometheus/node-exporter/sti.prom"
+for _ in $(seq 40); do in_server "curl -sf http://127.0.0.1:9100/metrics" >/dev/null 2>&1 && break; sleep 0.5; done
+server_any "systemctl status prometheus-node-exporter --no-pager | head -n 5"
+server "curl -sf http://127.0.0.1:9100/metrics | grep -E '^node_textfile_scrape_error'"
+server "curl -sf http://127.0.0.1:9100/metrics | grep -E '^sti_(aggregate_last_run_success|messages_accepted|snapshot_age_seconds|consumer_lag)'"
+
+say "step 8: enable the timer"
+server "systemctl enable --now sti-aggregate.timer"
+server "systemctl list-timers sti-aggregate.timer"
+[ "$(in_server "systemctl is-active sti-aggregate.timer")" = active ] || fail "the timer is not active"
+[ "$(in_server "systemctl is-enabled sti-aggregate.timer")" = enabled ] || fail "the timer is not enabled"
+
+say "day to day"
+server "journalctl -u sti-aggregate.service --since today --no-pager -o cat | tail -n 3"
+server "runuser -u sti -- sti status --config /etc/sti/sti.env"
+server "runuser -u sti -- sti status --config /etc/sti/sti.env --json > /root/status.json && python3 -c 'import json; r = json.load(open(\"/root/status.json\")); print(\"total_lag\", r[\"total_lag\"], \"last snapshot\", r[\"last_snapshot\"][\"run_id\"])'"
+before=$(readlink "$root/srv/sti/snapshots/latest")
+server "runuser -u sti -- flock -n /var/lib/sti/aggregate.lock sti aggregate --config /etc/sti/sti.env"
+[ "$(readlink "$root/srv/sti/snapshots/latest")" = "$before" ] || fail "a run with nothing new moved latest"
+echo "check: nothing new, no new snapshot (latest -> $before)"
+server "runuser -u sti -- flock -n /var/lib/sti/aggregate.lock sti aggregate --config /etc/sti/sti.env --rebuild"
+cmp "$root/srv/sti/snapshots/latest/indicators.csv" "$work/demo-out/latest/indicators.csv" \
+  || fail "--rebuild gave a different indicators.csv"
+echo "check: --rebuild gave the same indicators.csv"
+
+echo "overlap: a manual run holds the lock while the timer's service starts"
+in_server "runuser -u sti -- flock /var/lib/sti/aggregate.lock sleep 30" >/dev/null 2>&1 &
+holder=$!
+for _ in $(seq 50); do
+  in_server "runuser -u sti -- flock -n /var/lib/sti/aggregate.lock true" >/dev/null 2>&1 || break
+  sleep 0.2
+done
+server "systemctl start sti-aggregate.service"
+server "systemctl show -p Result -p ExecMainStatus sti-aggregate.service"
+[ "$(in_server "systemctl show -p ExecMainStatus --value sti-aggregate.service")" = 75 ] \
+  || fail "the overlapping start did not exit 75"
+kill "$holder" 2>/dev/null || true
+in_server "pkill -u sti -x sleep" >/dev/null 2>&1 || true
+wait "$holder" 2>/dev/null || true
+
+echo "upgrading the binary between runs"
+server "systemctl stop sti-aggregate.timer"
+server "systemctl is-active sti-aggregate.service || true"
+server "install -o root -g root -m 0755 '$sti_bin' /usr/local/bin/sti"
+server "systemctl start sti-aggregate.timer"
+
+echo "backup of the state database"
+server "apt-get install -y sqlite3"
+server "runuser -u sti -- flock /var/lib/sti/aggregate.lock sqlite3 /var/lib/sti/state.sqlite \".backup /var/lib/sti/backup.sqlite\""
+server "mv /var/lib/sti/backup.sqlite /var/backups/sti-state.sqlite"
+server "sqlite3 -readonly /var/backups/sti-state.sqlite 'PRAGMA integrity_check'"
+
+echo "a missing ReadWritePaths= folder gives status=226/NAMESPACE"
+server "mv /srv/sti /srv/sti.moved"
+server_any "systemctl start sti-aggregate.service"
+server_any "systemctl status sti-aggregate.service | grep -m1 'status='"
+status=$(in_server "systemctl status sti-aggregate.service" 2>&1 || true)
+grep -q 'status=226/NAMESPACE' <<< "$status" || fail "no 226/NAMESPACE"
+server "mv /srv/sti.moved /srv/sti && systemctl reset-failed sti-aggregate.service && systemctl start sti-aggregate.service"
+
+say "server-trial: every step passed"
