@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import STITestSupport
 import Synchronization
+import Testing
 
 /// A consumed message copied out of its view, for comparisons.
 struct ConsumedMessage: Hashable, Sendable {
@@ -117,5 +118,18 @@ func requireNoDuplicates(_ messages: [ConsumedMessage], _ context: String) throw
     var seen = Set<Position>()
     for message in messages where !seen.insert(message.position).inserted {
         throw TestFailure("\(context): \(message.topic)[\(message.partition)]@\(message.offset) delivered twice")
+    }
+}
+
+/// Checks that every consumed message is, byte for byte (key, value, headers), the one sent
+/// under the tag its delivery report gave for that position.
+func expectEachConsumedIsWhatWasSent(_ consumed: [ConsumedMessage], tags: [Position: Int], sent: [Int: SentMessage],
+                                     sourceLocation: SourceLocation = #_sourceLocation) throws {
+    for message in consumed {
+        let tag = try #require(tags[message.position], "no delivery report for \(message.position)", sourceLocation: sourceLocation)
+        let original = try #require(sent[tag], "no message sent with tag \(tag)", sourceLocation: sourceLocation)
+        #expect(message.key == original.key, sourceLocation: sourceLocation)
+        #expect(message.value == original.value, sourceLocation: sourceLocation)
+        #expect(message.headers == original.headers, sourceLocation: sourceLocation)
     }
 }

@@ -63,13 +63,7 @@ struct KafkaMockClusterTests {
         #expect(outcome.headerMismatches == 0)
         #expect(outcome.consumed.count == 300)
         #expect(Set(outcome.consumed.map(\.position)).count == 300)
-        for message in outcome.consumed {
-            let tag = try #require(outcome.tags[message.position])
-            let sent = try #require(outcome.sent[tag])
-            #expect(message.key == sent.key)
-            #expect(message.value == sent.value)
-            #expect(message.headers == sent.headers)
-        }
+        try expectEachConsumedIsWhatWasSent(outcome.consumed, tags: outcome.tags, sent: outcome.sent)
     }
 
     @Test func restartResumesExactlyAtOffsetsKeptOutsideKafka() async throws {

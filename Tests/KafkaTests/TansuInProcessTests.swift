@@ -62,13 +62,7 @@ struct KafkaTansuInProcessTests {
         #expect(outcome.failed == 0)
         #expect(outcome.consumed.count == 500)
         try requireNoDuplicates(outcome.consumed, "Tansu round trip")
-        for message in outcome.consumed {
-            let tag = try #require(outcome.tags[message.position])
-            let sent = try #require(outcome.sent[tag])
-            #expect(message.key == sent.key)
-            #expect(message.value == sent.value)
-            #expect(message.headers == sent.headers)
-        }
+        try expectEachConsumedIsWhatWasSent(outcome.consumed, tags: outcome.tags, sent: outcome.sent)
     }
 
     @Test func swiftConsumerReadsWhatKcatProduced() async throws {

@@ -383,7 +383,7 @@ struct CrashTrial {
             let folder = "\(out)/runs/\(id)"
             let manifest = try Manifest.load(contentsOf: URL(fileURLWithPath: "\(folder)/\(SnapshotWriter.manifestFile)"))
             result.manifests.append(manifest)
-            let rows = try CrashCSV.parse(String(contentsOfFile: "\(folder)/\(SnapshotWriter.rejectionsFile)", encoding: .utf8))
+            let rows = try CSVText.parse(String(contentsOfFile: "\(folder)/\(SnapshotWriter.rejectionsFile)", encoding: .utf8))
             guard rows.first == ["topic", "partition", "offset", "county", "codes", "first_message"] else {
                 throw TestEnvironmentError("\(folder)/rejections.csv: unexpected header \(rows.first ?? [])")
             }
@@ -404,37 +404,5 @@ struct CrashTrial {
             guard let errorCode = ErrorCode(rawValue: code) else { throw TestEnvironmentError("unknown code \(code) in \(path)") }
             report.feedInvalidByCode[errorCode] = n
         }
-    }
-}
-
-/// RFC 4180 records with CRLF line ends and quoted fields, enough for rejections.csv.
-enum CrashCSV {
-    static func parse(_ text: String) throws -> [[String]] {
-        var rows: [[String]] = []
-        var row: [String] = []
-        var field = ""
-        var quoted = false
-        var scalars = Array(text.unicodeScalars)[...]
-        while let c = scalars.popFirst() {
-            if quoted {
-                if c == "\"" {
-                    if scalars.first == "\"" { scalars.removeFirst(); field.unicodeScalars.append(c) } else { quoted = false }
-                } else {
-                    field.unicodeScalars.append(c)
-                }
-                continue
-            }
-            switch c {
-            case "\"": quoted = true
-            case ",": row.append(field); field = ""
-            case "\r":
-                guard scalars.popFirst() == "\n" else { throw TestEnvironmentError("CR without LF in CSV") }
-                row.append(field); field = ""
-                rows.append(row); row = []
-            default: field.unicodeScalars.append(c)
-            }
-        }
-        guard field.isEmpty, row.isEmpty, !quoted else { throw TestEnvironmentError("CSV does not end with CRLF") }
-        return rows
     }
 }
