@@ -221,6 +221,52 @@ server_any "systemctl status prometheus-node-exporter --no-pager | head -n 5"
 server "curl -sf http://127.0.0.1:9100/metrics | grep -E '^node_textfile_scrape_error'"
 server "curl -sf http://127.0.0.1:9100/metrics | grep -E '^sti_(aggregate_last_run_success|messages_accepted|snapshot_age_seconds|consumer_lag)'"
 
+say "Prometheus reads the metrics and evaluates the README's alert rules"
+trial "Prometheus from Debian, on 127.0.0.1:9090, scraping node-exporter every 2 s"
+server "apt-get install -y --no-install-recommends prometheus"
+python3 - "$repo/Deploy/README.md" "$root/etc/prometheus/sti-rules.yml" <<'PYEOF'
+import re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+section = text[text.index("Alerting rules for Prometheus"):]
+block = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+open(sys.argv[2], "w", encoding="utf-8").write(block)
+PYEOF
+server "promtool check rules /etc/prometheus/sti-rules.yml"
+cat > "$root/etc/prometheus/prometheus.yml" <<'YAML'
+global:
+  scrape_interval: 2s
+  evaluation_interval: 2s
+rule_files:
+  - /etc/prometheus/sti-rules.yml
+scrape_configs:
+  - job_name: node
+    static_configs:
+      - targets: ["127.0.0.1:9100"]
+YAML
+server "sed -i 's|^ARGS=.*|ARGS=\"--web.listen-address=127.0.0.1:9090\"|' /etc/default/prometheus && systemctl restart prometheus"
+promql() { in_server "curl -sf --get http://127.0.0.1:9090/api/v1/query --data-urlencode 'query=$1'" 2>/dev/null || true; }
+wait_promql() { # query, python condition on the result list r -> waits up to 30 s
+  for _ in $(seq 60); do
+    python3 -c "import json,sys; r=json.load(sys.stdin)['data']['result']; sys.exit(0 if ($2) else 1)" <<< "$(promql "$1")" 2>/dev/null && return 0
+    sleep 0.5
+  done
+  return 1
+}
+wait_promql 'sti_aggregate_last_run_success' "len(r) == 1 and r[0]['value'][1] == '1'" \
+  || fail "Prometheus never saw sti_aggregate_last_run_success 1"
+server "curl -sf --get http://127.0.0.1:9090/api/v1/query --data-urlencode 'query=sum(sti_consumer_lag)'; echo"
+echo "a run that cannot reach the brokers: the metric says 0 and StiAggregationFailing is pending"
+server "cp -p /etc/sti/sti.env /etc/sti/sti.env.good && sed -i -e 's|^STI_BROKERS=.*|STI_BROKERS=127.0.0.1:1|' -e 's|^#* *STI_TIMEOUT=.*|STI_TIMEOUT=3|' /etc/sti/sti.env"
+server_any "systemctl start sti-aggregate.service"
+[ "$(in_server "systemctl show -p Result --value sti-aggregate.service")" != success ] || fail "a run without brokers succeeded"
+grep -q '^sti_aggregate_last_run_success 0' "$root/var/lib/prometheus/node-exporter/sti.prom" || fail "the failed run did not write success 0"
+wait_promql 'ALERTS{alertname="StiAggregationFailing"}' "len(r) == 1 and r[0]['metric']['alertstate'] == 'pending'" \
+  || fail "StiAggregationFailing did not become pending"
+server "curl -sf --get http://127.0.0.1:9090/api/v1/query --data-urlencode 'query=ALERTS'; echo"
+server "mv /etc/sti/sti.env.good /etc/sti/sti.env && systemctl reset-failed sti-aggregate.service && systemctl start sti-aggregate.service"
+wait_promql 'ALERTS{alertname="StiAggregationFailing"}' "len(r) == 0" || fail "StiAggregationFailing did not clear"
+echo "check: Prometheus saw the failure as a pending StiAggregationFailing, and the next good run cleared it"
+
 say "step 8: enable the timer"
 server "systemctl enable --now sti-aggregate.timer"
 server "systemctl list-timers sti-aggregate.timer"
