@@ -332,6 +332,11 @@ public final class Aggregator {
         var summary = AggregateSummary(runId: nil, snapshotPath: nil, counts: runCounts,
                                        authenticationEnabled: p.keyRingEnabled, indicators: [],
                                        stoppedEarly: stopRequested.load(ordering: .relaxed))
+        // Every run reports the current records, also one with nothing new: a metric that
+        // vanished after such a run would look like data lost.
+        for (key, totals) in p.book.entries {
+            summary.recordsPerGeography[key.geo, default: 0] += RecordKind.allCases.reduce(0) { $0 + totals.activeRecords(of: $1) }
+        }
         guard !pending.isEmpty else { return summary }
 
         let indicators = computeIndicators(book: p.book, registry: options.registry)
@@ -371,9 +376,6 @@ public final class Aggregator {
         summary.runId = runId
         summary.snapshotPath = p.writer.out.appendingPathComponent("runs/\(runId)").path
         summary.indicators = indicators
-        for (key, totals) in p.book.entries {
-            summary.recordsPerGeography[key.geo, default: 0] += RecordKind.allCases.reduce(0) { $0 + totals.activeRecords(of: $1) }
-        }
         return summary
     }
 }

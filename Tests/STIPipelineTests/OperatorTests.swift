@@ -53,6 +53,11 @@ struct OperatorTests {
         #expect(summary.counts.accepted == sent)
         #expect(summary.counts.rejected == 0)
         let runId = try #require(summary.runId)
+        #expect(summary.recordsPerGeography["530102"] ?? 0 > 0)
+        // A run with nothing new still reports the current records (its metrics must not lose them).
+        let again = try await onDedicatedThread { try Aggregator(options: options, logger: Logger(label: "test")).run() }
+        #expect(again.runId == nil && again.counts.read == 0)
+        #expect(again.recordsPerGeography == summary.recordsPerGeography)
 
         // The textfile node-exporter reads.
         let probe = StatusProbe(brokers: cluster.bootstrapServers, statePath: options.statePath, out: out, timeout: .seconds(20))
@@ -150,28 +155,7 @@ struct OperatorTests {
     @Test func metricsEndpointServesAndRefusesOtherPaths() throws {
         let server = try MetricsServer(address: "127.0.0.1:0") { "sti_test_metric 42\n" }
         defer { server.stop() }
-        func get(_ path: String) throws -> String {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = server.port.bigEndian
-            inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-            let connected = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            try #require(connected == 0)
-            let request = Array("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
-            _ = request.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
-            var response: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            for _ in 0..<100 {
-                let n = read(fd, &buffer, buffer.count)
-                if n <= 0 { break }
-                response.append(contentsOf: buffer[0..<n])
-            }
-            return String(decoding: response, as: UTF8.self)
-        }
+        func get(_ path: String) throws -> String { try FreePort.httpGet(port: Int(server.port), path: path) }
         let ok = try get("/metrics")
         #expect(ok.hasPrefix("HTTP/1.1 200 OK"))
         #expect(ok.hasSuffix("\r\n\r\nsti_test_metric 42\n"))
