@@ -50,6 +50,30 @@ public enum FreePort {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// `GET path` over HTTP/1.1 to 127.0.0.1:`port`: the whole response (status line, headers,
+    /// body) as text, read until the server closes the connection (at most 400 KB).
+    public static func httpGet(port: Int, path: String) throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestEnvironmentError("socket() failed: errno \(errno)") }
+        defer { close(fd) }
+        var address = loopback(port: port)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw TestEnvironmentError("connect to 127.0.0.1:\(port) failed: errno \(errno)") }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+        let written = request.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+        guard written == request.count else { throw TestEnvironmentError("request to 127.0.0.1:\(port) not written") }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        for _ in 0..<100 {
+            let n = read(fd, &buffer, buffer.count)
+            if n <= 0 { break }
+            response.append(contentsOf: buffer[0..<n])
+        }
+        return String(decoding: response, as: UTF8.self)
+    }
+
     /// Whether something accepts TCP connections on 127.0.0.1:`port` right now.
     public static func isListening(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
