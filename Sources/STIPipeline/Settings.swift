@@ -22,6 +22,8 @@ public struct Settings: Sendable {
         "STI_METRICS_FILE": "node-exporter textfile written after each run",
         "STI_METRICS_PORT": "port of the Prometheus endpoint in --follow mode",
         "STI_INTERVAL": "seconds between snapshots in --follow mode (default 60)",
+        "STI_FOLLOW": "true: keep running as with --follow; false (default): one run",
+        "STI_BATCH_SIZE": "messages per batch, one state transaction each (default 10000)",
         "STI_CONFIG": "this config file",
     ]
 
@@ -68,6 +70,19 @@ public struct Settings: Sendable {
             throw SettingsError("\(flagName) must be between \(range.lowerBound) and \(range.upperBound), got \(number)")
         }
         return number
+    }
+
+    /// A yes/no setting: the flag if given (`--x` or `--no-x`), else `true`/`false` (also
+    /// `1`/`0`, `yes`/`no`, any case) from the environment or the file, else `false`. Anything
+    /// else is an error naming the setting: a typo must not silently mean "no".
+    public func boolean(_ name: String, flag: Bool?) throws(SettingsError) -> Bool {
+        if let flag { return flag }
+        guard let text = value(name, flag: nil) else { return false }
+        switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "true", "1", "yes": return true
+        case "false", "0", "no", "": return false
+        default: throw SettingsError("\(name)=\(text) is neither true nor false")
+        }
     }
 
     /// Parses a `KEY=VALUE` file: blank lines and `#` comments skipped, optional `export `,

@@ -28,12 +28,15 @@ struct AggregateCommand: AsyncParsableCommand {
     @Option(help: "Keys file; without it signatures are not checked (STI_KEYS).") var keys: String?
     @Option(help: "Registry file replacing the built-in one (STI_REGISTRY).") var registry: String?
     @Option(help: "Consumer group for committed offsets (STI_GROUP, default sti-aggregator).") var group: String?
-    @Flag(help: "Drop the state and replay every topic from offset 0.") var rebuild = false
-    @Flag(help: "Keep running; snapshot every --interval when something changed.") var follow = false
+    // No variable for --rebuild, on purpose: left in a config file it would replay every topic
+    // on every run.
+    @Flag(help: "Drop the state and replay every topic from offset 0 (a one-off: no STI_ setting).") var rebuild = false
+    @Flag(inversion: .prefixedNo, help: "Keep running; snapshot every --interval when something changed (STI_FOLLOW).")
+    var follow: Bool?
     @Option(help: "Seconds between snapshots with --follow (STI_INTERVAL, default 60).") var interval: Int?
     @Option(help: "text or json (STI_LOG_FORMAT, default text).") var logFormat: String?
     @Option(help: "Write a node-exporter textfile after each run (STI_METRICS_FILE).") var metricsFile: String?
-    @Option(help: "Messages per batch (one state transaction each).") var batchSize: Int = 10_000
+    @Option(help: "Messages per batch, one state transaction each (STI_BATCH_SIZE, default 10000).") var batchSize: Int?
 
     @Option(help: "With --follow: serve Prometheus metrics on [HOST:]PORT (STI_METRICS_PORT).") var metricsPort: String?
 
@@ -51,7 +54,9 @@ struct AggregateCommand: AsyncParsableCommand {
             kafkaProperties: try kafka.kafkaProperties(settings),
             rebuild: rebuild,
             timeout: try kafka.timeout(settings),
-            batchSize: max(1, min(batchSize, 1_000_000)))
+            batchSize: try settings.integer("STI_BATCH_SIZE", flag: batchSize, default: 10_000, range: 1...1_000_000,
+                                            flagName: "--batch-size"))
+        let follow = try settings.boolean("STI_FOLLOW", flag: self.follow)
         let intervalSeconds = try settings.integer("STI_INTERVAL", flag: interval, default: 60, range: 1...86_400, flagName: "--interval")
         let metricsPath = settings.value("STI_METRICS_FILE", flag: metricsFile)
         let metricsAddress = settings.value("STI_METRICS_PORT", flag: metricsPort)

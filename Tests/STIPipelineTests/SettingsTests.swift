@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import STITestSupport
 @testable import STIPipeline
 
 @Suite struct SettingsTests {
@@ -68,5 +69,34 @@ import Testing
         #expect(throws: SettingsError.self) { try settings.integer("STI_TIMEOUT", flag: nil, default: 30, range: 1...3600, flagName: "--timeout") }
         let error = #expect(throws: SettingsError.self) { try settings.integer("STI_INTERVAL", flag: nil, default: 60, range: 1...86400, flagName: "--interval") }
         #expect(error?.description == "--interval must be between 1 and 86400, got 0")
+    }
+
+    @Test func booleanFlagThenEnvironmentThenFileThenFalse() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let file = dir.file("sti.env")
+        try "STI_FOLLOW=yes\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try Settings(environment: [:]).boolean("STI_FOLLOW", flag: nil) == false)
+        #expect(try Settings(environment: [:], configFile: file).boolean("STI_FOLLOW", flag: nil) == true)
+        #expect(try Settings(environment: ["STI_FOLLOW": "FALSE"], configFile: file).boolean("STI_FOLLOW", flag: nil) == false)
+        #expect(try Settings(environment: ["STI_FOLLOW": "1"]).boolean("STI_FOLLOW", flag: nil) == true)
+        #expect(try Settings(environment: ["STI_FOLLOW": "true"]).boolean("STI_FOLLOW", flag: false) == false, "--no-follow wins")
+        #expect(try Settings(environment: ["STI_FOLLOW": "no"]).boolean("STI_FOLLOW", flag: true) == true, "--follow wins")
+    }
+
+    @Test func booleanTypoIsAnError() throws {
+        let settings = try Settings(environment: ["STI_FOLLOW": "ture"])
+        let error = #expect(throws: SettingsError.self) { try settings.boolean("STI_FOLLOW", flag: nil) }
+        #expect(error?.description == "STI_FOLLOW=ture is neither true nor false")
+    }
+
+    @Test func batchSizeFromTheEnvironmentIsChecked() throws {
+        #expect(try Settings(environment: ["STI_BATCH_SIZE": "500"])
+            .integer("STI_BATCH_SIZE", flag: nil, default: 10_000, range: 1...1_000_000, flagName: "--batch-size") == 500)
+        let error = #expect(throws: SettingsError.self) {
+            try Settings(environment: ["STI_BATCH_SIZE": "0"])
+                .integer("STI_BATCH_SIZE", flag: nil, default: 10_000, range: 1...1_000_000, flagName: "--batch-size")
+        }
+        #expect(error?.description == "--batch-size must be between 1 and 1000000, got 0")
     }
 }

@@ -44,6 +44,36 @@ extension EndToEnd {
             }
         }
 
+        @Test("settings from the environment are checked: each bad value is named, and STI_FOLLOW takes effect")
+        func badSettingsAreNamed() async throws {
+            try await Bench.offline { bench in
+                let base = ["aggregate", "--brokers", bench.brokers, "--out", bench.scratch.file("out"),
+                            "--state", bench.scratch.file("state.db"), "--timeout", "5"]
+                func run(_ extra: [String], _ variables: [String: String]) async throws -> ProcessResult {
+                    let (path, environment) = (bench.stiPath, bench.environment.merging(variables) { $1 })
+                    return try await onDedicatedThread {
+                        try ChildProcess.run(path, base + extra, environment: environment, timeout: Self.hangGuard)
+                    }
+                }
+                let cases: [([String], [String: String], String)] = [
+                    ([], ["STI_FOLLOW": "ture"], "STI_FOLLOW=ture is neither true nor false"),
+                    ([], ["STI_BATCH_SIZE": "0"], "--batch-size must be between 1 and 1000000, got 0"),
+                    (["--batch-size", "2000000"], [:], "--batch-size must be between 1 and 1000000, got 2000000"),
+                    // STI_FOLLOW=false: a one-shot run, where a metrics port makes no sense…
+                    (["--metrics-port", "127.0.0.1:9464"], ["STI_FOLLOW": "false"], "--metrics-port serves metrics in --follow mode"),
+                    // …STI_FOLLOW=true: follow mode, which gets as far as the (bad) port.
+                    (["--metrics-port", "127.0.0.1:port"], ["STI_FOLLOW": "true"], "127.0.0.1:port"),
+                ]
+                for (extra, variables, expected) in cases {
+                    let result = try await run(extra, variables)
+                    #expect(!result.timedOut && result.status != 0, "\(variables) \(extra): status \(result.status)")
+                    #expect(result.stderrText.contains(expected), "\(variables) \(extra): \(result.stderrText.suffix(500))")
+                    #expect(!result.stderrText.contains("--metrics-port serves") || expected.contains("--metrics-port serves"),
+                            "STI_FOLLOW=true was not taken: \(result.stderrText.suffix(500))")
+                }
+            }
+        }
+
         @Test("--out not writable: a clear error before anything is consumed")
         func outNotWritable() async throws {
             try await Bench.with { bench in
