@@ -341,11 +341,20 @@ struct CrashTrial {
         return false
     }
 
+    /// What is wrong with `latest` right now, if anything. One `lstat` decides what `latest`
+    /// is: reading the link first and looking again after a failure raced with the first
+    /// publish (no `latest` for the read, a link for the look) and reported a problem that
+    /// never existed.
     static func latestProblem(out: String) -> String? {
         let link = out + "/latest"
+        var info = stat()
+        guard lstat(link, &info) == 0 else { return nil }  // no snapshot published yet
+        guard info.st_mode & S_IFMT == S_IFLNK else {
+            return "latest exists but is not a symbolic link (mode \(String(info.st_mode, radix: 8)))"
+        }
+        // A link is only ever replaced by another link (rename), so it can always be read.
         guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: link) else {
-            var info = stat()
-            return lstat(link, &info) == 0 ? "latest exists but is not a symbolic link" : nil
+            return "latest is a link that cannot be read"
         }
         return FileManager.default.fileExists(atPath: "\(out)/\(target)/\(SnapshotWriter.manifestFile)")
             ? nil : "latest -> \(target), which has no manifest"
