@@ -22,7 +22,8 @@
 #   - `/secure/keys.json` is Samples/keys.demo.json and `/secure/kafka-ca.pem` a throwaway
 #     self-signed certificate; `editor` is a `sed` that sets STI_BROKERS.
 #   - Packages do not start their services when installed (a policy-rc.d, usual in containers);
-#     node-exporter is then started listening on 127.0.0.1:9100 only.
+#     node-exporter is then started listening on 127.0.0.1:9100 only. The server's apt finds
+#     the packages in a cache this script fills once (download only; $STI_DEPS_DIR).
 # Nothing outside the overlay changes: the container shares only the network (loopback) with
 # this machine; its /tmp, /run and all files it writes are its own.
 set -euo pipefail
@@ -110,6 +111,18 @@ mkdir -p "$root" "$layers"
 mount -t tmpfs -o size=4g,mode=0755 sti-trial "$layers"
 mkdir -p "$layers/upper" "$layers/work"
 mount -t overlay sti-trial -o "lowerdir=/,upperdir=$layers/upper,workdir=$layers/work" "$root"
+# The packages the guide installs on the server, fetched once into a cache on this machine
+# (download only, nothing installed here) and put where the server's apt looks first: later
+# trials need no mirror.
+debs="${STI_DEPS_DIR:-$HOME/.cache/sti-pipeline}/server-trial-debs"
+mkdir -p "$debs/partial"
+apt-get install -y -qq --no-install-recommends --download-only -o Dir::Cache::archives="$debs" \
+  ca-certificates prometheus-node-exporter acl prometheus sqlite3 >/dev/null 2>&1 \
+  || echo "server-trial: could not cache the server's packages; its apt will download them" >&2
+cp "$debs"/*.deb "$root/var/cache/apt/archives/" 2>/dev/null || true
+# This machine's image carries a Docker-style apt hook that empties that cache after every
+# dpkg run; a server has none.
+rm -f "$root/etc/apt/apt.conf.d/docker-clean"
 # Before boot, in the server's own files: no service starts on package installation
 # (policy-rc.d), and no leftovers of this machine's earlier trials.
 printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
