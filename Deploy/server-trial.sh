@@ -185,7 +185,7 @@ trial "node-exporter listens on loopback only, then starts"
 server "sed -i 's|^ARGS=.*|ARGS=\"--web.listen-address=127.0.0.1:9100\"|' /etc/default/prometheus-node-exporter && systemctl restart prometheus-node-exporter"
 
 say "the topics (README operator guide), against this cluster"
-server "sti topics create --brokers $brokers --partitions 6 --replication-factor 3 --min-insync-replicas 2 || sti topics create --brokers $brokers --partitions 6"
+server "sti topics create --brokers $brokers --partitions 6 --replication-factor 3 --min-insync-replicas 2"
 
 say "the bureaus submit (from this machine, not the server): sti demo --brokers $brokers"
 LD_LIBRARY_PATH="$rdkafka216" "$sti_bin" demo --brokers "$brokers" --samples Samples --out "$work/demo-out" \
