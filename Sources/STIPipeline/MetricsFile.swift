@@ -2,10 +2,11 @@ public import Foundation
 import Prometheus
 import STIProtocol
 
-/// The node-exporter textfile a scheduled run leaves behind (`--metrics-file`): what the last
-/// run read, accepted and rejected, how long it took, the age of the snapshot `latest` points
-/// at, the current records per geography and the consumer lag per partition. Written to a temporary file and renamed, so
-/// node-exporter never reads half of it.
+/// The node-exporter textfile a scheduled run leaves behind (`--metrics-file`), and the body
+/// of the `--metrics-port` endpoint: what the last run read, accepted and rejected, how long it
+/// took, the age of the snapshot `latest` points at, the current records per geography and the
+/// consumer lag per partition. Written to a temporary file and renamed, so node-exporter never
+/// reads half of it.
 public enum MetricsFile {
     /// Facts about the state and snapshot, beyond what the run itself counted.
     public struct Context: Sendable {
