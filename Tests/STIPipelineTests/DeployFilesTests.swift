@@ -377,9 +377,12 @@ import Testing
         #expect(deadline < 3600, "a hung run ends before the next one")
         let pod = job["template"]["spec"]
         #expect(["Never", "OnFailure"].contains(pod["restartPolicy"].string ?? ""))
-        let (container, _) = try Self.checkPod(pod, common: common)
+        let (container, env) = try Self.checkPod(pod, common: common)
         let args = container["args"].list.compactMap(\.string)
         #expect(args.first == "aggregate" && !args.contains("--follow"))
+        // The ConfigMap is shared with the follow-mode Deployment: STI_FOLLOW there would turn
+        // every hourly job into a daemon that never ends.
+        #expect(["false", "0", "no", nil].contains(env["STI_FOLLOW"]?.lowercased()), "STI_FOLLOW=\(env["STI_FOLLOW"] ?? "")")
     }
 
     @Test func followDeploymentIsSingleRecreatedAndScraped() throws {
