@@ -299,6 +299,23 @@ cmp "$root/srv/sti/snapshots/latest/indicators.csv" "$work/demo-out/latest/indic
   || fail "--rebuild gave a different indicators.csv"
 echo "check: --rebuild gave the same indicators.csv"
 
+echo "logs as JSON lines, for a log shipper (STI_LOG_FORMAT=json, journalctl -o json)"
+server "sed -i 's|^STI_LOG_FORMAT=.*|STI_LOG_FORMAT=json|' /etc/sti/sti.env && systemctl start sti-aggregate.service"
+cat > "$root/root/summary-line.py" <<'PYEOF'
+import json, sys
+# The journal's own JSON, one entry a line; sti's line is JSON again inside MESSAGE.
+for entry in map(json.loads, sys.stdin):
+    message = entry.get("MESSAGE")
+    if isinstance(message, str) and message.startswith("{"):
+        line = json.loads(message)
+        if "read 0, accepted 0" in line.get("message", ""):
+            print(json.dumps(line, ensure_ascii=False))
+            sys.exit(0)
+sys.exit("no JSON summary line in the journal")
+PYEOF
+server "journalctl -u sti-aggregate.service -o json -n 40 --no-pager | python3 /root/summary-line.py"
+server "sed -i 's|^STI_LOG_FORMAT=.*|STI_LOG_FORMAT=text|' /etc/sti/sti.env"
+
 echo "overlap: a manual run holds the lock while the timer's service starts"
 in_server "runuser -u sti -- flock /var/lib/sti/aggregate.lock sleep 30" >/dev/null 2>&1 &
 holder=$!
