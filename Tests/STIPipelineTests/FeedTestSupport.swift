@@ -5,6 +5,7 @@
 
 import Foundation
 import STIProtocol
+import STITestSupport
 
 /// Locates the repository: the folder holding Package.swift above this file. Symlinks are
 /// resolved first, so a development package that links this file finds the real repository.
@@ -111,33 +112,7 @@ enum FlatJSON {
 /// Reads the generator's CSV: RFC 4180 with CRLF line ends; quoted cells allowed.
 enum SimpleCSV {
     static func parse(_ text: String) throws -> (header: [String], rows: [[String]]) {
-        guard text.hasSuffix("\r\n") else { throw FeedTestError("CSV does not end with CRLF") }
-        var records: [[String]] = []
-        var row: [String] = []
-        var cell = ""
-        var quoted = false
-        var chars = Array(text.unicodeScalars)[...]
-        while let c = chars.popFirst() {
-            if quoted {
-                if c == "\"" {
-                    if chars.first == "\"" { cell.unicodeScalars.append("\""); chars.removeFirst() } else { quoted = false }
-                } else {
-                    cell.unicodeScalars.append(c)
-                }
-            } else if c == "\"" {
-                quoted = true
-            } else if c == "," {
-                row.append(cell); cell = ""
-            } else if c == "\r" {
-                guard chars.popFirst() == "\n" else { throw FeedTestError("bare CR in CSV") }
-                row.append(cell); cell = ""
-                records.append(row); row = []
-            } else if c == "\n" {
-                throw FeedTestError("bare LF in CSV (line ends must be CRLF)")
-            } else {
-                cell.unicodeScalars.append(c)
-            }
-        }
+        let records = try CSVText.parse(text)
         guard let header = records.first else { throw FeedTestError("empty CSV") }
         for (n, r) in records.enumerated() where r.count != header.count {
             throw FeedTestError("CSV line \(n + 1) has \(r.count) cells, header has \(header.count)")

@@ -225,41 +225,7 @@ func manifestCounts(_ manifest: [String: Any]) -> [String: Int] {
     return result
 }
 
-// MARK: Small independent parsers
-
-/// RFC 4180 reading, enough for the snapshot files: CRLF records, quoted fields with doubled
-/// quotes. Throws on a bare LF, which the protocol's files must never contain outside quotes.
-enum CSVText {
-    static func parse(_ text: String) throws -> [[String]] {
-        var rows: [[String]] = []
-        var row: [String] = []
-        var field = ""
-        var quoted = false
-        var scalars = Array(text.unicodeScalars)[...]
-        while let c = scalars.popFirst() {
-            if quoted {
-                if c == "\"" {
-                    if scalars.first == "\"" { scalars.removeFirst(); field.unicodeScalars.append("\"") } else { quoted = false }
-                } else {
-                    field.unicodeScalars.append(c)
-                }
-                continue
-            }
-            switch c {
-            case "\"": quoted = true
-            case ",": row.append(field); field = ""
-            case "\r":
-                guard scalars.popFirst() == "\n" else { throw TestEnvironmentError("CR without LF in CSV") }
-                row.append(field); field = ""
-                rows.append(row); row = []
-            case "\n": throw TestEnvironmentError("bare LF in CSV (line ends must be CRLF)")
-            default: field.unicodeScalars.append(c)
-            }
-        }
-        guard field.isEmpty, row.isEmpty, !quoted else { throw TestEnvironmentError("CSV does not end with CRLF") }
-        return rows
-    }
-}
+// MARK: Small independent parsers (the CSV one is STITestSupport.CSVText)
 
 /// `text` with every LF turned into CRLF, and a final CRLF: expected CSV is written in the
 /// tests as a multi-line literal (whose line ends Swift normalises to LF).

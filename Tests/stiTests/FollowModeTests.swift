@@ -10,13 +10,11 @@ import STITestSupport
 extension EndToEnd {
     @Suite(.serialized, .timeLimit(.minutes(5)))
     struct FollowMode {
-        static let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Samples").path
+        static var samples: String { BureauFlows.samples }
 
         /// Data rows of a sample CSV file (header and blank lines not counted).
         static func rowCount(_ file: String) throws -> Int {
-            let text = try String(contentsOfFile: samples + "/" + file, encoding: .utf8)
-            return text.split(separator: "\r\n").filter { !$0.isEmpty }.count - 1
+            try BureauFlows.csvLines(samples + "/" + file).count - 1
         }
 
         /// The metrics endpoint's body, or nil while nothing answers.
