@@ -82,9 +82,16 @@ server_any() {
 cleanup() {
   set +e
   if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
-    [ -n "$leader" ] && in_server "systemctl poweroff --no-block" >/dev/null 2>&1
+    # Not through in_server: the poweroff must not depend on anything inside working.
+    [ -n "$leader" ] && nsenter --target "$leader" --all -- systemctl poweroff --no-block >/dev/null 2>&1
     for _ in $(seq 60); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 0.5; done
-    kill -0 "$nspawn_pid" 2>/dev/null && kill -KILL "$nspawn_pid"
+    # Still up: SIGKILL the container's init, which ends every process of its PID namespace
+    # (killing systemd-nspawn alone would leave them running, orphaned).
+    if kill -0 "$nspawn_pid" 2>/dev/null; then
+      [ -n "$leader" ] && kill -KILL "$leader" 2>/dev/null
+      for _ in $(seq 20); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 0.5; done
+      kill -0 "$nspawn_pid" 2>/dev/null && kill -KILL "$nspawn_pid"
+    fi
     wait "$nspawn_pid" 2>/dev/null
   fi
   mountpoint -q "$root" && umount "$root"
@@ -137,9 +144,12 @@ chmod 0755 "$root/usr/sbin/policy-rc.d"
 rm -rf "$root/etc/sti" "$root/srv/sti" "$root/var/lib/sti" "$root/usr/local/bin/sti" "$root/secure" \
   "$root/etc/systemd/system/sti-aggregate.service" "$root/etc/systemd/system/sti-aggregate.timer"
 # --register=no --keep-unit: no machined/D-Bus on this machine. The network is shared (the
-# broker is on loopback); /tmp and /run are the container's.
+# broker is on loopback); /tmp and /run are the container's. The repository and the binary are
+# bound in read-only at their own paths: a clone under /tmp would be hidden by that /tmp.
+binds=(--bind-ro="$repo")
+case "$sti_bin" in "$repo"/*) ;; *) binds+=(--bind-ro="$(dirname "$sti_bin")") ;; esac
 systemd-nspawn --quiet --directory="$root" --machine="$machine" --boot --register=no --keep-unit \
-  --console=passive > "$work/nspawn.log" 2>&1 < /dev/null &
+  "${binds[@]}" --console=passive > "$work/nspawn.log" 2>&1 < /dev/null &
 nspawn_pid=$!
 for _ in $(seq 100); do
   leader=$(pgrep -P "$nspawn_pid" | head -n1 || true)
