@@ -1,10 +1,12 @@
 // swift-tools-version: 6.1
 // sti-pipeline: Kunming science-and-technology statistics over Kafka.
 //
+// `section N` in code comments means section N of docs/protocol.md, the contract as issued.
+//
 // Module map (each depends only on those above it):
 //   CRdKafka     system library over Debian's librdkafka-dev (pkg-config `rdkafka`)
 //   Kafka        a small, safe Swift API over librdkafka; knows nothing about statistics
-//   STIProtocol  the contract (../shared/spec/protocol.md): registry, records, exact amounts,
+//   STIProtocol  the contract (docs/protocol.md, version 2): registry, records, exact amounts,
 //                validation, revisions, indicators, CSV and manifest writing. No Kafka inside.
 //   STIPipeline  the runs: submit, aggregate, status; the SQLite state store
 //   sti          the command-line tool
