@@ -93,6 +93,14 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible, Hashable {
         self.operation = operation
     }
 
+    /// The broker (or librdkafka, before sending) refuses this very message: it is too large
+    /// (`message.max.bytes`, `max.message.bytes`) or not a valid record for the topic. Sending
+    /// the same bytes again can never succeed, unlike a transport error or a timeout.
+    public var refusesTheMessageItself: Bool {
+        let code = errorCode
+        return code == .messageSizeTooLarge || code == .recordListTooLarge || code == .invalidRecord
+    }
+
     /// The code as a Swift value, for comparisons such as `error.errorCode == .transport`.
     public var errorCode: KafkaErrorCode { KafkaErrorCode(rawValue: code) }
 

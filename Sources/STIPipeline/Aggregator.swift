@@ -299,15 +299,9 @@ public final class Aggregator {
                             try processor.process(view, key: key, tx: tx, book: &p.book, producer: p.producer)
                         }
                     }
-                    if processor.noticesSent > 0 {
-                        // Notices reach the broker before the batch commits, so a rejected
-                        // source offset is never committed without its notice.
-                        try p.producer.flush(timeout: options.timeout)
-                        let failures = p.producer.takeFailures()
-                        if let first = failures.first {
-                            throw AggregateError("\(failures.count) rejection notice(s) could not be delivered to \(rejectedTopic): \(first)")
-                        }
-                    }
+                    // Notices reach the broker before the batch commits, so a rejected source
+                    // offset is never committed without its notice.
+                    try processor.deliverNotices(producer: p.producer, timeout: options.timeout)
                     try processor.persist(tx: tx, book: p.book)
                 }
             } catch let error as AggregateError {

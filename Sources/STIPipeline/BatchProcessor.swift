@@ -11,6 +11,9 @@ struct BatchProcessor {
     let validator: MessageValidator
     private(set) var counts = RunCounts()
     private(set) var noticesSent = 0
+    /// The notices of this batch, without their payloads, by delivery tag: what a resend needs
+    /// when the brokers refuse one for its size.
+    private var notices: [SentNotice] = []
     private var ranges: [TopicPartitionKey: OffsetRange] = [:]
     private var dirtyTotals = Set<AggregateKey>()
     private let encoder = JSONEncoder()
@@ -37,6 +40,7 @@ struct BatchProcessor {
     mutating func reset() {
         counts = RunCounts()
         noticesSent = 0
+        notices.removeAll(keepingCapacity: true)
         ranges.removeAll(keepingCapacity: true)
         dirtyTotals.removeAll(keepingCapacity: true)
     }
@@ -105,14 +109,66 @@ struct BatchProcessor {
         let notice = RejectionNotice(topic: key.topic, partition: key.partition, offset: view.offset, county: county,
                                      errors: errors, rejectedAt: UTCTime.rfc3339(Date()), payload: Array(view.value))
         for code in Set(errors.map(\.code)) { counts.rejectedByCode[code, default: 0] += 1 }
-        let originalKey = view.key
-        let value = notice.encoded()
-        try value.withUnsafeBytes { bytes in
-            try producer.send(topic: aggregator.rejectedTopic, key: originalKey, value: bytes)
-        }
-        noticesSent += 1
+        try send(notice, key: RejectionNotice.key(for: view.key).map { Array($0) }, producer: producer)
         try tx.addRejection(PendingRejection(topic: key.topic, partition: key.partition, offset: view.offset,
                                              county: county, codes: notice.codes, firstMessage: notice.firstMessage))
+    }
+
+    /// Sends one notice. One that librdkafka refuses outright for its size (the producer's
+    /// `message.max.bytes`) is sent again without its payload, and if even that is refused the
+    /// rejection stands without a notice (logged; `rejections.csv` still lists it): a refusal
+    /// that no retry can cure must never fail the batch, or the run would stop on this message
+    /// at every attempt.
+    private mutating func send(_ notice: RejectionNotice, key: [UInt8]?, producer: KafkaProducer) throws {
+        let reduced = notice.payload.isEmpty
+        do {
+            try producer.send(topic: aggregator.rejectedTopic, key: key, value: notice.encoded(), tag: notices.count)
+        } catch let error as KafkaError where error.refusesTheMessageItself {
+            if !reduced { return try send(notice.withoutPayload, key: key, producer: producer) }
+            noticeUndeliverable(notice, error)
+            return
+        }
+        notices.append(SentNotice(notice: notice.withoutPayload, key: key, reduced: reduced))
+        noticesSent += 1
+    }
+
+    /// Waits until every notice of the batch is delivered, so that no rejected source offset is
+    /// committed without its notice. Notices the brokers refused for their size are sent again
+    /// without payload; transport failures and timeouts fail the batch, which is then redone.
+    mutating func deliverNotices(producer: KafkaProducer, timeout: Duration) throws(AggregateError) {
+        var round = 0
+        while noticesSent > 0 {
+            do { try producer.flush(timeout: timeout) } catch {
+                throw AggregateError("rejection notices to \(aggregator.rejectedTopic) not confirmed: \(error)")
+            }
+            let failures = producer.takeFailures()
+            guard !failures.isEmpty else { return }
+            var resend: [SentNotice] = []
+            for failure in failures {
+                guard let error = failure.error, error.refusesTheMessageItself, notices.indices.contains(failure.tag) else {
+                    throw AggregateError("\(failures.count) rejection notice(s) could not be delivered to \(aggregator.rejectedTopic): \(failure)")
+                }
+                let sent = notices[failure.tag]
+                if sent.reduced { noticeUndeliverable(sent.notice, error) } else { resend.append(sent) }
+            }
+            round += 1
+            guard !resend.isEmpty, round < 3 else { return }
+            notices.removeAll(keepingCapacity: true)
+            noticesSent = 0
+            do {
+                for sent in resend { try send(sent.notice, key: sent.key, producer: producer) }
+            } catch {
+                throw AggregateError("rejection notices to \(aggregator.rejectedTopic): \(error)")
+            }
+        }
+    }
+
+    private func noticeUndeliverable(_ notice: RejectionNotice, _ error: KafkaError) {
+        aggregator.logger.error("""
+            the brokers refuse the rejection notice of \(notice.topic)[\(notice.partition)]@\(notice.offset) even without its \
+            payload (\(error)); the message stays rejected and is listed in rejections.csv, without a notice on \
+            \(aggregator.rejectedTopic)
+            """)
     }
 
     /// Adds the batch's totals, offsets and counts to its transaction.
@@ -126,3 +182,10 @@ struct BatchProcessor {
     }
 }
 
+/// A notice as sent in the current batch, kept without its payload for a resend.
+struct SentNotice {
+    var notice: RejectionNotice
+    var key: [UInt8]?
+    /// Already sent without its payload: a further size refusal is final.
+    var reduced: Bool
+}

@@ -1,8 +1,17 @@
 import Foundation
 
+/// What the aggregator did with a message it did not accept (section 6): refused it for an
+/// `E_` code, or held it for plausibility warnings only (section 5a).
+public enum NoticeDisposition: String, Sendable, Hashable, Codable {
+    case rejected
+    case held
+}
+
 /// The rejection notice of protocol section 6 (`sti.rejection/1`), sent to `sti.rejected`
-/// with the original key, so a bureau learns what the aggregator refused and why.
+/// under the original key (when that key is short enough, see `key(for:)`), so a bureau
+/// learns what the aggregator refused and why.
 public struct RejectionNotice: Sendable, Hashable {
+    public var disposition: NoticeDisposition = .rejected
     public var topic: String
     public var partition: Int32
     public var offset: Int64
@@ -21,6 +30,17 @@ public struct RejectionNotice: Sendable, Hashable {
     /// commit and the aggregator would stop on that message at every run.
     public static let maxPayloadBytes = MessageValidator.maxValueBytes
 
+    /// Section 6: a notice carries the original key only when it is 1 to 64 bytes. Kafka keys
+    /// are limited only by the broker's message size, and a notice repeating a ~1 MB key was
+    /// refused by the broker at every run, so one such message stopped all aggregation.
+    public static let maxKeyBytes = 64
+
+    /// The key a notice is sent under: the original key when it is 1 to 64 bytes, else none.
+    public static func key(for originalKey: UnsafeRawBufferPointer?) -> UnsafeRawBufferPointer? {
+        guard let originalKey, (1...maxKeyBytes).contains(originalKey.count) else { return nil }
+        return originalKey
+    }
+
     public init(topic: String, partition: Int32, offset: Int64, county: String?, errors: [FieldError], rejectedAt: String, payload: [UInt8]) {
         self.topic = topic; self.partition = partition; self.offset = offset; self.county = county
         self.errors = errors; self.rejectedAt = rejectedAt
@@ -29,7 +49,7 @@ public struct RejectionNotice: Sendable, Hashable {
 
     /// The notice's JSON value, keys in the order the protocol lists them.
     public func encoded() -> [UInt8] {
-        var out = "{\"schema\":\"sti.rejection/1\",\"source\":{\"topic\":"
+        var out = "{\"schema\":\"sti.rejection/1\",\"disposition\":\"\(disposition.rawValue)\",\"source\":{\"topic\":"
         out += JSONText.string(topic)
         out += ",\"partition\":\(partition),\"offset\":\(offset)},\"county\":"
         out += county.map(JSONText.string) ?? "null"
@@ -41,6 +61,14 @@ public struct RejectionNotice: Sendable, Hashable {
         out += Data(payload).base64EncodedString()
         out += "\"}"
         return Array(out.utf8)
+    }
+
+    /// The same notice without the original value: what is sent when the brokers refuse the
+    /// whole one for its size (their `message.max.bytes` may be below 64 KiB plus the errors).
+    public var withoutPayload: RejectionNotice {
+        var copy = self
+        copy.payload = []
+        return copy
     }
 
     /// `codes` of `rejections.csv`: the distinct codes in report order, joined with `;`.

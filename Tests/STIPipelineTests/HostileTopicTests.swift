@@ -338,3 +338,93 @@ struct HostileTopicTests {
         }
     }
 }
+
+/// Hostile review #1: a message whose Kafka key is about 1 MB. Its notice used to repeat the
+/// key, which made the notice larger than the producer or broker accept; the batch then failed
+/// at every run and aggregation stopped for good at that message.
+@Suite(.mockCluster, .serialized, .timeLimit(.minutes(3)))
+struct HugeKeyTests {
+    @Test func aMegabyteKeyBetweenTwoGoodMessagesStopsNothing() async throws {
+        let broker = try TestBroker(partitions: 1, rejectedPartitions: 1)
+        defer { broker.close() }
+        let dir = try TemporaryDirectory(prefix: "sti-hugekey")
+        defer { dir.remove() }
+        let good1 = HostileTopic.rd("530102")
+        let good2 = HostileTopic.rd("530103")
+        let hugeKey = [UInt8](repeating: UInt8(ascii: "k"), count: 999_700)
+        let messages = [TestMessage(topic: "sti.rd", partition: 0, key: Wire.b("530102"), value: good1),
+                        TestMessage(topic: "sti.rd", partition: 0, key: hugeKey, value: HostileTopic.rd("530111")),
+                        TestMessage(topic: "sti.rd", partition: 0, key: Wire.b("530103"), value: good2)]
+        _ = try await onDedicatedThread { try broker.produce(messages, properties: ["message.max.bytes": "2000000"]) }
+
+        let options = AggregateOptions(brokers: broker.brokers, out: URL(fileURLWithPath: dir.file("out")), statePath: dir.file("state.db"),
+                                       timeout: .seconds(30))
+        let first = try await onDedicatedThread { try Aggregator(options: options, logger: LogRecorder().logger()).run() }
+        #expect(first.counts.read == 3)
+        #expect(first.counts.accepted == 2)
+        #expect(first.counts.rejectedByCode == [.keyMismatch: 1])
+        // A second run in a row finds nothing new and succeeds too.
+        let second = try await onDedicatedThread { try Aggregator(options: options, logger: LogRecorder().logger()).run() }
+        #expect(second.counts.read == 0)
+
+        let notices = try await onDedicatedThread { try broker.readAll(topic: "sti.rejected", partitions: 1) }
+        try #require(notices.count == 1)
+        #expect(notices[0].key == nil, "a key longer than 64 bytes is not repeated on the notice")
+        #expect(notices[0].value.count < 100_000)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(notices[0].value)) as? [String: Any])
+        #expect(object["disposition"] as? String == "rejected")
+        #expect((object["source"] as? [String: Any])?["offset"] as? Int == 1)
+    }
+
+    /// A key of 1 to 64 bytes is repeated on the notice; 65 bytes is not (section 6).
+    @Test(arguments: [(64, true), (65, false)])
+    func theNoticeKeyBound(length: Int, kept: Bool) async throws {
+        let broker = try TestBroker(partitions: 1, rejectedPartitions: 1)
+        defer { broker.close() }
+        let dir = try TemporaryDirectory(prefix: "sti-noticekey")
+        defer { dir.remove() }
+        let key = [UInt8](repeating: UInt8(ascii: "5"), count: length)
+        _ = try await onDedicatedThread { try broker.produce([TestMessage(topic: "sti.rd", partition: 0, key: key, value: HostileTopic.rd("530102"))]) }
+        let options = AggregateOptions(brokers: broker.brokers, out: URL(fileURLWithPath: dir.file("out")), statePath: dir.file("state.db"),
+                                       timeout: .seconds(30))
+        _ = try await onDedicatedThread { try Aggregator(options: options, logger: LogRecorder().logger()).run() }
+        let notices = try await onDedicatedThread { try broker.readAll(topic: "sti.rejected", partitions: 1) }
+        try #require(notices.count == 1)
+        #expect(notices[0].key == (kept ? key : nil))
+    }
+
+    /// A notice refused for its size (here the producer's own message.max.bytes, set low with
+    /// -X) is a permanent condition: it goes again without its payload, and one refused even
+    /// then is logged; the rejection stays in rejections.csv and the batch commits.
+    @Test(arguments: [("20000", true), ("1000", false)])
+    func aNoticeRefusedForItsSizeIsSentSmallerOrRecorded(maxBytes: String, delivered: Bool) async throws {
+        let broker = try TestBroker(partitions: 1, rejectedPartitions: 1)
+        defer { broker.close() }
+        let dir = try TemporaryDirectory(prefix: "sti-noticesize")
+        defer { dir.remove() }
+        // 30 KB of unknown fields: valid JSON, E_FIELD_UNKNOWN, and a notice over 20,000 bytes
+        // with its payload; 21 errors of about 40 bytes each stay over 1,000 without it.
+        let big = HostileTopic.rd("530102", extra: (0..<3_000).map { ("u\($0)", "1") })
+        let messages = [TestMessage(topic: "sti.rd", partition: 0, key: Wire.b("530102"), value: big),
+                        TestMessage(topic: "sti.rd", partition: 0, key: Wire.b("530103"), value: HostileTopic.rd("530103"))]
+        _ = try await onDedicatedThread { try broker.produce(messages) }
+        let options = AggregateOptions(brokers: broker.brokers, out: URL(fileURLWithPath: dir.file("out")), statePath: dir.file("state.db"),
+                                       kafkaProperties: ["message.max.bytes": maxBytes], timeout: .seconds(30))
+        let log = LogRecorder()
+        let summary = try await onDedicatedThread { try Aggregator(options: options, logger: log.logger()).run() }
+        #expect(summary.counts.accepted == 1)
+        #expect(summary.counts.rejectedByCode == [.fieldUnknown: 1])
+        let rows = try StrictCSV.parse(try #require(try Snapshot.files(out: options.out)["rejections.csv"]))
+        #expect(rows.count == 2)
+        let notices = try await onDedicatedThread { try broker.readAll(topic: "sti.rejected", partitions: 1) }
+        if delivered {
+            try #require(notices.count == 1)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(notices[0].value)) as? [String: Any])
+            #expect(object["payload_base64"] as? String == "")
+            #expect((object["errors"] as? [Any])?.count == 21)
+        } else {
+            #expect(notices.isEmpty)
+            #expect(log.text.contains("sti.rd[0]@0 even without its payload"))
+        }
+    }
+}
