@@ -143,7 +143,7 @@ load_feed() {
   for t in "${TOPICS[@]}"; do
     local file="$dir/$t.keyed"
     [ -s "$file" ] || continue
-    kcat -P -b "$B" -t "$prefix.${t#sti.}" -K $'\t' -l "$file" 2>>"$W/kcat-load.err" || die "kcat -P $file"
+    kcat -P -X partitioner=murmur2_random -b "$B" -t "$prefix.${t#sti.}" -K $'\t' -l "$file" 2>>"$W/kcat-load.err" || die "kcat -P $file"
   done
 }
 
@@ -240,7 +240,7 @@ for r in $(seq 1 "$R"); do
   log "(d) kcat produce of the same $SUBMIT_ROWS rows as JSON lines, run $r/$R"
   cmds=()
   for t in "${TOPICS[@]}"; do
-    [ -s "$W/submit-jsonl/$t.keyed" ] && cmds+=("kcat -P -b $B -t bkcat.${t#sti.} -K \$'\\t' -l $W/submit-jsonl/$t.keyed")
+    [ -s "$W/submit-jsonl/$t.keyed" ] && cmds+=("kcat -P -X partitioner=murmur2_random -b $B -t bkcat.${t#sti.} -K \$'\\t' -l $W/submit-jsonl/$t.keyed")
   done
   timed_parallel dk "${cmds[@]}"
 done

@@ -121,7 +121,7 @@ listening "$port" || { echo "crash-trials: tansu did not listen on $brokers" >&2
   || { cat "$work/topics.log" >&2; failed=1; exit 1; }
 "$sti" generate --out "$work/feed" --messages "$messages" --seed "$seed" >/dev/null
 for topic in sti.rd sti.tech-contracts sti.county-profiles; do
-  kcat -P -b "$brokers" -t "$topic" -K $'\t' -l "$work/feed/$topic.keyed" 2>"$work/kcat-$topic.log" \
+  kcat -P -X partitioner=murmur2_random -b "$brokers" -t "$topic" -K $'\t' -l "$work/feed/$topic.keyed" 2>"$work/kcat-$topic.log" \
     || { cat "$work/kcat-$topic.log" >&2; failed=1; exit 1; }
   if grep -qE 'ERROR|Failed' "$work/kcat-$topic.log"; then cat "$work/kcat-$topic.log" >&2; failed=1; exit 1; fi
 done

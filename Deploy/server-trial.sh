@@ -386,7 +386,7 @@ load=100000
 trial "$load more messages, unsigned (so every one is rejected with E_AUTH and gets a notice), loaded with kcat"
 "$sti_bin" generate --out "$work/load" --messages "$load" --seed 7 >/dev/null
 for topic in sti.rd sti.tech-contracts sti.county-profiles; do
-  LD_LIBRARY_PATH="$rdkafka216" kcat -P -b "$brokers" -t "$topic" -K $'\t' -l "$work/load/$topic.keyed" 2>"$work/kcat.log" \
+  LD_LIBRARY_PATH="$rdkafka216" kcat -P -X partitioner=murmur2_random -b "$brokers" -t "$topic" -K $'\t' -l "$work/load/$topic.keyed" 2>"$work/kcat.log" \
     || { cat "$work/kcat.log" >&2; fail "kcat could not load $topic"; }
 done
 count_notices() { LD_LIBRARY_PATH="$rdkafka216" kcat -C -b "$brokers" -t sti.rejected -e -q -f '%k\n' 2>/dev/null | wc -l; }

@@ -128,6 +128,53 @@ public final class KafkaAdmin: Sendable {
         return topics.sorted { $0.name < $1.name }
     }
 
+    /// The configuration of each topic as the brokers describe it (DescribeConfigs): every
+    /// entry's name and value (nil for a sensitive or unset value). A topic the brokers could
+    /// not describe comes back as its error.
+    ///
+    /// - Throws: `KafkaError` when the request as a whole failed (timeout, unsupported).
+    public func describeTopicConfigs(_ names: [String], timeout: Duration) throws -> [String: Result<[String: String?], KafkaError>] {
+        guard !names.isEmpty else { return [:] }
+        var resources: [OpaquePointer?] = names.map { rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, $0) }
+        defer { for resource in resources { rd_kafka_ConfigResource_destroy(resource) } }
+        var errstr = [CChar](repeating: 0, count: 512)
+        let options = rd_kafka_AdminOptions_new(handle.pointer, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS)
+        defer { rd_kafka_AdminOptions_destroy(options) }
+        _ = rd_kafka_AdminOptions_set_request_timeout(options, milliseconds(timeout), &errstr, errstr.count)
+        let event = try runAdmin(timeout: timeout, operation: "describeConfigs") { queue in
+            resources.withUnsafeMutableBufferPointer { buffer in
+                rd_kafka_DescribeConfigs(handle.pointer, buffer.baseAddress, buffer.count, options, queue)
+            }
+        }
+        defer { rd_kafka_event_destroy(event) }
+        guard let result = rd_kafka_event_DescribeConfigs_result(event) else {
+            throw KafkaError(code: .badMessage, message: "unexpected admin result event", operation: "describeConfigs")
+        }
+        var count = 0
+        guard let described = rd_kafka_DescribeConfigs_result_resources(result, &count) else { return [:] }
+        var out: [String: Result<[String: String?], KafkaError>] = [:]
+        for index in 0..<count {
+            guard let resource = described[index] else { continue }
+            let name = String(cString: rd_kafka_ConfigResource_name(resource))
+            let err = rd_kafka_ConfigResource_error(resource)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                let text = rd_kafka_ConfigResource_error_string(resource).map { String(cString: $0) }
+                out[name] = .failure(KafkaError.from(err, message: text, operation: "describe configs of \(name)"))
+                continue
+            }
+            var entryCount = 0
+            var entries: [String: String?] = [:]
+            if let list = rd_kafka_ConfigResource_configs(resource, &entryCount) {
+                for e in 0..<entryCount {
+                    guard let entry = list[e] else { continue }
+                    entries[String(cString: rd_kafka_ConfigEntry_name(entry))] = rd_kafka_ConfigEntry_value(entry).map { String(cString: $0) }
+                }
+            }
+            out[name] = .success(entries)
+        }
+        return out
+    }
+
     /// The cluster id the brokers report. A different id means a different cluster (so offsets
     /// kept from another one mean nothing here).
     public func clusterId(timeout: Duration) throws -> String {

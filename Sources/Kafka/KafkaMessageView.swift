@@ -1,5 +1,14 @@
 import CRdKafka
 
+/// Who set a message's timestamp (librdkafka's `rd_kafka_timestamp_type_t`).
+public enum KafkaTimestampType: Sendable, Hashable {
+    case notAvailable
+    /// Set by the producer.
+    case createTime
+    /// Set by the broker when it appended the message.
+    case logAppendTime
+}
+
 /// One consumed message (or consumer event) lent to the body of `KafkaConsumer.poll` without
 /// copying: `key`, `value` and headers point into librdkafka's buffer and are valid only until
 /// the body returns (the message is destroyed right after). Copy what you keep.
@@ -42,6 +51,19 @@ public struct KafkaMessageView: ~Copyable {
     public var timestampMillis: Int64 {
         guard kind == .message else { return -1 }
         return rd_kafka_message_timestamp(message, nil)
+    }
+
+    /// Who set `timestampMillis`: the producer (`CreateTime`) or the broker on append
+    /// (`LogAppendTime`, the topic's `message.timestamp.type`).
+    public var timestampType: KafkaTimestampType {
+        guard kind == .message else { return .notAvailable }
+        var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        _ = rd_kafka_message_timestamp(message, &type)
+        switch type {
+        case RD_KAFKA_TIMESTAMP_CREATE_TIME: return .createTime
+        case RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME: return .logAppendTime
+        default: return .notAvailable
+        }
     }
 
     /// The key bytes, or nil for a message without a key.

@@ -176,6 +176,18 @@ public final class Aggregator {
                 partitions[key] = stored[key] ?? 0
             }
         }
+        // Section 4: key windows are judged on broker timestamps; say so when a topic keeps the
+        // producers' (the run goes on: unbounded keys and disabled authentication are unaffected).
+        let described: [String: Result<[String: String?], KafkaError>]
+        do { described = try admin.describeTopicConfigs(submissionTopics, timeout: min(options.timeout, .seconds(10))) } catch {
+            let failure = error as? KafkaError ?? KafkaError(code: .badMessage, message: "\(error)", operation: "describeConfigs")
+            described = Dictionary(uniqueKeysWithValues: submissionTopics.map { ($0, .failure(failure)) })
+        }
+        let bounded = keyRing?.keys.contains { $0.notBefore != nil || $0.notAfter != nil } ?? false
+        for warning in TopicLayout.configurationWarnings(described, topics: submissionTopics, keysBounded: bounded) {
+            logger.warning("\(warning)")
+        }
+
         for key in stored.keys where partitions[key] == nil {
             throw AggregateError("the state has offsets for \(key), which the brokers no longer have: the topics were recreated or this state belongs to another cluster; run with --rebuild")
         }
@@ -269,7 +281,10 @@ public final class Aggregator {
         var lastProgress = ContinuousClock.now
         var lastError: KafkaError?
         let startedEmpty = try !wrapState { try p.store.hasRecords() }
-        var processor = BatchProcessor(aggregator: self, validator: p.validator, startedEmpty: startedEmpty,
+        var partitionCounts: [String: Int32] = [:]
+        for key in p.partitions.keys { partitionCounts[key.topic, default: 0] += 1 }
+        var processor = BatchProcessor(aggregator: self, validator: p.validator, partitionCounts: partitionCounts,
+                                       startedEmpty: startedEmpty,
                                        identityMemoryLimit: identityMemoryLimit)
         while drained != assigned {
             if stopRequested.load(ordering: .relaxed) {
@@ -335,11 +350,6 @@ public final class Aggregator {
 
         let indicators = computeIndicators(book: p.book, registry: options.registry)
         let completeness = computeCompleteness(book: p.book, registry: options.registry)
-        let rejections = pending.rejections.map {
-            RejectionRow(topic: $0.topic, partition: $0.partition, offset: $0.offset, county: $0.county,
-                         codes: $0.codes.split(separator: ";").compactMap { ErrorCode(rawValue: String($0)) },
-                         firstMessage: $0.firstMessage)
-        }
         let offsets = pending.ranges.sorted { $0.key < $1.key }.map {
             TopicPartitionRange(topic: $0.key.topic, partition: $0.key.partition, firstOffset: $0.value.first, endOffset: $0.value.next)
         }
@@ -348,7 +358,9 @@ public final class Aggregator {
         let runId: String
         do {
             runId = try p.writer.allocateRunId(start: startedAt)
-            try p.writer.write(runId: runId, indicators: indicators, completeness: completeness, rejections: rejections,
+            let store = p.store
+            try p.writer.write(runId: runId, indicators: indicators, completeness: completeness,
+                               rejections: { emit in try store.forEachPendingRejection { try emit($0.row) } },
                                inputs: ManifestInputs(startedAt: startedAt, finishedAt: finishedAt,
                                                       programVersion: options.programVersion,
                                                       authenticationEnabled: p.keyRingEnabled, offsets: offsets,

@@ -9,6 +9,8 @@ import STIProtocol
 struct BatchProcessor {
     let aggregator: Aggregator
     let validator: MessageValidator
+    /// Each submission topic's partition count, for the `E_PARTITION` rule (section 2).
+    let partitionCounts: [String: Int32]
     private(set) var counts = RunCounts()
     private(set) var noticesSent = 0
     /// The notices of this batch, without their payloads, by delivery tag: what a resend needs
@@ -28,9 +30,11 @@ struct BatchProcessor {
     private var met = Set<Int>()
     private let identityMemoryLimit: Int
 
-    init(aggregator: Aggregator, validator: MessageValidator, startedEmpty: Bool, identityMemoryLimit: Int) {
+    init(aggregator: Aggregator, validator: MessageValidator, partitionCounts: [String: Int32], startedEmpty: Bool,
+         identityMemoryLimit: Int) {
         self.aggregator = aggregator
         self.validator = validator
+        self.partitionCounts = partitionCounts
         self.tracking = startedEmpty
         self.identityMemoryLimit = identityMemoryLimit
         encoder.outputFormatting = [.sortedKeys]
@@ -58,7 +62,11 @@ struct BatchProcessor {
         let message = InboundMessage(topicKind: kind, key: view.key, value: view.value,
                                      keyIdHeader: view.header(named: "sti-key-id"),
                                      signatureHeader: view.header(named: "sti-signature"),
-                                     timestampMillis: view.timestampMillis)
+                                     timestampMillis: view.timestampMillis,
+                                     timestampSource: view.timestampType == .logAppendTime ? .broker : .producer,
+                                     placement: partitionCounts[view.topic].map {
+                                         MessagePlacement(partition: view.partition, partitionCount: $0)
+                                     })
         let record: Record
         switch validator.validate(message) {
         case .failure(let failure):
@@ -139,7 +147,7 @@ struct BatchProcessor {
         var round = 0
         while noticesSent > 0 {
             do { try producer.flush(timeout: timeout) } catch {
-                throw AggregateError("rejection notices to \(aggregator.rejectedTopic) not confirmed: \(error)")
+                throw AggregateError("batch failed, nothing of it committed: rejection notices to \(aggregator.rejectedTopic) not confirmed: \(error)")
             }
             let failures = producer.takeFailures()
             guard !failures.isEmpty else { return }

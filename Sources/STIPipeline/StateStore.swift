@@ -161,13 +161,26 @@ public final class StateStore {
                 for row in try Row.fetchAll(db, sql: "SELECT name, count FROM pending_counts") {
                     work.counts[row[0]] = row[1]
                 }
-                work.rejections = try Row.fetchAll(db, sql: """
+                work.rejectionCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM pending_rejections") ?? 0
+                return work
+            }
+        }
+    }
+
+    /// Calls `body` with every rejection not yet in a snapshot, in `rejections.csv` order, read
+    /// one row at a time from an SQLite cursor: a snapshot never holds them all (a bureau could
+    /// send millions of invalid messages; hostile review #4).
+    public func forEachPendingRejection(_ body: (PendingRejection) throws -> Void) throws(StateStoreError) {
+        try wrap {
+            try queue.read { db in
+                let rows = try Row.fetchCursor(db, sql: """
                     SELECT topic, partition, "offset", county, codes, first_message FROM pending_rejections
                     ORDER BY topic, partition, "offset"
-                    """).map {
-                    PendingRejection(topic: $0[0], partition: $0[1], offset: $0[2], county: $0[3], codes: $0[4], firstMessage: $0[5])
+                    """)
+                while let row = try rows.next() {
+                    try body(PendingRejection(topic: row[0], partition: row[1], offset: row[2], county: row[3],
+                                              codes: PendingRejection.decodeCodes(row[4]), firstMessage: row[5]))
                 }
-                return work
             }
         }
     }
@@ -326,7 +339,7 @@ public struct StateTransaction {
             INSERT OR REPLACE INTO pending_rejections(topic, partition, "offset", county, codes, first_message) VALUES (?, ?, ?, ?, ?, ?)
             """)
         try statement.execute(arguments: [rejection.topic, rejection.partition, rejection.offset,
-                                          rejection.county, rejection.codes, rejection.firstMessage])
+                                          rejection.county, PendingRejection.encodeCodes(rejection.codes), rejection.firstMessage])
     }
 
     public func setMeta(_ key: String, _ value: String) throws {
@@ -359,11 +372,30 @@ public struct PendingRejection: Hashable, Sendable {
     public var partition: Int32
     public var offset: Int64
     public var county: String?
-    public var codes: String
+    /// The distinct codes, in report order.
+    public var codes: [ErrorCode]
     public var firstMessage: String
-    public init(topic: String, partition: Int32, offset: Int64, county: String?, codes: String, firstMessage: String) {
+    public init(topic: String, partition: Int32, offset: Int64, county: String?, codes: [ErrorCode], firstMessage: String) {
         self.topic = topic; self.partition = partition; self.offset = offset
         self.county = county; self.codes = codes; self.firstMessage = firstMessage
+    }
+
+    /// The row of `rejections.csv`.
+    public var row: RejectionRow {
+        RejectionRow(topic: topic, partition: partition, offset: offset, county: county, codes: codes, firstMessage: firstMessage)
+    }
+
+    /// The `codes` column of `pending_rejections`: the codes' names joined with `;`. Only this
+    /// type writes and reads it.
+    static func encodeCodes(_ codes: [ErrorCode]) -> String { codes.map(\.rawValue).joined(separator: ";") }
+
+    static func decodeCodes(_ text: String) throws -> [ErrorCode] {
+        try text.split(separator: ";").map { name in
+            guard let code = ErrorCode(rawValue: String(name)) else {
+                throw StateStoreError("pending rejection with unknown code \(name); run with --rebuild")
+            }
+            return code
+        }
     }
 }
 
@@ -371,8 +403,10 @@ public struct PendingRejection: Hashable, Sendable {
 public struct PendingWork: Sendable {
     public var ranges: [TopicPartitionKey: OffsetRange] = [:]
     public var counts: [String: Int] = [:]
-    public var rejections: [PendingRejection] = []
-    public var isEmpty: Bool { ranges.isEmpty && counts.isEmpty && rejections.isEmpty }
+    /// How many rejections wait for the next snapshot (`StateStore.forEachPendingRejection`
+    /// reads them).
+    public var rejectionCount = 0
+    public var isEmpty: Bool { ranges.isEmpty && counts.isEmpty && rejectionCount == 0 }
 }
 
 /// A state file that cannot be opened or used, with what to do about it.

@@ -51,6 +51,22 @@ public struct Submitter: Sendable {
     public var options: Options
     public init(options: Options) { self.options = options }
 
+    /// The producer configuration for submissions: `clientId`, the caller's librdkafka
+    /// properties, and Kafka's murmur2 partitioner, which section 2 makes the rule (librdkafka's
+    /// own default, CRC32, puts a county on another partition, and the aggregator would refuse
+    /// the message with `E_PARTITION`). A `partitioner` property other than murmur2 is refused.
+    public static func producerConfiguration(bootstrapServers: String, properties: [String: String] = [:])
+        throws(SubmitConfigurationError) -> KafkaConfiguration {
+        var config = KafkaConfiguration(bootstrapServers: bootstrapServers)
+        config.clientId = "sti-submit"
+        for (key, value) in properties { config.set(key, value) }
+        if let chosen = properties["partitioner"], chosen != "murmur2_random", chosen != "murmur2" {
+            throw SubmitConfigurationError(property: "partitioner", value: chosen)
+        }
+        if properties["partitioner"] == nil { config.set("partitioner", "murmur2_random") }
+        return config
+    }
+
     /// The kind of a feed file: `--kind` when given, else from the file name (`rd…`,
     /// `tech-contract…`, `county-profile…`).
     public func kind(of path: String) throws(FeedError) -> RecordKind {
@@ -96,7 +112,8 @@ public struct Submitter: Sendable {
             for row in rows[rows.count * slice / slices ..< rows.count * (slice + 1) / slices] {
                 let outcome = row.value.withUnsafeBytes { value in
                     withKey(row.key) { key in
-                        validator.validate(InboundMessage(topicKind: kind, key: key, value: value, timestampMillis: millis))
+                        validator.validate(InboundMessage(topicKind: kind, key: key, value: value, timestampMillis: millis,
+                                                                    timestampSource: .localClock))
                     }
                 }
                 if case .failure(let failure) = outcome {
@@ -159,5 +176,14 @@ public struct Submitter: Sendable {
             (path: index[report.tag].path, line: index[report.tag].line, error: report.error.map { "\($0)" } ?? "not delivered")
         }
         return Report(sent: total - failures.count, failed: failures)
+    }
+}
+
+/// A producer property that would break the protocol, refused before anything is sent.
+public struct SubmitConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var property: String
+    public var value: String
+    public var description: String {
+        "\(property)=\(value) is not allowed: section 2 of the protocol puts a county on partition murmur2(key) mod N, so the partitioner must be murmur2_random (or murmur2)"
     }
 }

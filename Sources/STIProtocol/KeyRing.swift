@@ -198,7 +198,8 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
     /// message timestamp; else the `E_AUTH` error. A nil `county` (the message has no usable
     /// county, which is rejected on its own) skips the county match.
     public func verify(keyId: UnsafeRawBufferPointer?, signature: UnsafeRawBufferPointer?, county: String?,
-                       value: UnsafeRawBufferPointer, at timestampMillis: Int64) -> FieldError? {
+                       value: UnsafeRawBufferPointer, at timestampMillis: Int64,
+                       timestampTrusted: Bool) -> FieldError? {
         guard let keyId, keyId.count > 0, let signature, signature.count > 0 else {
             return FieldError(.auth, field: nil, "the message is unsigned: headers sti-key-id and sti-signature are required")
         }
@@ -207,6 +208,14 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
         }
         let id = ErrorText.quoted(entry.info.id)
         if entry.info.notBeforeMillis != nil || entry.info.notAfterMillis != nil {
+            // Section 4: a window is judged only on a time the broker set. Under CreateTime the
+            // producer chooses the timestamp, and a holder of a retired key could back-date it.
+            guard timestampTrusted else {
+                return FieldError(.auth, field: "sti-key-id", """
+                    key \(id) has a validity window, but the message's timestamp was set by its producer (CreateTime); \
+                    a bounded key is honoured only on topics with message.timestamp.type=LogAppendTime
+                    """)
+            }
             guard timestampMillis >= 0 else {
                 return FieldError(.auth, field: "sti-key-id", "key \(id) has a validity window but the message has no timestamp")
             }

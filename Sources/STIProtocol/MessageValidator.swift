@@ -24,7 +24,8 @@
 //   a 64 KiB message can carry ten thousand keys, and the rejection notice must stay small.
 //   Field names from the message are cut to 64 characters in errors.
 // - `E_KEY_MISMATCH` when the key is missing or empty has field nil; when `county` differs
-//   from the key, field `county`.
+//   from the key, field `county`. `E_PARTITION` (field nil) is judged on the key alone, so a
+//   message whose county differs from its key may get both.
 // - `E_AUTH` names the header at fault as its field (`sti-key-id`, `sti-signature`), or nil
 //   for an unsigned message.
 // - Errors are ordered by code (section 6's table order), then by field in schema order, then
@@ -200,6 +201,16 @@ private struct FieldChecks {
                 if slot(.county).kind == .string, !text.stringEquals(slot(.county), key) {
                     add(.keyMismatch, .county, "\(ErrorText.quoted(countyText!)) differs from the message key \(ErrorText.describeBytes(key))")
                 }
+                if let placement = message.placement, placement.partitionCount > 0 {
+                    let expected = Partitioner.partition(forKey: key, count: placement.partitionCount)
+                    if expected != placement.partition {
+                        errors.append(FieldError(.partition, field: nil, """
+                            is on partition \(placement.partition) of \(placement.partitionCount), but its key \(ErrorText.describeBytes(key)) \
+                            belongs on partition \(expected) (murmur2, section 2): send with the murmur2 partitioner, \
+                            e.g. kcat -X partitioner=murmur2_random
+                            """))
+                    }
+                }
             } else {
                 errors.append(FieldError(.keyMismatch, field: nil, "the message key is missing or empty; it must be the record's county code"))
             }
@@ -276,7 +287,8 @@ private struct FieldChecks {
         if let message, let ring = validator.keyRing {
             let keyCounty = countyText ?? message.key.flatMap { UTF8Validation.isValid($0) ? String(decoding: $0, as: UTF8.self) : nil }
             if let failure = ring.verify(keyId: message.keyIdHeader, signature: message.signatureHeader, county: keyCounty,
-                                         value: message.value, at: message.timestampMillis) {
+                                         value: message.value, at: message.timestampMillis,
+                                         timestampTrusted: message.timestampSource.isTrusted) {
                 errors.append(failure)
             }
         }

@@ -71,10 +71,10 @@ public struct RejectionNotice: Sendable, Hashable {
         return copy
     }
 
-    /// `codes` of `rejections.csv`: the distinct codes in report order, joined with `;`.
-    public var codes: String {
+    /// `codes` of `rejections.csv`: the distinct codes in report order.
+    public var codes: [ErrorCode] {
         var seen = Set<ErrorCode>()
-        return errors.map(\.code).filter { seen.insert($0).inserted }.map(\.rawValue).joined(separator: ";")
+        return errors.map(\.code).filter { seen.insert($0).inserted }
     }
 
     /// `first_message` of `rejections.csv`: the first error, with the field it concerns.

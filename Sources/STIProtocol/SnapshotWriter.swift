@@ -113,20 +113,44 @@ public struct SnapshotWriter: Sendable {
     @discardableResult
     public func write(runId: String, indicators: [IndicatorRow], completeness: [CompletenessRow],
                       rejections: [RejectionRow], inputs: ManifestInputs) throws(SnapshotError) -> Manifest {
+        try write(runId: runId, indicators: indicators, completeness: completeness,
+                  rejections: { emit in for row in rejections { try emit(row) } }, inputs: inputs)
+    }
+
+    /// The same, with the rows of `rejections.csv` handed over one at a time by `rejections`
+    /// (which calls its argument for each row, in order): they are written through a small
+    /// buffer and hashed as they go, so memory does not grow with their number.
+    @discardableResult
+    public func write(runId: String, indicators: [IndicatorRow], completeness: [CompletenessRow],
+                      rejections: ((RejectionRow) throws -> Void) throws -> Void,
+                      inputs: ManifestInputs) throws(SnapshotError) -> Manifest {
         guard Self.isValidRunId(runId) else { throw SnapshotError("not a run id: \(runId)") }
         let dir = runPath(runId)
         if mkdir(dir, 0o755) != 0 && errno != EEXIST { throw .posix("cannot create run folder", dir) }
-        let tables: [(String, String, Int)] = [
-            (Self.indicatorsFile, CSVWriter.indicators(indicators), indicators.count),
-            (Self.completenessFile, CSVWriter.completeness(completeness), completeness.count),
-            (Self.rejectionsFile, CSVWriter.rejections(rejections), rejections.count),
-        ]
         var files: [ManifestFile] = []
-        for (name, text, rows) in tables {
-            let bytes = Array(text.utf8)
-            try Self.writeDurably(bytes, to: dir + "/" + name)
-            files.append(ManifestFile(name: name, rows: rows, sha256: Self.sha256Hex(bytes)))
+        for (name, header, rows) in [(Self.indicatorsFile, indicatorsCSVHeader, indicators.map(\.csvCells)),
+                                     (Self.completenessFile, completenessCSVHeader, completeness.map(\.csvCells))] {
+            var file = try DurableFile(creating: dir + "/" + name)
+            try file.append(CSVWriter.line(header.map(CSVCell.text)))
+            for row in rows { try file.append(CSVWriter.line(row)) }
+            files.append(ManifestFile(name: name, rows: rows.count, sha256: try file.finish()))
         }
+        var rejected = try DurableFile(creating: dir + "/" + Self.rejectionsFile)
+        try rejected.append(CSVWriter.line(rejectionsCSVHeader.map(CSVCell.text)))
+        var rejectionRows = 0
+        do {
+            try rejections { row in
+                try rejected.append(CSVWriter.line(row.csvCells))
+                rejectionRows += 1
+            }
+        } catch let error as SnapshotError {
+            rejected.abandon()
+            throw error
+        } catch {
+            rejected.abandon()
+            throw SnapshotError("cannot read the rejections for \(Self.rejectionsFile): \(error)")
+        }
+        files.append(ManifestFile(name: Self.rejectionsFile, rows: rejectionRows, sha256: try rejected.finish()))
         let manifest = Manifest(
             runId: runId, startedAt: UTCTime.rfc3339(inputs.startedAt), finishedAt: UTCTime.rfc3339(inputs.finishedAt),
             programVersion: inputs.programVersion, authentication: inputs.authenticationEnabled ? "enabled" : "disabled",
@@ -215,6 +239,66 @@ public struct SnapshotWriter: Sendable {
         }
         if fsync(fd) != 0 { let code = errno; close(fd); throw .posix("cannot fsync", path, code) }
         if close(fd) != 0 { throw .posix("cannot close", path) }
+    }
+
+    /// A snapshot file written through a 256 KiB buffer and hashed as it goes: created
+    /// exclusively, fsynced and closed by `finish`, which returns the SHA-256.
+    struct DurableFile: ~Copyable {
+        let path: String
+        private let fd: Int32
+        private var buffer: [UInt8] = []
+        private var hash = SHA256()
+        private var open = true
+
+        init(creating path: String) throws(SnapshotError) {
+            self.path = path
+            fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw .posix("cannot create", path) }
+            buffer.reserveCapacity(Self.capacity)
+        }
+
+        static let capacity = 256 * 1024
+
+        mutating func append(_ text: String) throws(SnapshotError) {
+            buffer.append(contentsOf: text.utf8)
+            if buffer.count >= Self.capacity { try drain() }
+        }
+
+        private mutating func drain() throws(SnapshotError) {
+            hash.update(data: buffer)
+            var written = 0
+            while written < buffer.count {
+                let n = buffer.withUnsafeBytes { b in posixWrite(fd, b.baseAddress! + written, b.count - written) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    let code = errno
+                    abandon()
+                    throw .posix("cannot write", path, code)
+                }
+                written += n
+            }
+            buffer.removeAll(keepingCapacity: true)
+        }
+
+        /// Writes what is buffered, fsyncs and closes; returns the file's SHA-256 in hex.
+        mutating func finish() throws(SnapshotError) -> String {
+            try drain()
+            open = false
+            if fsync(fd) != 0 { let code = errno; close(fd); throw .posix("cannot fsync", path, code) }
+            if close(fd) != 0 { throw .posix("cannot close", path) }
+            return hash.finalize().map { byte in
+                let s = String(byte, radix: 16)
+                return s.count == 1 ? "0" + s : s
+            }.joined()
+        }
+
+        /// Closes without finishing (after an error); the folder has no manifest, so it never
+        /// counts as a snapshot.
+        mutating func abandon() {
+            if open { close(fd); open = false }
+        }
+
+        deinit { if open { close(fd) } }
     }
 
     /// fsyncs a directory so the names created in it survive a crash.

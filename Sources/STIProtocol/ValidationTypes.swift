@@ -12,6 +12,7 @@ public enum ErrorCode: String, CaseIterable, Sendable, Hashable, Codable, Compar
     case type = "E_TYPE"
     case county = "E_COUNTY"
     case keyMismatch = "E_KEY_MISMATCH"
+    case partition = "E_PARTITION"
     case period = "E_PERIOD"
     case range = "E_RANGE"
     case precision = "E_PRECISION"
@@ -42,6 +43,27 @@ public struct FieldError: Error, Sendable, Hashable, Codable, CustomStringConver
     }
 }
 
+/// Who set a message's timestamp, and so whether a key's validity window may be judged on it
+/// (section 4).
+public enum TimestampSource: Sendable, Hashable {
+    /// The broker, on append (`message.timestamp.type=LogAppendTime`): trustworthy.
+    case broker
+    /// The producer (`CreateTime`), or unknown: a holder of a retired key could back-date it.
+    case producer
+    /// This machine's clock, for offline checks (`sti validate`, `sti submit` before sending).
+    case localClock
+
+    /// Whether a key's `not_before`/`not_after` may be compared with this timestamp.
+    public var isTrusted: Bool { self != .producer }
+}
+
+/// Where a consumed message sits: its partition among the topic's partitions (section 2).
+public struct MessagePlacement: Sendable, Hashable {
+    public var partition: Int32
+    public var partitionCount: Int32
+    public init(partition: Int32, partitionCount: Int32) { self.partition = partition; self.partitionCount = partitionCount }
+}
+
 /// A message as received from (or about to be sent to) a submission topic.
 /// The value is borrowed: validation reads the bytes in place and copies only what a
 /// `Record` keeps.
@@ -57,12 +79,17 @@ public struct InboundMessage {
     public var signatureHeader: UnsafeRawBufferPointer?
     /// The Kafka message timestamp, milliseconds since the Unix epoch (validity window of keys).
     public var timestampMillis: Int64
+    /// Who set `timestampMillis`. Unknown is treated as the producer: not trusted.
+    public var timestampSource: TimestampSource
+    /// Where the message was consumed; nil before it is sent (offline checks), which skips
+    /// the `E_PARTITION` rule.
+    public var placement: MessagePlacement?
 
     public init(topicKind: RecordKind, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
                 keyIdHeader: UnsafeRawBufferPointer? = nil, signatureHeader: UnsafeRawBufferPointer? = nil,
-                timestampMillis: Int64) {
+                timestampMillis: Int64, timestampSource: TimestampSource = .producer, placement: MessagePlacement? = nil) {
         self.topicKind = topicKind; self.key = key; self.value = value
         self.keyIdHeader = keyIdHeader; self.signatureHeader = signatureHeader
-        self.timestampMillis = timestampMillis
+        self.timestampMillis = timestampMillis; self.timestampSource = timestampSource; self.placement = placement
     }
 }

@@ -49,7 +49,7 @@ struct DemoCommand: ParsableCommand {
         for problem in checked.problems { printError(problem.description) }
         guard checked.problems.isEmpty else { throw Failure("the sample feeds do not validate") }
         let ring = try KeyRing.load(contentsOf: URL(fileURLWithPath: keysPath))
-        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: bootstrap))
+        let producer = try KafkaProducer(configuration: try Submitter.producerConfiguration(bootstrapServers: bootstrap))
         let report = try submitter.send(checked, producer: producer, signer: .init(keyRing: ring, keyId: nil), timeout: .seconds(60))
         try producer.close(timeout: .seconds(10))
         guard report.failed.isEmpty else { throw Failure("\(report.failed.count) sample rows not delivered: \(report.failed[0].error)") }

@@ -100,9 +100,7 @@ struct SubmitCommand: ParsableCommand {
             throw Failure("--keys needs --key-id to know which key signs")
         }
 
-        var config = KafkaConfiguration(bootstrapServers: brokers)
-        config.clientId = "sti-submit"
-        for (key, value) in try kafka.kafkaProperties(settings) { config.set(key, value) }
+        let config = try Submitter.producerConfiguration(bootstrapServers: brokers, properties: try kafka.kafkaProperties(settings))
         let producer = try KafkaProducer(configuration: config)
         let interactive = isatty(STDERR_FILENO) == 1
         let started = ContinuousClock.now

@@ -99,9 +99,7 @@ struct FaultSubmitTests {
         let values = checked.files.flatMap(\.rows).map(\.value)
         guard Set(values).count == values.count else { throw FaultFailure("generated rows are not unique") }
 
-        var config = KafkaConfiguration(bootstrapServers: bench.cluster.bootstrapServers)
-        config.clientId = "sti-submit"
-        for (key, value) in scenario.properties { config.set(key, value) }
+        let config = try Submitter.producerConfiguration(bootstrapServers: bench.cluster.bootstrapServers, properties: scenario.properties)
         var outcome = Outcome(rows: values.count)
         do {
             let producer = try KafkaProducer(configuration: config)

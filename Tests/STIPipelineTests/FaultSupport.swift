@@ -125,7 +125,7 @@ final class FaultBench: @unchecked Sendable {
     func load(messages: Int, seed: UInt64, invalidFraction: Double = 0.02) throws {
         let feed = URL(fileURLWithPath: dir.file("feed"))
         summary = try FeedGenerator(seed: seed).writeLoad(to: feed, messages: messages, invalidFraction: invalidFraction)
-        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
+        let producer = try KafkaProducer(configuration: try Submitter.producerConfiguration(bootstrapServers: cluster.bootstrapServers))
         for topic in Self.submissionTopics {
             let text = try String(contentsOf: feed.appendingPathComponent("\(topic).keyed"), encoding: .utf8)
             for line in text.split(separator: "\n") {

@@ -74,13 +74,16 @@ struct TestKeys: Sendable {
     }
 }
 
-/// One message a test puts on a topic.
+/// One message a test puts on a topic. A keyed message goes where section 2 puts its key
+/// (murmur2) unless it is `misplaced`; `partition` is used for messages without a key and for
+/// misplaced ones.
 struct TestMessage: Sendable {
     var topic: String
     var partition: Int32
     var key: [UInt8]?
     var value: [UInt8]
     var headers: [KafkaHeader] = []
+    var misplaced = false
 }
 
 /// Where a message landed.
@@ -130,7 +133,10 @@ final class TestBroker: Sendable {
             reports.byTag.withLock { $0[report.tag] = report }
         }
         for (tag, m) in messages.enumerated() {
-            try producer.send(topic: m.topic, key: m.key, value: m.value, headers: m.headers, partition: m.partition, tag: tag)
+            let count = m.topic == "sti.rejected" ? rejectedPartitions : partitions
+            var partition = m.partition
+            if let key = m.key, !key.isEmpty, !m.misplaced { partition = Partitioner.partition(forKey: key, count: count) }
+            try producer.send(topic: m.topic, key: m.key, value: m.value, headers: m.headers, partition: partition, tag: tag)
         }
         try producer.flush(timeout: .seconds(60))
         let failures = producer.takeFailures()

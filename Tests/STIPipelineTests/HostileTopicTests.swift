@@ -12,6 +12,8 @@ struct HostileKind: Sendable, CustomStringConvertible {
     /// Values of tens of kilobytes are repeated less, to stay inside the mock broker's storage.
     var large: Bool
     var codes: [ErrorCode]
+    /// Sent to a partition other than the one its key maps to (section 2).
+    var misplaced = false
     /// Key, value and headers for a message from `county` (a registry code).
     var make: @Sendable (_ county: String, _ keys: TestKeys) throws -> (key: [UInt8]?, value: [UInt8], headers: [KafkaHeader])
     var description: String { name }
@@ -110,6 +112,11 @@ enum HostileTopic {
         HostileKind(name: "no message key", topic: .rd, large: false, codes: [.keyMismatch]) { county, keys in
             let v = rd(county)
             return (nil, v, try keys.headers(v, keyId: "\(county)-test"))
+        },
+        // E_PARTITION: a valid, signed message on the wrong partition (kcat's CRC32 default).
+        HostileKind(name: "on another partition than its key's", topic: .rd, large: false, codes: [.partition], misplaced: true) { county, keys in
+            let v = rd(county)
+            return (W.b(county), v, try keys.headers(v, keyId: "\(county)-test"))
         },
         HostileKind(name: "binary message key", topic: .rd, large: false, codes: [.keyMismatch]) { county, keys in
             let v = rd(county)
@@ -225,7 +232,9 @@ struct HostileTopicTests {
                 let made = try kind.make(counties[countyIndex], keys)
                 let revision = k >= HostileTopic.kinds.count
                 let partition = revision ? Int32(countyIndex) % Self.partitions : Int32(messages.count) % Self.partitions
-                messages.append(TestMessage(topic: kind.topic.topic(), partition: partition, key: made.key, value: made.value, headers: made.headers))
+                let wrong = made.key.map { (Partitioner.partition(forKey: $0, count: Self.partitions) + 1) % Self.partitions }
+                messages.append(TestMessage(topic: kind.topic.topic(), partition: kind.misplaced ? wrong ?? partition : partition,
+                                            key: made.key, value: made.value, headers: made.headers, misplaced: kind.misplaced))
                 expected.append(kind.codes)
                 names.append(kind.name)
             }

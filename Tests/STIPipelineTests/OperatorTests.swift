@@ -29,7 +29,7 @@ struct OperatorTests {
         let submitter = Submitter(options: .init())
         let checked = submitter.check(paths: feeds, submittedAt: "2026-01-15T09:30:00+08:00")
         #expect(checked.problems.isEmpty)
-        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
+        let producer = try KafkaProducer(configuration: try Submitter.producerConfiguration(bootstrapServers: cluster.bootstrapServers))
         let ring = try KeyRing.load(contentsOf: Self.samples.appendingPathComponent("keys.demo.json"))
         let report = try submitter.send(checked, producer: producer, signer: .init(keyRing: ring, keyId: nil), timeout: .seconds(30))
         #expect(report.failed.isEmpty)
@@ -94,7 +94,7 @@ struct OperatorTests {
         #expect(table.contains("last snapshot \(runId)"))
 
         // More arrives: status shows the lag before the next run.
-        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
+        let producer = try KafkaProducer(configuration: try Submitter.producerConfiguration(bootstrapServers: cluster.bootstrapServers))
         for i in 0..<5 {
             try producer.send(topic: "sti.rd", key: Array("530102".utf8), value: Array("not json \(i)".utf8))
         }

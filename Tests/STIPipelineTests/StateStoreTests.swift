@@ -18,7 +18,7 @@ import STIProtocol
                 try tx.putRecord(record, body: Data("r1".utf8))
                 try tx.consumed(key, range: OffsetRange(first: 0, next: 10))
                 try tx.addCounts(["read": 10, "accepted": 9, "rejected.E_RANGE": 1])
-                try tx.addRejection(PendingRejection(topic: "sti.rd", partition: 0, offset: 4, county: "530102", codes: "E_RANGE", firstMessage: "x"))
+                try tx.addRejection(PendingRejection(topic: "sti.rd", partition: 0, offset: 4, county: "530102", codes: [.range], firstMessage: "x"))
             }
             try store.transaction { tx in
                 try tx.consumed(key, range: OffsetRange(first: 10, next: 15))
@@ -28,7 +28,10 @@ import STIProtocol
             let pending = try store.pending()
             #expect(pending.ranges[key] == OffsetRange(first: 0, next: 15))
             #expect(pending.counts == ["read": 15, "accepted": 14, "rejected.E_RANGE": 1])
-            #expect(pending.rejections.count == 1)
+            #expect(pending.rejectionCount == 1)
+            var streamed: [PendingRejection] = []
+            try store.forEachPendingRejection { streamed.append($0) }
+            #expect(streamed == [PendingRejection(topic: "sti.rd", partition: 0, offset: 4, county: "530102", codes: [.range], firstMessage: "x")])
             try store.markSnapshotted(runId: "20260101T000000Z", finishedAt: "2026-01-01T00:00:01Z")
             #expect(try store.pending().isEmpty)
             #expect(try store.meta("last_run_id") == "20260101T000000Z")

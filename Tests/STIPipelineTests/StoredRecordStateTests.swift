@@ -68,7 +68,7 @@ struct StoredRecordStateTests {
     ]
 
     func send(_ messages: [(String, String, String)], to cluster: MockCluster) throws {
-        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
+        let producer = try KafkaProducer(configuration: try Submitter.producerConfiguration(bootstrapServers: cluster.bootstrapServers))
         for (topic, key, value) in messages { try producer.send(topic: topic, key: Array(key.utf8), value: Array(value.utf8)) }
         try producer.flush(timeout: .seconds(20))
         #expect(producer.failed == 0)

@@ -27,8 +27,12 @@ private enum Keys {
     static let notAfterA: Int64 = 1_782_835_199_000  // 2026-06-30T23:59:59+08:00
 }
 
-private func run(_ value: [UInt8], key: String? = "530102", keyId: String?, signature: String?, at millis: Int64 = Keys.jan15) -> Result<Record, ValidationFailure> {
-    ValidatorCheck.run(value, key: key, keyId: keyId, signature: signature, timestampMillis: millis, validator: Keys.validator)
+/// Runs the validator as on a topic whose timestamps the broker sets (LogAppendTime), unless
+/// `source` says otherwise.
+private func run(_ value: [UInt8], key: String? = "530102", keyId: String?, signature: String?, at millis: Int64 = Keys.jan15,
+                 source: TimestampSource = .broker) -> Result<Record, ValidationFailure> {
+    ValidatorCheck.run(value, key: key, keyId: keyId, signature: signature, timestampMillis: millis, timestampSource: source,
+                       validator: Keys.validator)
 }
 
 /// The error parsing `text` as a keys file gives; nil when it parses.
@@ -258,5 +262,29 @@ private func signed(_ value: [UInt8], with keyId: String) -> String { try! Keys.
         #expect(throws: KeyRingError.self) { try KeyRing(keys: [(KeyRing.KeyInfo(id: "a", county: "530102"), "abc")]) }
         #expect(throws: KeyRingError.self) { try KeyRing(keys: [(KeyRing.KeyInfo(id: "a", county: ""), Keys.secretA)]) }
         #expect(throws: Never.self) { try KeyRing(keys: [(KeyRing.KeyInfo(id: "a", county: "530102"), Keys.secretA)]) }
+    }
+
+    /// Section 4 (hostile review #5): a key window is judged only on a broker timestamp. The
+    /// same message signed with a bounded key is accepted under LogAppendTime inside the
+    /// window and refused under CreateTime even then (a producer could back-date it); a key
+    /// without bounds is accepted under either.
+    @Test(arguments: [(TimestampSource.broker, true), (.producer, false), (.localClock, true)])
+    func boundedKeysNeedABrokerTimestamp(source: TimestampSource, accepted: Bool) {
+        let bounded = run(value, keyId: "530102-2026a", signature: signed(value, with: "530102-2026a"), at: Keys.jan15, source: source)
+        #expect(ValidatorCheck.codes(bounded) == (accepted ? [] : [ExpectedError(.auth, "sti-key-id")]))
+        if case .failure(let failure) = bounded, !accepted {
+            #expect(failure.errors[0].message.contains("CreateTime"))
+        }
+        let v103 = value.replacing(Array("530102".utf8), with: Array("530103".utf8))
+        let plain = run(v103, key: "530103", keyId: "530103-2026a", signature: signed(v103, with: "530103-2026a"), source: source)
+        #expect(ValidatorCheck.codes(plain) == [])
+    }
+
+    /// A back-dated CreateTime inside an expired key's window is refused (the experiment of
+    /// hostile review #5: the window says 2026-01..06, the producer claims 2026-03-01).
+    @Test func aBackDatedCreateTimeDoesNotReviveAnExpiredKey() {
+        let march1: Int64 = 1_772_323_200_000
+        let result = run(value, keyId: "530102-2026a", signature: signed(value, with: "530102-2026a"), at: march1, source: .producer)
+        #expect(ValidatorCheck.codes(result) == [ExpectedError(.auth, "sti-key-id")])
     }
 }

@@ -64,6 +64,7 @@ enum ValidatorCheck {
 
     static func run(_ value: [UInt8], topic: RecordKind = .rd, key: String? = "530102",
                     keyId: String? = nil, signature: String? = nil, timestampMillis: Int64 = 1_768_440_600_000,
+                    timestampSource: TimestampSource = .broker, placement: MessagePlacement? = nil,
                     validator: MessageValidator = ValidatorCheck.validator) -> Result<Record, ValidationFailure> {
         func withOptional<R>(_ s: String?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
             guard let s else { return body(nil) }
@@ -74,7 +75,8 @@ enum ValidatorCheck {
                 withOptional(keyId) { id in
                     withOptional(signature) { sig in
                         validator.validate(InboundMessage(topicKind: topic, key: k, value: v, keyIdHeader: id,
-                                                          signatureHeader: sig, timestampMillis: timestampMillis))
+                                                          signatureHeader: sig, timestampMillis: timestampMillis,
+                                                          timestampSource: timestampSource, placement: placement))
                     }
                 }
             }

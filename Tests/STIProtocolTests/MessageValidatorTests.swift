@@ -246,7 +246,7 @@ let validatorRuleRows: [ValidatorRuleRow] = [
 
     @Test func everyCodeExceptRevisionCodesHasARow() {
         let covered = Set(validatorRuleRows.flatMap { $0.expected.map(\.code) })
-        let decidedElsewhere: Set<ErrorCode> = [.staleRevision, .revisionConflict, .auth]  // auth: KeyRingTests
+        let decidedElsewhere: Set<ErrorCode> = [.staleRevision, .revisionConflict, .auth, .partition]  // auth: KeyRingTests; partition: PartitionRuleTests
         #expect(Set(ErrorCode.allCases).subtracting(decidedElsewhere).subtracting(covered).isEmpty)
     }
 

@@ -41,12 +41,16 @@ public struct Kcat: Sendable {
     }
 
     /// Produces one message per line. With `keyDelimiter`, each line is `key<delimiter>value`
-    /// (kcat `-K`); every message gets all `headers` (kcat `-H key=value`).
+    /// (kcat `-K`); every message gets all `headers` (kcat `-H key=value`). Keyed messages are
+    /// placed by Kafka's murmur2 partitioner, as protocol section 2 requires; pass nil for
+    /// kcat's own default (CRC32), which puts counties on other partitions.
     public func produce(
         topic: String, lines: [String], keyDelimiter: String? = "\t", headers: [(String, String)] = [],
-        partition: Int32? = nil, extraArguments: [String] = [], timeout: Duration = .seconds(60)
+        partition: Int32? = nil, partitioner: String? = "murmur2_random", extraArguments: [String] = [],
+        timeout: Duration = .seconds(60)
     ) throws {
         var arguments = ["-P", "-b", brokers, "-t", topic]
+        if let partitioner { arguments += ["-X", "partitioner=\(partitioner)"] }
         if let keyDelimiter { arguments += ["-K", keyDelimiter] }
         for (key, value) in headers { arguments += ["-H", "\(key)=\(value)"] }
         if let partition { arguments += ["-p", String(partition)] }
