@@ -23,6 +23,9 @@ struct Outgoing: Sendable {
     var key: String?
     var value: [UInt8]
     var headers: [(String, String)] = []
+    /// kcat's `-X partitioner=`: murmur2, as section 2 asks; nil for kcat's own default
+    /// (CRC32), which puts some counties on other partitions.
+    var partitioner: String? = "murmur2_random"
 
     init(topic: String, key: String?, value: [UInt8], headers: [(String, String)] = []) {
         self.topic = topic; self.key = key; self.value = value; self.headers = headers
@@ -130,6 +133,7 @@ final class Bench: @unchecked Sendable {
         defer { try? FileManager.default.removeItem(atPath: file) }
         var arguments = ["-P", "-b", brokers, "-t", message.topic, "-X", "message.max.bytes=1000000"]
         if let key = message.key { arguments += ["-k", key] }
+        if let partitioner = message.partitioner { arguments += ["-X", "partitioner=\(partitioner)"] }
         for (name, value) in message.headers { arguments += ["-H", "\(name)=\(value)"] }
         arguments.append(file)
         let (kcatArguments, environment) = (arguments, self.environment)

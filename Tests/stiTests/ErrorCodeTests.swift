@@ -19,9 +19,16 @@ extension EndToEnd {
             var county: String?
         }
 
-        @Test("each of the 17 codes, from a message produced with kcat, in rejections.csv and on sti.rejected")
+        @Test("each of the 18 codes, from a message produced with kcat, in rejections.csv and on sti.rejected")
         func everyCode() async throws {
             try await Bench.with { bench in try await Self.run(bench) }
+        }
+
+        /// The same message sent with kcat's default partitioner instead of murmur2.
+        static func crc32Placed(_ message: Outgoing) -> Outgoing {
+            var copy = message
+            copy.partitioner = nil
+            return copy
         }
 
         /// The same message (signed for its county) under another key, or none.
@@ -90,6 +97,9 @@ extension EndToEnd {
                      codes: ["E_KEY_MISMATCH"], county: a),
                 Case(name: "key of another county", message: rekeyed(try feed.signed(rd, a, feed.rd(a, 2024, "other", "3")), b),
                      codes: ["E_KEY_MISMATCH"], county: a),
+                // kcat's default partitioner (CRC32) puts 530102 on partition 0 of 2; murmur2 on 1.
+                Case(name: "kcat's default partitioner", message: crc32Placed(try feed.signed(rd, a, feed.rd(a, 2024, "other", "4"))),
+                     codes: ["E_PARTITION"], county: a),
                 Case(name: "year 1999", message: try feed.signed(rd, a, feed.rd(a, 1999, "other", "1")), codes: ["E_PERIOD"], county: a),
                 Case(name: "30 February", message: try feed.signed(contracts, a, feed.contract(a, "X-2", on: "2024-02-30", "service", "other",
                                                                                             value: "1", transaction: "1", buyer: "CN")),
