@@ -33,9 +33,9 @@ import Glibc
 /// swift-atomics took 46 s (43 s CPU) added to a built tree; a clean `swift build` took 186 s
 /// (221 s CPU) against 184 s (145 s CPU) before, so about a minute more per CI run.
 public final class MetricsServer: Service, Sendable {
-    /// The host a bare `--metrics-port PORT` binds: all interfaces, as a scrape target in a
-    /// pod must.
-    public static let defaultHost = "0.0.0.0"
+    /// The host a bare `--metrics-port PORT` binds: loopback, so that nothing outside the
+    /// machine (or pod) can reach the endpoint unless the operator says so with `HOST:PORT`.
+    public static let defaultHost = "127.0.0.1"
 
     public struct Limits: Sendable {
         /// How long a connection may stay open, counted from accept: the request must have

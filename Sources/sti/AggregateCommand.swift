@@ -38,7 +38,8 @@ struct AggregateCommand: AsyncParsableCommand {
     @Option(help: "Write a node-exporter textfile after each run (STI_METRICS_FILE).") var metricsFile: String?
     @Option(help: "Messages per batch, one state transaction each (STI_BATCH_SIZE, default 10000).") var batchSize: Int?
 
-    @Option(help: "With --follow: serve Prometheus metrics on [HOST:]PORT (STI_METRICS_PORT).") var metricsPort: String?
+    @Option(help: "With --follow: serve Prometheus metrics on [HOST:]PORT; a bare port binds 127.0.0.1 (STI_METRICS_PORT).")
+    var metricsPort: String?
 
     func run() async throws {
         let settings = try kafka.settings()

@@ -1,7 +1,7 @@
 // The --metrics-port endpoint against hostile clients (hostile review #2 and #9), on a real
 // server listening on 127.0.0.1 with port 0: connections reset mid-request, a client that
 // trickles a byte a second beside a scrape, 200 connections at once, oversized requests, the
-// connection cap and the service-group shutdown.
+// connection cap, the loopback default and the service-group shutdown.
 //
 // Every client runs on a thread of its own (`onDedicatedThread`); receive timeouts there are
 // guards against a hang, never assertions on how long something took.
@@ -173,8 +173,11 @@ struct MetricsEndpointTests {
         }
     }
 
-    @Test("bad values name --metrics-port and the rule")
+    @Test("a bare port binds loopback; bad values name --metrics-port and the rule")
     func addressRules() async throws {
+        #expect(MetricsServer.defaultHost == "127.0.0.1")
+        let bare = try MetricsServer.parseAddress("9464")
+        #expect(bare.host == "127.0.0.1" && bare.port == 9464)
         let any = try MetricsServer.parseAddress("0.0.0.0:9464")
         #expect(any.host == "0.0.0.0" && any.port == 9464)
         for bad in ["nope", "localhost:9464", "1.2.3.4:99999", "1:2:3", "", "127.0.0.1:"] {
@@ -186,6 +189,11 @@ struct MetricsEndpointTests {
                     && text.contains("got \(bad)")
             }
         }
+        // A bare port really listens on 127.0.0.1 only.
+        let server = try await MetricsServer.start(address: "0") { Self.body }
+        #expect(server.host == "127.0.0.1")
+        #expect(try await Self.scrape(server.port).hasPrefix("HTTP/1.1 200 OK"))
+        await server.stop()
     }
 
     /// A service that does nothing until the group shuts down.
