@@ -22,7 +22,8 @@ public struct AggregatorService: Service {
     public func run() async throws {
         await withGracefulShutdownHandler {
             var first = true
-            while !stopRequested.load(ordering: .relaxed) {
+            // Cancellation (another service of the group failed) ends the loop too.
+            while !stopRequested.load(ordering: .relaxed) && !Task.isCancelled {
                 var runOptions = options
                 runOptions.rebuild = options.rebuild && first
                 first = false
@@ -39,7 +40,7 @@ public struct AggregatorService: Service {
                     await onRun(nil, .now - started)
                 }
                 let deadline = started + interval
-                while ContinuousClock.now < deadline && !stopRequested.load(ordering: .relaxed) {
+                while ContinuousClock.now < deadline && !stopRequested.load(ordering: .relaxed) && !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(200))
                 }
             }

@@ -74,19 +74,28 @@ public enum MetricsFile {
     }
 
     /// Temporary file, mode 0644, rename. The mode is set explicitly: node-exporter runs as
-    /// its own user, and the service's UMask=0027 would leave the file unreadable to it.
+    /// its own user, and the service's UMask=0027 would leave the file unreadable to it. The
+    /// temporary file gets a random name and is created exclusively, never through a symlink
+    /// (a link planted at a predictable name would have the text written over its target).
     static func atomicWrite(path: String, text: String) throws {
-        let temp = path + ".tmp.\(getpid())"
-        try Data(text.utf8).write(to: URL(fileURLWithPath: temp))
-        guard chmod(temp, 0o644) == 0 else {
-            let message = String(cString: strerror(errno))
-            unlink(temp)
-            throw AggregateError("cannot make \(temp) readable (mode 0644): \(message)")
+        let temp: (fd: Int32, path: String)
+        do { temp = try ExclusiveFile.create(prefix: path + ".tmp.", mode: 0o644) } catch {
+            throw AggregateError("cannot write the metrics file \(path): \(error)")
         }
-        guard rename(temp, path) == 0 else {
+        do { try ExclusiveFile.writeAll(Array(text.utf8), to: temp.fd, path: temp.path) } catch {
+            close(temp.fd)
+            unlink(temp.path)
+            throw AggregateError("\(error)")
+        }
+        guard close(temp.fd) == 0 else {
             let message = String(cString: strerror(errno))
-            unlink(temp)
-            throw AggregateError("cannot move \(temp) to \(path): \(message)")
+            unlink(temp.path)
+            throw AggregateError("cannot write \(temp.path): \(message)")
+        }
+        guard rename(temp.path, path) == 0 else {
+            let message = String(cString: strerror(errno))
+            unlink(temp.path)
+            throw AggregateError("cannot move \(temp.path) to \(path): \(message)")
         }
     }
 }

@@ -73,11 +73,14 @@ public struct SnapshotWriter: Sendable {
                     throw SnapshotError("cannot create \(label) \(path): \(Self.reason(error))")
                 }
             }
-            let probe = path + "/.sti-write-probe-\(getpid())"
-            let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw .posix("\(label) is not writable: cannot create a file in", path) }
-            close(fd)
-            unlink(probe)
+            // A new file of a random name, created exclusively and never through a symlink: a
+            // link planted at a predictable name must not make the probe truncate its target.
+            let probe: (fd: Int32, path: String)
+            do { probe = try ExclusiveFile.create(prefix: path + "/.sti-write-probe-", mode: 0o600) } catch {
+                throw .posix("\(label) is not writable: cannot create a file in", path, error.code)
+            }
+            close(probe.fd)
+            unlink(probe.path)
         }
     }
 

@@ -38,7 +38,8 @@ struct AggregateCommand: AsyncParsableCommand {
     @Option(help: "Write a node-exporter textfile after each run (STI_METRICS_FILE).") var metricsFile: String?
     @Option(help: "Messages per batch, one state transaction each (STI_BATCH_SIZE, default 10000).") var batchSize: Int?
 
-    @Option(help: "With --follow: serve Prometheus metrics on [HOST:]PORT (STI_METRICS_PORT).") var metricsPort: String?
+    @Option(help: "With --follow: serve Prometheus metrics on [HOST:]PORT; a bare port binds 127.0.0.1 (STI_METRICS_PORT).")
+    var metricsPort: String?
 
     func run() async throws {
         let settings = try kafka.settings()
@@ -61,6 +62,7 @@ struct AggregateCommand: AsyncParsableCommand {
         let metricsPath = settings.value("STI_METRICS_FILE", flag: metricsFile)
         let metricsAddress = settings.value("STI_METRICS_PORT", flag: metricsPort)
         if metricsAddress != nil && !follow { throw Failure("--metrics-port serves metrics in --follow mode; scheduled runs use --metrics-file") }
+        if let metricsAddress { _ = try MetricsServer.parseAddress(metricsAddress) }
 
         // Consumer lag is measured after each successful run, only when metrics are wanted (it
         // costs a metadata request and a fetch to the end of every partition), and not while
@@ -106,20 +108,24 @@ struct AggregateCommand: AsyncParsableCommand {
             return
         }
 
-        var server: MetricsServer?
+        // The metrics endpoint and the aggregator are services of one group: SIGTERM/SIGINT shut
+        // them down gracefully in reverse order (the aggregator finishes its batch first, while
+        // the endpoint still answers), and either failing stops the other.
+        var services: [any Service] = []
         if let metricsAddress {
-            server = try MetricsServer(address: metricsAddress) {
+            let server = try await MetricsServer.start(address: metricsAddress) {
                 let (summary, duration, lag) = lastRun.withLock { $0 }
                 return MetricsFile.render(summary: summary, duration: duration,
                                           context: .init(snapshotAgeSeconds: MetricsFile.snapshotAge(out: options.out),
                                                          recordsPerGeography: summary?.recordsPerGeography ?? [:],
                                                          consumerLag: lag))
             }
-            logger.info("metrics on port \(server!.port)")
+            logger.info("metrics on \(server.host):\(server.port)")
+            services.append(server)
         }
-        defer { server?.stop() }
-        let service = AggregatorService(options: options, interval: .seconds(intervalSeconds), logger: logger, onRun: record)
-        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        services.append(AggregatorService(options: options, interval: .seconds(intervalSeconds), logger: logger, onRun: record))
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

@@ -4,6 +4,9 @@ import Kafka
 import Logging
 import STIPipeline
 import STIProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `sti`: the command-line tool of sti-pipeline.
 @main
@@ -18,6 +21,15 @@ struct STI: AsyncParsableCommand {
         version: stiVersion,
         subcommands: [AggregateCommand.self, SubmitCommand.self, ValidateCommand.self, TopicsCommand.self, StatusCommand.self,
                       GenerateCommand.self, DemoCommand.self])
+
+    /// SIGPIPE is ignored process-wide before anything else runs: a peer that resets a socket
+    /// (a metrics scraper, a broker) must cost an EPIPE error on that write, never the process
+    /// (hostile review #2: one RST to the metrics endpoint ended `sti aggregate --follow` with
+    /// rc 141). librdkafka and NIO avoid the signal on their own sockets; this covers the rest.
+    static func main() async {
+        signal(SIGPIPE, SIG_IGN)
+        await main(nil)
+    }
 }
 
 /// Options shared by every command that talks to Kafka.

@@ -402,7 +402,9 @@ import Testing
         #expect(annotations["prometheus.io/scrape"] == "true")
         let port = try #require(container["ports"].list.first { $0["name"].string == "metrics" }?["containerPort"].int)
         #expect(annotations["prometheus.io/port"] == String(port))
-        #expect(env["STI_METRICS_PORT"] == String(port))
+        // Explicitly on all of the pod's interfaces: a bare port binds 127.0.0.1, which the
+        // kubelet's probes and Prometheus cannot reach.
+        #expect(env["STI_METRICS_PORT"] == "0.0.0.0:\(port)")
         #expect(container["livenessProbe"].exists && container["readinessProbe"].exists)
         #expect((pod["terminationGracePeriodSeconds"].int ?? 0) >= 30)
     }

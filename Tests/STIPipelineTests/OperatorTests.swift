@@ -152,18 +152,19 @@ struct OperatorTests {
                            "message": "bad \"quote\"\nline", "run_id": "20260101T000000Z", "county": "530102"])
     }
 
-    @Test func metricsEndpointServesAndRefusesOtherPaths() throws {
-        let server = try MetricsServer(address: "127.0.0.1:0") { "sti_test_metric 42\n" }
-        defer { server.stop() }
-        func get(_ path: String) throws -> String { try FreePort.httpGet(port: Int(server.port), path: path) }
-        let ok = try get("/metrics")
+    @Test func metricsEndpointServesAndRefusesOtherPaths() async throws {
+        let server = try await MetricsServer.start(address: "127.0.0.1:0") { "sti_test_metric 42\n" }
+        let port = server.port
+        func get(_ path: String) async throws -> String { try await onDedicatedThread { try FreePort.httpGet(port: port, path: path) } }
+        let ok = try await get("/metrics")
         #expect(ok.hasPrefix("HTTP/1.1 200 OK"))
         #expect(ok.hasSuffix("\r\n\r\nsti_test_metric 42\n"))
-        #expect(try get("/").hasPrefix("HTTP/1.1 404"))
+        #expect(try await get("/").hasPrefix("HTTP/1.1 404"))
+        await server.stop()
     }
 
     @Test func metricsPortMustBeAPort() {
-        #expect(throws: AggregateError.self) { try MetricsServer(address: "nope") { "" } }
-        #expect(throws: AggregateError.self) { try MetricsServer(address: "localhost:9464") { "" } }
+        #expect(throws: AggregateError.self) { try MetricsServer.parseAddress("nope") }
+        #expect(throws: AggregateError.self) { try MetricsServer.parseAddress("localhost:9464") }
     }
 }
