@@ -141,6 +141,14 @@ public final class KafkaAdmin: Sendable {
         let options = rd_kafka_AdminOptions_new(handle.pointer, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS)
         defer { rd_kafka_AdminOptions_destroy(options) }
         _ = rd_kafka_AdminOptions_set_request_timeout(options, milliseconds(timeout), &errstr, errstr.count)
+        // Any broker describes a topic's configuration; librdkafka would wait for the controller,
+        // which a cluster without one (librdkafka's mock) never names: ask a broker we know.
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        if rd_kafka_metadata(handle.pointer, 0, nil, &metadata, milliseconds(timeout)) == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata {
+            let broker = metadata.pointee.broker_cnt > 0 ? metadata.pointee.brokers[0].id : metadata.pointee.orig_broker_id
+            rd_kafka_metadata_destroy(metadata)
+            _ = rd_kafka_AdminOptions_set_broker(options, broker, &errstr, errstr.count)
+        }
         let event = try runAdmin(timeout: timeout, operation: "describeConfigs") { queue in
             resources.withUnsafeMutableBufferPointer { buffer in
                 rd_kafka_DescribeConfigs(handle.pointer, buffer.baseAddress, buffer.count, options, queue)

@@ -148,6 +148,19 @@ public final class Aggregator {
         let store: StateStore
         do { store = try StateStore(path: options.statePath) } catch { throw AggregateError("\(error)") }
 
+        // Section 4: a retired key stays listed; removing it turns every message it signed into
+        // E_AUTH at the next rebuild, and those records would vanish from the snapshots.
+        if let keyRing {
+            let listed = Set(keyRing.keys.map(\.id))
+            for id in try wrapState({ try store.signingKeyIds() }).subtracting(listed).sorted() {
+                logger.warning("""
+                    key \"\(id)\" signed messages this state accepted but is no longer in \(options.keysPath ?? "the keys file"): \
+                    a --rebuild would reject every one of them with E_AUTH and drop them from the snapshots. Keep retired and \
+                    compromised keys listed with a not_after instead of removing them (docs/protocol.md section 4)
+                    """)
+            }
+        }
+
         // Step 4 repair: a crash after the state took a snapshot but before `latest` moved.
         if let last = try wrapState({ try store.meta("last_run_id") }), writer.latestRunId() != last,
            FileManager.default.fileExists(atPath: options.out.appendingPathComponent("runs/\(last)/\(SnapshotWriter.manifestFile)").path) {
@@ -178,14 +191,14 @@ public final class Aggregator {
         }
         // Section 4: key windows are judged on broker timestamps; say so when a topic keeps the
         // producers' (the run goes on: unbounded keys and disabled authentication are unaffected).
-        let described: [String: Result<[String: String?], KafkaError>]
-        do { described = try admin.describeTopicConfigs(submissionTopics, timeout: min(options.timeout, .seconds(10))) } catch {
-            let failure = error as? KafkaError ?? KafkaError(code: .badMessage, message: "\(error)", operation: "describeConfigs")
-            described = Dictionary(uniqueKeysWithValues: submissionTopics.map { ($0, .failure(failure)) })
-        }
-        let bounded = keyRing?.keys.contains { $0.notBefore != nil || $0.notAfter != nil } ?? false
-        for warning in TopicLayout.configurationWarnings(described, topics: submissionTopics, keysBounded: bounded) {
-            logger.warning("\(warning)")
+        do {
+            let described = try admin.describeTopicConfigs(submissionTopics, timeout: min(options.timeout, .seconds(10)))
+            let bounded = keyRing?.keys.contains { $0.notBefore != nil || $0.notAfter != nil } ?? false
+            for warning in TopicLayout.configurationWarnings(described, topics: submissionTopics, keysBounded: bounded) {
+                logger.warning("\(warning)")
+            }
+        } catch {
+            logger.warning("cannot check the submission topics' \(TopicLayout.timestampTypeConfig) (\(error)); section 4 asks for \(TopicLayout.logAppendTime)")
         }
 
         for key in stored.keys where partitions[key] == nil {

@@ -18,6 +18,10 @@ struct BatchProcessor {
     private var notices: [SentNotice] = []
     private var ranges: [TopicPartitionKey: OffsetRange] = [:]
     private var dirtyTotals = Set<AggregateKey>()
+    /// Ids of the keys that signed this batch's accepted messages (section 4: a key must stay
+    /// listed while the log holds messages it signed). `lastKeyId` spares a String per message.
+    private var signingKeys = Set<String>()
+    private var lastKeyId: [UInt8] = []
     private let encoder = JSONEncoder()
     /// The stored form of the record being stored, reused from message to message.
     private var body: [UInt8] = []
@@ -47,6 +51,7 @@ struct BatchProcessor {
         notices.removeAll(keepingCapacity: true)
         ranges.removeAll(keepingCapacity: true)
         dirtyTotals.removeAll(keepingCapacity: true)
+        signingKeys.removeAll(keepingCapacity: true)
     }
 
     mutating func process(_ view: borrowing KafkaMessageView, key: TopicPartitionKey, tx: StateTransaction,
@@ -74,6 +79,10 @@ struct BatchProcessor {
             return
         case .success(let valid):
             record = valid
+        }
+        if validator.keyRing != nil, let keyId = message.keyIdHeader, !keyId.elementsEqual(lastKeyId) {
+            lastKeyId = Array(keyId)
+            signingKeys.insert(String(decoding: keyId, as: UTF8.self))
         }
         let identity = record.identity
         if tracking && met.count >= identityMemoryLimit {
@@ -186,6 +195,7 @@ struct BatchProcessor {
             try tx.putTotals(year: key.year, geo: key.geo, body: body)
         }
         for (key, range) in ranges { try tx.consumed(key, range: range) }
+        for id in signingKeys { try tx.recordSigningKey(id) }
         try tx.addCounts(counts.pendingCounts)
     }
 }

@@ -119,6 +119,11 @@ public final class StateStore {
                                                 PRIMARY KEY(topic, partition, "offset")) WITHOUT ROWID;
                 """)
         }
+        // Additive: which keys signed messages this state accepted, so that removing one from the
+        // keys file (which would turn all of them into E_AUTH at the next rebuild) is noticed.
+        migrator.registerMigration("signing-keys") { db in
+            try db.execute(sql: "CREATE TABLE signing_keys(key_id TEXT PRIMARY KEY) WITHOUT ROWID")
+        }
         return migrator
     }
 
@@ -183,6 +188,11 @@ public final class StateStore {
                 }
             }
         }
+    }
+
+    /// The ids of the keys that signed a message this state accepted.
+    public func signingKeyIds() throws(StateStoreError) -> Set<String> {
+        try wrap { try queue.read { db in Set(try String.fetchAll(db, sql: "SELECT key_id FROM signing_keys")) } }
     }
 
     /// Whether any current record is stored.
@@ -340,6 +350,12 @@ public struct StateTransaction {
             """)
         try statement.execute(arguments: [rejection.topic, rejection.partition, rejection.offset,
                                           rejection.county, PendingRejection.encodeCodes(rejection.codes), rejection.firstMessage])
+    }
+
+    /// Remembers that key `id` signed a message this state accepted.
+    public func recordSigningKey(_ id: String) throws {
+        let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO signing_keys(key_id) VALUES (?)")
+        try statement.execute(arguments: [id])
     }
 
     public func setMeta(_ key: String, _ value: String) throws {
