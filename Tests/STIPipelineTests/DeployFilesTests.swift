@@ -229,7 +229,8 @@ import Testing
         let text = try Self.read("kafka-acls.md")
         let submission = "--topic sti.rd --topic sti.tech-contracts --topic sti.county-profiles"
         #expect(text.contains("--operation Write --operation Describe \\\n    \(submission)"), "bureaus write the submission topics")
-        #expect(text.contains("--allow-principal User:sti-aggregator \\\n  --operation Read --operation Describe \\\n  \(submission)"))
+        // DescribeConfigs: the start-up check of message.timestamp.type (section 4).
+        #expect(text.contains("--allow-principal User:sti-aggregator \\\n  --operation Read --operation Describe --operation DescribeConfigs \\\n  \(submission)"))
         #expect(text.contains("--allow-principal User:sti-aggregator \\\n  --operation Write --operation Describe --topic sti.rejected"))
         #expect(text.contains("--operation Read --group sti-aggregator"))
         #expect(text.contains("allow.everyone.if.no.acl.found=false"))
