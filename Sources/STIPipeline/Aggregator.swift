@@ -141,12 +141,13 @@ public final class Aggregator {
             logger.warning("no keys file given: signatures are not checked (authentication disabled)")
         }
 
-        if options.rebuild {
-            do { try StateStore.destroy(path: options.statePath) } catch { throw AggregateError("\(error)") }
-            logger.info("rebuild: state dropped, replaying every topic from offset 0")
-        }
         let store: StateStore
-        do { store = try StateStore(path: options.statePath) } catch { throw AggregateError("\(error)") }
+        do {
+            store = options.rebuild ? try StateStore(rebuildingAt: options.statePath) : try StateStore(path: options.statePath)
+        } catch { throw AggregateError("\(error)") }
+        if options.rebuild {
+            logger.info("rebuild: replaying every topic from offset 0 into \(store.databasePath); the old state is replaced only when the run succeeds")
+        }
 
         // Step 4 repair: a crash after the state took a snapshot but before `latest` moved.
         if let last = try wrapState({ try store.meta("last_run_id") }), writer.latestRunId() != last,
@@ -258,7 +259,9 @@ public final class Aggregator {
             try? prepared.consumer.close()
         }
         let counts = try drain(&prepared)
-        return try snapshot(&prepared, startedAt: startedAt, runCounts: counts)
+        let summary = try snapshot(&prepared, startedAt: startedAt, runCounts: counts)
+        try commitRebuild(prepared.store)
+        return summary
     }
 
     /// Reads until every assigned partition has reported EOF, one transaction per batch.
@@ -290,7 +293,7 @@ public final class Aggregator {
                             drained.insert(key)
                         case .error(let error):
                             if error.errorCode == .autoOffsetReset || error.errorCode == .offsetOutOfRange {
-                                throw AggregateError("the stored offset of \(key) is not on the broker (\(error.message)): the topic was recreated or this state belongs to another cluster; run with --rebuild")
+                                throw outOfRange(key, error, consumer: p.consumer)
                             }
                             lastError = error
                         case .message:
