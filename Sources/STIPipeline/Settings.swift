@@ -98,7 +98,10 @@ public struct Settings: Sendable {
             if line.isEmpty || line.hasPrefix("#") { continue }
             if line.hasPrefix("export ") { line = String(line.dropFirst(7)).trimmingCharacters(in: .whitespaces) }
             guard let eq = line.firstIndex(of: "=") else {
-                throw SettingsError("\(path):\(index + 1): expected KEY=VALUE, got \"\(line)\"")
+                // Not echoed: a line pasted here by mistake may hold a password.
+                let name = line.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+                let shown = name.hasPrefix("STI_") ? "a line starting with \(name) but without '='" : "\(line.count) characters without '='"
+                throw SettingsError("\(path):\(index + 1): expected KEY=VALUE, got \(shown) (the line is not shown: it may hold a secret)")
             }
             let key = String(line[..<eq]).trimmingCharacters(in: .whitespaces)
             var value = String(line[line.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
