@@ -85,6 +85,10 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
 
     /// Reads and checks a keys file `{"keys": [{"id", "county", "secret_hex", "not_before"?, "not_after"?}]}`.
     public static func load(contentsOf url: URL) throws(KeyRingError) -> KeyRing {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw KeyRingError("cannot read keys file \(url.path): it is a directory")
+        }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw KeyRingError("cannot read keys file \(url.path): \(error.localizedDescription)")
