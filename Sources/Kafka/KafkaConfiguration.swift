@@ -102,6 +102,12 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
     /// Adds the properties of a file of `key=value` lines (for SASL/TLS settings kept out of
     /// command lines). Later files and later lines win.
     public mutating func loadProperties(fromFile path: String) throws(KafkaConfigurationError) {
+        for (key, value) in try Self.properties(fromFile: path).sorted(by: { $0.key < $1.key }) { set(key, value) }
+    }
+
+    /// The properties of a file of `key=value` lines, every key as written (`client.id`,
+    /// `group.id` and `bootstrap.servers` included). Errors name the file and line.
+    public static func properties(fromFile path: String) throws(KafkaConfigurationError) -> [String: String] {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -114,7 +120,7 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
         } catch {
             throw KafkaConfigurationError(key: nil, message: "\(path): \(error.message)")
         }
-        for (key, value) in parsed.sorted(by: { $0.key < $1.key }) { set(key, value) }
+        return parsed
     }
 
     /// Every property as librdkafka will receive it, typed fields included.

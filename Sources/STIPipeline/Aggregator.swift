@@ -121,6 +121,7 @@ public final class Aggregator {
     }
 
     func baseConfiguration() throws(AggregateError) -> KafkaConfiguration {
+        do { try KafkaPassThrough.check(options.kafkaProperties) } catch { throw AggregateError("\(error)") }
         var config = KafkaConfiguration(bootstrapServers: options.brokers)
         config.clientId = "sti-aggregate"
         for (key, value) in options.kafkaProperties { config.set(key, value) }
@@ -195,7 +196,7 @@ public final class Aggregator {
         do {
             consumer = try KafkaConsumer(configuration: base)
             var producerConfig = try baseConfiguration()
-            producerConfig.clientId = "sti-aggregate-rejections"
+            if options.kafkaProperties["client.id"] == nil { producerConfig.clientId = "sti-aggregate-rejections" }
             // Not idempotent (unless -X says so): a notice may be delivered twice anyway (after a
             // crash; section 6 allows it, `source` identifies it), and an idempotent producer
             // first waits for a producer id, which held the first batch's commit for up to a

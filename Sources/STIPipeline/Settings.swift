@@ -125,3 +125,25 @@ public struct SettingsError: Error, Sendable, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
+
+/// The librdkafka properties passed through unchanged (`-X`, `--kafka-config`,
+/// `STI_KAFKA_CONFIG`) may not set what sti sets itself from its own options: such a line was
+/// silently overridden (`group.id`, `bootstrap.servers` from -X) or dropped (all three from a
+/// file). `client.id` is honoured, by every client of every command.
+public enum KafkaPassThrough {
+    /// The properties sti owns, with the option that sets each.
+    public static let owned: [String: String] = [
+        "group.id": "the aggregator's consumer group is set with --group (STI_GROUP); no other command uses one",
+        "bootstrap.servers": "the brokers are set with --brokers (STI_BROKERS)",
+        "metadata.broker.list": "the brokers are set with --brokers (STI_BROKERS)",
+    ]
+
+    /// Fails on the first owned property; `origin` says where each key was given.
+    public static func check(_ properties: [String: String], origin: [String: String] = [:]) throws(SettingsError) {
+        for key in properties.keys.sorted() {
+            guard let why = owned[key] else { continue }
+            let place = origin[key].map { " (in \($0))" } ?? ""
+            throw SettingsError("the librdkafka property \(key)\(place) cannot be set here: \(why); remove it")
+        }
+    }
+}

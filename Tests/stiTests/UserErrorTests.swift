@@ -159,6 +159,49 @@ extension EndToEnd {
             }
         }
 
+        @Test("librdkafka properties sti sets itself (group.id, bootstrap.servers) are refused naming the option; client.id is honoured")
+        func ownedKafkaProperties() async throws {
+            try await Bench.with { bench in
+                try await bench.createTopics(partitions: 1)
+                let out = bench.scratch.file("out"), state = bench.scratch.file("state.db")
+                let base = ["aggregate", "--brokers", bench.brokers, "--out", out, "--state", state, "--timeout", "30"]
+                let groupFile = try bench.write("group.properties", "# SASL and such\ngroup.id=bureau-group\n")
+                let brokersFile = try bench.write("brokers.properties", "bootstrap.servers=127.0.0.1:1\n")
+                let cases: [([String], [String: String], String)] = [
+                    (["-X", "group.id=bureau-group"], [:], "group.id (in -X) cannot be set here: the aggregator's consumer group is set with --group (STI_GROUP)"),
+                    (["--kafka-config", groupFile], [:], "group.id (in --kafka-config \(groupFile)) cannot be set here"),
+                    ([], ["STI_KAFKA_CONFIG": groupFile], "group.id (in STI_KAFKA_CONFIG \(groupFile)) cannot be set here"),
+                    (["--kafka-config", brokersFile], [:], "bootstrap.servers (in --kafka-config \(brokersFile)) cannot be set here: the brokers are set with --brokers (STI_BROKERS)"),
+                    (["-X", "metadata.broker.list=127.0.0.1:1"], [:], "metadata.broker.list (in -X) cannot be set here"),
+                ]
+                for (extra, variables, expected) in cases {
+                    let (path, environment) = (bench.stiPath, bench.environment.merging(variables) { $1 })
+                    let result = try await onDedicatedThread {
+                        try ChildProcess.run(path, base + extra, environment: environment, timeout: .seconds(120))
+                    }
+                    #expect(result.status != 0 && !result.timedOut, "\(extra) \(variables)")
+                    #expect(result.stderrText.contains(expected), "\(extra) \(variables): \(result.stderrText.suffix(600))")
+                }
+                for command in [["status", "--brokers", bench.brokers, "--state", state, "--out", out], ["topics", "create", "--brokers", bench.brokers]] {
+                    let refused = try await bench.sti(command + ["-X", "group.id=x", "--timeout", "30"])
+                    #expect(refused.status != 0 && refused.stderrText.contains("group.id (in -X) cannot be set here"), "\(command): \(refused.stderrText)")
+                }
+                #expect(!FileManager.default.fileExists(atPath: state), "a refused run created the state")
+
+                // client.id, from the file and from -X: every client of the run uses it (librdkafka
+                // names its clients after it, and debug=conf prints each client's value).
+                let clientFile = try bench.write("client.properties", "client.id=bureau-from-file\n")
+                for (extra, id) in [(["--kafka-config", clientFile], "bureau-from-file"), (["-X", "client.id=bureau-from-flag"], "bureau-from-flag")] {
+                    let result = try await bench.sti(base + extra + ["-X", "debug=conf"])
+                    #expect(result.succeeded, "\(extra): \(result.stderrText.suffix(600))")
+                    let confLines = result.stderrText.split(separator: "\n").filter { $0.contains("|CONF|") && $0.contains("client.id = ") }
+                    #expect(confLines.count >= 3, "admin, consumer and producer: \(confLines)")
+                    #expect(confLines.allSatisfy { $0.hasSuffix("client.id = \(id)") }, "\(extra): \(confLines)")
+                    #expect(result.stderrText.contains("\(id)#consumer-") && result.stderrText.contains("\(id)#producer-"), "\(extra)")
+                }
+            }
+        }
+
         @Test("a missing topic is named, with the command that creates it")
         func missingTopic() async throws {
             try await Bench.with { bench in
