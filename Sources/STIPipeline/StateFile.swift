@@ -67,17 +67,26 @@ enum StateFile {
         close(fd)
         guard n == 16, header == Array("SQLite format 3\0".utf8) else { return .notSQLite }
         do {
-            var config = Configuration()
-            config.readonly = true
-            config.label = "sti-state-identify"
-            let queue = try DatabaseQueue(path: real, configuration: config)
-            let hasMeta = try queue.read { db in
-                try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta')") ?? false
+            return try hasMetaTable(real, readonly: true) ? .stiState : .sqliteWithoutMeta
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_READONLY {
+            // A WAL left by a killed writer must be recovered first, which a read-only connection
+            // cannot do (it writes the -shm index); a read-write one only reads here.
+            do { return try hasMetaTable(real, readonly: false) ? .stiState : .sqliteWithoutMeta } catch {
+                return .unreadableSQLite("\(error)")
             }
-            try? queue.close()
-            return hasMeta ? .stiState : .sqliteWithoutMeta
         } catch {
             return .unreadableSQLite("\(error)")
+        }
+    }
+
+    private static func hasMetaTable(_ real: String, readonly: Bool) throws -> Bool {
+        var config = Configuration()
+        config.readonly = readonly
+        config.label = "sti-state-identify"
+        let queue = try DatabaseQueue(path: real, configuration: config)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta')") ?? false
         }
     }
 

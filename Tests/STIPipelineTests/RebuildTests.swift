@@ -132,6 +132,26 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("rebuild") }.isEmpty)
     }
 
+    /// A state as a SIGKILL leaves it (a WAL and its -shm index, both stale) is still an sti
+    /// state: recognising it needs WAL recovery, which a read-only connection cannot do.
+    @Test func aStateLeftByAKilledRunIsRecognised() throws {
+        let dir = try TemporaryDirectory(prefix: "sti-killed")
+        defer { dir.remove() }
+        let live = dir.file("live.db"), path = dir.file("state.db")
+        let key = TopicPartitionKey(topic: "sti.rd", partition: 0)
+        do {
+            let store = try StateStore(path: live)
+            for n in 1...20 { try store.transaction { tx in try tx.consumed(key, range: OffsetRange(first: 0, next: Int64(n))) } }
+            for suffix in ["", "-wal", "-shm"] { try FileManager.default.copyItem(atPath: live + suffix, toPath: path + suffix) }
+        }
+        // The index of a writer killed mid-way does not describe the WAL: SQLite must rebuild it.
+        let shmSize = (try FileManager.default.attributesOfItem(atPath: path + "-shm")[.size] as? Int) ?? 0
+        try Data(count: shmSize).write(to: URL(fileURLWithPath: path + "-shm"))
+        #expect(StateFile.identify(path) == .stiState)
+        #expect(try StateStore(readingFrom: path).offsets() == [key: 20])
+        #expect(try StateStore(path: path).offsets() == [key: 20])
+    }
+
     @Test func leftoversOfAKilledRebuildAreRemovedAtTheNextStart() throws {
         let dir = try TemporaryDirectory(prefix: "sti-rebuild-stale")
         defer { dir.remove() }
