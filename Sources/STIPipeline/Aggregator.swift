@@ -156,6 +156,7 @@ public final class Aggregator {
             do { try writer.publishLatest(runId: last) } catch { throw AggregateError("cannot repair latest: \(error)") }
             logger.notice("latest repaired to point at run \(last)")
         }
+        writer.removeStaleTemporaryLinks()
 
         var base = try baseConfiguration()
         let admin: KafkaAdmin

@@ -167,6 +167,24 @@ import Testing
         #expect(!names.contains { $0.hasPrefix("state.db.rebuild-9") }, "\(names.sorted())")
     }
 
+    /// A `.latest.tmp-<pid>` left by a run killed at the `latest` rename is removed by the next
+    /// run; one of a live process is not.
+    @Test func aStaleTemporaryLatestLinkIsRemovedAtTheNextStart() throws {
+        let dir = try TemporaryDirectory(prefix: "sti-stale-link")
+        defer { dir.remove() }
+        let out = dir.file("out")
+        try FileManager.default.createDirectory(atPath: out + "/runs", withIntermediateDirectories: true)
+        var dead: Int32 = 4_000_000
+        while kill(dead, 0) == 0 || errno != ESRCH { dead -= 1 }
+        try FileManager.default.createSymbolicLink(atPath: "\(out)/.latest.tmp-\(dead)", withDestinationPath: "runs/20261201T000000Z")
+        try FileManager.default.createSymbolicLink(atPath: "\(out)/.latest.tmp-\(getppid())", withDestinationPath: "runs/20261201T000000Z")
+        let options = AggregateOptions(brokers: "127.0.0.1:1", out: URL(fileURLWithPath: out), statePath: dir.file("state.db"), timeout: .seconds(2))
+        _ = #expect(throws: AggregateError.self) { try Aggregator(options: options, logger: LogRecorder().logger()).run() }
+        let names = try FileManager.default.contentsOfDirectory(atPath: out)
+        #expect(!names.contains(".latest.tmp-\(dead)"), "\(names)")
+        #expect(names.contains(".latest.tmp-\(getppid())"), "\(names)")
+    }
+
     /// Point 10: two spellings of one state (a symlink, `sub/../state.db`) are one lock.
     @Test func theLockIsTakenOnTheRealPath() throws {
         let dir = try TemporaryDirectory(prefix: "sti-lock")
