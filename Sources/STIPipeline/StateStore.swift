@@ -36,13 +36,13 @@ public final class StateStore {
     public init(readingFrom path: String) throws(StateStoreError) {
         self.path = path
         self.lock = nil
+        let missing = StateStoreError("state file \(path) does not exist (no aggregation has run with it yet)")
+        guard FileManager.default.fileExists(atPath: path) else { throw missing }
         let real = try StateFile.resolve(path)
         self.realPath = real
         self.databasePath = real
         let identity = StateFile.identify(real)
-        guard identity != .absent else {
-            throw StateStoreError("state file \(path) does not exist (no aggregation has run with it yet)")
-        }
+        guard identity != .absent else { throw missing }
         if let refusal = StateFile.refusal(identity, path: path) { throw StateStoreError(refusal) }
         do {
             var config = Configuration()
