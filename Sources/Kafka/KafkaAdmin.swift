@@ -50,7 +50,7 @@ public final class KafkaAdmin: Sendable {
 
     public init(configuration: KafkaConfiguration) throws {
         let conf = try configuration.makeNative()
-        handle = NativeHandle(pointer: try makeClient(type: RD_KAFKA_PRODUCER, configuration: conf))
+        handle = NativeHandle(pointer: try makeClient(type: RD_KAFKA_PRODUCER, configuration: conf, properties: configuration.allProperties))
     }
 
     deinit { rd_kafka_destroy(handle.pointer) }

@@ -46,16 +46,37 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
     }
 
     /// Splits `key=value` at the first `=`; surrounding blanks are dropped, the key must not be empty.
+    /// A malformed assignment is never echoed (it may hold a password, as in the Java
+    /// properties form `sasl.password: secret`): the error shows at most its key part.
     public static func parseProperty(_ text: String) throws(KafkaConfigurationError) -> (key: String, value: String) {
         guard let equals = text.firstIndex(of: "=") else {
-            throw KafkaConfigurationError(key: nil, message: "expected key=value, got \"\(text)\"")
+            throw KafkaConfigurationError(key: nil, message: "expected key=value, \(describeMalformed(text)) (the text is not shown: it may hold a secret)")
         }
         let key = text[..<equals].trimmingCharacters(in: .whitespaces)
         let value = text[text.index(after: equals)...].trimmingCharacters(in: .whitespaces)
         guard !key.isEmpty else {
-            throw KafkaConfigurationError(key: nil, message: "expected key=value, got \"\(text)\"")
+            throw KafkaConfigurationError(key: nil, message: "expected key=value, got an empty key before '=' (the value is not shown: it may hold a secret)")
+        }
+        // `sasl.password: secret=x` would otherwise become a property named after the secret.
+        guard !key.contains(where: { $0 == ":" || $0.isWhitespace }) else {
+            throw KafkaConfigurationError(key: nil, message: "expected key=value, \(describeMalformed(String(key))) (the text is not shown: it may hold a secret)")
         }
         return (key, value)
+    }
+
+    /// What may be said about a line that is not `key=value`: its key part (up to the first
+    /// `:`, blank or `=`) when that looks like a property name (`sasl.password`), else only
+    /// its length, since a line without a separator may be a pasted secret.
+    static func describeMalformed(_ text: String) -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let keyPart = trimmed.prefix { $0 != ":" && $0 != "=" && !$0.isWhitespace }
+        let looksLikeName = keyPart.count <= 64 && keyPart.contains(".") && keyPart.first?.isLetter == true
+            && keyPart.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "_" || $0 == "-" }
+        guard looksLikeName else { return "got \(trimmed.count) characters without '='" }
+        let rest = trimmed.dropFirst(keyPart.count).drop { $0.isWhitespace }
+        if rest.isEmpty { return "got \(keyPart) without '=' and a value" }
+        let hint = rest.first == ":" ? "; write \(keyPart)=… (the ':' of Java properties files is not read here)" : ""
+        return "got a line starting with \(keyPart) but without '='\(hint)"
     }
 
     /// Parses a properties file's text: one `key=value` per line; blank lines and lines whose
@@ -81,6 +102,12 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
     /// Adds the properties of a file of `key=value` lines (for SASL/TLS settings kept out of
     /// command lines). Later files and later lines win.
     public mutating func loadProperties(fromFile path: String) throws(KafkaConfigurationError) {
+        for (key, value) in try Self.properties(fromFile: path).sorted(by: { $0.key < $1.key }) { set(key, value) }
+    }
+
+    /// The properties of a file of `key=value` lines, every key as written (`client.id`,
+    /// `group.id` and `bootstrap.servers` included). Errors name the file and line.
+    public static func properties(fromFile path: String) throws(KafkaConfigurationError) -> [String: String] {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -93,7 +120,7 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
         } catch {
             throw KafkaConfigurationError(key: nil, message: "\(path): \(error.message)")
         }
-        for (key, value) in parsed.sorted(by: { $0.key < $1.key }) { set(key, value) }
+        return parsed
     }
 
     /// Every property as librdkafka will receive it, typed fields included.
@@ -123,7 +150,38 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
     static func isSecret(_ key: String) -> Bool {
         let lowered = key.lowercased()
         return lowered.contains("password") || lowered.contains("secret") || lowered.hasSuffix(".key.pem")
-            || lowered.contains("sasl.oauthbearer.config")
+            || lowered.contains("sasl.oauthbearer.config") || lowered.hasSuffix("jaas.config")
+    }
+
+    /// librdkafka's text with the values of secret properties masked: its errors quote values
+    /// (`Invalid value "…" for configuration property "sasl.password"`). For an error about
+    /// a secret property `key`, every quoted part but the property's name is masked too, in
+    /// case librdkafka quoted the value shortened or escaped.
+    static func redacted(_ message: String, key: String?, properties: [String: String]) -> String {
+        var text = message
+        for (name, value) in properties where isSecret(name) && !value.isEmpty {
+            text = text.replacingOccurrences(of: "\"\(value)\"", with: "\"***\"")
+            if value.count >= 4 { text = text.replacingOccurrences(of: value, with: "***") }
+        }
+        guard let key, isSecret(key) else { return text }
+        var out = ""
+        var quoted: String?
+        for character in text {
+            if character == "\"" {
+                if let inside = quoted {
+                    out += inside == key ? "\"\(key)\"" : "\"***\""
+                    quoted = nil
+                } else {
+                    quoted = ""
+                }
+            } else if quoted != nil {
+                quoted!.append(character)
+            } else {
+                out.append(character)
+            }
+        }
+        if quoted != nil { out += "\"***" }
+        return out
     }
 
     /// Builds an `rd_kafka_conf_t` (caller owns it).
@@ -156,7 +214,7 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
             let result = rd_kafka_conf_set(conf, key, value, &errstr, errstr.count)
             if result != RD_KAFKA_CONF_OK {
                 rd_kafka_conf_destroy(conf)
-                throw KafkaConfigurationError(key: key, message: string(fromNullTerminated: errstr))
+                throw KafkaConfigurationError(key: key, message: Self.redacted(string(fromNullTerminated: errstr), key: key, properties: merged))
             }
         }
         return conf
@@ -166,11 +224,14 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
 /// Creates an `rd_kafka_t` from a configuration it takes ownership of (librdkafka frees it on
 /// success; this function frees it on failure), turning librdkafka's refusal into a
 /// `KafkaConfigurationError` with its text.
-func makeClient(type: rd_kafka_type_t, configuration conf: OpaquePointer) throws(KafkaConfigurationError) -> OpaquePointer {
+func makeClient(type: rd_kafka_type_t, configuration conf: OpaquePointer,
+                properties: [String: String] = [:]) throws(KafkaConfigurationError) -> OpaquePointer {
     var errstr = [CChar](repeating: 0, count: 512)
     guard let handle = rd_kafka_new(type, conf, &errstr, errstr.count) else {
+        let message = KafkaConfiguration.redacted(string(fromNullTerminated: errstr), key: nil, properties: properties)
         rd_kafka_conf_destroy(conf)
-        throw KafkaConfigurationError(key: nil, message: string(fromNullTerminated: errstr))
+        throw KafkaConfigurationError(key: nil, message: message)
     }
     return handle
 }
+

@@ -72,7 +72,7 @@ public final class KafkaConsumer: Sendable {
             required: ["enable.auto.commit": "false", "enable.auto.offset.store": "false"])
         rd_kafka_conf_set_rebalance_cb(conf, consumerRebalance)
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(state).toOpaque())
-        let handle = try makeClient(type: RD_KAFKA_CONSUMER, configuration: conf)
+        let handle = try makeClient(type: RD_KAFKA_CONSUMER, configuration: conf, properties: configuration.allProperties)
         // Everything (errors, rebalances, commit results) then arrives through the one queue
         // that `poll` serves, and nothing piles up unserved on the main queue.
         rd_kafka_poll_set_consumer(handle)

@@ -57,7 +57,7 @@ public final class KafkaProducer: Sendable {
         let conf = try configuration.makeNative(defaults: ["enable.idempotence": "true"])
         rd_kafka_conf_set_dr_msg_cb(conf, producerDeliveryReport)
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(state).toOpaque())
-        self.handle = NativeHandle(pointer: try makeClient(type: RD_KAFKA_PRODUCER, configuration: conf))
+        self.handle = NativeHandle(pointer: try makeClient(type: RD_KAFKA_PRODUCER, configuration: conf, properties: configuration.allProperties))
         self.state = state
         self.queueFullTimeout = queueFullTimeout
     }

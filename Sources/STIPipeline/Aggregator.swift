@@ -121,6 +121,7 @@ public final class Aggregator {
     }
 
     func baseConfiguration() throws(AggregateError) -> KafkaConfiguration {
+        do { try KafkaPassThrough.check(options.kafkaProperties) } catch { throw AggregateError("\(error)") }
         var config = KafkaConfiguration(bootstrapServers: options.brokers)
         config.clientId = "sti-aggregate"
         for (key, value) in options.kafkaProperties { config.set(key, value) }
@@ -141,12 +142,13 @@ public final class Aggregator {
             logger.warning("no keys file given: signatures are not checked (authentication disabled)")
         }
 
-        if options.rebuild {
-            do { try StateStore.destroy(path: options.statePath) } catch { throw AggregateError("\(error)") }
-            logger.info("rebuild: state dropped, replaying every topic from offset 0")
-        }
         let store: StateStore
-        do { store = try StateStore(path: options.statePath) } catch { throw AggregateError("\(error)") }
+        do {
+            store = options.rebuild ? try StateStore(rebuildingAt: options.statePath) : try StateStore(path: options.statePath)
+        } catch { throw AggregateError("\(error)") }
+        if options.rebuild {
+            logger.info("rebuild: replaying every topic from offset 0 into \(store.databasePath); the old state is replaced only when the run succeeds")
+        }
 
         // Section 4: a retired key stays listed; removing it turns every message it signed into
         // E_AUTH at the next rebuild, and those records would vanish from the snapshots.
@@ -167,6 +169,7 @@ public final class Aggregator {
             do { try writer.publishLatest(runId: last) } catch { throw AggregateError("cannot repair latest: \(error)") }
             logger.notice("latest repaired to point at run \(last)")
         }
+        writer.removeStaleTemporaryLinks()
 
         var base = try baseConfiguration()
         let admin: KafkaAdmin
@@ -219,7 +222,7 @@ public final class Aggregator {
         do {
             consumer = try KafkaConsumer(configuration: base)
             var producerConfig = try baseConfiguration()
-            producerConfig.clientId = "sti-aggregate-rejections"
+            if options.kafkaProperties["client.id"] == nil { producerConfig.clientId = "sti-aggregate-rejections" }
             // Not idempotent (unless -X says so): a notice may be delivered twice anyway (after a
             // crash; section 6 allows it, `source` identifies it), and an idempotent producer
             // first waits for a producer id, which held the first batch's commit for up to a
@@ -283,7 +286,9 @@ public final class Aggregator {
             try? prepared.consumer.close()
         }
         let counts = try drain(&prepared)
-        return try snapshot(&prepared, startedAt: startedAt, runCounts: counts)
+        let summary = try snapshot(&prepared, startedAt: startedAt, runCounts: counts)
+        try commitRebuild(prepared.store)
+        return summary
     }
 
     /// Reads until every assigned partition has reported EOF, one transaction per batch.
@@ -318,7 +323,7 @@ public final class Aggregator {
                             drained.insert(key)
                         case .error(let error):
                             if error.errorCode == .autoOffsetReset || error.errorCode == .offsetOutOfRange {
-                                throw AggregateError("the stored offset of \(key) is not on the broker (\(error.message)): the topic was recreated or this state belongs to another cluster; run with --rebuild")
+                                throw outOfRange(key, error, consumer: p.consumer)
                             }
                             lastError = error
                         case .message:

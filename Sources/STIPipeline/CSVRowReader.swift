@@ -1,12 +1,13 @@
 /// Rows of a CSV text (RFC 4180: `,` between fields, `"` around a field that holds a comma,
 /// quote or line break, `""` for a quote inside one), read over the text's UTF-8 bytes.
 ///
-/// It reads exactly as CSV.swift 2.5's `CSVReader` (no trimming) did before it, quirks
-/// included, so feed files read the same as before: LF, CRLF and a lone CR each end a row; a
-/// closing quote followed by anything but a comma, line break or quote keeps the quote and
-/// drops the character after it; a quoted field left open runs to the end of the text; an
-/// empty line is a row of one empty field. That reader built every field scalar by scalar and
-/// took a third of `sti submit`'s time; this one makes each field from a slice of the bytes.
+/// LF, CRLF and a lone CR each end a row (and a line); an empty line is a row of one empty
+/// field. Quoting is strict: a quote inside a field that does not start with one (`ab"c`),
+/// anything but a comma, line break or the end after a closing quote (`"ab"c`), and a quoted
+/// field still open at the end of the text are errors naming the line and column. (CSV.swift,
+/// which this reader replaced, kept the stray quote, dropped the character after a closing
+/// quote and ran an open field to the end of the file: a cell silently altered, or a row
+/// reported as missing fields.)
 ///
 /// The buffer is borrowed: use the reader only while the bytes are alive (inside
 /// `String.withUTF8`). Every byte the reader splits at is ASCII, so each field of a valid UTF-8
@@ -14,6 +15,9 @@
 struct CSVRowReader {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var i = 0
+    /// The 1-based line of byte `i` and where that line starts (LF, CRLF and CR end lines).
+    private(set) var line = 1
+    private var lineStart = 0
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -23,7 +27,7 @@ struct CSVRowReader {
     private static let lf: UInt8 = 0x0A
 
     /// The next row's fields, or nil at the end of the text.
-    mutating func next() -> [String]? {
+    mutating func next() throws(CSVQuotingError) -> [String]? {
         guard i < bytes.count else { return nil }
         var row: [String] = []
         var atEnd = false
@@ -34,9 +38,9 @@ struct CSVRowReader {
                 (field, end) = ("", true)
             } else if bytes[i] == Self.quote {
                 i += 1
-                (field, end) = quotedField()
+                (field, end) = try quotedField(index: row.count)
             } else {
-                (field, end) = plainField()
+                (field, end) = try plainField(index: row.count)
             }
             row.append(field)
             if end { return row }
@@ -44,7 +48,7 @@ struct CSVRowReader {
         }
     }
 
-    private mutating func plainField() -> (String, Bool) {
+    private mutating func plainField(index: Int) throws(CSVQuotingError) -> (String, Bool) {
         let start = i
         while i < bytes.count {
             let b = bytes[i]
@@ -54,47 +58,93 @@ struct CSVRowReader {
             }
             if b == Self.lf || b == Self.cr {
                 let field = text(start..<i)
-                i += 1
-                if b == Self.cr, i < bytes.count, bytes[i] == Self.lf { i += 1 }
+                endLine()
                 return (field, true)
             }
+            if b == Self.quote { throw error(.quoteInUnquotedField, at: i, field: index) }
             i += 1
         }
         return (text(start..<i), true)
     }
 
     /// After the opening quote.
-    private mutating func quotedField() -> (String, Bool) {
+    private mutating func quotedField(index: Int) throws(CSVQuotingError) -> (String, Bool) {
+        let (openedAt, openedLine, openedLineStart) = (i - 1, line, lineStart)
         var field: [UInt8] = []
         var start = i  // the run of plain bytes not yet copied into `field`
         while i < bytes.count {
-            guard bytes[i] == Self.quote else { i += 1; continue }
+            let b = bytes[i]
+            if b == Self.lf || (b == Self.cr && (i + 1 == bytes.count || bytes[i + 1] != Self.lf)) {
+                i += 1
+                line += 1
+                lineStart = i
+                continue
+            }
+            guard b == Self.quote else { i += 1; continue }
             field += bytes[start..<i]
             i += 1
             guard i < bytes.count else { return (String(decoding: field, as: UTF8.self), true) }
-            let next = bytes[i]
-            i += 1
-            switch next {
+            switch bytes[i] {
             case Self.comma:
+                i += 1
                 return (String(decoding: field, as: UTF8.self), false)
             case Self.lf, Self.cr:
-                if next == Self.cr, i < bytes.count, bytes[i] == Self.lf { i += 1 }
+                endLine()
                 return (String(decoding: field, as: UTF8.self), true)
             case Self.quote:
                 field.append(Self.quote)
+                i += 1
             default:
-                // CSV.swift's reading: keep the quote, drop the character after it (all of it,
-                // when it is a multi-byte one).
-                field.append(Self.quote)
-                if next >= 0xC0 { while i < bytes.count, bytes[i] & 0xC0 == 0x80 { i += 1 } }
+                throw error(.textAfterClosingQuote, at: i, field: index)
             }
             start = i
         }
-        field += bytes[start..<i]
-        return (String(decoding: field, as: UTF8.self), true)
+        (line, lineStart) = (openedLine, openedLineStart)
+        throw error(.unterminatedQuote, at: openedAt, field: index)
+    }
+
+    /// Consumes the line break at `i` (CRLF as one).
+    private mutating func endLine() {
+        if bytes[i] == Self.cr, i + 1 < bytes.count, bytes[i + 1] == Self.lf { i += 1 }
+        i += 1
+        line += 1
+        lineStart = i
+    }
+
+    /// The error for byte `at` of the current line; its column counts characters from 1.
+    private func error(_ kind: CSVQuotingError.Kind, at: Int, field: Int) -> CSVQuotingError {
+        var column = 1
+        for k in lineStart..<at where bytes[k] & 0xC0 != 0x80 { column += 1 }
+        return CSVQuotingError(kind: kind, line: line, column: column, field: field + 1)
     }
 
     private func text(_ range: Range<Int>) -> String {
         String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+    }
+}
+
+/// Quoting that breaks RFC 4180, where it is: line and column (characters, from 1) of the
+/// offending quote or character (of the opening quote when it never closes), and the field's
+/// position in its row (from 1).
+struct CSVQuotingError: Error, Equatable {
+    enum Kind: Equatable { case quoteInUnquotedField, textAfterClosingQuote, unterminatedQuote }
+    var kind: Kind
+    var line: Int
+    var column: Int
+    var field: Int
+
+    /// The message, naming the field by `name` when the header gives it one.
+    func message(fieldName name: String?) -> String {
+        let which = "field \(field)\(name.map { " (\($0))" } ?? "")"
+        switch kind {
+        case .quoteInUnquotedField:
+            return "malformed quoting at column \(column), \(which): a quote inside a field that does not start with one; "
+                + "quote the whole field and double the quotes inside it, as in \"ab\"\"c\""
+        case .textAfterClosingQuote:
+            return "malformed quoting at column \(column), \(which): text after the closing quote; "
+                + "a quoted field ends at its closing quote, and a quote inside it is written twice, as in \"ab\"\"c\""
+        case .unterminatedQuote:
+            return "unterminated quote: the quoted \(which) opened at column \(column) of line \(line) never closes"
+        }
     }
 }

@@ -124,10 +124,16 @@ public struct FeedReader: Sendable {
     }
 
     private func csvRows(_ reader: inout CSVRowReader, path: String) throws(FeedError) -> [Row] {
-        guard let headerRow = reader.next() else {
+        var header: [String] = []
+        func nextRow() throws(FeedError) -> [String]? {
+            do { return try reader.next() } catch {
+                throw FeedError(path: path, line: error.line, error.message(fieldName: error.field <= header.count ? header[error.field - 1] : nil))
+            }
+        }
+        guard let headerRow = try nextRow() else {
             throw FeedError(path: path, line: 1, "cannot read the CSV header: the file is empty")
         }
-        let header = headerRow.map { $0.trimmingCharacters(in: .whitespaces) }
+        header = headerRow.map { $0.trimmingCharacters(in: .whitespaces) }
         guard !header.isEmpty, !(header.count == 1 && header[0].isEmpty) else {
             throw FeedError(path: path, line: 1, "the file has no header row (the protocol's field names)")
         }
@@ -154,7 +160,7 @@ public struct FeedReader: Sendable {
         // holding line breaks makes its record span several lines.
         var line = 2 + header.joined().filter { $0 == "\n" }.count
         var value: [UInt8] = []
-        while let cells = reader.next() {
+        while let cells = try nextRow() {
             var span = 0
             for cell in cells { for byte in cell.utf8 where byte == 0x0A { span += 1 } }
             defer { line += 1 + span }

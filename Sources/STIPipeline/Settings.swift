@@ -98,7 +98,10 @@ public struct Settings: Sendable {
             if line.isEmpty || line.hasPrefix("#") { continue }
             if line.hasPrefix("export ") { line = String(line.dropFirst(7)).trimmingCharacters(in: .whitespaces) }
             guard let eq = line.firstIndex(of: "=") else {
-                throw SettingsError("\(path):\(index + 1): expected KEY=VALUE, got \"\(line)\"")
+                // Not echoed: a line pasted here by mistake may hold a password.
+                let name = line.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+                let shown = name.hasPrefix("STI_") ? "a line starting with \(name) but without '='" : "\(line.count) characters without '='"
+                throw SettingsError("\(path):\(index + 1): expected KEY=VALUE, got \(shown) (the line is not shown: it may hold a secret)")
             }
             let key = String(line[..<eq]).trimmingCharacters(in: .whitespaces)
             var value = String(line[line.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
@@ -121,4 +124,26 @@ public struct Settings: Sendable {
 public struct SettingsError: Error, Sendable, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// The librdkafka properties passed through unchanged (`-X`, `--kafka-config`,
+/// `STI_KAFKA_CONFIG`) may not set what sti sets itself from its own options: such a line was
+/// silently overridden (`group.id`, `bootstrap.servers` from -X) or dropped (all three from a
+/// file). `client.id` is honoured, by every client of every command.
+public enum KafkaPassThrough {
+    /// The properties sti owns, with the option that sets each.
+    public static let owned: [String: String] = [
+        "group.id": "the aggregator's consumer group is set with --group (STI_GROUP); no other command uses one",
+        "bootstrap.servers": "the brokers are set with --brokers (STI_BROKERS)",
+        "metadata.broker.list": "the brokers are set with --brokers (STI_BROKERS)",
+    ]
+
+    /// Fails on the first owned property; `origin` says where each key was given.
+    public static func check(_ properties: [String: String], origin: [String: String] = [:]) throws(SettingsError) {
+        for key in properties.keys.sorted() {
+            guard let why = owned[key] else { continue }
+            let place = origin[key].map { " (in \($0))" } ?? ""
+            throw SettingsError("the librdkafka property \(key)\(place) cannot be set here: \(why); remove it")
+        }
+    }
 }

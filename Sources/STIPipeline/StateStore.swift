@@ -19,23 +19,36 @@ public final class StateStore {
     /// Bumped whenever the layout changes incompatibly; an old file then asks for `--rebuild`.
     static let layoutVersion = 1
 
+    /// The path as given (`--state`), for messages.
     public let path: String
+    /// Its real path (symlinks and `..` resolved): the run lock and SQLite use this one.
+    public let realPath: String
+    /// The database file open: `realPath`, or the new state a rebuild is building beside it.
+    public let databasePath: String
     let queue: DatabaseQueue
     private let lock: RunLock?
+    /// For a rebuild not yet swapped in: the state it replaces (`realPath`).
+    private var rebuildTarget: String?
+    private var closed = false
 
     /// Opens the state database at `path` for reading only, without the run lock, so that
     /// `sti status` can look while a run is going (WAL lets readers see the last commit).
     public init(readingFrom path: String) throws(StateStoreError) {
         self.path = path
         self.lock = nil
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw StateStoreError("state file \(path) does not exist (no aggregation has run with it yet)")
-        }
+        let missing = StateStoreError("state file \(path) does not exist (no aggregation has run with it yet)")
+        guard FileManager.default.fileExists(atPath: path) else { throw missing }
+        let real = try StateFile.resolve(path)
+        self.realPath = real
+        self.databasePath = real
+        let identity = StateFile.identify(real)
+        guard identity != .absent else { throw missing }
+        if let refusal = StateFile.refusal(identity, path: path) { throw StateStoreError(refusal) }
         do {
             var config = Configuration()
             config.readonly = true
             config.label = "sti-state-readonly"
-            self.queue = try DatabaseQueue(path: path, configuration: config)
+            self.queue = try DatabaseQueue(path: real, configuration: config)
             try queue.read { db in
                 let version = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'layout_version'")
                 guard version == String(Self.layoutVersion) else {
@@ -50,15 +63,38 @@ public final class StateStore {
     }
 
     /// Opens (creating if absent) the state database at `path`, taking the run lock first so
-    /// that two runs never work on one state.
-    public init(path: String) throws(StateStoreError) {
+    /// that two runs never work on one state. A file that is not an sti state is refused.
+    public convenience init(path: String) throws(StateStoreError) {
+        try self.init(path: path, rebuild: false)
+    }
+
+    /// Starts a rebuild of the state at `path` (`--rebuild`): takes its run lock, checks that
+    /// the file there, if any, is an sti state, and opens a new, empty state beside it
+    /// (`<state>.rebuild-<pid>`). `commitRebuild()` swaps the new state in; until then the old
+    /// one is untouched, and a store released without committing removes the new one.
+    public convenience init(rebuildingAt path: String) throws(StateStoreError) {
+        try self.init(path: path, rebuild: true)
+    }
+
+    private init(path: String, rebuild: Bool) throws(StateStoreError) {
         self.path = path
-        self.lock = try RunLock(path: path + ".lock")
+        let real = try StateFile.resolve(path)
+        self.realPath = real
+        // Checked before the lock, so that a wrong --state does not even get a lock file beside
+        // it, and again under the lock, which is what counts.
+        if let refusal = StateFile.refusal(StateFile.identify(real), path: path) { throw StateStoreError(refusal) }
+        self.lock = try RunLock(path: real + ".lock")
+        if let refusal = StateFile.refusal(StateFile.identify(real), path: path) { throw StateStoreError(refusal) }
+        // With the lock held, a `<state>.rebuild-<pid>` is what a killed rebuild left.
+        StateFile.removeStaleRebuilds(of: real)
+        let database = rebuild ? StateFile.rebuildPath(of: real) : real
+        self.databasePath = database
+        self.rebuildTarget = rebuild ? real : nil
         do {
             var config = Configuration()
             config.label = "sti-state"
             config.busyMode = .immediateError
-            self.queue = try DatabaseQueue(path: path, configuration: config)
+            self.queue = try DatabaseQueue(path: database, configuration: config)
             try queue.writeWithoutTransaction { db in
                 // WAL: a crash mid-transaction leaves the last committed state intact.
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
@@ -84,17 +120,43 @@ public final class StateStore {
         }
     }
 
-    /// Deletes the state database and its side files (for `--rebuild`). Takes the run lock so
-    /// a running aggregation's state is never pulled from under it.
-    public static func destroy(path: String) throws(StateStoreError) {
-        let lock = try RunLock(path: path + ".lock")
-        defer { _ = lock }
-        for suffix in ["", "-wal", "-shm"] {
-            let file = path + suffix
-            if unlink(file) != 0 && errno != ENOENT {
-                throw StateStoreError("cannot delete \(file): \(String(cString: strerror(errno)))")
-            }
+    deinit { discardRebuild() }
+
+    /// Whether this store is a rebuild not yet swapped in.
+    public var isRebuilding: Bool { rebuildTarget != nil }
+
+    /// Swaps a rebuilt state in for the old one (the end of a successful `--rebuild` run): the
+    /// new database is checkpointed, closed and fsynced, the old one's WAL merged and its side
+    /// files removed, then the new file is renamed over the old (atomic) and the directory
+    /// fsynced. The store is closed afterwards. Does nothing for a store that is not a rebuild.
+    public func commitRebuild() throws(StateStoreError) {
+        guard let target = rebuildTarget else { return }
+        do {
+            try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+            try queue.close()
+            closed = true
+        } catch {
+            throw StateStoreError("rebuild: cannot complete the new state \(databasePath) (\(error)); the old state \(path) is kept")
         }
+        // Closed: its WAL is merged and SQLite removed it; nothing may hold a stale one.
+        unlink(databasePath + "-wal")
+        unlink(databasePath + "-shm")
+        try StateFile.fsync(path: databasePath, directory: false)
+        StateFile.retireSideFiles(of: target)
+        guard rename(databasePath, target) == 0 else {
+            throw StateStoreError("rebuild: cannot move \(databasePath) to \(target): \(String(cString: strerror(errno))); the old state is kept")
+        }
+        rebuildTarget = nil
+        try StateFile.fsync(path: (target as NSString).deletingLastPathComponent, directory: true)
+    }
+
+    /// Removes a rebuild's new state that was not swapped in (the run failed); the old state
+    /// stays as it was.
+    public func discardRebuild() {
+        guard rebuildTarget != nil else { return }
+        if !closed { try? queue.close(); closed = true }
+        for suffix in ["", "-wal", "-shm"] { unlink(databasePath + suffix) }
+        rebuildTarget = nil
     }
 
     private static var migrator: DatabaseMigrator {

@@ -572,6 +572,14 @@ enum ErrorText {
         return "(\(bytes.count) bytes, not printable text)"
     }
 
+    /// `quoted(text)`, unless the text holds 16 or more hex digits in a row (a secret pasted into
+    /// an id, as when a keys file has `id` and `secret_hex` swapped): then it is not shown.
+    static func quotedUnlessSecret(_ text: String) -> String {
+        var text = text
+        let secretLike = text.withUTF8 { hasHexRun(UnsafeRawBufferPointer($0), length: 16) }
+        return secretLike ? "(\(text.utf8.count) bytes, not shown: they look like a secret key)" : quoted(text)
+    }
+
     /// Whether `bytes` hold `length` or more ASCII hex digits in a row.
     static func hasHexRun(_ bytes: UnsafeRawBufferPointer, length: Int) -> Bool {
         var run = 0

@@ -65,7 +65,7 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
     public init(keys definitions: [(info: KeyInfo, secretHex: String)]) throws(KeyRingError) {
         var byId: [String: Entry] = [:]
         for (n, d) in definitions.enumerated() {
-            let name = "entry \(n + 1) (id \(ErrorText.quoted(d.info.id)))"
+            let name = "entry \(n + 1) (id \(ErrorText.quotedUnlessSecret(d.info.id)))"
             guard !d.info.id.isEmpty else { throw KeyRingError("entry \(n + 1): id must not be empty") }
             guard byId[d.info.id] == nil else { throw KeyRingError("\(name): id is listed twice") }
             guard !d.info.county.isEmpty else { throw KeyRingError("\(name): county must not be empty") }
@@ -85,6 +85,10 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
 
     /// Reads and checks a keys file `{"keys": [{"id", "county", "secret_hex", "not_before"?, "not_after"?}]}`.
     public static func load(contentsOf url: URL) throws(KeyRingError) -> KeyRing {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw KeyRingError("cannot read keys file \(url.path): it is a directory")
+        }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw KeyRingError("cannot read keys file \(url.path): \(error.localizedDescription)")
@@ -104,7 +108,7 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
         }
         guard case .object(let top) = root else { throw KeyRingError("\(source): expected an object") }
         for member in top where member.key != "keys" {
-            throw KeyRingError("\(source): unknown field \(ErrorText.quoted(member.key)); the file holds only \"keys\"")
+            throw KeyRingError("\(source): unknown field \(ErrorText.quotedUnlessSecret(member.key)); the file holds only \"keys\"")
         }
         guard let list = root["keys"] else { throw KeyRingError("\(source): field \"keys\" is missing") }
         guard case .array(let items) = list else { throw KeyRingError("\(source): \"keys\" must be an array, not \(list.typeName)") }
@@ -123,9 +127,9 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
             throw KeyRingError("\(source): entry \(number) must be an object, not \(item.typeName)")
         }
         var name = "\(source): entry \(number)"
-        if case .string(let id)? = item["id"] { name += " (id \(ErrorText.quoted(id)))" }
+        if case .string(let id)? = item["id"] { name += " (id \(ErrorText.quotedUnlessSecret(id)))" }
         for m in members where !entryFields.contains(m.key) {
-            throw KeyRingError("\(name): unknown field \(ErrorText.quoted(m.key)) (allowed: id, county, secret_hex, not_before, not_after)")
+            throw KeyRingError("\(name): unknown field \(ErrorText.quotedUnlessSecret(m.key)) (allowed: id, county, secret_hex, not_before, not_after)")
         }
         func text(_ field: String, required: Bool) throws(KeyRingError) -> String? {
             switch item[field] {
@@ -206,7 +210,7 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
         guard UTF8Validation.isValid(keyId), let entry = byId[String(decoding: keyId, as: UTF8.self)] else {
             return FieldError(.auth, field: "sti-key-id", "unknown key \(ErrorText.describeBytes(keyId))")
         }
-        let id = ErrorText.quoted(entry.info.id)
+        let id = ErrorText.quotedUnlessSecret(entry.info.id)
         if entry.info.notBeforeMillis != nil || entry.info.notAfterMillis != nil {
             // Section 4: a window is judged only on a time the broker set. Under CreateTime the
             // producer chooses the timestamp, and a holder of a retired key could back-date it.
@@ -228,7 +232,7 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
             }
         }
         if let county, county != entry.info.county {
-            return FieldError(.auth, field: "sti-key-id", "key \(id) belongs to \(ErrorText.quoted(entry.info.county)), not to \(ErrorText.quoted(county))")
+            return FieldError(.auth, field: "sti-key-id", "key \(id) belongs to \(ErrorText.quotedUnlessSecret(entry.info.county)), not to \(ErrorText.quotedUnlessSecret(county))")
         }
         guard signature.count == 64 else {
             return FieldError(.auth, field: "sti-signature", "must be 64 lower-case hex digits (HMAC-SHA256 of the value)")
@@ -255,7 +259,7 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
     /// The `sti-signature` header for `value` under key `keyId`: lower-case hex HMAC-SHA256.
     public func sign(value: some DataProtocol, keyId: String) throws(KeyRingError) -> String {
         let value = Array(value)
-        guard let entry = byId[keyId] else { throw KeyRingError("unknown key \(ErrorText.quoted(keyId))") }
+        guard let entry = byId[keyId] else { throw KeyRingError("unknown key \(ErrorText.quotedUnlessSecret(keyId))") }
         let mac = entry.mac.authenticationCode(for: value)
         var hex: [UInt8] = []
         hex.reserveCapacity(64)

@@ -44,7 +44,9 @@ public struct Registry: Sendable, Hashable {
         var index: [String: Int] = [:]
         for (i, g) in geographies.enumerated() {
             guard !g.code.isEmpty else { throw RegistryError("geography \(i + 1): code is empty") }
-            guard index[g.code] == nil else { throw RegistryError("geography code \(g.code) is listed twice") }
+            guard index[g.code] == nil else {
+                throw RegistryError("entry \(i + 1) (code \(ErrorText.quoted(g.code))): code is listed twice, also in entry \(index[g.code]! + 1)")
+            }
             if g.kind == .zone && g.inTotal {
                 throw RegistryError("zone \(g.code) has in_total true: zones are never added into totals")
             }
@@ -73,18 +75,118 @@ public struct Registry: Sendable, Hashable {
         ]
     }
 
-    /// Loads a registry file: `{"geographies": [{"code": …, "name_zh": …, …}]}`.
+    /// Loads a registry file: `{"geographies": [{"code": …, "name_zh": …, …}]}`, read as
+    /// strictly as a message (see `parse`).
     public static func load(contentsOf url: URL) throws(RegistryError) -> Registry {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw RegistryError("cannot read registry file \(url.path): it is a directory")
+        }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw RegistryError("cannot read registry file \(url.path): \(error.localizedDescription)")
         }
-        struct File: Decodable { var geographies: [Geography] }
-        let file: File
-        do { file = try JSONDecoder().decode(File.self, from: data) } catch {
-            throw RegistryError("registry file \(url.path) is not of the shape {\"geographies\": [{\"code\", \"name_zh\", \"name_en\", \"kind\", \"area\", \"in_total\"}]}: \(error)")
+        return try parse(data, source: "registry file \(url.path)")
+    }
+
+    static let entryFields = ["code", "name_zh", "name_en", "kind", "area", "in_total"]
+
+    /// Checks registry bytes with the rules of the message parser (protocol section 6: strict
+    /// UTF-8 JSON, one object, no byte-order mark, no duplicate key) and the shape
+    /// `{"geographies": [{"code", "name_zh", "name_en", "kind", "area", "in_total"}]}`: no
+    /// unknown field, no missing one, each of its type, no code twice. Errors name the field
+    /// and the entry (its number and, when known, its code). `source` prefixes every error.
+    public static func parse(_ data: Data, source: String = "registry file") throws(RegistryError) -> Registry {
+        let root: JSONValue
+        do {
+            root = try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws(JSONSyntaxError) -> JSONValue in
+                try JSONValue.parseObject(raw)
+            }
+        } catch let error as JSONSyntaxError {
+            let entry = data.withUnsafeBytes { Self.entryNumber(at: error.offset, in: $0) }.map { ", in entry \($0)" } ?? ""
+            throw RegistryError("\(source) is not strict JSON: \(error)\(entry)")
+        } catch {
+            throw RegistryError("\(source) is not strict JSON: \(error)")
         }
-        return try Registry(geographies: file.geographies)
+        guard case .object(let top) = root else { throw RegistryError("\(source): expected an object") }
+        for member in top where member.key != "geographies" {
+            throw RegistryError("\(source): unknown field \(ErrorText.quoted(member.key)); the file holds only \"geographies\"")
+        }
+        guard let list = root["geographies"] else { throw RegistryError("\(source): field \"geographies\" is missing") }
+        guard case .array(let items) = list else {
+            throw RegistryError("\(source): \"geographies\" must be an array, not \(list.typeName)")
+        }
+        var geographies: [Geography] = []
+        var firstEntry: [String: Int] = [:]
+        for (n, item) in items.enumerated() {
+            let g = try entry(item, number: n + 1, source: source)
+            if let earlier = firstEntry[g.code] {
+                throw RegistryError("\(source): entry \(n + 1) (code \(ErrorText.quoted(g.code))): code is listed twice, also in entry \(earlier)")
+            }
+            firstEntry[g.code] = n + 1
+            geographies.append(g)
+        }
+        do { return try Registry(geographies: geographies) } catch { throw RegistryError("\(source): \(error.description)") }
+    }
+
+    private static func entry(_ item: JSONValue, number: Int, source: String) throws(RegistryError) -> Geography {
+        guard case .object(let members) = item else {
+            throw RegistryError("\(source): entry \(number) must be an object, not \(item.typeName)")
+        }
+        var name = "\(source): entry \(number)"
+        if case .string(let code)? = item["code"], !code.isEmpty { name += " (code \(ErrorText.quoted(code)))" }
+        for m in members where !entryFields.contains(m.key) {
+            throw RegistryError("\(name): unknown field \(ErrorText.quoted(m.key)) (allowed: \(entryFields.joined(separator: ", ")))")
+        }
+        func text(_ field: String) throws(RegistryError) -> String {
+            switch item[field] {
+            case nil: throw RegistryError("\(name): \(field) is missing")
+            case .string(let s)?:
+                guard !s.isEmpty else { throw RegistryError("\(name): \(field) must not be empty") }
+                return s
+            case let other?: throw RegistryError("\(name): \(field) must be a string, not \(other.typeName)")
+            }
+        }
+        let code = try text("code"), nameZh = try text("name_zh"), nameEn = try text("name_en")
+        let kindText = try text("kind"), areaText = try text("area")
+        guard let kind = Geography.Kind(rawValue: kindText) else {
+            throw RegistryError("\(name): kind must be \"county\" or \"zone\", not \(ErrorText.quoted(kindText))")
+        }
+        guard let area = Geography.Area(rawValue: areaText) else {
+            throw RegistryError("\(name): area must be \"core\" or \"demonstration\", not \(ErrorText.quoted(areaText))")
+        }
+        let inTotal: Bool
+        switch item["in_total"] {
+        case nil: throw RegistryError("\(name): in_total is missing")
+        case .bool(let b)?: inTotal = b
+        case let other?: throw RegistryError("\(name): in_total must be true or false, not \(other.typeName)")
+        }
+        return Geography(code: code, nameZh: nameZh, nameEn: nameEn, kind: kind, area: area, inTotal: inTotal)
+    }
+
+    /// The 1-based number of the `geographies` entry holding byte `offset`, for a syntax
+    /// error's message: counts the objects opened directly inside the top-level array, with
+    /// strings skipped. Nil outside any entry.
+    static func entryNumber(at offset: Int, in bytes: UnsafeRawBufferPointer) -> Int? {
+        var depth = 0, entries = 0, inside = false, i = 0
+        var arrayAtDepth2 = false
+        while i < min(offset, bytes.count) {
+            switch bytes[i] {
+            case UInt8(ascii: "\""):
+                i += 1
+                while i < bytes.count, bytes[i] != UInt8(ascii: "\"") { i += bytes[i] == UInt8(ascii: "\\") ? 2 : 1 }
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                if depth == 2 { arrayAtDepth2 = bytes[i] == UInt8(ascii: "[") }
+                if depth == 3, arrayAtDepth2, bytes[i] == UInt8(ascii: "{") { entries += 1; inside = true }
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                if depth == 3 { inside = false }
+                depth -= 1
+            default: break
+            }
+            i += 1
+        }
+        return inside ? entries : nil
     }
 
     /// The registry of protocol section 1.

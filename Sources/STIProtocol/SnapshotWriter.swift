@@ -192,6 +192,17 @@ public struct SnapshotWriter: Sendable {
         try SnapshotWriter(out: out).publishLatest(runId: runId)
     }
 
+    /// Removes the `.latest.tmp-<pid>` links a run killed between creating one and renaming it
+    /// over `latest` left behind (harmless, but they stayed for good): those of processes that
+    /// no longer exist, and this process's own.
+    public func removeStaleTemporaryLinks() {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: outPath) else { return }
+        for name in names where name.hasPrefix(".latest.tmp-") {
+            guard let pid = Int32(name.dropFirst(".latest.tmp-".count)), pid > 0 else { continue }
+            if pid == getpid() || (kill(pid, 0) != 0 && errno == ESRCH) { unlink(outPath + "/" + name) }
+        }
+    }
+
     /// The run `latest` points to, nil when there is no `latest` link (first run) or it does
     /// not point into `runs/`.
     public func latestRunId() -> String? {

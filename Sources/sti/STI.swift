@@ -54,18 +54,23 @@ struct KafkaOptions: ParsableArguments {
 
     func settings() throws -> Settings { try Settings(configFile: config) }
 
-    /// librdkafka properties: the file first, then each -X (a flag wins over the file).
+    /// librdkafka properties: the file first, then each -X (a flag wins over the file). Those
+    /// sti sets from its own options (group.id, bootstrap.servers) are refused, naming the option.
     func kafkaProperties(_ settings: Settings) throws -> [String: String] {
         var result: [String: String] = [:]
+        var origin: [String: String] = [:]
         if let file = settings.value("STI_KAFKA_CONFIG", flag: kafkaConfig) {
-            var config = KafkaConfiguration(bootstrapServers: "")
-            try config.loadProperties(fromFile: file)
-            result.merge(config.properties) { $1 }
+            for (key, value) in try KafkaConfiguration.properties(fromFile: file) {
+                result[key] = value
+                origin[key] = kafkaConfig != nil ? "--kafka-config \(file)" : "STI_KAFKA_CONFIG \(file)"
+            }
         }
         for assignment in properties {
             let (key, value) = try KafkaConfiguration.parseProperty(assignment)
             result[key] = value
+            origin[key] = "-X"
         }
+        try KafkaPassThrough.check(result, origin: origin)
         return result
     }
 

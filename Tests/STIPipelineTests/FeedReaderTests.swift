@@ -42,6 +42,24 @@ import STIProtocol
         #expect(rows.map(\.line) == [2, 5])
     }
 
+    /// Issue 11, point 17: malformed quoting is an error naming the line, column and field,
+    /// not a silently altered cell (`"ab"c` became `ab"`) or a row "missing" fields.
+    @Test(arguments: [
+        ("county,year,performer,expenditure_10k_cny\n530102,2024,med\"ical,1\n",
+         2, "malformed quoting at column 16, field 3 (performer): a quote inside a field that does not start with one"),
+        ("county,year,performer,expenditure_10k_cny\r\n530102,2024,\"med\"ical,1\r\n",
+         2, "malformed quoting at column 18, field 3 (performer): text after the closing quote"),
+        ("county,year,performer,expenditure_10k_cny,revision\n\"530102,2025,medical,12.5,1\n530103,2025,other,1,1\n",
+         2, "unterminated quote: the quoted field 1 (county) opened at column 1 of line 2 never closes"),
+        ("county,\"year\"x\n530102,2024\n", 1, "malformed quoting at column 14, field 2: text after the closing quote"),
+    ] as [(String, Int, String)])
+    func malformedQuotingNamesLineColumnAndField(_ text: String, _ line: Int, _ message: String) throws {
+        let path = try write(text, ext: "csv")
+        let error = #expect(throws: FeedError.self) { try reader.read(path: path) }
+        #expect(error?.line == line, "\(error?.description ?? "no error")")
+        #expect(error?.message.hasPrefix(message) == true, "\(error?.description ?? "no error")")
+    }
+
     @Test func countyOptionFillsMissingCounty() throws {
         let reader = FeedReader(kind: .countyProfile, county: "KM-HTZ", submittedAt: "2026-01-15T09:30:00+08:00")
         let path = try write("year,gdp_100m_cny\n2024,12.5\n", ext: "csv")

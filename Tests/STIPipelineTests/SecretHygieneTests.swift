@@ -1,5 +1,5 @@
 import Foundation
-import Kafka
+@testable import Kafka
 import STIProtocol
 import STITestSupport
 import Testing
@@ -141,5 +141,99 @@ struct SecretHygieneTests {
             }
         }
         return nil
+    }
+}
+
+/// Issue 11, point 11: a librdkafka property that cannot be read, a keys file with `id` and
+/// `secret_hex` swapped, and librdkafka's own error texts never show a secret.
+@Suite struct SecretHygieneConfigurationTests {
+    static let secret = "Hunter2-TopSecret-" + TestKeys.secret(seed: "kafka").prefix(20)
+
+    @Test(arguments: [
+        // (file, line in the error, key part the error may name)
+        ("bootstrap.servers=127.0.0.1:9092\n# SASL\nsasl.mechanism=PLAIN\nsasl.password: \(secret)\n", 4, "sasl.password"),
+        ("sasl.password \(secret)\n", 1, "sasl.password"),
+        ("sasl.password:\(secret)=x\n", 1, "sasl.password"),
+        ("\(secret)\n", 1, nil),
+        ("=\(secret)\n", 1, nil),
+        ("sasl.username=u\r\nsasl.password\t:\t\(secret)\r\n", 2, "sasl.password"),
+    ] as [(String, Int, String?)])
+    func aMalformedKafkaConfigLineIsNotEchoed(_ text: String, _ line: Int, _ key: String?) throws {
+        let dir = try TemporaryDirectory(prefix: "sti-kafka-config")
+        defer { dir.remove() }
+        let path = dir.file("kafka.properties")
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        var config = KafkaConfiguration(bootstrapServers: "")
+        let error = #expect(throws: KafkaConfigurationError.self) { try config.loadProperties(fromFile: path) }
+        let shown = error?.description ?? ""
+        #expect(!shown.contains(Self.secret) && !shown.contains("Hunter2"), "\(shown)")
+        #expect(shown.contains("\(path): line \(line): expected key=value"), "\(shown)")
+        if let key { #expect(shown.contains(key), "\(shown)") }
+        // The same text as a -X argument.
+        let assignment = String(text.split(whereSeparator: \.isNewline).last ?? "")
+        let flag = #expect(throws: KafkaConfigurationError.self) { try KafkaConfiguration.parseProperty(assignment) }
+        #expect(flag?.description.contains("Hunter2") == false, "\(flag?.description ?? "")")
+    }
+
+    /// The sti config file (`--config`, KEY=VALUE) does not echo a line it cannot read either.
+    @Test func aMalformedStiConfigLineIsNotEchoed() throws {
+        let dir = try TemporaryDirectory(prefix: "sti-config")
+        defer { dir.remove() }
+        let path = dir.file("sti.env")
+        try Data("STI_BROKERS=127.0.0.1:9092\nsasl.password: \(Self.secret)\n".utf8).write(to: URL(fileURLWithPath: path))
+        let error = #expect(throws: SettingsError.self) { try Settings.parseFile(path) }
+        #expect(error?.description.contains("\(path):2: expected KEY=VALUE") == true, "\(error?.description ?? "")")
+        #expect(error?.description.contains("Hunter2") == false, "\(error?.description ?? "")")
+    }
+
+    /// librdkafka quotes values in its errors (`Invalid value "…" for configuration property
+    /// "…"`, rdkafka_conf.c): masked for every secret-looking property.
+    @Test(arguments: ["sasl.password", "ssl.key.password", "ssl.keystore.password", "sasl.oauthbearer.client.secret",
+                      "sasl.oauthbearer.config", "ssl.key.pem", "sasl.jaas.config"])
+    func librdkafkaTextQuotingASecretIsMasked(property: String) {
+        for value in [Self.secret, "x", "a \"quoted\" secret"] {
+            let message = "Invalid value \"\(value)\" for configuration property \"\(property)\""
+            let masked = KafkaConfiguration.redacted(message, key: property, properties: [property: value])
+            #expect(!masked.contains(value), "\(masked)")
+            #expect(masked == "Invalid value \"***\" for configuration property \"\(property)\"", "\(masked)")
+        }
+        // In a text about another property, the secret's value is masked where it appears.
+        let other = KafkaConfiguration.redacted("Invalid value \"\(Self.secret)\" for configuration property \"security.protocol\"",
+                                                key: "security.protocol", properties: [property: Self.secret])
+        #expect(other == "Invalid value \"***\" for configuration property \"security.protocol\"", "\(other)")
+    }
+
+    /// Through librdkafka itself: the password pasted into a property librdkafka checks (its
+    /// refusal quotes the value) is masked, in the configuration error and in a client's.
+    @Test func aRealLibrdkafkaRefusalDoesNotShowTheSecret() throws {
+        let config = KafkaConfiguration(bootstrapServers: "127.0.0.1:1",
+                                        properties: ["sasl.password": Self.secret, "security.protocol": Self.secret])
+        let error = #expect(throws: KafkaConfigurationError.self) { try config.validate() }
+        #expect(error?.key == "security.protocol")
+        #expect(error?.description.contains("security.protocol") == true, "\(error?.description ?? "")")
+        #expect(error?.description.contains("Hunter2") == false, "\(error?.description ?? "")")
+        #expect(error?.description.contains("***") == true, "librdkafka no longer quotes the value: \(error?.description ?? "")")
+        let client = #expect(throws: (any Error).self) { _ = try KafkaAdmin(configuration: config) }
+        let clientText = client.map { "\($0)" } ?? ""
+        #expect(!clientText.contains("Hunter2"), "\(clientText)")
+    }
+
+    /// A keys file entry with `id` and `secret_hex` swapped: the error names the entry but never
+    /// shows the 64-hex secret that sits in its `id`.
+    @Test func swappedIdAndSecretAreNotEchoed() throws {
+        let secret = TestKeys.secret(seed: "swapped")
+        let text = #"{"keys":[{"id":"\#(secret)","county":"530102","secret_hex":"530102-2026"}]}"#
+        let error = #expect(throws: KeyRingError.self) { try KeyRing.parse(Data(text.utf8), source: "keys file k.json") }
+        let shown = error?.description ?? ""
+        #expect(shown.contains("keys file k.json: entry 1") && shown.contains("secret_hex must be exactly 64 hex digits"), "\(shown)")
+        #expect(SecretHygieneTests.leak(of: [secret], in: shown) == nil, "\(shown)")
+        // A ring built directly, and signing with the secret given as the key id, say no more.
+        let direct = #expect(throws: KeyRingError.self) {
+            try KeyRing(keys: [(KeyRing.KeyInfo(id: secret, county: "530102"), "zz")])
+        }
+        #expect(SecretHygieneTests.leak(of: [secret], in: direct?.description ?? "") == nil, "\(direct?.description ?? "")")
+        let ring = try KeyRing(keys: [(KeyRing.KeyInfo(id: "530102-a", county: "530102"), secret)])
+        let sign = #expect(throws: KeyRingError.self) { try ring.sign(value: [1, 2], keyId: secret) }
+        #expect(SecretHygieneTests.leak(of: [secret], in: sign?.description ?? "") == nil, "\(sign?.description ?? "")")
     }
 }

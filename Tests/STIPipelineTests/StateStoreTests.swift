@@ -67,19 +67,37 @@ import STIProtocol
         _ = first
     }
 
-    @Test func corruptFileSuggestsRebuild() throws {
+    /// A file that is not an SQLite database is not a damaged state: it is refused without
+    /// suggesting --rebuild (which refuses it too), and left as it was.
+    @Test func fileThatIsNotADatabaseIsRefusedWithoutSuggestingRebuild() throws {
         let path = tempPath()
         try Data(repeating: 0x41, count: 8192).write(to: URL(fileURLWithPath: path))
         let error = #expect(throws: StateStoreError.self) { try StateStore(path: path) }
-        #expect(error?.description.contains("--rebuild") == true)
+        #expect(error?.description.contains("\(path) is not an SQLite database") == true, "\(error?.description ?? "")")
+        #expect(error?.description.contains("--rebuild") == false)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(repeating: 0x41, count: 8192))
     }
 
-    @Test func destroyRemovesTheFile() throws {
+    /// An sti state whose pages are damaged: the error suggests --rebuild, and a rebuild accepts it.
+    @Test func damagedStateSuggestsRebuild() throws {
         let path = tempPath()
-        do { _ = try StateStore(path: path) }
-        try StateStore.destroy(path: path)
-        #expect(!FileManager.default.fileExists(atPath: path))
-        let fresh = try StateStore(path: path)
-        #expect(try fresh.offsets().isEmpty)
+        do {
+            let store = try StateStore(path: path)
+            try store.transaction { tx in try tx.consumed(TopicPartitionKey(topic: "sti.rd", partition: 0), range: OffsetRange(first: 0, next: 5)) }
+        }
+        // Page 1 (the schema) intact, every later page overwritten.
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        let size = try handle.seekToEnd()
+        try handle.seek(toOffset: 4096)
+        try handle.write(contentsOf: Data(repeating: 0x5A, count: Int(size) - 4096))
+        try handle.close()
+        let error = #expect(throws: StateStoreError.self) { _ = try StateStore(path: path).offsets() }
+        #expect(error?.description.contains("--rebuild") == true, "\(error?.description ?? "")")
+        do {
+            let rebuild = try StateStore(rebuildingAt: path)
+            #expect(try rebuild.offsets().isEmpty)
+            try rebuild.commitRebuild()
+        }
+        #expect(try StateStore(path: path).offsets().isEmpty)
     }
 }

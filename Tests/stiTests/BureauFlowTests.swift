@@ -269,6 +269,28 @@ extension EndToEnd {
             #expect(decoded.status != 0)
             #expect(decoded.stderrText.contains("\(gbk):3: E_ENUM performer"), "\(decoded.stderrText)")
 
+            // Malformed CSV quoting: `sti validate` names the line and column, and says
+            // "unterminated quote" (with the line it opened on) for a quote that never closes.
+            let quoting = try bench.write("rd-quoting.csv", crlf("""
+                county,year,performer,expenditure_10k_cny,revision
+                530102,2024,other,1,1
+                530102,2024,med"ical,2,1
+                """))
+            let stray = try await bench.sti(["validate", quoting])
+            #expect(stray.status != 0 && !stray.timedOut)
+            #expect(stray.stderrText.contains("\(quoting):3: malformed quoting at column 16, field 3 (performer)"), "\(stray.stderrText)")
+            let open = try bench.write("rd-open.csv", crlf("""
+                county,year,performer,expenditure_10k_cny,revision
+                530102,2024,other,1,1
+                "530102,2025,medical,12.5,1
+                530103,2025,other,1,1
+                """))
+            let unterminated = try await bench.sti(["validate", open])
+            #expect(unterminated.status != 0 && !unterminated.timedOut)
+            #expect(unterminated.stderrText.contains("\(open):3: unterminated quote: the quoted field 1 (county) opened at column 1 of line 3"),
+                    "\(unterminated.stderrText)")
+            #expect(!unterminated.stderrText.contains("E_MISSING"), "reported as missing fields: \(unterminated.stderrText)")
+
             // One bureau's key over a file holding another county's rows: refused before sending.
             let keys = try bench.write("keys.demo.json", try String(contentsOfFile: samples + "/keys.demo.json", encoding: .utf8), mode: 0o600)
             let foreign = try await bench.sti(["submit", "--brokers", bench.brokers, "--topic-prefix", "blocked", "--timeout", "30",

@@ -306,6 +306,7 @@ struct CrashTrial {
     /// Starts B, stops it as `stop` says (unless it finished first); returns whether the signal
     /// hit a running process, and its exit status.
     func runInterrupted(stop: CrashStop, sigtermAfter: Duration, report: inout CrashReport) throws -> (Bool, Int32) {
+        let before = try committed()
         let process = try ChildProcess.start(sti, aggregateArguments("B"), environment: environment)
         let started = ContinuousClock.now
         let runs = out("B") + "/runs"
@@ -313,7 +314,10 @@ struct CrashTrial {
         let stopped = watch(process, report: &report) {
             switch stop {
             case .after(let delay): ContinuousClock.now - started >= delay
-            case .sigterm: ContinuousClock.now - started >= sigtermAfter
+            // Once this run has committed a batch (its stop handlers are installed by then), and
+            // at least `sigtermAfter` in: a fixed delay alone sometimes landed after the run had
+            // drained the phase, and then there was no partial snapshot to check.
+            case .sigterm: ContinuousClock.now - started >= sigtermAfter || (try? committedReadOnly()).map { $0 > before } == true
             case .whenRunFolderAppears: ((try? FileManager.default.contentsOfDirectory(atPath: runs).count) ?? 0) > foldersBefore
             }
         }
@@ -361,6 +365,12 @@ struct CrashTrial {
     }
 
     /// Σ of B's stored next offsets. Opened only while no run holds the state (the run lock).
+    /// `committed()` without the run lock, while a run may hold it.
+    func committedReadOnly() throws -> Int64 {
+        guard FileManager.default.fileExists(atPath: state("B")) else { return 0 }
+        return try StateStore(readingFrom: state("B")).offsets().values.reduce(0, +)
+    }
+
     func committed() throws -> Int64 {
         guard FileManager.default.fileExists(atPath: state("B")) else { return 0 }
         let store = try StateStore(path: state("B"))

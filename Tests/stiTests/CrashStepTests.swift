@@ -98,8 +98,17 @@ struct CrashStepTrial {
         try copySeries("base", to: "reference")
         try cleanRun("reference")
 
-        // How many calls a clean second-half run makes, from strace's own log.
+        // How many calls a clean second-half run makes, from strace's own log. Its run id is
+        // forced to collide with a folder of the same second (planted for the next minutes), so
+        // the run-id loop's extra mkdir always happens here and the count must leave it out: a
+        // crash run never meets such a folder, and counting it made `mkdir#N` unreachable
+        // whenever the probe happened to start in the second of the base run's id.
         try copySeries("base", to: "probe")
+        let now = Date()
+        for second in -2...600 {
+            try FileManager.default.createDirectory(atPath: "\(trial.out("probe"))/runs/\(UTCTime.runIdBase(now.addingTimeInterval(TimeInterval(second))))",
+                                                    withIntermediateDirectories: true)
+        }
         let log = scratch.file("probe.strace")
         let traced = try ChildProcess.run("strace", ["-f", "-qq", "-o", log, "-e", "trace=" + CrashStrace.syscalls.joined(separator: ",")]
                                           + [sti] + trial.aggregateArguments("probe"), environment: environment, timeout: .seconds(300))
@@ -194,15 +203,83 @@ struct CrashStepTrial {
     /// Calls per syscall made by the main thread (the lowest id in strace's `-f` log): strace
     /// counts `when=` per thread, and the snapshot and the state are written from the main thread.
     static func mainThreadCounts(log: String) throws -> [String: Int] {
-        var byThread: [Int: [String: Int]] = [:]
-        for line in try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n") {
+        try mainThreadCounts(logText: String(contentsOfFile: log, encoding: .utf8), source: log)
+    }
+
+    /// The counts of a log's text. A `mkdir` of `runs/<id>` followed by one of the next id of the
+    /// same second (`<id>-2`, …) is the run-id loop meeting a folder that exists: it depends
+    /// on the clock, not on the run, and is left out unless `countingRunIdRetries`.
+    static func mainThreadCounts(logText: String, source: String = "the log", countingRunIdRetries: Bool = false) throws -> [String: Int] {
+        var byThread: [Int: [(name: String, call: String)]] = [:]
+        for line in logText.split(separator: "\n") {
             let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
             guard parts.count == 2, let tid = Int(parts[0]) else { continue }
             let call = parts[1].trimmingCharacters(in: .whitespaces)
             guard let name = CrashStrace.syscalls.first(where: { call.hasPrefix($0 + "(") }) else { continue }
-            byThread[tid, default: [:]][name, default: 0] += 1
+            byThread[tid, default: []].append((name, call))
         }
-        guard let main = byThread.keys.min() else { throw TestEnvironmentError("strace logged none of \(CrashStrace.syscalls) in \(log)") }
-        return byThread[main] ?? [:]
+        guard let main = byThread.keys.min(), let calls = byThread[main] else {
+            throw TestEnvironmentError("strace logged none of \(CrashStrace.syscalls) in \(source)")
+        }
+        var counts: [String: Int] = [:]
+        for (k, call) in calls.enumerated() {
+            if !countingRunIdRetries, call.name == "mkdir",
+               let next = calls[(k + 1)...].first(where: { $0.name == "mkdir" }), isRunIdRetry(call.call, then: next.call) {
+                continue
+            }
+            counts[call.name, default: 0] += 1
+        }
+        return counts
+    }
+
+    /// Whether `mkdir(".../runs/A", …)` followed by `mkdir(".../runs/B", …)` is the run-id loop
+    /// of `SnapshotWriter.allocateRunId` going from A to the next suffix (`X` → `X-2` → `X-3`).
+    static func isRunIdRetry(_ call: String, then next: String) -> Bool {
+        func runId(_ call: String) -> (base: String, n: Int)? {
+            guard let open = call.range(of: "(\""), let close = call.range(of: "\",", range: open.upperBound..<call.endIndex) else { return nil }
+            let path = call[open.upperBound..<close.lowerBound]
+            guard let slash = path.range(of: "/runs/", options: .backwards) else { return nil }
+            let id = String(path[slash.upperBound...])
+            guard SnapshotWriter.isValidRunId(id) else { return nil }
+            let parts = id.split(separator: "-", maxSplits: 1)
+            return (String(path[..<slash.upperBound]) + parts[0], parts.count == 2 ? Int(parts[1]) ?? 0 : 1)
+        }
+        guard let a = runId(call), let b = runId(next) else { return false }
+        return a.base == b.base && b.n == a.n + 1
+    }
+}
+
+/// The crash walk's counting on a fixed strace log (no strace, no clock): a run whose run id
+/// met a folder of the same second makes one more `mkdir` than a crash run, and that one must
+/// not be counted (it made `sigkillAtEveryDurableStepOfTheSnapshot` fail with `mkdir#3: not
+/// reached` when the probe started within the second of the base run's id).
+@Suite struct CrashStepCountingTests {
+    static func log(collision: Bool) -> String {
+        var lines = [
+            #"4100 mkdir("/tmp/x/probe/out", 0777) = -1 EEXIST (File exists)"#,
+            #"4101 fsync(7)                         = 0"#,
+        ]
+        if collision { lines.append(#"4100 mkdir("/tmp/x/probe/out/runs/20261201T185104Z", 0755) = -1 EEXIST (File exists)"#) }
+        lines += [
+            #"4100 mkdir("/tmp/x/probe/out/runs/20261201T185104Z\#(collision ? "-2" : "")", 0755) = 0"#,
+            #"4100 fsync(9)                         = 0"#,
+            #"4100 mkdir("/tmp/x/probe/out/runs/20261201T185104Z\#(collision ? "-2" : "")", 0755) = -1 EEXIST (File exists)"#,
+            #"4100 fdatasync(5 <unfinished ...>"#,
+            #"4101 <... fsync resumed>)             = 0"#,
+            #"4100 symlink("runs/20261201T185104Z", "/tmp/x/probe/out/.latest.tmp-4100") = 0"#,
+            #"4100 rename("/tmp/x/probe/out/.latest.tmp-4100", "/tmp/x/probe/out/latest") = 0"#,
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    @Test func aRunIdCollisionIsNotCounted() throws {
+        let clean = try CrashStepTrial.mainThreadCounts(logText: Self.log(collision: false))
+        #expect(clean == ["mkdir": 3, "fsync": 1, "fdatasync": 1, "symlink": 1, "rename": 1])
+        #expect(try CrashStepTrial.mainThreadCounts(logText: Self.log(collision: true)) == clean)
+        // The old counting: one mkdir more than a crash run makes.
+        #expect(try CrashStepTrial.mainThreadCounts(logText: Self.log(collision: true), countingRunIdRetries: true)["mkdir"] == 4)
+        #expect(CrashStepTrial.isRunIdRetry(#"mkdir("/o/runs/20261201T185104Z-9", 0755)"#, then: #"mkdir("/o/runs/20261201T185104Z-10", 0755)"#))
+        #expect(!CrashStepTrial.isRunIdRetry(#"mkdir("/o/runs/20261201T185104Z", 0755)"#, then: #"mkdir("/o/runs/20261201T185104Z", 0755)"#))
+        #expect(!CrashStepTrial.isRunIdRetry(#"mkdir("/o/runs/20261201T185104Z", 0755)"#, then: #"mkdir("/o/runs/20261201T185105Z", 0755)"#))
     }
 }

@@ -119,17 +119,86 @@ extension EndToEnd {
                 try await bench.createTopics(partitions: 1)
                 try await bench.produce(Outgoing(topic: "sti.rd", key: "530102", json: "{\"schema\":\"sti.rd/1\",\"county\":\"530102\",\"year\":2024,"
                                            + "\"performer\":\"other\",\"expenditure_10k_cny\":1,\"revision\":1,\"submitted_at\":\"2026-01-15T09:30:00+08:00\"}"))
-                let state = try bench.write("state.db", Array(repeating: "this is not an SQLite database\n", count: 200).joined())
+                let state = bench.scratch.file("state.db")
                 let out = bench.scratch.file("out")
                 let arguments = ["aggregate", "--brokers", bench.brokers, "--out", out, "--state", state, "--timeout", "30"]
+                let first = try await bench.sti(arguments)
+                #expect(first.succeeded, "\(first.stderrText)")
+                // An sti state with every page after the first (the schema) overwritten.
+                let handle = try FileHandle(forUpdating: URL(fileURLWithPath: state))
+                let size = try handle.seekToEnd()
+                try handle.seek(toOffset: 4096)
+                try handle.write(contentsOf: Data(repeating: 0x5A, count: Int(size) - 4096))
+                try handle.close()
                 let corrupt = try await bench.sti(arguments)
                 #expect(corrupt.status != 0)
                 #expect(corrupt.stderrText.contains(state) && corrupt.stderrText.contains("--rebuild"), "\(corrupt.stderrText)")
-                #expect(runFolders(out: out).isEmpty)
+                #expect(runFolders(out: out).count == 1)
 
                 let rebuilt = try await bench.sti(arguments + ["--rebuild"])
                 #expect(rebuilt.succeeded, "\(rebuilt.stderrText)")
                 #expect(manifestCounts(try Snapshot.latest(out: out).manifest())["accepted"] == 1)
+                #expect(try StateStore(readingFrom: state).offsets().values.reduce(0, +) == 1)
+            }
+        }
+
+        @Test("--state naming a file that is not an sti state: refused and left alone, also by --rebuild")
+        func strangerState() async throws {
+            try await Bench.offline { bench in
+                let text = Array(repeating: "this is not an SQLite database\n", count: 200).joined()
+                let state = try bench.write("notes.txt", text)
+                let out = bench.scratch.file("out")
+                for extra in [[], ["--rebuild"]] {
+                    let result = try await bench.sti(["aggregate", "--brokers", bench.brokers, "--out", out, "--state", state, "--timeout", "5"] + extra,
+                                                     timeout: Self.hangGuard)
+                    #expect(result.status != 0 && !result.timedOut, "\(extra)")
+                    #expect(result.stderrText.contains("state file \(state) is not an SQLite database"), "\(extra): \(result.stderrText)")
+                    #expect(!result.stderrText.contains("--rebuild"), "\(extra): \(result.stderrText)")
+                    #expect(try String(contentsOfFile: state, encoding: .utf8) == text)
+                }
+            }
+        }
+
+        @Test("librdkafka properties sti sets itself (group.id, bootstrap.servers) are refused naming the option; client.id is honoured")
+        func ownedKafkaProperties() async throws {
+            try await Bench.with { bench in
+                try await bench.createTopics(partitions: 1)
+                let out = bench.scratch.file("out"), state = bench.scratch.file("state.db")
+                let base = ["aggregate", "--brokers", bench.brokers, "--out", out, "--state", state, "--timeout", "30"]
+                let groupFile = try bench.write("group.properties", "# SASL and such\ngroup.id=bureau-group\n")
+                let brokersFile = try bench.write("brokers.properties", "bootstrap.servers=127.0.0.1:1\n")
+                let cases: [([String], [String: String], String)] = [
+                    (["-X", "group.id=bureau-group"], [:], "group.id (in -X) cannot be set here: the aggregator's consumer group is set with --group (STI_GROUP)"),
+                    (["--kafka-config", groupFile], [:], "group.id (in --kafka-config \(groupFile)) cannot be set here"),
+                    ([], ["STI_KAFKA_CONFIG": groupFile], "group.id (in STI_KAFKA_CONFIG \(groupFile)) cannot be set here"),
+                    (["--kafka-config", brokersFile], [:], "bootstrap.servers (in --kafka-config \(brokersFile)) cannot be set here: the brokers are set with --brokers (STI_BROKERS)"),
+                    (["-X", "metadata.broker.list=127.0.0.1:1"], [:], "metadata.broker.list (in -X) cannot be set here"),
+                ]
+                for (extra, variables, expected) in cases {
+                    let (path, environment) = (bench.stiPath, bench.environment.merging(variables) { $1 })
+                    let result = try await onDedicatedThread {
+                        try ChildProcess.run(path, base + extra, environment: environment, timeout: .seconds(120))
+                    }
+                    #expect(result.status != 0 && !result.timedOut, "\(extra) \(variables)")
+                    #expect(result.stderrText.contains(expected), "\(extra) \(variables): \(result.stderrText.suffix(600))")
+                }
+                for command in [["status", "--brokers", bench.brokers, "--state", state, "--out", out], ["topics", "create", "--brokers", bench.brokers]] {
+                    let refused = try await bench.sti(command + ["-X", "group.id=x", "--timeout", "30"])
+                    #expect(refused.status != 0 && refused.stderrText.contains("group.id (in -X) cannot be set here"), "\(command): \(refused.stderrText)")
+                }
+                #expect(!FileManager.default.fileExists(atPath: state), "a refused run created the state")
+
+                // client.id, from the file and from -X: every client of the run uses it (librdkafka
+                // names its clients after it, and debug=conf prints each client's value).
+                let clientFile = try bench.write("client.properties", "client.id=bureau-from-file\n")
+                for (extra, id) in [(["--kafka-config", clientFile], "bureau-from-file"), (["-X", "client.id=bureau-from-flag"], "bureau-from-flag")] {
+                    let result = try await bench.sti(base + extra + ["-X", "debug=conf"])
+                    #expect(result.succeeded, "\(extra): \(result.stderrText.suffix(600))")
+                    let confLines = result.stderrText.split(separator: "\n").filter { $0.contains("|CONF|") && $0.contains("client.id = ") }
+                    #expect(confLines.count >= 3, "admin, consumer and producer: \(confLines)")
+                    #expect(confLines.allSatisfy { $0.hasSuffix("client.id = \(id)") }, "\(extra): \(confLines)")
+                    #expect(result.stderrText.contains("\(id)#consumer-") && result.stderrText.contains("\(id)#producer-"), "\(extra)")
+                }
             }
         }
 
@@ -176,6 +245,13 @@ extension EndToEnd {
                 let second = try await bench.sti(arguments(timeout: "5"), timeout: Self.hangGuard)
                 #expect(second.status != 0)
                 #expect(second.stderrText.contains("another sti run holds the state lock \(lock)"), "\(second.stderrText)")
+                // Another spelling of the same state, through a symlink, meets the same lock.
+                let link = bench.scratch.file("link-to-state.db")
+                try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: state)
+                let linked = try await bench.sti(["aggregate", "--brokers", bench.brokers, "--out", bench.scratch.file("out"), "--state", link,
+                                                  "--timeout", "5"], timeout: Self.hangGuard)
+                #expect(linked.status != 0)
+                #expect(linked.stderrText.contains("another sti run holds the state lock \(lock)"), "\(linked.stderrText)")
 
                 // Once the holder is gone the same command gets past the lock (and fails on the
                 // brokers instead), so the refusal above was the lock's doing.

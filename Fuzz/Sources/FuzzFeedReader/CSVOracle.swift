@@ -2,6 +2,12 @@
 // 8a062c4, Sources/STIPipeline/FeedReader.swift `csvRows`, `jsonLiteral`, `buildObject`),
 // kept here as an oracle: the rewrite promises to read every file exactly as before, so the
 // fuzz target compares the two on every input.
+//
+// One rule changed since (issue 11, point 17): malformed quoting is an error. CSV.swift kept
+// a stray quote, dropped the character after a closing quote and ran an open quote to the end
+// of the file; FeedReader refuses such a file on the line of the first bad quote (of the
+// opening quote when it never closes), after the rows before it. `firstQuotingError` finds
+// that place on its own; the rows before it are still read by CSV.swift.
 import CSV
 import Foundation
 import STIProtocol
@@ -18,6 +24,56 @@ enum CSVOracle {
     ]
 
     static func rows(_ text: String, kind: RecordKind, county: String?, submittedAt: String) throws(Failure) -> [Row] {
+        guard let bad = firstQuotingError(Array(text.utf8)) else {
+            return try csvSwiftRows(text, kind: kind, county: county, submittedAt: submittedAt)
+        }
+        // The records before the bad one are read (and judged) first; the header is one of them.
+        if bad.recordStart > 0 {
+            _ = try csvSwiftRows(String(decoding: Array(text.utf8)[..<bad.recordStart], as: UTF8.self),
+                                 kind: kind, county: county, submittedAt: submittedAt)
+        }
+        throw Failure(line: bad.line, message: "malformed quoting")
+    }
+
+    /// RFC 4180 quoting, checked byte by byte: the line of the first quote inside a field that
+    /// does not start with one, of the first character after a closing quote that is not a
+    /// comma, line break or quote, or of a quote still open at the end; and the byte where that
+    /// record starts. LF, CRLF and a lone CR each end a line.
+    static func firstQuotingError(_ b: [UInt8]) -> (line: Int, recordStart: Int)? {
+        enum State { case fieldStart, plain, quoted, afterQuote }
+        var state = State.fieldStart
+        var line = 1, recordStart = 0, openedOn = 1
+        var i = 0
+        while i < b.count {
+            let c = b[i]
+            let lineBreak = c == 0x0A || c == 0x0D
+            if lineBreak, c == 0x0D, i + 1 < b.count, b[i + 1] == 0x0A { i += 1 }
+            switch state {
+            case .fieldStart, .plain, .afterQuote:
+                if lineBreak {
+                    line += 1
+                    recordStart = i + 1
+                    state = .fieldStart
+                } else if c == 0x2C {
+                    state = .fieldStart
+                } else if c == 0x22 {
+                    if state == .plain { return (line, recordStart) }
+                    if state == .fieldStart { openedOn = line }
+                    state = .quoted
+                } else {
+                    if state == .afterQuote { return (line, recordStart) }
+                    state = .plain
+                }
+            case .quoted:
+                if lineBreak { line += 1 } else if c == 0x22 { state = .afterQuote }
+            }
+            i += 1
+        }
+        return state == .quoted ? (openedOn, recordStart) : nil
+    }
+
+    /// The reading with CSV.swift, for text whose quoting is well-formed.
+    static func csvSwiftRows(_ text: String, kind: RecordKind, county: String?, submittedAt: String) throws(Failure) -> [Row] {
         let reader: CSVReader
         do { reader = try CSVReader(string: text, hasHeaderRow: true) } catch {
             throw Failure(line: 1, message: "cannot read the CSV header: \(error)")

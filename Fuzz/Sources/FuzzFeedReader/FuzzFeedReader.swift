@@ -13,7 +13,8 @@
 // 2. A row the check passed is accepted by the validator on its own, and its record survives
 //    the canonical JSON round trip unchanged.
 // 3. The CSV file reads exactly as it did with CSV.swift before FeedReader got its own reader
-//    (`CSVOracle`): the same rows (line, key, value bytes), or a failure on the same line.
+//    (`CSVOracle`): the same rows (line, key, value bytes), or a failure on the same line;
+//    malformed quoting, which CSV.swift read its own way, is refused by both on the same line.
 import CLibFuzzer
 import Foundation
 import STIPipeline
