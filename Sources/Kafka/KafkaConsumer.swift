@@ -52,7 +52,7 @@ public typealias KafkaRebalanceHandler = @Sendable (KafkaRebalanceEvent) -> [Top
 /// cooperative pool. Sendable because librdkafka's consumer handle is thread-safe and all
 /// Swift-side state is behind a Mutex; still, poll from one thread at a time to keep order.
 public final class KafkaConsumer: Sendable {
-    private let handle: NativeHandle
+    let handle: NativeHandle
     private let queue: NativeHandle
     private let state: ConsumerState
     private let closed = Atomic<Bool>(false)
