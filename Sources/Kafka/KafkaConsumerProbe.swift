@@ -131,11 +131,24 @@ extension KafkaConsumer {
         return positions.map { results[KafkaPartition(topic: $0.topic, partition: $0.partition)]! }
     }
 
-    /// The end of each partition (the offset the next message will get), found by fetching to
-    /// partition EOF from the reported high watermark: right also where ListOffsets reports too
-    /// low a value (Tansu 0.6, whose high watermark is the last batch's base offset + 1), at
-    /// the cost of reading that last batch again. Replaces this consumer's assignment while it
-    /// runs and leaves nothing assigned: use a consumer of its own. The consumer needs
+    /// The low and high watermarks librdkafka last saw in a fetch response for this partition,
+    /// without asking the broker (nil before any fetch). Unlike `queryWatermarks` (ListOffsets),
+    /// the high watermark of a fetch response is right on Tansu 0.6 too.
+    public func cachedWatermarks(topic: String, partition: Int32) -> (low: Int64, high: Int64)? {
+        var low: Int64 = 0
+        var high: Int64 = 0
+        let err = rd_kafka_get_watermark_offsets(handle.pointer, topic, partition, &low, &high)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
+        return (low, high)
+    }
+
+    /// The end of each partition (the offset the next message will get), as the first fetch
+    /// from the reported high watermark tells it: a partition EOF there, or else the high
+    /// watermark of the fetch response that carried the first message. Right also where
+    /// ListOffsets reports too low a value (Tansu 0.6, whose high watermark is the last batch's
+    /// base offset + 1), and it ends while producers keep appending (it never reads on to find
+    /// an EOF that may not come). Replaces this consumer's assignment while it runs and leaves
+    /// nothing assigned: use a consumer of its own. The consumer needs
     /// `enable.partition.eof=true` (its default).
     ///
     /// Bounded: waits at most `timeout` in all, then throws `timedOut` naming the partitions
@@ -162,14 +175,18 @@ extension KafkaConsumer {
                 let key = KafkaPartition(topic: view.topic, partition: view.partition)
                 switch view.kind {
                 case .partitionEOF:
-                    if let start = starts[key], view.offset >= start { ends[key] = view.offset }
+                    if let start = starts[key], ends[key] == nil, view.offset >= start { ends[key] = view.offset }
                 case .error(let error):
                     if starts[key] != nil, error.errorCode == .autoOffsetReset || error.errorCode == .offsetOutOfRange {
                         throw KafkaError(code: error.errorCode, message: "\(key): \(error.message)", operation: "logEnds")
                     }
                     lastError = error
                 case .message:
-                    break
+                    // The fetch response that carried this message said where the log ended.
+                    if let start = starts[key], ends[key] == nil, view.offset >= start {
+                        let high = cachedWatermarks(topic: key.topic, partition: key.partition)?.high ?? 0
+                        ends[key] = max(high, view.offset + 1)
+                    }
                 }
             }
         }
