@@ -79,6 +79,13 @@ public struct AggregateError: Error, Sendable, CustomStringConvertible {
     public var code: Code
     public var description: String
     public init(_ description: String, code: Code = .other) { self.description = description; self.code = code }
+
+    /// `error_code` for a log line about `error` when it has a specific code (JSON logs carry
+    /// it as a field, so alerts need not match the text).
+    public static func logMetadata(_ error: any Error) -> Logger.Metadata? {
+        guard let error = error as? AggregateError, error.code != .other else { return nil }
+        return ["error_code": "\(error.code.rawValue)"]
+    }
 }
 
 /// Set by SIGINT/SIGTERM handlers: the run finishes its batch, commits and stops.

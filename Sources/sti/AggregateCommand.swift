@@ -97,7 +97,7 @@ struct AggregateCommand: AsyncParsableCommand {
             do {
                 summary = try await onDedicatedThread { try Aggregator(options: options, logger: logger).run() }
             } catch {
-                logger.error("aggregate failed: \(error)")
+                logger.error("aggregate failed: \(error)", metadata: AggregateError.logMetadata(error))
                 await record(nil, .now - started)
                 throw ExitCode.failure
             }

@@ -34,9 +34,15 @@ extension EndToEnd {
                 #expect(created.succeeded && created.stdoutText.contains("sti.tech-contracts: created"), "\(created.stdoutText) \(created.stderrText)")
                 try await bench.produce([Self.contract("B-0"), Self.contract("B-1")])
 
-                let refused = try await bench.sti(["aggregate"] + common)
+                let refused = try await bench.sti(["aggregate", "--log-format", "json"] + common)
                 #expect(refused.status == 1 && !refused.timedOut)
-                let said = refused.stderrText
+                // The JSON log line carries the error's code as a field of its own.
+                let failure = refused.stderrText.split(separator: "\n").compactMap { line in
+                    (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+                }.first { ($0["message"] as? String)?.hasPrefix("aggregate failed") == true }
+                let logged = try #require(failure, "no 'aggregate failed' JSON line: \(refused.stderrText)")
+                #expect(logged["error_code"] as? String == "log_replaced", "\(logged)")
+                let said = logged["message"] as? String ?? ""
                 #expect(said.contains("sti.tech-contracts[0]: this state read up to offset 5, but the partition now ends at offset 2"), "\(said)")
                 #expect(said.contains("deleted and recreated") && said.contains("--rebuild") && said.contains("another --state"), "\(said)")
                 #expect(!said.contains("no answer from the brokers"), "\(said)")
