@@ -61,6 +61,8 @@ let package = Package(
             name: "STIPipeline",
             dependencies: [
                 "Kafka", "STIProtocol",
+                // SHA-256 of the last message consumed per partition (already built for STIProtocol).
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C API, for the state store's per-message statements.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),

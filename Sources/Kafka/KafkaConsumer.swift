@@ -47,12 +47,12 @@ public typealias KafkaRebalanceHandler = @Sendable (KafkaRebalanceEvent) -> [Top
 /// gets a private random one (librdkafka's consumer API needs an id even to `assign`); it
 /// never joins a group unless `subscribe` is called.
 ///
-/// Blocking: `poll`, `commit(synchronous: true)`, `committed`, `queryWatermarks` and `close`
+/// Blocking: `poll`, `commit(synchronous: true)`, `committed`, `queryWatermarks`, `messages(at:)`, `logEnds` and `close`
 /// block up to their timeouts. Run a consumer on a dedicated thread, not on Swift's
 /// cooperative pool. Sendable because librdkafka's consumer handle is thread-safe and all
 /// Swift-side state is behind a Mutex; still, poll from one thread at a time to keep order.
 public final class KafkaConsumer: Sendable {
-    private let handle: NativeHandle
+    let handle: NativeHandle
     private let queue: NativeHandle
     private let state: ConsumerState
     private let closed = Atomic<Bool>(false)

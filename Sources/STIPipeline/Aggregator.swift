@@ -21,16 +21,18 @@ public struct AggregateOptions: Sendable {
     public var timeout: Duration
     /// Messages per batch; one SQLite transaction per batch.
     public var batchSize: Int
+    /// At most this many messages per run (nil: no bound but the log ends seen at the start).
+    public var maxMessages: Int?
     public var programVersion: String
 
     public init(brokers: String, out: URL, statePath: String, keysPath: String? = nil, registry: Registry = .kunming,
                 groupId: String = "sti-aggregator", topicPrefix: String = "sti", kafkaProperties: [String: String] = [:],
                 rebuild: Bool = false, timeout: Duration = .seconds(30), batchSize: Int = 10_000,
-                programVersion: String = stiVersion) {
+                maxMessages: Int? = nil, programVersion: String = stiVersion) {
         self.brokers = brokers; self.out = out; self.statePath = statePath; self.keysPath = keysPath
         self.registry = registry; self.groupId = groupId; self.topicPrefix = topicPrefix
         self.kafkaProperties = kafkaProperties; self.rebuild = rebuild; self.timeout = timeout
-        self.batchSize = batchSize; self.programVersion = programVersion
+        self.batchSize = batchSize; self.maxMessages = maxMessages; self.programVersion = programVersion
     }
 }
 
@@ -64,16 +66,35 @@ public struct AggregateSummary: Sendable {
 /// A run that could not complete, with what to do about it. Nothing half-done is published:
 /// state commits are per batch and `latest` only ever points at a complete snapshot.
 public struct AggregateError: Error, Sendable, CustomStringConvertible {
+    /// Failures a caller (or a test) must tell apart from the rest.
+    public enum Code: String, Sendable, Hashable {
+        case other
+        /// The message before a stored offset is not the one consumed there, or is gone: the
+        /// topic was deleted and recreated or truncated; the state does not describe this log.
+        case logReplaced = "log_replaced"
+        /// A submission topic's partition count differs from the one the state first saw.
+        case partitionCountChanged = "partition_count_changed"
+    }
+
+    public var code: Code
     public var description: String
-    public init(_ description: String) { self.description = description }
+    public init(_ description: String, code: Code = .other) { self.description = description; self.code = code }
+
+    /// `error_code` for a log line about `error` when it has a specific code (JSON logs carry
+    /// it as a field, so alerts need not match the text).
+    public static func logMetadata(_ error: any Error) -> Logger.Metadata? {
+        guard let error = error as? AggregateError, error.code != .other else { return nil }
+        return ["error_code": "\(error.code.rawValue)"]
+    }
 }
 
 /// Set by SIGINT/SIGTERM handlers: the run finishes its batch, commits and stops.
 public let stopRequested = Atomic<Bool>(false)
 
-/// One aggregation run: read the submission topics from the stored offsets until every
-/// partition is drained, validate, apply revisions, send rejection notices, write a snapshot
-/// and move `latest` to it.
+/// One aggregation run: check that the log resumed is the log read (partition counts, the
+/// last message consumed of every partition), read the submission topics from the stored
+/// offsets up to the log ends seen at the start, validate, apply revisions, send rejection
+/// notices, write a snapshot and move `latest` to it.
 ///
 /// Exactly once, by the order of durable steps:
 /// 1. Per batch, one SQLite transaction holds the records, totals, offsets, counts and
@@ -118,6 +139,8 @@ public final class Aggregator {
         var consumer: KafkaConsumer
         var producer: KafkaProducer
         var partitions: [TopicPartitionKey: Int64]
+        /// Per partition, the log end when the run began: the run reads no further.
+        var limits: [TopicPartitionKey: Int64]
     }
 
     func baseConfiguration() throws(AggregateError) -> KafkaConfiguration {
@@ -179,6 +202,7 @@ public final class Aggregator {
             throw AggregateError("cannot reach the brokers at \(options.brokers) within \(options.timeout): \(error)")
         }
         try checkCluster(admin: admin, store: store)
+        try checkPartitionCounts(metadata: metadata, store: store)
 
         var partitions: [TopicPartitionKey: Int64] = [:]
         let stored = try wrapState { try store.offsets() }
@@ -208,6 +232,27 @@ public final class Aggregator {
             throw AggregateError("the state has offsets for \(key), which the brokers no longer have: the topics were recreated or this state belongs to another cluster; run with --rebuild")
         }
 
+        // Before anything is consumed: the log resumed is the log read, and where it ends now.
+        // The ends bound the run, so that it finishes (and snapshots) while producers go on.
+        let limits: [TopicPartitionKey: Int64]
+        do {
+            let probe = try makeProbe()
+            defer { try? probe.close() }
+            try checkTails(probe: probe, stored: stored, store: store)
+            let ends: [KafkaPartition: Int64]
+            do { ends = try probe.logEnds(of: partitions.keys.map { KafkaPartition(topic: $0.topic, partition: $0.partition) }, timeout: options.timeout) } catch {
+                throw AggregateError("cannot read the log ends from the brokers at \(options.brokers): \(error)")
+            }
+            var found: [TopicPartitionKey: Int64] = [:]
+            for (key, end) in ends { found[TopicPartitionKey(topic: key.topic, partition: key.partition)] = end }
+            let beyond = partitions.filter { $0.value > (found[$0.key] ?? .max) }.keys.sorted()
+            if !beyond.isEmpty {
+                throw Self.logReplacedError(beyond.map { ($0, "this state read up to offset \(partitions[$0]!), but the partition now ends at offset \(found[$0]!)") },
+                                            statePath: options.statePath)
+            }
+            limits = found
+        }
+
         base.groupId = options.groupId
         // Stored offsets are the truth: never let librdkafka jump elsewhere silently.
         base.set("auto.offset.reset", "error")
@@ -229,7 +274,8 @@ public final class Aggregator {
             // second (measured on Tansu). Delivery is still confirmed before every commit.
             if options.kafkaProperties["enable.idempotence"] == nil { producerConfig.set("enable.idempotence", "false") }
             producer = try KafkaProducer(configuration: producerConfig)
-            try consumer.assign(partitions.sorted { $0.key < $1.key }.map {
+            // Partitions already at their end are not read at all.
+            try consumer.assign(partitions.filter { $0.value < limits[$0.key] ?? .max }.sorted { $0.key < $1.key }.map {
                 TopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value)
             })
         } catch { throw AggregateError("Kafka: \(error)") }
@@ -244,7 +290,7 @@ public final class Aggregator {
         }
         let validator = MessageValidator(registry: options.registry, keyRing: keyRing)
         return Prepared(store: store, writer: writer, validator: validator, keyRingEnabled: keyRing != nil, book: book,
-                        consumer: consumer, producer: producer, partitions: partitions)
+                        consumer: consumer, producer: producer, partitions: partitions, limits: limits)
     }
 
     /// A state file remembers the cluster and topic prefix it was built from; another cluster's
@@ -291,11 +337,17 @@ public final class Aggregator {
         return summary
     }
 
-    /// Reads until every assigned partition has reported EOF, one transaction per batch.
+    /// Reads every partition up to the log end seen when the run began (or to partition EOF,
+    /// whichever comes first), one transaction per batch, at most `maxMessages` messages.
+    ///
+    /// A partition is finished at its end, at EOF, or at the first message at or past its end;
+    /// it is then paused, and messages of it that librdkafka fetched already are neither
+    /// processed nor counted. Each partition is so read as one contiguous run of offsets from
+    /// its stored offset, and the stored offset (committed with the batch) is the first message
+    /// not processed: the next run starts exactly there, nothing skipped, nothing read twice.
     func drain(_ p: inout Prepared) throws(AggregateError) -> RunCounts {
         var total = RunCounts()
-        var drained = Set<TopicPartitionKey>()
-        let assigned = Set(p.partitions.keys)
+        var partitions = DrainPartitions(starts: p.partitions, limits: p.limits)
         var lastProgress = ContinuousClock.now
         var lastError: KafkaError?
         let startedEmpty = try !wrapState { try p.store.hasRecords() }
@@ -304,23 +356,31 @@ public final class Aggregator {
         var processor = BatchProcessor(aggregator: self, validator: p.validator, partitionCounts: partitionCounts,
                                        startedEmpty: startedEmpty,
                                        identityMemoryLimit: identityMemoryLimit)
-        while drained != assigned {
+        var budget = options.maxMessages ?? .max
+        while !partitions.allFinished {
             if stopRequested.load(ordering: .relaxed) {
                 logger.notice("stop requested: the last batch is committed, stopping before the topics are drained")
+                break
+            }
+            if budget <= 0 {
+                logger.notice("read the \(options.maxMessages ?? 0) messages a run may read (--max-messages); the next run goes on from here")
                 break
             }
             processor.reset()
             // Progress means messages or EOFs: librdkafka keeps reporting transport errors
             // while brokers are down, and those must not keep the run alive forever.
             var progressed = false
+            var finishedNow: [KafkaPartition] = []
             do {
                 try p.store.transaction { tx in
-                    try p.consumer.poll(maxMessages: options.batchSize, timeout: .milliseconds(200)) { view in
+                    try p.consumer.poll(maxMessages: min(options.batchSize, budget), timeout: .milliseconds(200)) { view in
                         let key = TopicPartitionKey(topic: view.topic, partition: view.partition)
                         switch view.kind {
                         case .partitionEOF:
                             progressed = true
-                            drained.insert(key)
+                            if let entry = partitions.entry(topic: view.topic, partition: view.partition), partitions.finish(entry) {
+                                finishedNow.append(KafkaPartition(topic: key.topic, partition: key.partition))
+                            }
                         case .error(let error):
                             if error.errorCode == .autoOffsetReset || error.errorCode == .offsetOutOfRange {
                                 throw outOfRange(key, error, consumer: p.consumer)
@@ -328,25 +388,45 @@ public final class Aggregator {
                             lastError = error
                         case .message:
                             progressed = true
-                            drained.remove(key)
+                            let entry = partitions.entry(topic: view.topic, partition: view.partition)
+                            if let entry, entry.finished || view.offset >= entry.limit {
+                                // Past this run's end (fetched before the partition was paused):
+                                // the next run reads it.
+                                if partitions.finish(entry) { finishedNow.append(KafkaPartition(topic: key.topic, partition: key.partition)) }
+                                return
+                            }
                             try processor.process(view, key: key, tx: tx, book: &p.book, producer: p.producer)
+                            if let entry {
+                                entry.remember(view)
+                                if view.offset + 1 >= entry.limit, partitions.finish(entry) {
+                                    finishedNow.append(KafkaPartition(topic: key.topic, partition: key.partition))
+                                }
+                            }
                         }
                     }
                     // Notices reach the broker before the batch commits, so a rejected source
                     // offset is never committed without its notice.
                     try processor.deliverNotices(producer: p.producer, timeout: options.timeout)
                     try processor.persist(tx: tx, book: p.book)
+                    // The last message of each partition, with the offsets it ends.
+                    for entry in partitions.touched { try tx.setConsumedTail(entry.key, entry.tail) }
                 }
             } catch let error as AggregateError {
                 throw error
             } catch {
                 throw AggregateError("batch failed, nothing of it committed: \(error)")
             }
+            partitions.clearTouched()
             total.add(processor.counts)
+            budget -= processor.counts.read
+            if !finishedNow.isEmpty {
+                // Fetching more of a finished partition would only be thrown away.
+                do { try p.consumer.pause(finishedNow) } catch { logger.debug("pausing \(finishedNow): \(error)") }
+            }
             if progressed {
                 lastProgress = .now
             } else if ContinuousClock.now - lastProgress > options.timeout {
-                let pending = assigned.subtracting(drained).sorted().map(\.description).joined(separator: ", ")
+                let pending = partitions.pending.map(\.description).joined(separator: ", ")
                 throw AggregateError("no answer from the brokers at \(options.brokers) for \(options.timeout) while reading \(pending)\(lastError.map { ": \($0)" } ?? "")")
             }
         }

@@ -36,7 +36,7 @@ public struct AggregatorService: Service {
                     await onRun(summary, .now - started)
                 } catch {
                     // A daemon keeps trying: the next interval may find the brokers back.
-                    logger.error("aggregate failed: \(error)")
+                    logger.error("aggregate failed: \(error)", metadata: AggregateError.logMetadata(error))
                     await onRun(nil, .now - started)
                 }
                 let deadline = started + interval

@@ -24,6 +24,7 @@ public struct Settings: Sendable {
         "STI_INTERVAL": "seconds between snapshots in --follow mode (default 60)",
         "STI_FOLLOW": "true: keep running as with --follow; false (default): one run",
         "STI_BATCH_SIZE": "messages per batch, one state transaction each (default 10000)",
+        "STI_MAX_MESSAGES": "at most this many messages per aggregation run; 0 (default): up to the log ends seen at its start",
         "STI_CONFIG": "this config file",
     ]
 

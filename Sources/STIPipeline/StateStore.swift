@@ -181,6 +181,16 @@ public final class StateStore {
                                                 PRIMARY KEY(topic, partition, "offset")) WITHOUT ROWID;
                 """)
         }
+        // Additive, so layout 1 files keep working: the first batch after the upgrade records the
+        // tails of the partitions it reads, and the next run's start records the partition counts.
+        migrator.registerMigration("partition-tails") { db in
+            try db.execute(sql: """
+                CREATE TABLE consumed_tails(topic TEXT NOT NULL, partition INTEGER NOT NULL, "offset" INTEGER NOT NULL,
+                                            timestamp_ms INTEGER NOT NULL, digest BLOB NOT NULL,
+                                            PRIMARY KEY(topic, partition)) WITHOUT ROWID;
+                CREATE TABLE partition_counts(topic TEXT PRIMARY KEY, partitions INTEGER NOT NULL) WITHOUT ROWID;
+                """)
+        }
         // Additive: which keys signed messages this state accepted, so that removing one from the
         // keys file (which would turn all of them into E_AUTH at the next rebuild) is noticed.
         migrator.registerMigration("signing-keys") { db in
@@ -203,6 +213,33 @@ public final class StateStore {
                 for row in try Row.fetchAll(db, sql: "SELECT topic, partition, next_offset FROM offsets") {
                     result[TopicPartitionKey(topic: row[0], partition: row[1])] = row[2]
                 }
+                return result
+            }
+        }
+    }
+
+    /// Per partition, the last message consumed from it (see `ConsumedTail`). Partitions read
+    /// only before this was recorded (an older state) have none.
+    public func consumedTails() throws(StateStoreError) -> [TopicPartitionKey: ConsumedTail] {
+        try wrap {
+            try queue.read { db in
+                var result: [TopicPartitionKey: ConsumedTail] = [:]
+                for row in try Row.fetchAll(db, sql: #"SELECT topic, partition, "offset", timestamp_ms, digest FROM consumed_tails"#) {
+                    let digest: Data = row[4]
+                    result[TopicPartitionKey(topic: row[0], partition: row[1])] =
+                        ConsumedTail(offset: row[2], timestampMillis: row[3], digest: Array(digest))
+                }
+                return result
+            }
+        }
+    }
+
+    /// The partition count of every submission topic, as first seen.
+    public func partitionCounts() throws(StateStoreError) -> [String: Int] {
+        try wrap {
+            try queue.read { db in
+                var result: [String: Int] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT topic, partitions FROM partition_counts") { result[row[0]] = row[1] }
                 return result
             }
         }
@@ -420,6 +457,20 @@ public struct StateTransaction {
         try statement.execute(arguments: [id])
     }
 
+    /// Records the last message consumed from a partition; written with the batch that
+    /// consumed it, so it always describes the message just before the stored offset.
+    public func setConsumedTail(_ key: TopicPartitionKey, _ tail: ConsumedTail) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO consumed_tails(topic, partition, "offset", timestamp_ms, digest) VALUES (?, ?, ?, ?, ?)
+            """)
+        try statement.execute(arguments: [key.topic, key.partition, tail.offset, tail.timestampMillis, Data(tail.digest)])
+    }
+
+    /// Records a topic's partition count unless one is recorded already: the first one seen stays.
+    public func recordPartitionCount(topic: String, partitions: Int) throws {
+        try db.execute(sql: "INSERT OR IGNORE INTO partition_counts(topic, partitions) VALUES (?, ?)", arguments: [topic, partitions])
+    }
+
     public func setMeta(_ key: String, _ value: String) throws {
         try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [key, value])
     }
@@ -442,6 +493,19 @@ public struct OffsetRange: Hashable, Sendable {
     public var first: Int64
     public var next: Int64
     public init(first: Int64, next: Int64) { self.first = first; self.next = next }
+}
+
+/// The last message consumed from a partition, remembered so that a later run can tell that
+/// the log it resumes is still the one it read (a topic deleted and recreated has other
+/// messages at the same offsets): its offset, its Kafka timestamp and the SHA-256 of its key
+/// and value (`PartitionTails.digest`).
+public struct ConsumedTail: Hashable, Sendable {
+    public var offset: Int64
+    public var timestampMillis: Int64
+    public var digest: [UInt8]
+    public init(offset: Int64, timestampMillis: Int64, digest: [UInt8]) {
+        self.offset = offset; self.timestampMillis = timestampMillis; self.digest = digest
+    }
 }
 
 /// A rejection not yet listed in a snapshot's `rejections.csv`.

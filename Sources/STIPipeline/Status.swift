@@ -12,7 +12,11 @@ public struct StatusReport: Codable, Sendable {
         public var storedOffset: Int64
         /// One past the last message in the log, found by fetching to the end.
         public var endOffset: Int64
+        /// Messages not yet read: `endOffset - storedOffset`, 0 when the stored offset is past the end.
         public var lag: Int64
+        /// The stored offset is past the end of the log: the topic was deleted and recreated (or
+        /// truncated), and the next aggregation run stops with an error saying so.
+        public var storedBeyondEnd: Bool = false
     }
 
     public struct Snapshot: Codable, Sendable {
@@ -37,15 +41,19 @@ public struct StatusReport: Codable, Sendable {
     public var lastSnapshot: Snapshot?
     public var latestYear: Int?
     public var completeness: [CountyCompleteness]
+    /// What needs an operator, one sentence each (empty when all is well).
+    public var problems: [String] = []
 
     enum CodingKeys: String, CodingKey {
         case brokers, partitions, totalLag = "total_lag", lastSnapshot = "last_snapshot"
-        case latestYear = "latest_year", completeness
+        case latestYear = "latest_year", completeness, problems
     }
 }
 
 extension StatusReport.Partition {
-    enum CodingKeys: String, CodingKey { case topic, partition, storedOffset = "stored_offset", endOffset = "end_offset", lag }
+    enum CodingKeys: String, CodingKey {
+        case topic, partition, storedOffset = "stored_offset", endOffset = "end_offset", lag, storedBeyondEnd = "stored_beyond_end"
+    }
 }
 extension StatusReport.Snapshot {
     enum CodingKeys: String, CodingKey { case runId = "run_id", finishedAt = "finished_at", ageSeconds = "age_seconds", counts, authentication }
@@ -74,6 +82,10 @@ public struct StatusProbe: Sendable {
         let partitions = try consumerLag()
         var report = StatusReport(brokers: brokers, partitions: partitions, totalLag: partitions.reduce(0) { $0 + $1.lag },
                                   lastSnapshot: nil, latestYear: nil, completeness: [])
+        for p in partitions where p.storedBeyondEnd {
+            report.problems.append("\(p.topic)[\(p.partition)]: the state read up to offset \(p.storedOffset), but the log ends at \(p.endOffset): "
+                                   + "the topic was deleted and recreated (or truncated); the next aggregation run stops with an error that says what to do")
+        }
         let writer = SnapshotWriter(out: out)
         if let runId = writer.latestRunId() {
             let runDir = out.appendingPathComponent("runs/\(runId)")
@@ -98,53 +110,42 @@ public struct StatusProbe: Sendable {
         do { store = try StateStore(readingFrom: statePath) } catch { throw AggregateError("\(error)") }
         let stored: [TopicPartitionKey: Int64]
         do { stored = try store.offsets() } catch { throw AggregateError("\(error)") }
-        let ends = try logEnds(stored: stored)
+        let ends = try logEnds()
         return ends.keys.sorted().map { key in
             let offset = stored[key] ?? 0
             return StatusReport.Partition(topic: key.topic, partition: key.partition, storedOffset: offset,
-                                          endOffset: ends[key]!, lag: max(0, ends[key]! - offset))
+                                          endOffset: ends[key]!, lag: max(0, ends[key]! - offset), storedBeyondEnd: offset > ends[key]!)
         }
     }
 
-    /// The end of every submission partition, by fetching to partition EOF: Tansu's
-    /// ListOffsets(latest) can report too low an offset, EOF never does. Fetching starts at the
-    /// larger of the stored offset and the reported high watermark, so at most the last batch
-    /// is read again.
-    func logEnds(stored: [TopicPartitionKey: Int64]) throws(AggregateError) -> [TopicPartitionKey: Int64] {
+    /// The end of every submission partition, by fetching to partition EOF from the reported
+    /// high watermark (`KafkaConsumer.logEnds`): Tansu's ListOffsets(latest) can report too low
+    /// an offset, EOF never does, and at most the last batch is read again. Starting there, and
+    /// not at the stored offset, also ends promptly when the stored offset is past the end
+    /// (a recreated topic), where Tansu answers fetches with nothing at all.
+    func logEnds() throws(AggregateError) -> [TopicPartitionKey: Int64] {
         var config = KafkaConfiguration(bootstrapServers: brokers)
         config.clientId = "sti-status"
         for (key, value) in kafkaProperties { config.set(key, value) }
         let topics = RecordKind.allCases.map { $0.topic(prefix: topicPrefix) }
         do {
             let metadata = try KafkaAdmin(configuration: config).metadata(timeout: timeout)
-            var starts: [TopicPartitionOffset] = []
+            var partitions: [KafkaPartition] = []
             config.groupId = "sti-status"
             config.set("enable.partition.eof", "true")
-            config.set("auto.offset.reset", "latest")
+            config.set("auto.offset.reset", "error")
+            if kafkaProperties["fetch.wait.max.ms"] == nil { config.set("fetch.wait.max.ms", "100") }
             let consumer = try KafkaConsumer(configuration: config)
             defer { try? consumer.close() }
             for topic in topics {
                 guard let entry = metadata.first(where: { $0.name == topic }), entry.error == nil else {
                     throw AggregateError("topic \(topic) does not exist on the brokers at \(brokers)")
                 }
-                for partition in entry.partitions {
-                    let key = TopicPartitionKey(topic: topic, partition: partition)
-                    let high = (try? consumer.queryWatermarks(topic: topic, partition: partition, timeout: timeout).high) ?? 0
-                    starts.append(TopicPartitionOffset(topic: topic, partition: partition, offset: max(stored[key] ?? 0, high)))
-                }
+                partitions += entry.partitions.map { KafkaPartition(topic: topic, partition: $0) }
             }
-            try consumer.assign(starts)
             var ends: [TopicPartitionKey: Int64] = [:]
-            let deadline = ContinuousClock.now + timeout
-            while ends.count < starts.count {
-                guard ContinuousClock.now < deadline else {
-                    throw AggregateError("the brokers at \(brokers) did not report the end of every partition within \(timeout)")
-                }
-                try consumer.poll(maxMessages: 10_000, timeout: .milliseconds(200)) { view in
-                    if view.isPartitionEOF {
-                        ends[TopicPartitionKey(topic: view.topic, partition: view.partition)] = view.offset
-                    }
-                }
+            for (key, end) in try consumer.logEnds(of: partitions, timeout: timeout) {
+                ends[TopicPartitionKey(topic: key.topic, partition: key.partition)] = end
             }
             return ends
         } catch let error as AggregateError {
@@ -186,9 +187,10 @@ public struct StatusProbe: Sendable {
         lines.append("brokers \(report.brokers)")
         lines.append(pad("topic", 22) + pad("partition", 10) + pad("stored", 12) + pad("end", 12) + "lag")
         for p in report.partitions {
-            lines.append(pad(p.topic, 22) + pad(String(p.partition), 10) + pad(String(p.storedOffset), 12) + pad(String(p.endOffset), 12) + String(p.lag))
+            lines.append(pad(p.topic, 22) + pad(String(p.partition), 10) + pad(String(p.storedOffset), 12) + pad(String(p.endOffset), 12) + (p.storedBeyondEnd ? "past the end" : String(p.lag)))
         }
         lines.append("total lag \(report.totalLag)")
+        for problem in report.problems { lines.append("PROBLEM: \(problem)") }
         if let s = report.lastSnapshot {
             lines.append("last snapshot \(s.runId), finished \(s.finishedAt) (\(s.ageSeconds) s ago): read \(s.counts.read), accepted \(s.counts.accepted), duplicates \(s.counts.duplicates), rejected \(s.counts.rejected); authentication \(s.authentication)")
         } else {

@@ -15,8 +15,8 @@ struct AggregateCommand: AsyncParsableCommand {
         commandName: "aggregate",
         abstract: "Validate new submissions, apply revisions, write a snapshot and move latest to it.",
         discussion: """
-            Reads the three submission topics from the offsets in the state file until every partition \
-            is drained, sends a rejection notice for every refused message, writes \
+            Reads the three submission topics from the offsets in the state file up to the log ends seen \
+            when the run began (or --max-messages), sends a rejection notice for every refused message, writes \
             <out>/runs/<run_id>/ and moves <out>/latest to it atomically. Safe to kill at any moment \
             and to repeat: nothing is lost or counted twice.
             """)
@@ -37,6 +37,8 @@ struct AggregateCommand: AsyncParsableCommand {
     @Option(help: "text or json (STI_LOG_FORMAT, default text).") var logFormat: String?
     @Option(help: "Write a node-exporter textfile after each run (STI_METRICS_FILE).") var metricsFile: String?
     @Option(help: "Messages per batch, one state transaction each (STI_BATCH_SIZE, default 10000).") var batchSize: Int?
+    @Option(help: "At most this many messages per run, then snapshot; 0: up to the log ends seen at the start (STI_MAX_MESSAGES, default 0).")
+    var maxMessages: Int?
 
     @Option(help: "With --follow: serve Prometheus metrics on [HOST:]PORT; a bare port binds 127.0.0.1 (STI_METRICS_PORT).")
     var metricsPort: String?
@@ -56,7 +58,9 @@ struct AggregateCommand: AsyncParsableCommand {
             rebuild: rebuild,
             timeout: try kafka.timeout(settings),
             batchSize: try settings.integer("STI_BATCH_SIZE", flag: batchSize, default: 10_000, range: 1...1_000_000,
-                                            flagName: "--batch-size"))
+                                            flagName: "--batch-size"),
+            maxMessages: try settings.integer("STI_MAX_MESSAGES", flag: maxMessages, default: 0, range: 0...1_000_000_000_000,
+                                              flagName: "--max-messages").nonZero)
         let follow = try settings.boolean("STI_FOLLOW", flag: self.follow)
         let intervalSeconds = try settings.integer("STI_INTERVAL", flag: interval, default: 60, range: 1...86_400, flagName: "--interval")
         let metricsPath = settings.value("STI_METRICS_FILE", flag: metricsFile)
@@ -95,7 +99,7 @@ struct AggregateCommand: AsyncParsableCommand {
             do {
                 summary = try await onDedicatedThread { try Aggregator(options: options, logger: logger).run() }
             } catch {
-                logger.error("aggregate failed: \(error)")
+                logger.error("aggregate failed: \(error)", metadata: AggregateError.logMetadata(error))
                 await record(nil, .now - started)
                 throw ExitCode.failure
             }
@@ -128,6 +132,11 @@ struct AggregateCommand: AsyncParsableCommand {
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
+}
+
+extension Int {
+    /// nil for 0 (a setting's "no limit").
+    var nonZero: Int? { self == 0 ? nil : self }
 }
 
 /// SIGINT/SIGTERM: the current batch finishes and commits, then the run stops cleanly.

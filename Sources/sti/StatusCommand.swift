@@ -35,5 +35,10 @@ struct StatusCommand: ParsableCommand {
         } else {
             print(StatusProbe.render(report))
         }
+        // A state that no longer matches its log is not a healthy status, whatever else is fine.
+        guard report.problems.isEmpty else {
+            printError("status: \(report.problems.count) problem(s): \(report.problems.joined(separator: "; "))")
+            throw ExitCode.failure
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 import STIProtocol
 @testable import STIPipeline
@@ -99,5 +100,67 @@ import STIProtocol
             try rebuild.commitRebuild()
         }
         #expect(try StateStore(path: path).offsets().isEmpty)
+    }
+}
+
+/// The tables added for issue 11 (tails and partition counts): written with a batch, first
+/// count kept, and added to a state file written before they existed.
+@Suite struct StateStoreTailTests {
+    func tempPath() -> String { NSTemporaryDirectory() + "sti-state-\(UUID().uuidString).db" }
+
+    @Test func tailsCommitWithTheBatchAndTheFirstCountStays() throws {
+        let path = tempPath()
+        defer { for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let key = TopicPartitionKey(topic: "sti.rd", partition: 1)
+        let tail = ConsumedTail(offset: 9, timestampMillis: 1_796_153_967_083, digest: PartitionTails.digest(key: Array("530102".utf8), value: [1, 2]))
+        do {
+            let store = try StateStore(path: path)
+            try store.transaction { tx in
+                try tx.consumed(key, range: OffsetRange(first: 0, next: 10))
+                try tx.setConsumedTail(key, tail)
+                try tx.recordPartitionCount(topic: "sti.rd", partitions: 6)
+                try tx.recordPartitionCount(topic: "sti.rd", partitions: 3)
+            }
+            // A failed batch leaves neither its offsets nor its tail.
+            #expect(throws: (any Error).self) {
+                try store.transaction { tx in
+                    try tx.consumed(key, range: OffsetRange(first: 10, next: 12))
+                    try tx.setConsumedTail(key, ConsumedTail(offset: 11, timestampMillis: 1, digest: [0]))
+                    throw StateStoreError("batch failed")
+                }
+            }
+        }
+        let reopened = try StateStore(readingFrom: path)
+        #expect(try reopened.offsets() == [key: 10])
+        #expect(try reopened.consumedTails() == [key: tail])
+        #expect(try reopened.partitionCounts() == ["sti.rd": 6])
+    }
+
+    @Test func digestSeparatesKeyFromValueAndNoKeyFromAnEmptyOne() {
+        let a = PartitionTails.digest(key: Array("ab".utf8), value: Array("c".utf8))
+        #expect(a != PartitionTails.digest(key: Array("a".utf8), value: Array("bc".utf8)))
+        #expect(PartitionTails.digest(key: nil, value: [1]) != PartitionTails.digest(key: [], value: [1]))
+        #expect(a.count == 32)
+    }
+
+    @Test func aStateFromBeforeTheTablesGetsThem() throws {
+        let path = tempPath()
+        defer { for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let key = TopicPartitionKey(topic: "sti.rd", partition: 0)
+        do {
+            let store = try StateStore(path: path)
+            try store.transaction { tx in try tx.consumed(key, range: OffsetRange(first: 0, next: 4)) }
+        }
+        // Undo the migration, as a file written by the previous version looks.
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try queue.write { db in
+                try db.execute(sql: "DROP TABLE consumed_tails; DROP TABLE partition_counts; DELETE FROM grdb_migrations WHERE identifier = 'partition-tails'")
+            }
+        }
+        let store = try StateStore(path: path)
+        #expect(try store.offsets() == [key: 4])
+        #expect(try store.consumedTails().isEmpty)
+        #expect(try store.partitionCounts().isEmpty)
     }
 }

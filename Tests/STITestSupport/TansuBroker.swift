@@ -69,6 +69,16 @@ public final class TansuBroker: @unchecked Sendable {
         }
     }
 
+    /// Deletes a topic with Tansu's own CLI (what an operator's DeleteTopics does; librdkafka
+    /// 2.16's and confluent-kafka's AdminClient delete_topics work on Tansu 0.6 as well).
+    public func deleteTopic(_ name: String) throws {
+        let result = try ChildProcess.run(
+            tansuPath, ["topic", "delete", "--broker", "tcp://127.0.0.1:\(port)", name], timeout: .seconds(30))
+        guard result.succeeded else {
+            throw TestEnvironmentError("tansu topic delete \(name) failed (\(result.status)): \(result.stderrText.suffix(1000))")
+        }
+    }
+
     /// What the broker logged so far, stdout then stderr (for failure messages).
     public var log: String { String(decoding: process.stdoutSoFar + process.stderrSoFar, as: UTF8.self) }
 
