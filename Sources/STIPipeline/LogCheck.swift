@@ -145,7 +145,7 @@ extension Aggregator {
     /// about offsets that are not there, and quick to report a partition's end.
     func makeProbe() throws(AggregateError) -> KafkaConsumer {
         var config = try baseConfiguration()
-        config.clientId = "sti-aggregate-check"
+        if options.kafkaProperties["client.id"] == nil { config.clientId = "sti-aggregate-check" }
         config.set("auto.offset.reset", "error")
         config.set("enable.partition.eof", "true")
         if options.kafkaProperties["fetch.wait.max.ms"] == nil { config.set("fetch.wait.max.ms", "100") }
@@ -190,13 +190,24 @@ extension Aggregator {
             case .pastEnd(let end):
                 problems.append((key, "this state read up to offset \(offset + 1), but the partition now ends at offset \(end)"))
             case .gap(let next):
+                try refuseIfTruncated(key, below: offset, KafkaError(code: .offsetOutOfRange, message: "the next message is at \(next)"), probe: probe)
                 problems.append((key, "offset \(offset), the last one this state consumed, is no longer in the partition (the next message is at \(next))"))
             case .outOfRange(let error):
+                try refuseIfTruncated(key, below: offset, error, probe: probe)
                 problems.append((key, "offset \(offset), the last one this state consumed, is outside the partition's log (\(error.message))"))
             }
         }
         guard !problems.isEmpty else { return }
         throw Self.logReplacedError(problems, statePath: options.statePath)
+    }
+
+    /// A log whose start moved past `offset` was truncated (retention, DeleteRecords), not
+    /// recreated: a rebuild cannot bring those messages back, so the error must not suggest one
+    /// (`outOfRange`, which owns that rule).
+    private func refuseIfTruncated(_ key: TopicPartitionKey, below offset: Int64, _ error: KafkaError, probe: KafkaConsumer) throws(AggregateError) {
+        guard let marks = try? probe.queryWatermarks(topic: key.topic, partition: key.partition, timeout: min(options.timeout, .seconds(10))),
+              marks.low > offset else { return }
+        throw outOfRange(key, error, consumer: probe)
     }
 
     static func logReplacedError(_ problems: [(TopicPartitionKey, String)], statePath: String) -> AggregateError {
