@@ -28,6 +28,9 @@
 //   message whose county differs from its key may get both.
 // - `E_AUTH` names the header at fault as its field (`sti-key-id`, `sti-signature`), or nil
 //   for an unsigned message.
+// - `explanation` (section 3) is counted in Unicode scalar values after JSON escapes are decoded
+//   (`\u00e9` is one); an escaped surrogate pair is one scalar. Empty, longer than 2,000, or only
+//   `White_Space` scalars is `E_RANGE`; a non-string is `E_TYPE`.
 // - Errors are ordered by code (section 6's table order), then by field in schema order, then
 //   unknown fields in message order: a stable order independent of key order in the message.
 public import Foundation
@@ -228,6 +231,9 @@ private struct FieldChecks {
             }
         }
 
+        var explanation: String?
+        if let s = string(.explanation, required: false) { explanation = self.explanation(s) }
+
         // Schema fields.
         let today = live ? validator.currentDate : nil
         var body: RecordBody?
@@ -297,7 +303,7 @@ private struct FieldChecks {
             return .failure(ValidationFailure(errors: ordered(errors), county: countyText))
         }
         return .success(Record(county: county, revision: Int(revision), status: status,
-                               submittedAt: text.string(slot(.submittedAt)), body: body))
+                               submittedAt: text.string(slot(.submittedAt)), explanation: explanation, body: body))
     }
 
     /// Stable order: by code, then by the order the checks ran (schema field order, then
@@ -384,6 +390,28 @@ private struct FieldChecks {
         }
         return Int(v)
     }
+
+    /// Section 3: 1 to 2,000 Unicode scalar values, not only white space (`White_Space`).
+    private mutating func explanation(_ s: JSONSpan) -> String? {
+        let value = text.string(s)
+        var count = 0
+        var onlyWhiteSpace = true
+        for scalar in value.unicodeScalars {
+            count += 1
+            if onlyWhiteSpace && !scalar.properties.isWhitespace { onlyWhiteSpace = false }
+        }
+        guard count >= 1, count <= Self.maxExplanationScalars else {
+            add(.range, .explanation, "must be 1 to 2000 characters (Unicode scalar values), not \(count)")
+            return nil
+        }
+        guard !onlyWhiteSpace else {
+            add(.range, .explanation, "must not be only white space: say why the figures are right")
+            return nil
+        }
+        return value
+    }
+
+    static let maxExplanationScalars = 2_000
 
     private mutating func registeredOn(today: CalendarDate?) -> CalendarDate? {
         guard let s = string(.registeredOn) else { return nil }
