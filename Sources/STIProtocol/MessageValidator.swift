@@ -31,6 +31,10 @@
 // - `explanation` (section 3) is counted in Unicode scalar values after JSON escapes are decoded
 //   (`\u00e9` is one); an escaped surrogate pair is one scalar. Empty, longer than 2,000, or only
 //   `White_Space` scalars is `E_RANGE`; a non-string is `E_TYPE`.
+// - "Today" and "the current year" (section 3) are the UTC+8 date of the message's Kafka
+//   timestamp when the message was consumed (`timestampSource` `.broker` or `.producer`, and a
+//   timestamp ≥ 0; librdkafka gives -1 when a message has none, and then the clock is used);
+//   offline checks (`.localClock`) use the validator's clock.
 // - Errors are ordered by code (section 6's table order), then by field in schema order, then
 //   unknown fields in message order: a stable order independent of key order in the message.
 public import Foundation
@@ -64,8 +68,9 @@ public struct MessageValidator: Sendable {
     public let keyRing: KeyRing?
     private let today: @Sendable () -> CalendarDate
 
-    /// `today` gives the current date in UTC+8 (the protocol's clock for `year` and
-    /// `registered_on`); tests inject a fixed one.
+    /// `today` gives the current date in UTC+8, the protocol's "today" for `year` and
+    /// `registered_on` in offline checks (messages with `timestampSource` `.localClock`); a
+    /// consumed message is judged on its own timestamp (section 3). Tests inject a fixed one.
     public init(registry: Registry, keyRing: KeyRing?, today: @escaping @Sendable () -> CalendarDate) {
         self.registry = registry
         self.keyRing = keyRing
@@ -119,7 +124,32 @@ public struct MessageValidator: Sendable {
         ValidationFailure(errors: [FieldError(code, field: nil, text)], county: nil)
     }
 
-    fileprivate var currentDate: CalendarDate { today() }
+    /// Section 3: "today" for a message. A consumed message's is the UTC+8 date of its Kafka
+    /// timestamp, so a rebuild years later judges it as it was judged when it arrived; an
+    /// offline check's (or a consumed message without a timestamp's) is the clock's.
+    fileprivate func today(for message: InboundMessage) -> ProtocolToday {
+        if message.timestampSource != .localClock, message.timestampMillis >= 0 {
+            return ProtocolToday(date: CalendarDate.inUTCPlus8(epochMillis: message.timestampMillis), fromMessage: true)
+        }
+        return ProtocolToday(date: today(), fromMessage: false)
+    }
+}
+
+/// "Today" in UTC+8 for one message, and where it came from (for the error text).
+private struct ProtocolToday {
+    var date: CalendarDate
+    /// From the message's Kafka timestamp (else from the clock).
+    var fromMessage: Bool
+
+    var yearRule: String {
+        fromMessage ? "must be between 2000 and \(date.year), the year of the message's Kafka timestamp in UTC+8"
+                    : "must be between 2000 and \(date.year) (the current year in UTC+8)"
+    }
+
+    var dateRule: String {
+        fromMessage ? "must not be after \(date), the day of the message's Kafka timestamp in UTC+8"
+                    : "must not be after today (\(date) in UTC+8)"
+    }
 }
 
 /// Collects the top-level members into one slot per known field; remembers unknown keys.
@@ -235,7 +265,7 @@ private struct FieldChecks {
         if let s = string(.explanation, required: false) { explanation = self.explanation(s) }
 
         // Schema fields.
-        let today = live ? validator.currentDate : nil
+        let today = message.map { validator.today(for: $0) }
         var body: RecordBody?
         switch kind {
         case .rd:
@@ -379,16 +409,19 @@ private struct FieldChecks {
         return nil
     }
 
-    private mutating func year(today: CalendarDate?) -> Int? {
+    private mutating func year(today: ProtocolToday?) -> Int? {
         let before = errors.count
-        guard let v = integer(.year, range: 2000...Int64(today?.year ?? 9999), rangeCode: .period, rule: "") else {
-            // The rule text names today's year, so it is made only when needed.
-            if errors.count > before, errors[before].message.isEmpty {
-                errors[before].message = today.map { "must be between 2000 and \($0.year) (the current year in UTC+8)" } ?? "must be 2000 or later"
-            }
-            return nil
+        let upper = today.map { Int64($0.date.year) } ?? 9999
+        // A message stamped before 2000 (timestamp 0 is 1970) allows no year at all: the range
+        // is empty, which `ClosedRange` cannot express.
+        let v = integer(.year, range: 2000...max(2000, upper), rangeCode: .period, rule: "")
+        if let v, v <= upper { return Int(v) }
+        if v != nil { add(.period, .year, "") }
+        // The rule text names today's year, so it is made only when needed.
+        if errors.count > before, errors[before].message.isEmpty {
+            errors[before].message = today?.yearRule ?? "must be 2000 or later"
         }
-        return Int(v)
+        return nil
     }
 
     /// Section 3: 1 to 2,000 Unicode scalar values, not only white space (`White_Space`).
@@ -413,13 +446,13 @@ private struct FieldChecks {
 
     static let maxExplanationScalars = 2_000
 
-    private mutating func registeredOn(today: CalendarDate?) -> CalendarDate? {
+    private mutating func registeredOn(today: ProtocolToday?) -> CalendarDate? {
         guard let s = string(.registeredOn) else { return nil }
         let parsed = s.escaped ? CalendarDate.parse(text.string(s)) : CalendarDate.parse(text.bytes(s))
         guard let date = parsed else { add(.period, .registeredOn, "must be a real date YYYY-MM-DD"); return nil }
         guard date.year >= 2000 else { add(.period, .registeredOn, "must be in 2000 or later"); return nil }
-        if let today, date > today {
-            add(.period, .registeredOn, "must not be after today (\(today) in UTC+8)")
+        if let today, date > today.date {
+            add(.period, .registeredOn, today.dateRule)
             return nil
         }
         return date
