@@ -262,7 +262,10 @@ private struct FieldChecks {
         }
 
         var explanation: String?
-        if let s = string(.explanation, required: false) { explanation = self.explanation(s) }
+        // Nearly every message has none: look at the slot before calling anything.
+        if slots[MessageField.explanation.rawValue].kind != .absent, let s = string(.explanation, required: false) {
+            explanation = self.explanation(s)
+        }
 
         // Schema fields.
         let today = message.map { validator.today(for: $0) }
@@ -329,11 +332,14 @@ private struct FieldChecks {
             }
         }
 
-        guard errors.isEmpty, let county, let revision, submittedOK, let body else {
+        // `take()` moves the values out. Once `Record` grew `explanation`, the optimiser copied
+        // the record here (a retain and a release per string, seen with perf), and validation
+        // was about 8 % slower; with the moves it is as fast as before.
+        guard errors.isEmpty, let county = county.take(), let revision, submittedOK, let body = body.take() else {
             return .failure(ValidationFailure(errors: ordered(errors), county: countyText))
         }
         return .success(Record(county: county, revision: Int(revision), status: status,
-                               submittedAt: text.string(slot(.submittedAt)), explanation: explanation, body: body))
+                               submittedAt: text.string(slot(.submittedAt)), explanation: explanation.take(), body: body))
     }
 
     /// Stable order: by code, then by the order the checks ran (schema field order, then
