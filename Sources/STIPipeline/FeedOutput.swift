@@ -122,8 +122,8 @@ struct FeedRow {
     var county: String { self["county"]?.text ?? "" }
 
     /// The record's fields: `schema`, `county`, `revision`, `status` (only when withdrawn, the
-    /// default being `active`), `submitted_at` (when set), `explanation` (when given), then the schema's own fields in the
-    /// protocol's table order; absent profile figures are left out.
+    /// default being `active`), `submitted_at` (when set), `explanation` (when given), then the
+    /// schema's own fields in the protocol's table order; absent profile figures are left out.
     init(record: Record) {
         append("schema", .string(record.kind.schema))
         append("county", .string(record.county))
