@@ -77,7 +77,8 @@ public struct MessageValidator: Sendable {
         self.today = today
     }
 
-    /// `now` is the wall clock; the UTC+8 date is derived from it for each message.
+    /// `now` is the wall clock; the UTC+8 date is derived from it for each offline check (a
+    /// consumed message is judged on its own timestamp).
     public init(registry: Registry, keyRing: KeyRing?, now: @escaping @Sendable () -> Date = { Date() }) {
         self.init(registry: registry, keyRing: keyRing, today: { CalendarDate.inUTCPlus8(now()) })
     }
