@@ -122,14 +122,15 @@ struct FeedRow {
     var county: String { self["county"]?.text ?? "" }
 
     /// The record's fields: `schema`, `county`, `revision`, `status` (only when withdrawn, the
-    /// default being `active`), `submitted_at` (when set), then the schema's own fields in the
-    /// protocol's table order; absent profile figures are left out.
+    /// default being `active`), `submitted_at` (when set), `explanation` (when given), then the
+    /// schema's own fields in the protocol's table order; absent profile figures are left out.
     init(record: Record) {
         append("schema", .string(record.kind.schema))
         append("county", .string(record.county))
         append("revision", .number(String(record.revision)))
         if record.status == .withdrawn { append("status", .string(RecordStatus.withdrawn.rawValue)) }
         if !record.submittedAt.isEmpty { append("submitted_at", .string(record.submittedAt)) }
+        if let explanation = record.explanation { append("explanation", .string(explanation)) }
         switch record.body {
         case .rd(let r):
             append("year", .number(String(r.year)))

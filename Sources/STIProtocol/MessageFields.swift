@@ -4,12 +4,12 @@
 /// Every field name any schema knows, in the order of the spec's tables (common fields, then
 /// `sti.rd/1`, `sti.tech-contract/1`, `sti.county-profile/1`; `year` is shared).
 enum MessageField: Int, CaseIterable, Sendable {
-    case schema, county, revision, status, submittedAt
+    case schema, county, revision, status, submittedAt, explanation
     case year, performer, expenditure
     case contractNo, registeredOn, contractType, domain, contractValue, techTransactionValue, buyerCountry
     case gdp, residentPopulation, highTechEnterprises, inventionPatentsHeld, industrialOutput, highTechIndustrialOutput
 
-    static let count = 21
+    static let count = 22
 
     var name: String {
         switch self {
@@ -18,6 +18,7 @@ enum MessageField: Int, CaseIterable, Sendable {
         case .revision: "revision"
         case .status: "status"
         case .submittedAt: "submitted_at"
+        case .explanation: "explanation"
         case .year: "year"
         case .performer: "performer"
         case .expenditure: "expenditure_10k_cny"
@@ -47,7 +48,7 @@ enum MessageField: Int, CaseIterable, Sendable {
     }
 
     private static func bits(_ fields: [MessageField]) -> UInt32 { fields.reduce(0) { $0 | 1 << UInt32($1.rawValue) } }
-    private static let commonMask = bits([.schema, .county, .revision, .status, .submittedAt])
+    private static let commonMask = bits([.schema, .county, .revision, .status, .submittedAt, .explanation])
     private static let rdMask = commonMask | bits([.year, .performer, .expenditure])
     private static let contractMask = commonMask | bits([.contractNo, .registeredOn, .contractType, .domain, .contractValue,
                                                          .techTransactionValue, .buyerCountry])
@@ -76,6 +77,7 @@ enum MessageField: Int, CaseIterable, Sendable {
         case (8, UInt8(ascii: "r")): return `is`("revision", .revision)
         case (9, UInt8(ascii: "p")): return `is`("performer", .performer)
         case (11, UInt8(ascii: "c")): return `is`("contract_no", .contractNo)
+        case (11, UInt8(ascii: "e")): return `is`("explanation", .explanation)
         case (12, UInt8(ascii: "s")): return `is`("submitted_at", .submittedAt)
         case (12, UInt8(ascii: "g")): return `is`("gdp_100m_cny", .gdp)
         case (13, UInt8(ascii: "r")): return `is`("registered_on", .registeredOn)

@@ -3,8 +3,8 @@
 //
 // Canonical form: compact (no whitespace), keys in the order of the spec's tables (common
 // fields, then the schema's), `status` always written (`active` included, so the stored text
-// says what the record is without knowing defaults), optional county-profile figures left out
-// when unknown, amounts in `DecimalText` form (`100.5`, `3000`: no exponent, no trailing
+// says what the record is without knowing defaults), `explanation` and optional county-profile
+// figures left out when absent, amounts in `DecimalText` form (`100.5`, `3000`: no exponent, no trailing
 // zeros), strings escaped minimally (`"`, `\` and control characters; everything else as
 // UTF-8). The output always passes `MessageValidator` for the same record.
 
@@ -18,15 +18,15 @@ public enum RecordJSON {
     /// The record's protocol JSON with `submitted_at` replaced (for `sti submit`, which stamps
     /// the sending time).
     public static func encode(_ record: Record, submittedAt: String) -> String {
-        write(record, submittedAt: submittedAt)
+        write(record, submittedAt: submittedAt, explanation: true)
     }
 
     /// The record's field values for section 5's "same field values": the canonical JSON
-    /// without `submitted_at`. Numbers are compared by value because they are written in one
-    /// form (`100.5` and `100.50` both become `100.5`), and an absent `status` was read as
-    /// `active`, which is written out.
+    /// without `submitted_at` and `explanation` (both left out of the comparison). Numbers are
+    /// compared by value because they are written in one form (`100.5` and `100.50` both
+    /// become `100.5`), and an absent `status` was read as `active`, which is written out.
     public static func canonicalValuesKey(_ record: Record) -> String {
-        write(record, submittedAt: nil)
+        write(record, submittedAt: nil, explanation: false)
     }
 
     /// Reads back JSON this project stored (or any valid message), with the same strict checks
@@ -46,7 +46,7 @@ public enum RecordJSON {
     private static let storedReader = MessageValidator(registry: .kunming, keyRing: nil,
                                                         today: { CalendarDate(year: 9999, month: 12, day: 31) })
 
-    private static func write(_ r: Record, submittedAt: String?) -> String {
+    private static func write(_ r: Record, submittedAt: String?, explanation: Bool) -> String {
         var out = ""
         out.reserveCapacity(400)
         out += "{\"schema\":"
@@ -58,6 +58,10 @@ public enum RecordJSON {
         if let submittedAt {
             out += ",\"submitted_at\":"
             appendString(submittedAt, to: &out)
+        }
+        if explanation, let text = r.explanation {
+            out += ",\"explanation\":"
+            appendString(text, to: &out)
         }
         switch r.body {
         case .rd(let rd):
@@ -96,6 +100,6 @@ public enum RecordJSON {
 extension Record {
     /// Canonical protocol JSON (see `RecordJSON`).
     public var canonicalJSON: String { RecordJSON.encode(self) }
-    /// The field values without `submitted_at`, for duplicate detection (section 5).
+    /// The field values without `submitted_at` and `explanation`, for duplicate detection (section 5).
     public var canonicalValuesKey: String { RecordJSON.canonicalValuesKey(self) }
 }

@@ -172,11 +172,16 @@ public struct Record: Sendable, Hashable, Codable {
     public var status: RecordStatus
     /// As sent (RFC 3339); not part of duplicate comparison.
     public var submittedAt: String
+    /// Why figures a plausibility check questions are right (section 3, section 5a), as sent:
+    /// 1 to 2,000 Unicode scalar values, not only white space; nil when absent. Not part of
+    /// duplicate comparison (section 5).
+    public var explanation: String?
     public var body: RecordBody
 
-    public init(county: String, revision: Int, status: RecordStatus = .active, submittedAt: String, body: RecordBody) {
+    public init(county: String, revision: Int, status: RecordStatus = .active, submittedAt: String,
+                explanation: String? = nil, body: RecordBody) {
         self.county = county; self.revision = revision; self.status = status
-        self.submittedAt = submittedAt; self.body = body
+        self.submittedAt = submittedAt; self.explanation = explanation; self.body = body
     }
 
     public var kind: RecordKind {

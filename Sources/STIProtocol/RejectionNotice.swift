@@ -18,6 +18,9 @@ public struct RejectionNotice: Sendable, Hashable {
     /// The record's `county` when it was a string; nil (JSON `null`) otherwise.
     public var county: String?
     public var errors: [FieldError]
+    /// Section 5a: the warnings a held message got (disposition `held`, `errors` empty). Listed
+    /// in the notice's `errors` array after the errors, each with its `W_` code.
+    public var warnings: [PlausibilityWarning] = []
     /// RFC 3339.
     public var rejectedAt: String
     /// The original value, cut at `maxPayloadBytes`.
@@ -47,6 +50,18 @@ public struct RejectionNotice: Sendable, Hashable {
         self.payload = payload.count > Self.maxPayloadBytes ? Array(payload.prefix(Self.maxPayloadBytes)) : payload
     }
 
+    /// Section 5a: the notice of a message held for plausibility warnings (disposition `held`):
+    /// one entry per warning, its message naming both figures and asking for the record again
+    /// with an `explanation`.
+    public static func held(topic: String, partition: Int32, offset: Int64, county: String, warnings: [PlausibilityWarning],
+                            heldAt: String, payload: [UInt8]) -> RejectionNotice {
+        var notice = RejectionNotice(topic: topic, partition: partition, offset: offset, county: county, errors: [],
+                                     rejectedAt: heldAt, payload: payload)
+        notice.disposition = .held
+        notice.warnings = warnings
+        return notice
+    }
+
     /// The notice's JSON value, keys in the order the protocol lists them.
     public func encoded() -> [UInt8] {
         var out = "{\"schema\":\"sti.rejection/1\",\"disposition\":\"\(disposition.rawValue)\",\"source\":{\"topic\":"
@@ -54,9 +69,11 @@ public struct RejectionNotice: Sendable, Hashable {
         out += ",\"partition\":\(partition),\"offset\":\(offset)},\"county\":"
         out += county.map(JSONText.string) ?? "null"
         out += ",\"errors\":["
-        out += errors.map { error in
+        out += (errors.map { error in
             "{\"code\":\"\(error.code.rawValue)\",\"field\":\(error.field.map(JSONText.string) ?? "null"),\"message\":\(JSONText.string(error.message))}"
-        }.joined(separator: ",")
+        } + warnings.map { warning in
+            "{\"code\":\"\(warning.code.rawValue)\",\"field\":\(JSONText.string(warning.field)),\"message\":\(JSONText.string(warning.message))}"
+        }).joined(separator: ",")
         out += "],\"rejected_at\":\(JSONText.string(rejectedAt)),\"payload_base64\":\""
         out += Data(payload).base64EncodedString()
         out += "\"}"
@@ -77,9 +94,19 @@ public struct RejectionNotice: Sendable, Hashable {
         return errors.map(\.code).filter { seen.insert($0).inserted }
     }
 
-    /// `first_message` of `rejections.csv`: the first error, with the field it concerns.
+    /// `codes` of `rejections.csv` as text: the distinct `E_` codes, then the distinct `W_` codes
+    /// of a held message.
+    public var codeNames: [String] {
+        var seen = Set<WarningCode>()
+        return codes.map(\.rawValue) + warnings.map(\.code).filter { seen.insert($0).inserted }.map(\.rawValue)
+    }
+
+    /// `first_message` of `rejections.csv`: the first error (or, for a held message, the first
+    /// warning), with the field it concerns.
     public var firstMessage: String {
-        guard let first = errors.first else { return "" }
+        guard let first = errors.first else {
+            return warnings.first.map { "\($0.field): \($0.message)" } ?? ""
+        }
         if let field = first.field { return "\(field): \(first.message)" }
         return first.message
     }

@@ -7,8 +7,8 @@
 public enum RevisionOutcome: Sendable, Hashable {
     /// The incoming record becomes current (no current record yet, or a higher revision).
     case applied
-    /// Same revision and same values as the current record (`submitted_at` aside): counted,
-    /// changes nothing, not rejected.
+    /// Same revision and same values as the current record (`submitted_at` and `explanation`
+    /// aside): counted, changes nothing, not rejected.
     case duplicate
     /// Lower revision than the current one: `E_STALE_REVISION`.
     case stale(currentRevision: Int)
@@ -41,7 +41,8 @@ public func decideRevision(current: Record?, incoming: Record) -> RevisionOutcom
 }
 
 extension Record {
-    /// Whether two records carry the same field values, `submitted_at` aside (section 5).
+    /// Whether two records carry the same field values, `submitted_at` and `explanation` aside
+    /// (section 5: re-sending the current record with an explanation added is a duplicate).
     /// Amounts compare by exact value (`100.5` and `100.50` parse to one `ExactAmount`), and
     /// an absent `status` was decoded as `active`, so it equals an explicit `active`.
     public func hasSameValues(as other: Record) -> Bool {

@@ -8,11 +8,12 @@
 // Layout (integers are LEB128 varints; signed ones zigzag-encoded first; a string is its
 // UTF-8 byte count as a varint, then the bytes):
 //
-//     0x01                      format tag (canonical JSON starts with `{`, 0x7B)
+//     0x01 or 0x02              format tag (canonical JSON starts with `{`, 0x7B)
 //     kind                      1 byte: 0 rd, 1 tech-contract, 2 county-profile
 //     status                    1 byte: 0 active, 1 withdrawn
 //     revision                  varint
 //     county, submitted_at      strings
+//     explanation               string, only after tag 0x02
 //     rd:             year varint, performer 1 byte, expenditure (scaled) zigzag
 //     tech-contract:  contract_no string, year varint, month 1 byte, day 1 byte,
 //                     contract_type 1 byte, domain 1 byte, contract value and technology
@@ -22,6 +23,11 @@
 //                     high_tech_enterprises, invention_patents_held, industrial_output,
 //                     high_tech_industrial_output (amounts scaled)
 //
+// Tag 0x01 is a record without `explanation` (protocol version 1 had none), 0x02 one with it.
+// So every body written before `explanation` existed reads as it did, a record without one is
+// stored byte for byte as before, and a program that predates 0x02 refuses such a body with
+// "unknown format tag 2" rather than misreading it.
+//
 // Enumerations are stored as their index in `storedOrder` (a fixed list, pinned by a test:
 // reordering a Swift enum must not change what stored bytes mean).
 
@@ -29,6 +35,8 @@
 /// files written before it existed, canonical JSON bodies).
 public enum StoredRecord {
     static let formatTag: UInt8 = 0x01
+    /// The same layout with `explanation` after `submitted_at`.
+    static let formatTagWithExplanation: UInt8 = 0x02
 
     static let kinds: [RecordKind] = [.rd, .techContract, .countyProfile]
     static let statuses: [RecordStatus] = [.active, .withdrawn]
@@ -40,12 +48,13 @@ public enum StoredRecord {
 
     /// Appends the stored form of `record` to `out`.
     public static func append(_ record: Record, to out: inout [UInt8]) {
-        out.append(formatTag)
+        out.append(record.explanation == nil ? formatTag : formatTagWithExplanation)
         out.append(index(of: record.kind, in: kinds))
         out.append(index(of: record.status, in: statuses))
         appendVarint(UInt64(truncatingIfNeeded: record.revision), to: &out)
         appendString(record.county, to: &out)
         appendString(record.submittedAt, to: &out)
+        if let explanation = record.explanation { appendString(explanation, to: &out) }
         switch record.body {
         case .rd(let r):
             appendSigned(Int64(r.year), to: &out)
@@ -93,8 +102,10 @@ public enum StoredRecord {
         if first == UInt8(ascii: "{") {
             return RecordJSON.decodeStored(bytes).mapError { DecodingError("stored JSON record: \($0)") }
         }
-        guard first == formatTag else { return .failure(DecodingError("unknown format tag \(first)")) }
-        var reader = Reader(bytes: bytes, at: 1)
+        guard first == formatTag || first == formatTagWithExplanation else {
+            return .failure(DecodingError("unknown format tag \(first)"))
+        }
+        var reader = Reader(bytes: bytes, at: 1, withExplanation: first == formatTagWithExplanation)
         guard let record = reader.record() else {
             return .failure(DecodingError("malformed binary record (at byte \(reader.position) of \(bytes.count))"))
         }
@@ -140,8 +151,11 @@ public enum StoredRecord {
     private struct Reader {
         let bytes: UnsafeRawBufferPointer
         var position: Int
+        let withExplanation: Bool
 
-        init(bytes: UnsafeRawBufferPointer, at position: Int) { self.bytes = bytes; self.position = position }
+        init(bytes: UnsafeRawBufferPointer, at position: Int, withExplanation: Bool) {
+            self.bytes = bytes; self.position = position; self.withExplanation = withExplanation
+        }
 
         mutating func byte() -> UInt8? {
             guard position < bytes.count else { return nil }
@@ -185,6 +199,11 @@ public enum StoredRecord {
             guard let kind = choice(StoredRecord.kinds), let status = choice(StoredRecord.statuses),
                   let revision = varint().flatMap({ Int(exactly: $0) }),
                   let county = string(), let submittedAt = string() else { return nil }
+            var explanation: String?
+            if withExplanation {
+                guard let text = string() else { return nil }
+                explanation = text
+            }
             let body: RecordBody
             switch kind {
             case .rd:
@@ -214,7 +233,8 @@ public enum StoredRecord {
                     industrialOutput: figures[4].map(ExactAmount.init(scaled:)),
                     highTechIndustrialOutput: figures[5].map(ExactAmount.init(scaled:))))
             }
-            return Record(county: county, revision: revision, status: status, submittedAt: submittedAt, body: body)
+            return Record(county: county, revision: revision, status: status, submittedAt: submittedAt,
+                          explanation: explanation, body: body)
         }
     }
 }

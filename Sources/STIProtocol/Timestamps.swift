@@ -70,6 +70,13 @@ extension CalendarDate {
         return Civil.civilFromDays(Civil.floorDiv(seconds, 86_400))
     }
 
+    /// The date UTC+8 shows at `epochMillis` milliseconds since the Unix epoch (a Kafka
+    /// message timestamp): section 3's "today" for a consumed message. Exact for every Int64.
+    public static func inUTCPlus8(epochMillis: Int64) -> CalendarDate {
+        let seconds = Civil.floorDiv(epochMillis, 1000) + 8 * 3600
+        return Civil.civilFromDays(Civil.floorDiv(seconds, 86_400))
+    }
+
     /// Parses exactly `YYYY-MM-DD` naming a real day (leap years included); nil otherwise.
     /// Range checks (year ≥ 2000, not after today) are the caller's.
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> CalendarDate? {

@@ -126,9 +126,11 @@ let validatorRuleRows: [ValidatorRuleRow] = [
     ValidatorRuleRow("year -0", rd.with("year", "-0"), [ExpectedError(.period, "year")]),
     ValidatorRuleRow("year huge", rd.with("year", String(repeating: "9", count: 40)), [ExpectedError(.period, "year")]),
     ValidatorRuleRow("profile year next year", profile.with("year", "2027"), [ExpectedError(.period, "year")]),
-    // E_PERIOD: registered_on.
-    ValidatorRuleRow("registered_on today", contract.with("registered_on", "\"2026-03-15\""), []),
-    ValidatorRuleRow("registered_on tomorrow", contract.with("registered_on", "\"2026-03-16\""), [ExpectedError(.period, "registered_on")]),
+    // E_PERIOD: registered_on. "Today" is the day of the message's timestamp in UTC+8
+    // (2026-01-15, section 3), not the validator's clock (2026-03-15).
+    ValidatorRuleRow("registered_on the message's day", contract.with("registered_on", "\"2026-01-15\""), []),
+    ValidatorRuleRow("registered_on the day after the message's", contract.with("registered_on", "\"2026-01-16\""), [ExpectedError(.period, "registered_on")]),
+    ValidatorRuleRow("registered_on the clock's today, after the message's", contract.with("registered_on", "\"2026-03-15\""), [ExpectedError(.period, "registered_on")]),
     ValidatorRuleRow("registered_on 2000-01-01", contract.with("registered_on", "\"2000-01-01\""), []),
     ValidatorRuleRow("registered_on 1999-12-31", contract.with("registered_on", "\"1999-12-31\""), [ExpectedError(.period, "registered_on")]),
     ValidatorRuleRow("registered_on 29 Feb leap year", contract.with("registered_on", "\"2024-02-29\""), []),
@@ -285,7 +287,7 @@ let validatorRuleRows: [ValidatorRuleRow] = [
         let failure = try #require(ValidatorCheck.run(rd.with("expenditure_10k_cny", "10000000000.0001")).rejection)
         #expect(failure.errors == [FieldError(.range, field: "expenditure_10k_cny", "must be between 0 and 10000000000")])
         let year = try #require(ValidatorCheck.run(rd.with("year", "2027")).rejection)
-        #expect(year.errors.first?.message == "must be between 2000 and 2026 (the current year in UTC+8)")
+        #expect(year.errors.first?.message == "must be between 2000 and 2026, the year of the message's Kafka timestamp in UTC+8")
         let integer = try #require(ValidatorCheck.run(rd.with("year", "2026.0")).rejection)
         #expect(integer.errors.first?.message == "must be an integer without a decimal point")
         let type = try #require(ValidatorCheck.run(rd.with("year", "\"2025\"")).rejection)
@@ -392,12 +394,18 @@ let validatorRuleRows: [ValidatorRuleRow] = [
         #expect(a != b)
     }
 
-    @Test func todayComesFromTheInjectedClock() {
-        // 2026-12-31T16:00:00Z is already 2027-01-01 in UTC+8.
+    @Test func offlineTodayComesFromTheInjectedClock() {
+        // 2026-12-31T16:00:00Z is already 2027-01-01 in UTC+8. Offline checks (`sti validate`,
+        // `sti submit` before sending) use the clock (section 3).
         let lateUTC = MessageValidator(registry: .kunming, keyRing: nil, now: { Date(timeIntervalSince1970: 1_798_732_800) })
-        #expect(ValidatorCheck.codes(ValidatorCheck.run(rd.with("year", "2027").bytes, validator: lateUTC)) == [])
+        #expect(ValidatorCheck.codes(ValidatorCheck.run(rd.with("year", "2027").bytes, timestampSource: .localClock, validator: lateUTC)) == [])
         let earlier = MessageValidator(registry: .kunming, keyRing: nil, now: { Date(timeIntervalSince1970: 1_798_732_799) })
-        #expect(ValidatorCheck.codes(ValidatorCheck.run(rd.with("year", "2027").bytes, validator: earlier)) == [ExpectedError(.period, "year")])
+        let failure = ValidatorCheck.run(rd.with("year", "2027").bytes, timestampSource: .localClock, validator: earlier)
+        #expect(ValidatorCheck.codes(failure) == [ExpectedError(.period, "year")])
+        #expect(failure.rejection?.errors.first?.message == "must be between 2000 and 2026 (the current year in UTC+8)")
+        let date = ValidatorCheck.run(contract.with("registered_on", "\"2027-01-01\"").bytes, topic: .techContract,
+                                      timestampSource: .localClock, validator: earlier)
+        #expect(date.rejection?.errors == [FieldError(.period, field: "registered_on", "must not be after today (2026-12-31 in UTC+8)")])
     }
 
     @Test func otherRegistryIsUsed() throws {

@@ -4,6 +4,12 @@ import Testing
 @Suite struct RevisionsTests {
     typealias F = IndicatorFixtures
 
+    static func explained(_ record: Record, _ text: String) -> Record {
+        var copy = record
+        copy.explanation = text
+        return copy
+    }
+
     struct Case: CustomTestStringConvertible, Sendable {
         var name: String
         var current: Record?
@@ -32,6 +38,21 @@ import Testing
              incoming: Record(county: "530102", revision: 3, status: .active, submittedAt: F.at,
                               body: .rd(RDExpenditure(year: 2024, performer: .other, expenditure: ExactAmount(scaled: 5)))),
              expected: .duplicate),
+        // Section 5: `explanation`, like `submitted_at`, is left out of the comparison.
+        Case(name: "same values, the incoming one with an explanation",
+             current: F.rd("530102", 2024, .medical, "100.5"),
+             incoming: explained(F.rd("530102", 2024, .medical, "100.50", submittedAt: "2026-03-01T00:00:00Z"), "新建研发中心投产"),
+             expected: .duplicate),
+        Case(name: "same values, the current one with an explanation",
+             current: explained(F.rd("530102", 2024, .medical, "1"), "新建研发中心投产"),
+             incoming: F.rd("530102", 2024, .medical, "1"), expected: .duplicate),
+        Case(name: "same values, other explanations",
+             current: explained(F.contract("530102", "A-1", 2024, 1, 2, value: "20000", transaction: "0", buyer: "VN"), "a"),
+             incoming: explained(F.contract("530102", "A-1", 2024, 1, 2, value: "20000", transaction: "0", buyer: "VN"), "b"),
+             expected: .duplicate),
+        Case(name: "an explanation does not excuse other values",
+             current: F.rd("530102", 2024, .medical, "100.5"),
+             incoming: explained(F.rd("530102", 2024, .medical, "201"), "新建研发中心投产"), expected: .conflict(currentRevision: 1)),
         Case(name: "lower revision", current: F.rd("530102", 2024, .medical, "1", rev: 5),
              incoming: F.rd("530102", 2024, .medical, "1", rev: 4), expected: .stale(currentRevision: 5)),
         Case(name: "same revision, other amount", current: F.rd("530102", 2024, .medical, "100.5"),

@@ -77,7 +77,7 @@ import Testing
         let monthAt = 3 + 1 + 7 + 21 + 12 + 2
         return [
             ("empty", [], "empty body"),
-            ("unknown tag", with(rd, 0, 0x02), "unknown format tag 2"),
+            ("unknown tag", with(rd, 0, 0x03), "unknown format tag 3"),
             ("unknown kind", with(rd, 1, 3), "malformed"),
             ("unknown status", with(rd, 2, 2), "malformed"),
             ("trailing byte", rd + [0], "1 byte(s) after the record"),
