@@ -273,6 +273,10 @@ public final class Aggregator {
             // first waits for a producer id, which held the first batch's commit for up to a
             // second (measured on Tansu). Delivery is still confirmed before every commit.
             if options.kafkaProperties["enable.idempotence"] == nil { producerConfig.set("enable.idempotence", "false") }
+            // A batch commits only once its notices are confirmed, within `timeout`. After a
+            // broker blip librdkafka's reconnect backoff grows to 10 s by default, which alone
+            // could outlast that wait although the broker was back: cap it at a second.
+            if options.kafkaProperties["reconnect.backoff.max.ms"] == nil { producerConfig.set("reconnect.backoff.max.ms", "1000") }
             producer = try KafkaProducer(configuration: producerConfig)
             // Partitions already at their end are not read at all.
             try consumer.assign(partitions.filter { $0.value < limits[$0.key] ?? .max }.sorted { $0.key < $1.key }.map {
