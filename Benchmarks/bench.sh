@@ -72,36 +72,12 @@ fi
 
 # --- work folder, broker, cleanup ---------------------------------------------------------
 if [ -n "${STI_BENCH_DIR:-}" ]; then
-  W="$STI_BENCH_DIR"; mkdir -p "$W"; made_dir=0
+  W="$STI_BENCH_DIR"; mkdir -p "$W"; remove_work_dir=0
 else
-  W=$(mktemp -d "${TMPDIR:-/tmp}/sti-bench.XXXXXX"); made_dir=1
+  W=$(mktemp -d "${TMPDIR:-/tmp}/sti-bench.XXXXXX"); remove_work_dir=1
 fi
-broker_pid=""
-cleanup() {
-  local rc=$?
-  if [ -n "$broker_pid" ] && kill -0 "$broker_pid" 2>/dev/null; then
-    kill -TERM "$broker_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$broker_pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$broker_pid" 2>/dev/null || true
-  fi
-  if [ "$made_dir" = 1 ] && [ "${STI_BENCH_KEEP:-0}" != 1 ]; then rm -rf "$W"; else log "work folder kept: $W"; fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-B="127.0.0.1:$port"
-"$TANSU" broker --listener-url "tcp://$B" --advertised-listener-url "tcp://$B" \
-  --storage-engine memory://tansu/ > "$W/broker.log" 2>&1 < /dev/null &
-broker_pid=$!
-for i in $(seq 1 100); do
-  kcat -L -b "$B" -m 3 2>/dev/null | grep -q broker && break
-  kill -0 "$broker_pid" 2>/dev/null || { tail -n 20 "$W/broker.log" >&2; die "broker exited"; }
-  [ "$i" -lt 100 ] || die "broker did not answer on $B"
-  sleep 0.2
-done
-log "Tansu on $B (pid $broker_pid), work folder $W"
+. "$here/tansu.sh"
+start_tansu
 
 TOPICS=(sti.rd sti.tech-contracts sti.county-profiles)
 

@@ -35,32 +35,9 @@ if [ -n "${STI_BENCH_STI:-}" ]; then STI="$STI_BENCH_STI"; else
 fi
 [ -x "$STI" ] || die "no sti binary at $STI"
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/sti-rejmem.XXXXXX")
-broker_pid=""
-cleanup() {
-  local rc=$?
-  if [ -n "$broker_pid" ] && kill -0 "$broker_pid" 2>/dev/null; then
-    kill -TERM "$broker_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$broker_pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$broker_pid" 2>/dev/null || true
-  fi
-  if [ "${STI_BENCH_KEEP:-0}" = 1 ]; then log "work folder kept: $W"; else rm -rf "$W"; fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-B="127.0.0.1:$port"
-"$TANSU" broker --listener-url "tcp://$B" --advertised-listener-url "tcp://$B" \
-  --storage-engine memory://tansu/ > "$W/broker.log" 2>&1 < /dev/null &
-broker_pid=$!
-for i in $(seq 1 100); do
-  kcat -L -b "$B" -m 3 2>/dev/null | grep -q broker && break
-  kill -0 "$broker_pid" 2>/dev/null || die "broker exited"
-  [ "$i" -lt 100 ] || die "broker did not answer on $B"
-  sleep 0.2
-done
+W=$(mktemp -d "${TMPDIR:-/tmp}/sti-rejmem.XXXXXX"); remove_work_dir=1
+. "$here/tansu.sh"
+start_tansu
 "$STI" topics create --brokers "$B" --partitions 6 > "$W/topics.out" 2>&1 || { cat "$W/topics.out" >&2; die "sti topics create"; }
 
 log "writing $N invalid messages"

@@ -229,30 +229,11 @@ public struct SnapshotWriter: Sendable {
         return u[16] == UInt8(ascii: "-") && u.count > 17 && digits(17..<u.count) && u[17] != UInt8(ascii: "0")
     }
 
-    static func sha256Hex(_ bytes: [UInt8]) -> String {
-        SHA256.hash(data: bytes).map { byte in
-            let s = String(byte, radix: 16)
-            return s.count == 1 ? "0" + s : s
-        }.joined()
-    }
-
     /// Creates `path` (which must not exist), writes every byte, fsyncs and closes it.
     static func writeDurably(_ bytes: [UInt8], to path: String) throws(SnapshotError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .posix("cannot create", path) }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { buf in posixWrite(fd, buf.baseAddress! + written, buf.count - written) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let code = errno
-                close(fd)
-                throw .posix("cannot write", path, code)
-            }
-            written += n
-        }
-        if fsync(fd) != 0 { let code = errno; close(fd); throw .posix("cannot fsync", path, code) }
-        if close(fd) != 0 { throw .posix("cannot close", path) }
+        var file = try DurableFile(creating: path)
+        try file.append(bytes)
+        _ = try file.finish()
     }
 
     /// A snapshot file written through a 256 KiB buffer and hashed as it goes: created
@@ -262,19 +243,21 @@ public struct SnapshotWriter: Sendable {
         private let fd: Int32
         private var buffer: [UInt8] = []
         private var hash = SHA256()
-        private var open = true
+        private var isOpen = true
 
         init(creating path: String) throws(SnapshotError) {
             self.path = path
-            fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw .posix("cannot create", path) }
             buffer.reserveCapacity(Self.capacity)
         }
 
         static let capacity = 256 * 1024
 
-        mutating func append(_ text: String) throws(SnapshotError) {
-            buffer.append(contentsOf: text.utf8)
+        mutating func append(_ text: String) throws(SnapshotError) { try append(text.utf8) }
+
+        mutating func append(_ bytes: some Sequence<UInt8>) throws(SnapshotError) {
+            buffer.append(contentsOf: bytes)
             if buffer.count >= Self.capacity { try drain() }
         }
 
@@ -297,7 +280,7 @@ public struct SnapshotWriter: Sendable {
         /// Writes what is buffered, fsyncs and closes; returns the file's SHA-256 in hex.
         mutating func finish() throws(SnapshotError) -> String {
             try drain()
-            open = false
+            isOpen = false
             if fsync(fd) != 0 { let code = errno; close(fd); throw .posix("cannot fsync", path, code) }
             if close(fd) != 0 { throw .posix("cannot close", path) }
             return hash.finalize().map { byte in
@@ -309,10 +292,10 @@ public struct SnapshotWriter: Sendable {
         /// Closes without finishing (after an error); the folder has no manifest, so it never
         /// counts as a snapshot.
         mutating func abandon() {
-            if open { close(fd); open = false }
+            if isOpen { close(fd); isOpen = false }
         }
 
-        deinit { if open { close(fd) } }
+        deinit { if isOpen { close(fd) } }
     }
 
     /// fsyncs a directory so the names created in it survive a crash.
