@@ -353,8 +353,10 @@ public final class Aggregator {
         var partitions = DrainPartitions(starts: p.partitions, limits: p.limits)
         var lastProgress = ContinuousClock.now
         var lastError: KafkaError?
-        let startedEmpty = try !wrapState { try p.store.hasRecords() }
+        // Held messages are no records, but a later message of their identity must find them: a
+        // store holding one is not empty for `BatchProcessor`'s identity tracking.
         let warningRowsMayExist = try wrapState { try p.store.hasWarningRows() }
+        let startedEmpty = try !wrapState { try p.store.hasRecords() } && !warningRowsMayExist
         var partitionCounts: [String: Int32] = [:]
         for key in p.partitions.keys { partitionCounts[key.topic, default: 0] += 1 }
         var processor = BatchProcessor(aggregator: self, validator: p.validator, partitionCounts: partitionCounts,

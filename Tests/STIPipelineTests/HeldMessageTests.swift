@@ -182,6 +182,21 @@ struct HeldMessageTests {
         try Self.checkManifest(h)
     }
 
+    /// A state whose only content is a held message is not an empty store: the next run must
+    /// still find the held message when its identity becomes current, and drop it.
+    @Test func aHeldMessageAloneInTheStateIsSupersededInTheNextRun() async throws {
+        let h = try Harness("sti-held-alone")
+        defer { h.close() }
+        try await h.send([Self.contract("HT-2025-001", value: "20000", transaction: "15000")])
+        let first = try await h.run()
+        #expect(first.counts.held == 1)
+        #expect(try h.rows("warnings.csv").map { $0[8] } == ["held"])
+        try await h.send([Self.contract("HT-2025-001", value: "2000", transaction: "1500")])
+        let second = try await h.run()
+        #expect(second.counts.accepted == 1)
+        #expect(try h.rows("warnings.csv", header: Self.header).isEmpty)
+    }
+
     @Test func largeContractsAndLowTransactionSharesAreHeld() async throws {
         let h = try Harness("sti-held-contracts")
         defer { h.close() }

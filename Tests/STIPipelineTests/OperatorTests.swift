@@ -73,6 +73,7 @@ struct OperatorTests {
         #expect(text.contains("sti_aggregate_last_run_success 1"))
         #expect(text.contains("sti_messages_read \(sent)") || text.contains("sti_messages_read \(sent).0"))
         #expect(text.contains("sti_messages_rejected{code=\"E_AUTH\"} 0"))
+        #expect(text.contains("sti_messages_held{code=\"W_LARGE_CONTRACT\"} \(summary.counts.heldByCode[.largeContract] ?? 0)"))
         #expect(text.contains("sti_aggregate_run_duration_seconds 2"))
         #expect(text.contains("sti_snapshot_age_seconds"))
         #expect(text.contains("sti_current_records{geo=\"530102\"}"))
