@@ -57,7 +57,10 @@ public struct AggregateSummary: Sendable {
     public var line: String {
         var rejected = counts.rejectedByCode.sorted { $0.key < $1.key }.map { "\($0.key.rawValue)=\($0.value)" }.joined(separator: " ")
         if rejected.isEmpty { rejected = "none" }
-        let head = "read \(counts.read), accepted \(counts.accepted), duplicates \(counts.duplicates), rejected \(counts.rejected) (\(rejected))"
+        var head = "read \(counts.read), accepted \(counts.accepted), duplicates \(counts.duplicates), rejected \(counts.rejected) (\(rejected))"
+        // Section 5a: held messages wait for the bureau's explanation.
+        let held = counts.heldByCode.filter { $0.value != 0 }.sorted { $0.key < $1.key }.map { "\($0.key.rawValue)=\($0.value)" }
+        head += ", held \(counts.held)" + (held.isEmpty ? "" : " (\(held.joined(separator: " ")))")
         if let snapshotPath { return "\(head); snapshot \(snapshotPath)" }
         return "\(head); nothing new, no new snapshot"
     }
@@ -354,12 +357,15 @@ public final class Aggregator {
         var partitions = DrainPartitions(starts: p.partitions, limits: p.limits)
         var lastProgress = ContinuousClock.now
         var lastError: KafkaError?
-        let startedEmpty = try !wrapState { try p.store.hasRecords() }
+        // Held messages are no records, but a later message of their identity must find them: a
+        // store holding one is not empty for `BatchProcessor`'s identity tracking.
+        let warningRowsMayExist = try wrapState { try p.store.hasWarningRows() }
+        let startedEmpty = try !wrapState { try p.store.hasRecords() } && !warningRowsMayExist
         var partitionCounts: [String: Int32] = [:]
         for key in p.partitions.keys { partitionCounts[key.topic, default: 0] += 1 }
         var processor = BatchProcessor(aggregator: self, validator: p.validator, partitionCounts: partitionCounts,
                                        startedEmpty: startedEmpty,
-                                       identityMemoryLimit: identityMemoryLimit)
+                                       identityMemoryLimit: identityMemoryLimit, warningRowsMayExist: warningRowsMayExist)
         var budget = options.maxMessages ?? .max
         while !partitions.allFinished {
             if stopRequested.load(ordering: .relaxed) {
@@ -463,6 +469,7 @@ public final class Aggregator {
             let store = p.store
             try p.writer.write(runId: runId, indicators: indicators, completeness: completeness,
                                rejections: { emit in try store.forEachPendingRejection { try emit($0.row) } },
+                               warnings: { emit in try store.forEachWarningRow(registry: options.registry, emit) },
                                inputs: ManifestInputs(startedAt: startedAt, finishedAt: finishedAt,
                                                       programVersion: options.programVersion,
                                                       authenticationEnabled: p.keyRingEnabled, offsets: offsets,
@@ -493,6 +500,8 @@ extension RunCounts {
     mutating func add(_ other: RunCounts) {
         read += other.read; accepted += other.accepted; duplicates += other.duplicates; rejected += other.rejected
         for (code, n) in other.rejectedByCode { rejectedByCode[code, default: 0] += n }
+        held += other.held
+        for (code, n) in other.heldByCode { heldByCode[code, default: 0] += n }
     }
 
     /// The counts kept in the state store's `pending_counts` table.
@@ -501,14 +510,19 @@ extension RunCounts {
         for (name, n) in pendingCounts where name.hasPrefix("rejected.") {
             if let code = ErrorCode(rawValue: String(name.dropFirst("rejected.".count))) { byCode[code] = n }
         }
+        var heldByCode: [WarningCode: Int] = [:]
+        for (name, n) in pendingCounts where name.hasPrefix("held.") {
+            if let code = WarningCode(rawValue: String(name.dropFirst("held.".count))) { heldByCode[code] = n }
+        }
         self.init(read: pendingCounts["read"] ?? 0, accepted: pendingCounts["accepted"] ?? 0,
                   duplicates: pendingCounts["duplicates"] ?? 0, rejected: pendingCounts["rejected"] ?? 0,
-                  rejectedByCode: byCode)
+                  rejectedByCode: byCode, held: pendingCounts["held"] ?? 0, heldByCode: heldByCode)
     }
 
     var pendingCounts: [String: Int] {
-        var result = ["read": read, "accepted": accepted, "duplicates": duplicates, "rejected": rejected]
+        var result = ["read": read, "accepted": accepted, "duplicates": duplicates, "rejected": rejected, "held": held]
         for (code, n) in rejectedByCode { result["rejected.\(code.rawValue)"] = n }
+        for (code, n) in heldByCode { result["held.\(code.rawValue)"] = n }
         return result
     }
 }

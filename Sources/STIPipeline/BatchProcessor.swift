@@ -33,14 +33,18 @@ struct BatchProcessor {
     private var tracking: Bool
     private var met = Set<Int>()
     private let identityMemoryLimit: Int
+    /// Whether the state may hold explained warnings or held messages (section 5a): while it
+    /// holds none, a record becoming current deletes nothing.
+    private var warningRowsMayExist: Bool
 
     init(aggregator: Aggregator, validator: MessageValidator, partitionCounts: [String: Int32], startedEmpty: Bool,
-         identityMemoryLimit: Int) {
+         identityMemoryLimit: Int, warningRowsMayExist: Bool = true) {
         self.aggregator = aggregator
         self.validator = validator
         self.partitionCounts = partitionCounts
         self.tracking = startedEmpty
         self.identityMemoryLimit = identityMemoryLimit
+        self.warningRowsMayExist = warningRowsMayExist
         encoder.outputFormatting = [.sortedKeys]
         body.reserveCapacity(1024)
     }
@@ -90,22 +94,38 @@ struct BatchProcessor {
             met = []
         }
         let mayBeStored = !tracking || !met.insert(identity.hashValue).inserted
-        let current = try !mayBeStored ? nil : tx.withRecordBody(identity: identity) { body throws -> Record in
-            switch StoredRecord.decode(body) {
-            case .success(let stored) where stored.identity == identity: return stored
-            case .success(let stored):
-                throw AggregateError("state file: the record stored under \(identity) is \(stored.identity); run with --rebuild")
-            case .failure(let failure):
-                throw AggregateError("state file: stored record \(identity) unreadable (\(failure)); run with --rebuild")
-            }
-        }
+        let current = try !mayBeStored ? nil : storedRecord(identity, tx: tx)
         switch decideRevision(current: current, incoming: record) {
         case .applied:
+            // Section 5a: an active record is checked against the previous year's current record
+            // of its identity, as the state holds it now (partition order). That identity may have
+            // been met in this run even when this one was not, so `met` is asked for it too.
+            var warnings: [PlausibilityWarning] = []
+            if record.isActive {
+                let previous = try Plausibility.previousYearIdentity(of: record).flatMap { previousIdentity in
+                    try !tracking || met.contains(previousIdentity.hashValue) ? storedRecord(previousIdentity, tx: tx) : nil
+                }
+                warnings = Plausibility.warnings(for: record, previousYear: previous)
+            }
+            if !warnings.isEmpty && record.explanation == nil {
+                try hold(view, key: key, record: record, warnings: warnings, tx: tx, producer: producer)
+                return
+            }
             if let current { dirtyTotals.insert(book.remove(current)) }
             dirtyTotals.insert(book.add(record))
             body.removeAll(keepingCapacity: true)
             StoredRecord.append(record, to: &body)
             try tx.putRecord(record, identity: identity, body: body)
+            // Section 8: the warnings of an explained record are listed while it is current; a
+            // record becoming current supersedes the identity's held message.
+            if !warnings.isEmpty {
+                try tx.putRecordWarnings(StoredWarnings(record: record, warnings: warnings, topic: key.topic,
+                                                        partition: key.partition, offset: offset))
+                try tx.clearHeld(identity: identity)
+                warningRowsMayExist = true
+            } else if warningRowsMayExist && mayBeStored {
+                try tx.clearWarnings(identity: identity)
+            }
             counts.accepted += 1
         case .duplicate:
             counts.duplicates += 1
@@ -118,6 +138,37 @@ struct BatchProcessor {
                 "revision \(currentRevision) of this record was already received with different values; the first one stands")],
                 county: record.county, tx: tx, producer: producer)
         }
+    }
+
+    /// The current record stored for `identity`, nil when there is none.
+    private func storedRecord(_ identity: String, tx: StateTransaction) throws -> Record? {
+        try tx.withRecordBody(identity: identity) { body throws -> Record in
+            switch StoredRecord.decode(body) {
+            case .success(let stored) where stored.identity == identity: return stored
+            case .success(let stored):
+                throw AggregateError("state file: the record stored under \(identity) is \(stored.identity); run with --rebuild")
+            case .failure(let failure):
+                throw AggregateError("state file: stored record \(identity) unreadable (\(failure)); run with --rebuild")
+            }
+        }
+    }
+
+    /// Section 5a: a message with warnings and no explanation is held. Nothing of the current
+    /// records changes; a notice with disposition `held` names each warning; the message is
+    /// listed in `rejections.csv` and, as the identity's last held message, in `warnings.csv`.
+    private mutating func hold(_ view: borrowing KafkaMessageView, key: TopicPartitionKey, record: Record,
+                               warnings: [PlausibilityWarning], tx: StateTransaction, producer: KafkaProducer) throws {
+        counts.held += 1
+        let notice = RejectionNotice.held(topic: key.topic, partition: key.partition, offset: view.offset, county: record.county,
+                                          warnings: warnings, heldAt: UTCTime.rfc3339(Date()), payload: Array(view.value))
+        for code in notice.warningCodes { counts.heldByCode[code, default: 0] += 1 }
+        try send(notice, key: RejectionNotice.key(for: view.key).map { Array($0) }, producer: producer)
+        try tx.addRejection(PendingRejection(topic: key.topic, partition: key.partition, offset: view.offset,
+                                             county: record.county, codes: [], warningCodes: notice.warningCodes,
+                                             firstMessage: notice.firstMessage))
+        try tx.putHeld(StoredWarnings(record: record, warnings: warnings, topic: key.topic, partition: key.partition,
+                                      offset: view.offset))
+        warningRowsMayExist = true
     }
 
     private mutating func reject(_ view: borrowing KafkaMessageView, key: TopicPartitionKey, errors: [FieldError],

@@ -43,6 +43,11 @@ public enum MetricsFile {
                 gauge("messages_rejected", "", "messages rejected by the last run, by validation code", [("code", code.rawValue)])
                     .set(Int64(counts.rejectedByCode[code] ?? 0))
             }
+            // Section 5a: messages held until their bureau explains them.
+            for code in WarningCode.allCases {
+                gauge("messages_held", "", "messages held for plausibility warnings by the last run, by warning code", [("code", code.rawValue)])
+                    .set(Int64(counts.heldByCode[code] ?? 0))
+            }
         }
         if let age = context.snapshotAgeSeconds {
             gauge("snapshot_age", "seconds", "age of the snapshot latest points at").set(age)

@@ -196,6 +196,17 @@ public final class StateStore {
         migrator.registerMigration("signing-keys") { db in
             try db.execute(sql: "CREATE TABLE signing_keys(key_id TEXT PRIMARY KEY) WITHOUT ROWID")
         }
+        // Additive (section 5a): the warnings kept with each current record accepted with an
+        // explanation, and per identity the last held message no later message superseded. Both
+        // carry what `warnings.csv` sorts by as columns, so a snapshot streams them in order.
+        migrator.registerMigration("plausibility") { db in
+            try db.execute(sql: """
+                CREATE TABLE record_warnings(identity TEXT PRIMARY KEY, year INTEGER NOT NULL, county TEXT NOT NULL,
+                                             kind_order INTEGER NOT NULL, sort_key TEXT NOT NULL, body BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE held_messages(identity TEXT PRIMARY KEY, year INTEGER NOT NULL, county TEXT NOT NULL,
+                                           kind_order INTEGER NOT NULL, sort_key TEXT NOT NULL, body BLOB NOT NULL) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 
@@ -282,8 +293,54 @@ public final class StateStore {
                     ORDER BY topic, partition, "offset"
                     """)
                 while let row = try rows.next() {
+                    let codes = try PendingRejection.decodeCodes(row[4])
                     try body(PendingRejection(topic: row[0], partition: row[1], offset: row[2], county: row[3],
-                                              codes: PendingRejection.decodeCodes(row[4]), firstMessage: row[5]))
+                                              codes: codes.codes, warningCodes: codes.warningCodes, firstMessage: row[5]))
+                }
+            }
+        }
+    }
+
+    /// Whether any explained warnings or held messages are stored (a run that starts without
+    /// any need not delete them record by record).
+    public func hasWarningRows() throws(StateStoreError) -> Bool {
+        try wrap {
+            try queue.read { db in
+                try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM record_warnings) OR EXISTS(SELECT 1 FROM held_messages)") ?? false
+            }
+        }
+    }
+
+    /// Calls `body` with every row of `warnings.csv` (section 8), in its order: year, registry
+    /// order of the county, kind, identity (performer in section 3 order, contract number in
+    /// byte order), explained before held, then code and field (the order the warnings were
+    /// stored in, section 5a's). Read from an SQLite cursor one entry at a time. Counties no
+    /// longer in `registry` come after the registry's, in byte order.
+    public func forEachWarningRow(registry: Registry, _ body: (WarningRow) throws -> Void) throws(StateStoreError) {
+        try wrap {
+            try queue.read { db in
+                let codes = registry.geographies.map(\.code)
+                let ranks = codes.isEmpty ? "SELECT NULL AS county, 0 AS rank WHERE 0"
+                    : "VALUES " + codes.indices.map { _ in "(?, ?)" }.joined(separator: ", ")
+                var arguments: [any DatabaseValueConvertible] = []
+                for (i, code) in codes.enumerated() { arguments.append(code); arguments.append(i) }
+                let rows = try Row.fetchCursor(db, sql: """
+                    WITH reg(county, rank) AS (\(ranks)),
+                    entries(year, county, kind_order, sort_key, disposition, body) AS (
+                        SELECT year, county, kind_order, sort_key, 0, body FROM record_warnings
+                        UNION ALL SELECT year, county, kind_order, sort_key, 1, body FROM held_messages)
+                    SELECT e.disposition, e.body FROM entries e LEFT JOIN reg r ON r.county = e.county
+                    ORDER BY e.year, r.rank IS NULL, r.rank, e.county, e.kind_order, e.sort_key, e.disposition
+                    """, arguments: StatementArguments(arguments))
+                let decoder = JSONDecoder()
+                while let row = try rows.next() {
+                    let disposition: Int = row[0]
+                    let data: Data = row[1]
+                    let entry: StoredWarnings
+                    do { entry = try decoder.decode(StoredWarnings.self, from: data) } catch {
+                        throw StateStoreError("stored warnings unreadable (\(error)); run with --rebuild")
+                    }
+                    for row in entry.rows(disposition: disposition == 0 ? .explained : .held) { try body(row) }
                 }
             }
         }
@@ -448,7 +505,42 @@ public struct StateTransaction {
             INSERT OR REPLACE INTO pending_rejections(topic, partition, "offset", county, codes, first_message) VALUES (?, ?, ?, ?, ?, ?)
             """)
         try statement.execute(arguments: [rejection.topic, rejection.partition, rejection.offset,
-                                          rejection.county, PendingRejection.encodeCodes(rejection.codes), rejection.firstMessage])
+                                          rejection.county, PendingRejection.encodeCodes(rejection.codes, rejection.warningCodes),
+                                          rejection.firstMessage])
+    }
+
+    /// Stores the warnings of the current record of `entry.identity`, accepted with an
+    /// explanation (section 5a), replacing those of the record it replaced.
+    public func putRecordWarnings(_ entry: StoredWarnings) throws {
+        try putWarnings(entry, table: "record_warnings")
+    }
+
+    /// Stores `entry` as the last held message of its identity, replacing an earlier one.
+    public func putHeld(_ entry: StoredWarnings) throws {
+        try putWarnings(entry, table: "held_messages")
+    }
+
+    /// A record without warnings became current for `identity`: its former record's warnings
+    /// and its held message, if any, are no longer listed (section 8).
+    public func clearWarnings(identity: String) throws {
+        for table in ["record_warnings", "held_messages"] {
+            let statement = try db.cachedStatement(sql: "DELETE FROM \(table) WHERE identity = ?")
+            try statement.execute(arguments: [identity])
+        }
+    }
+
+    /// A record became current for `identity`: its held message, if any, is superseded.
+    public func clearHeld(identity: String) throws {
+        let statement = try db.cachedStatement(sql: "DELETE FROM held_messages WHERE identity = ?")
+        try statement.execute(arguments: [identity])
+    }
+
+    private func putWarnings(_ entry: StoredWarnings, table: String) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO \(table)(identity, year, county, kind_order, sort_key, body) VALUES (?, ?, ?, ?, ?, ?)
+            """)
+        try statement.execute(arguments: [entry.identity, entry.year, entry.county, entry.kindOrder, entry.sortKey,
+                                          try JSONEncoder().encode(entry)])
     }
 
     /// Remembers that key `id` signed a message this state accepted.
@@ -516,27 +608,93 @@ public struct PendingRejection: Hashable, Sendable {
     public var county: String?
     /// The distinct codes, in report order.
     public var codes: [ErrorCode]
+    /// The distinct `W_` codes of a held message (section 5a), after `codes`.
+    public var warningCodes: [WarningCode]
     public var firstMessage: String
-    public init(topic: String, partition: Int32, offset: Int64, county: String?, codes: [ErrorCode], firstMessage: String) {
+    public init(topic: String, partition: Int32, offset: Int64, county: String?, codes: [ErrorCode],
+                warningCodes: [WarningCode] = [], firstMessage: String) {
         self.topic = topic; self.partition = partition; self.offset = offset
-        self.county = county; self.codes = codes; self.firstMessage = firstMessage
+        self.county = county; self.codes = codes; self.warningCodes = warningCodes; self.firstMessage = firstMessage
     }
 
     /// The row of `rejections.csv`.
     public var row: RejectionRow {
-        RejectionRow(topic: topic, partition: partition, offset: offset, county: county, codes: codes, firstMessage: firstMessage)
+        RejectionRow(topic: topic, partition: partition, offset: offset, county: county, codes: codes,
+                     warningCodes: warningCodes, firstMessage: firstMessage)
     }
 
-    /// The `codes` column of `pending_rejections`: the codes' names joined with `;`. Only this
-    /// type writes and reads it.
-    static func encodeCodes(_ codes: [ErrorCode]) -> String { codes.map(\.rawValue).joined(separator: ";") }
+    /// The `codes` column of `pending_rejections`: the codes' names joined with `;`, `E_` codes
+    /// first. Only this type writes and reads it.
+    static func encodeCodes(_ codes: [ErrorCode], _ warningCodes: [WarningCode] = []) -> String {
+        (codes.map(\.rawValue) + warningCodes.map(\.rawValue)).joined(separator: ";")
+    }
 
-    static func decodeCodes(_ text: String) throws -> [ErrorCode] {
-        try text.split(separator: ";").map { name in
-            guard let code = ErrorCode(rawValue: String(name)) else {
+    static func decodeCodes(_ text: String) throws -> (codes: [ErrorCode], warningCodes: [WarningCode]) {
+        var codes: [ErrorCode] = [], warningCodes: [WarningCode] = []
+        for name in text.split(separator: ";").map(String.init) {
+            if let code = ErrorCode(rawValue: name) { codes.append(code) } else if let code = WarningCode(rawValue: name) {
+                warningCodes.append(code)
+            } else {
                 throw StateStoreError("pending rejection with unknown code \(name); run with --rebuild")
             }
-            return code
+        }
+        return (codes, warningCodes)
+    }
+}
+
+/// The warnings of one message as the state keeps them (section 5a): of a current record
+/// accepted with an explanation (`record_warnings`), or of the last held message of an
+/// identity (`held_messages`). What `warnings.csv` needs, with the message that carried them.
+public struct StoredWarnings: Sendable, Hashable, Codable {
+    public var identity: String
+    public var year: Int
+    public var county: String
+    public var kind: RecordKind
+    /// `warnings.csv`'s `identity`: the performer, the contract number, or empty.
+    public var displayIdentity: String
+    /// Empty for a held message.
+    public var explanation: String
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    /// In section 5a's order, then section 3's field order.
+    public var warnings: [PlausibilityWarning]
+
+    public init(record: STIProtocol.Record, warnings: [PlausibilityWarning], topic: String, partition: Int32, offset: Int64) {
+        identity = record.identity
+        year = record.year
+        county = record.county
+        kind = record.kind
+        switch record.body {
+        case .rd(let r): displayIdentity = r.performer.rawValue
+        case .techContract(let c): displayIdentity = c.contractNo
+        case .countyProfile: displayIdentity = ""
+        }
+        explanation = record.explanation ?? ""
+        self.topic = topic; self.partition = partition; self.offset = offset
+        self.warnings = warnings
+    }
+
+    /// `warnings.csv` orders kinds `rd`, `tech-contract`, `county-profile` (section 8).
+    var kindOrder: Int { RecordKind.allCases.firstIndex(of: kind)! }
+
+    /// The identity's place within its kind: the performer's position in section 3's order
+    /// (two digits, so text order is that order), the contract number (compared as bytes), or
+    /// empty for a profile.
+    var sortKey: String {
+        switch kind {
+        case .rd:
+            let index = Performer(rawValue: displayIdentity).flatMap { Performer.allCases.firstIndex(of: $0) } ?? 99
+            return index < 10 ? "0\(index)" : String(index)
+        case .techContract, .countyProfile:
+            return displayIdentity
+        }
+    }
+
+    func rows(disposition: WarningDisposition) -> [WarningRow] {
+        warnings.map {
+            WarningRow(year: year, geoCode: county, kind: kind, identity: displayIdentity, warning: $0, disposition: disposition,
+                       explanation: disposition == .held ? "" : explanation, topic: topic, partition: partition, offset: offset)
         }
     }
 }

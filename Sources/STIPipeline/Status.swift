@@ -192,7 +192,7 @@ public struct StatusProbe: Sendable {
         lines.append("total lag \(report.totalLag)")
         for problem in report.problems { lines.append("PROBLEM: \(problem)") }
         if let s = report.lastSnapshot {
-            lines.append("last snapshot \(s.runId), finished \(s.finishedAt) (\(s.ageSeconds) s ago): read \(s.counts.read), accepted \(s.counts.accepted), duplicates \(s.counts.duplicates), rejected \(s.counts.rejected); authentication \(s.authentication)")
+            lines.append("last snapshot \(s.runId), finished \(s.finishedAt) (\(s.ageSeconds) s ago): read \(s.counts.read), accepted \(s.counts.accepted), duplicates \(s.counts.duplicates), rejected \(s.counts.rejected), held \(s.counts.held); authentication \(s.authentication)")
         } else {
             lines.append("no snapshot yet")
         }

@@ -76,11 +76,59 @@ public struct RejectionRow: Sendable, Hashable, Codable {
     public var county: String?
     /// Every code reported, in the validator's order.
     public var codes: [ErrorCode]
+    /// The `W_` codes of a held message (section 5a), listed after `codes`.
+    public var warningCodes: [WarningCode]
     public var firstMessage: String
 
-    public init(topic: String, partition: Int32, offset: Int64, county: String?, codes: [ErrorCode], firstMessage: String) {
+    public init(topic: String, partition: Int32, offset: Int64, county: String?, codes: [ErrorCode],
+                warningCodes: [WarningCode] = [], firstMessage: String) {
         self.topic = topic; self.partition = partition; self.offset = offset
-        self.county = county; self.codes = codes; self.firstMessage = firstMessage
+        self.county = county; self.codes = codes; self.warningCodes = warningCodes; self.firstMessage = firstMessage
+    }
+}
+
+/// The column names of `warnings.csv` (section 8).
+public let warningsCSVHeader = ["year", "geo_code", "kind", "identity", "code", "field", "value", "compared_with",
+                                "disposition", "explanation", "topic", "partition", "offset"]
+
+/// Why a warning is listed in `warnings.csv` (section 8).
+public enum WarningDisposition: String, Sendable, Hashable, Codable {
+    /// The current active record was accepted with an explanation.
+    case explained
+    /// The last held message of an identity for which no later message became current.
+    case held
+}
+
+/// One row of `warnings.csv`: one warning (section 5a) of an explained current record or of a
+/// held message.
+public struct WarningRow: Sendable, Hashable {
+    public var year: Int
+    public var geoCode: String
+    public var kind: RecordKind
+    /// The performer, the contract number, or empty for a profile.
+    public var identity: String
+    public var warning: PlausibilityWarning
+    public var disposition: WarningDisposition
+    /// Empty for a held message.
+    public var explanation: String
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+
+    public init(year: Int, geoCode: String, kind: RecordKind, identity: String, warning: PlausibilityWarning,
+                disposition: WarningDisposition, explanation: String, topic: String, partition: Int32, offset: Int64) {
+        self.year = year; self.geoCode = geoCode; self.kind = kind; self.identity = identity; self.warning = warning
+        self.disposition = disposition; self.explanation = explanation
+        self.topic = topic; self.partition = partition; self.offset = offset
+    }
+
+    /// The cells in `warnings.csv` column order. Figures are written as section 7 writes
+    /// numbers, exact and in the field's own unit; `identity` and `explanation` are submitted
+    /// text, so they are text cells and guarded.
+    public var csvCells: [CSVCell] {
+        [.int(year), .text(geoCode), .text(kind.rawValue), .text(identity), .text(warning.code.rawValue),
+         .text(warning.field), .number(warning.value.description), .number(warning.comparedWith?.description ?? ""),
+         .text(disposition.rawValue), .text(explanation), .text(topic), .int(partition), .int(offset)]
     }
 }
 
@@ -104,7 +152,7 @@ extension RejectionRow {
     /// may carry submitted text, so they are text cells and always guarded.
     public var csvCells: [CSVCell] {
         [.text(topic), .int(partition), .int(offset), .text(county ?? ""),
-         .text(codes.map(\.rawValue).joined(separator: ";")), .text(firstMessage)]
+         .text((codes.map(\.rawValue) + warningCodes.map(\.rawValue)).joined(separator: ";")), .text(firstMessage)]
     }
 }
 
@@ -120,5 +168,9 @@ extension CSVWriter {
     /// The whole of `rejections.csv`.
     public static func rejections(_ rows: [RejectionRow]) -> String {
         document(header: rejectionsCSVHeader, rows: rows.map(\.csvCells))
+    }
+    /// The whole of `warnings.csv`.
+    public static func warnings(_ rows: [WarningRow]) -> String {
+        document(header: warningsCSVHeader, rows: rows.map(\.csvCells))
     }
 }

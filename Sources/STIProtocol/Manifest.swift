@@ -24,8 +24,8 @@ public struct TopicPartitionRange: Codable, Sendable, Hashable, Comparable {
     }
 }
 
-/// A run's message counts. `read` = `accepted` + `duplicates` + Σ `rejectedByCode` when
-/// every message read was decided (the pipeline's bookkeeping, not checked here).
+/// A run's message counts. `read` = `accepted` + `duplicates` + `rejected` + `held` when every
+/// message read was decided (section 8; the pipeline's bookkeeping, not checked here).
 public struct RunCounts: Codable, Sendable, Hashable {
     public var read: Int
     /// Messages that became the current record of their identity.
@@ -36,14 +36,20 @@ public struct RunCounts: Codable, Sendable, Hashable {
     public var rejectedByCode: [ErrorCode: Int]
     /// Rejected messages (each once).
     public var rejected: Int
+    /// Messages held for plausibility warnings (section 5a), each once.
+    public var held: Int
+    /// Held messages per `W_` code; a message with several codes is counted once under each.
+    public var heldByCode: [WarningCode: Int]
 
-    public init(read: Int = 0, accepted: Int = 0, duplicates: Int = 0, rejected: Int = 0, rejectedByCode: [ErrorCode: Int] = [:]) {
+    public init(read: Int = 0, accepted: Int = 0, duplicates: Int = 0, rejected: Int = 0, rejectedByCode: [ErrorCode: Int] = [:],
+                held: Int = 0, heldByCode: [WarningCode: Int] = [:]) {
         self.read = read; self.accepted = accepted; self.duplicates = duplicates
         self.rejected = rejected; self.rejectedByCode = rejectedByCode
+        self.held = held; self.heldByCode = heldByCode
     }
 
     enum CodingKeys: String, CodingKey {
-        case read, accepted, duplicates, rejected, rejectedByCode = "rejected_by_code"
+        case read, accepted, duplicates, rejected, rejectedByCode = "rejected_by_code", held, heldByCode = "held_by_code"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -55,6 +61,9 @@ public struct RunCounts: Codable, Sendable, Hashable {
         // Keyed by the code text; codes with a zero count are left out.
         let byCode = Dictionary(uniqueKeysWithValues: rejectedByCode.filter { $0.value != 0 }.map { ($0.key.rawValue, $0.value) })
         try c.encode(byCode, forKey: .rejectedByCode)
+        try c.encode(held, forKey: .held)
+        let heldCodes = Dictionary(uniqueKeysWithValues: heldByCode.filter { $0.value != 0 }.map { ($0.key.rawValue, $0.value) })
+        try c.encode(heldCodes, forKey: .heldByCode)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -71,6 +80,16 @@ public struct RunCounts: Codable, Sendable, Hashable {
             byCode[code] = v
         }
         rejectedByCode = byCode
+        // Absent in manifests written before protocol version 2 (nothing was held then).
+        held = try c.decodeIfPresent(Int.self, forKey: .held) ?? 0
+        var heldCodes: [WarningCode: Int] = [:]
+        for (k, v) in try c.decodeIfPresent([String: Int].self, forKey: .heldByCode) ?? [:] {
+            guard let code = WarningCode(rawValue: k) else {
+                throw DecodingError.dataCorruptedError(forKey: .heldByCode, in: c, debugDescription: "unknown code \(k)")
+            }
+            heldCodes[code] = v
+        }
+        heldByCode = heldCodes
     }
 }
 
@@ -99,7 +118,7 @@ public struct Manifest: Codable, Sendable, Hashable {
     public var counts: RunCounts
     /// The run `latest` pointed to before this one; nil for the first run.
     public var previousRunId: String?
-    /// `indicators.csv`, `completeness.csv`, `rejections.csv`, in that order.
+    /// `indicators.csv`, `completeness.csv`, `rejections.csv`, `warnings.csv`, in that order.
     public var files: [ManifestFile]
 
     public init(runId: String, startedAt: String, finishedAt: String, programVersion: String, authentication: String,

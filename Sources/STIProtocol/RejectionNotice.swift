@@ -94,11 +94,16 @@ public struct RejectionNotice: Sendable, Hashable {
         return errors.map(\.code).filter { seen.insert($0).inserted }
     }
 
+    /// The distinct `W_` codes of a held message, in report order.
+    public var warningCodes: [WarningCode] {
+        var seen = Set<WarningCode>()
+        return warnings.map(\.code).filter { seen.insert($0).inserted }
+    }
+
     /// `codes` of `rejections.csv` as text: the distinct `E_` codes, then the distinct `W_` codes
     /// of a held message.
     public var codeNames: [String] {
-        var seen = Set<WarningCode>()
-        return codes.map(\.rawValue) + warnings.map(\.code).filter { seen.insert($0).inserted }.map(\.rawValue)
+        codes.map(\.rawValue) + warningCodes.map(\.rawValue)
     }
 
     /// `first_message` of `rejections.csv`: the first error (or, for a held message, the first

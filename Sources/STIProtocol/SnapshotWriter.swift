@@ -51,6 +51,7 @@ public struct SnapshotWriter: Sendable {
     public static let indicatorsFile = "indicators.csv"
     public static let completenessFile = "completeness.csv"
     public static let rejectionsFile = "rejections.csv"
+    public static let warningsFile = "warnings.csv"
     public static let manifestFile = "manifest.json"
     /// Upper bound on `-N` suffixes tried for one start second.
     static let maxRunIdSuffix = 10_000
@@ -111,7 +112,7 @@ public struct SnapshotWriter: Sendable {
 
     // MARK: Writing
 
-    /// Writes the three CSV files and then `manifest.json` into the run folder `runId`
+    /// Writes the CSV files and then `manifest.json` into the run folder `runId`
     /// (created if absent; files already there are not overwritten). Returns the manifest.
     @discardableResult
     public func write(runId: String, indicators: [IndicatorRow], completeness: [CompletenessRow],
@@ -122,10 +123,22 @@ public struct SnapshotWriter: Sendable {
 
     /// The same, with the rows of `rejections.csv` handed over one at a time by `rejections`
     /// (which calls its argument for each row, in order): they are written through a small
-    /// buffer and hashed as they go, so memory does not grow with their number.
+    /// buffer and hashed as they go, so memory does not grow with their number. `warnings.csv`
+    /// has only its header.
     @discardableResult
     public func write(runId: String, indicators: [IndicatorRow], completeness: [CompletenessRow],
                       rejections: ((RejectionRow) throws -> Void) throws -> Void,
+                      inputs: ManifestInputs) throws(SnapshotError) -> Manifest {
+        try write(runId: runId, indicators: indicators, completeness: completeness, rejections: rejections,
+                  warnings: { _ in }, inputs: inputs)
+    }
+
+    /// The same, with the rows of `warnings.csv` (section 8) handed over one at a time by
+    /// `warnings`, in order, streamed like those of `rejections.csv`.
+    @discardableResult
+    public func write(runId: String, indicators: [IndicatorRow], completeness: [CompletenessRow],
+                      rejections: ((RejectionRow) throws -> Void) throws -> Void,
+                      warnings: ((WarningRow) throws -> Void) throws -> Void,
                       inputs: ManifestInputs) throws(SnapshotError) -> Manifest {
         guard Self.isValidRunId(runId) else { throw SnapshotError("not a run id: \(runId)") }
         let dir = runPath(runId)
@@ -138,22 +151,10 @@ public struct SnapshotWriter: Sendable {
             for row in rows { try file.append(CSVWriter.line(row)) }
             files.append(ManifestFile(name: name, rows: rows.count, sha256: try file.finish()))
         }
-        var rejected = try DurableFile(creating: dir + "/" + Self.rejectionsFile)
-        try rejected.append(CSVWriter.line(rejectionsCSVHeader.map(CSVCell.text)))
-        var rejectionRows = 0
-        do {
-            try rejections { row in
-                try rejected.append(CSVWriter.line(row.csvCells))
-                rejectionRows += 1
-            }
-        } catch let error as SnapshotError {
-            rejected.abandon()
-            throw error
-        } catch {
-            rejected.abandon()
-            throw SnapshotError("cannot read the rejections for \(Self.rejectionsFile): \(error)")
-        }
-        files.append(ManifestFile(name: Self.rejectionsFile, rows: rejectionRows, sha256: try rejected.finish()))
+        files.append(try Self.writeStreamed(dir: dir, name: Self.rejectionsFile, header: rejectionsCSVHeader,
+                                            what: "rejections", rows: rejections, cells: \.csvCells))
+        files.append(try Self.writeStreamed(dir: dir, name: Self.warningsFile, header: warningsCSVHeader,
+                                            what: "warnings", rows: warnings, cells: \.csvCells))
         let manifest = Manifest(
             runId: runId, startedAt: UTCTime.rfc3339(inputs.startedAt), finishedAt: UTCTime.rfc3339(inputs.finishedAt),
             programVersion: inputs.programVersion, authentication: inputs.authenticationEnabled ? "enabled" : "disabled",
@@ -164,6 +165,29 @@ public struct SnapshotWriter: Sendable {
         try Self.fsyncDirectory(dir)
         try Self.fsyncDirectory(runsPath)
         return manifest
+    }
+
+    /// Writes one CSV whose rows `rows` hands over one at a time, through `DurableFile`'s
+    /// buffer, hashing as it goes: memory does not grow with the rows.
+    static func writeStreamed<Row>(dir: String, name: String, header: [String], what: String,
+                                   rows: ((Row) throws -> Void) throws -> Void,
+                                   cells: @escaping (Row) -> [CSVCell]) throws(SnapshotError) -> ManifestFile {
+        var file = try DurableFile(creating: dir + "/" + name)
+        try file.append(CSVWriter.line(header.map(CSVCell.text)))
+        var count = 0
+        do {
+            try rows { row in
+                try file.append(CSVWriter.line(cells(row)))
+                count += 1
+            }
+        } catch let error as SnapshotError {
+            file.abandon()
+            throw error
+        } catch {
+            file.abandon()
+            throw SnapshotError("cannot read the \(what) for \(name): \(error)")
+        }
+        return ManifestFile(name: name, rows: count, sha256: try file.finish())
     }
 
     // MARK: Publishing

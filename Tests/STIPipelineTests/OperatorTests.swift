@@ -50,7 +50,9 @@ struct OperatorTests {
             paths: FileManager.default.contentsOfDirectory(atPath: Self.samples.path).filter { $0.hasSuffix(".csv") }
                 .map { Self.samples.appendingPathComponent($0).path }, submittedAt: "2026-01-15T09:30:00+08:00").rowCount }
         #expect(summary.counts.read == sent)
-        #expect(summary.counts.accepted == sent)
+        // Section 5a: the Samples' figures that trip a plausibility rule without an explanation
+        // are held, not accepted; nothing is rejected.
+        #expect(summary.counts.accepted + summary.counts.held == sent)
         #expect(summary.counts.rejected == 0)
         let runId = try #require(summary.runId)
         #expect(summary.recordsPerGeography["530102"] ?? 0 > 0)
@@ -71,6 +73,7 @@ struct OperatorTests {
         #expect(text.contains("sti_aggregate_last_run_success 1"))
         #expect(text.contains("sti_messages_read \(sent)") || text.contains("sti_messages_read \(sent).0"))
         #expect(text.contains("sti_messages_rejected{code=\"E_AUTH\"} 0"))
+        #expect(text.contains("sti_messages_held{code=\"W_LARGE_CONTRACT\"} \(summary.counts.heldByCode[.largeContract] ?? 0)"))
         #expect(text.contains("sti_aggregate_run_duration_seconds 2"))
         #expect(text.contains("sti_snapshot_age_seconds"))
         #expect(text.contains("sti_current_records{geo=\"530102\"}"))

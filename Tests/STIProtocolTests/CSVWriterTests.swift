@@ -89,4 +89,32 @@ import Testing
         let c = CompletenessRow(year: 2024, geoCode: "+Y", geoNameZh: "县", kind: .countyProfile, records: 0)
         #expect(CSVWriter.line(c.csvCells) == "2024,'+Y,县,county-profile,0,missing\r\n")
     }
+
+    /// Section 8's warnings.csv: exact figures in the field's own unit written as section 7
+    /// writes numbers, an empty `compared_with` for W_LARGE_CONTRACT, and the submitted
+    /// explanation guarded and quoted like any text.
+    @Test func warningRowsWriteExactFiguresAndGuardTheExplanation() {
+        let yoy = PlausibilityWarning(code: .yoyChange, field: "high_tech_enterprises", value: .count(3000),
+                                      comparedWith: .count(1166), finding: "f")
+        let row = WarningRow(year: 2025, geoCode: "530102", kind: .countyProfile, identity: "", warning: yoy,
+                             disposition: .explained, explanation: "=新建研发中心投产, 一期", topic: "sti.county-profiles",
+                             partition: 1, offset: 42)
+        #expect(CSVWriter.line(row.csvCells)
+            == "2025,530102,county-profile,,W_YOY_CHANGE,high_tech_enterprises,3000,1166,explained,\"'=新建研发中心投产, 一期\",sti.county-profiles,1,42\r\n")
+        let large = PlausibilityWarning(code: .largeContract, field: "contract_value_10k_cny",
+                                        value: .amount(ExactAmount(scaled: 120_655_220)), comparedWith: nil, finding: "f")
+        let held = WarningRow(year: 2025, geoCode: "530102", kind: .techContract, identity: "-HT-1", warning: large,
+                              disposition: .held, explanation: "", topic: "sti.tech-contracts", partition: 0, offset: 7)
+        #expect(CSVWriter.line(held.csvCells)
+            == "2025,530102,tech-contract,'-HT-1,W_LARGE_CONTRACT,contract_value_10k_cny,12065.522,,held,,sti.tech-contracts,0,7\r\n")
+        #expect(CSVWriter.warnings([]) == warningsCSVHeader.joined(separator: ",") + "\r\n")
+        #expect(warningsCSVHeader.joined(separator: ",")
+            == "year,geo_code,kind,identity,code,field,value,compared_with,disposition,explanation,topic,partition,offset")
+    }
+
+    @Test func heldRejectionRowsListTheirWarningCodes() {
+        let row = RejectionRow(topic: "sti.tech-contracts", partition: 0, offset: 3, county: "530102", codes: [],
+                               warningCodes: [.largeContract, .lowTransactionShare], firstMessage: "m")
+        #expect(CSVWriter.line(row.csvCells) == "sti.tech-contracts,0,3,530102,W_LARGE_CONTRACT;W_LOW_TRANSACTION_SHARE,m\r\n")
+    }
 }

@@ -23,7 +23,8 @@ import Testing
         runId: "20260115T013000Z-2", startedAt: "2026-01-15T01:30:00Z", finishedAt: "2026-01-15T01:30:07Z",
         programVersion: "0.1.0", authentication: "disabled",
         offsets: [TopicPartitionRange(topic: "sti.rd", partition: 0, firstOffset: 0, endOffset: 42)],
-        counts: RunCounts(read: 45, accepted: 40, duplicates: 2, rejected: 3, rejectedByCode: [.range: 2, .json: 1, .auth: 0]),
+        counts: RunCounts(read: 47, accepted: 40, duplicates: 2, rejected: 3, rejectedByCode: [.range: 2, .json: 1, .auth: 0],
+                          held: 2, heldByCode: [.yoyChange: 1, .largeContract: 1, .lowTransactionShare: 1]),
         previousRunId: nil,
         files: [ManifestFile(name: "indicators.csv", rows: 200, sha256: String(repeating: "ab", count: 32))])
 
@@ -35,7 +36,13 @@ import Testing
           "counts" : {
             "accepted" : 40,
             "duplicates" : 2,
-            "read" : 45,
+            "held" : 2,
+            "held_by_code" : {
+              "W_LARGE_CONTRACT" : 1,
+              "W_LOW_TRANSACTION_SHARE" : 1,
+              "W_YOY_CHANGE" : 1
+            },
+            "read" : 47,
             "rejected" : 3,
             "rejected_by_code" : {
               "E_JSON" : 1,
@@ -75,6 +82,18 @@ import Testing
         var expected = m
         expected.counts.rejectedByCode = [.range: 2, .json: 1]  // zero counts are not written
         #expect(back == expected)
+    }
+
+    @Test func manifestsWithoutHeldCountsDecodeAsNoneHeld() throws {
+        // Written before protocol version 2 (no `held`, no `held_by_code`).
+        let json = #"{"read":1,"accepted":0,"duplicates":0,"rejected":1,"rejected_by_code":{"E_RANGE":1}}"#
+        let counts = try JSONDecoder().decode(RunCounts.self, from: Data(json.utf8))
+        #expect(counts == RunCounts(read: 1, rejected: 1, rejectedByCode: [.range: 1]))
+    }
+
+    @Test func unknownHeldCodeDoesNotDecode() {
+        let json = #"{"read":1,"accepted":0,"duplicates":0,"rejected":0,"rejected_by_code":{},"held":1,"held_by_code":{"W_NOPE":1}}"#
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(RunCounts.self, from: Data(json.utf8)) }
     }
 
     @Test func unknownRejectionCodeDoesNotDecode() {

@@ -51,7 +51,11 @@ import Glibc
                                         rejections: Self.rejections, inputs: Self.inputs())
         let dir = out.appendingPathComponent("runs/\(runId)")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
-        #expect(names == ["completeness.csv", "indicators.csv", "manifest.json", "rejections.csv"])
+        // Section 8 (protocol version 2): every snapshot has warnings.csv, here only its header.
+        #expect(names == ["completeness.csv", "indicators.csv", "manifest.json", "rejections.csv", "warnings.csv"])
+        let warningsData = try Data(contentsOf: dir.appendingPathComponent("warnings.csv"))
+        #expect(String(decoding: warningsData, as: UTF8.self) ==
+            "year,geo_code,kind,identity,code,field,value,compared_with,disposition,explanation,topic,partition,offset\r\n")
 
         let indicatorsData = try Data(contentsOf: dir.appendingPathComponent("indicators.csv"))
         #expect(String(decoding: indicatorsData, as: UTF8.self) == IndicatorsTests.expectedIndicators)
@@ -74,9 +78,10 @@ import Glibc
         #expect(onDisk.previousRunId == nil)
         #expect(onDisk.offsets.map { "\($0.topic)/\($0.partition)" } == ["sti.rd/0", "sti.rd/1", "sti.tech-contracts/1"])
         #expect(onDisk.counts == Self.inputs().counts)
-        #expect(onDisk.files.map(\.name) == ["indicators.csv", "completeness.csv", "rejections.csv"])
-        #expect(onDisk.files.map(\.rows) == [160, 30, 2])  // 2 years × 8 geographies × 10; 2 × 5 × 3
-        #expect(onDisk.files.map(\.sha256) == [Self.hex(indicatorsData), Self.hex(completenessData), Self.hex(rejectionsData)])
+        #expect(onDisk.files.map(\.name) == ["indicators.csv", "completeness.csv", "rejections.csv", "warnings.csv"])
+        #expect(onDisk.files.map(\.rows) == [160, 30, 2, 0])  // 2 years × 8 geographies × 10; 2 × 5 × 3
+        #expect(onDisk.files.map(\.sha256) == [Self.hex(indicatorsData), Self.hex(completenessData), Self.hex(rejectionsData),
+                                               Self.hex(warningsData)])
         #expect(onDisk.files.allSatisfy { $0.sha256.count == 64 && $0.sha256 == $0.sha256.lowercased() })
         let manifestText = try String(contentsOf: dir.appendingPathComponent("manifest.json"), encoding: .utf8)
         #expect(manifestText.contains("\"previous_run_id\" : null"))
@@ -110,7 +115,7 @@ import Glibc
         let m = try writer.write(runId: second, indicators: [], completeness: [], rejections: [],
                                  inputs: Self.inputs(previous: writer.latestRunId()))
         #expect(m.previousRunId == first)
-        #expect(m.files.map(\.rows) == [0, 0, 0])
+        #expect(m.files.map(\.rows) == [0, 0, 0, 0])
         try writer.publishLatest(runId: second)
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: latest) == "runs/\(second)")
         #expect(FileManager.default.fileExists(atPath: latest + "/manifest.json"))

@@ -229,6 +229,11 @@ func manifestCounts(_ manifest: [String: Any]) -> [String: Int] {
     return result
 }
 
+/// The manifest's `held` count (section 8), 0 when absent.
+func heldCount(_ manifest: [String: Any]) -> Int {
+    ((manifest["counts"] as? [String: Any])?["held"] as? Int) ?? 0
+}
+
 // MARK: Small independent parsers (the CSV one is STITestSupport.CSVText)
 
 /// `text` with every LF turned into CRLF, and a final CRLF: expected CSV is written in the

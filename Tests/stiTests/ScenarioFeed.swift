@@ -58,10 +58,12 @@ final class Feed {
         return "2025-01-10T\(two(9 + second / 3600)):\(two(second / 60 % 60)):\(two(second % 60))+08:00"
     }
 
-    func rd(_ county: String, _ year: Int, _ performer: String, _ amount: String, revision: Int = 1, status: String? = nil) -> String {
+    func rd(_ county: String, _ year: Int, _ performer: String, _ amount: String, revision: Int = 1, status: String? = nil,
+            explanation: String? = nil) -> String {
         "{\"schema\":\"sti.rd/1\",\"county\":\"\(county)\",\"year\":\(year),\"performer\":\"\(performer)\","
             + "\"expenditure_10k_cny\":\(amount),\"revision\":\(revision)"
-            + (status.map { ",\"status\":\"\($0)\"" } ?? "") + ",\"submitted_at\":\"\(stamp())\"}"
+            + (status.map { ",\"status\":\"\($0)\"" } ?? "") + ",\"submitted_at\":\"\(stamp())\""
+            + (explanation.map { ",\"explanation\":\"\($0)\"" } ?? "") + "}"
     }
 
     func contract(_ county: String, _ number: String, on date: String, _ type: String, _ domain: String,

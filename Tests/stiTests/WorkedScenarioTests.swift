@@ -80,7 +80,10 @@ extension EndToEnd {
             #expect(try value("2024", a, "tech_contracts") == "2")
 
             // Step 2: a revision, a duplicate written differently, a conflict, two withdrawals.
-            let revision = try feed.signed(rd, a, feed.rd(a, 2024, "enterprise_above_scale", "6500.25", revision: 2))
+            // 6500.25 is more than twice 2023's 2500 (current and active until the withdrawal
+            // below): section 5a would hold it without the explanation it carries.
+            let revision = try feed.signed(rd, a, feed.rd(a, 2024, "enterprise_above_scale", "6500.25", revision: 2,
+                                                          explanation: "新建研发中心投产"))
             // Same identity, revision and value as step 1's `3000.5`, keys in another order and
             // the number written `3000.50`: a duplicate (counted), not a conflict.
             let duplicate = try feed.signed(rd, a, "{\"revision\":1,\"performer\":\"research_institute\",\"year\":2024,"
@@ -147,6 +150,14 @@ extension EndToEnd {
                 return [p.topic, String(p.partition), String(p.offset), county, codes]
             }
             #expect(try rejections(snapshot2).map { Array($0.prefix(5)) } == [row(conflict, county: a, codes: "E_REVISION_CONFLICT")])
+            // warnings.csv (section 8): the explained revision, with its warning as it was when
+            // applied, stays listed while it is current (the later withdrawal of 2023 aside).
+            let explained = [["2024", a, "rd", "enterprise_above_scale", "W_YOY_CHANGE", "expenditure_10k_cny", "6500.25", "2500",
+                              "explained", "新建研发中心投产", place(revision).topic, String(place(revision).partition),
+                              String(place(revision).offset)]]
+            #expect(Array(try snapshot1.rows("warnings.csv").dropFirst()) == [])
+            #expect(Array(try snapshot2.rows("warnings.csv").dropFirst()) == explained)
+            #expect(Array(try snapshot3.rows("warnings.csv").dropFirst()) == explained)
             let expected3 = [
                 (stale, a, "E_STALE_REVISION", "revision: "),
                 (unsignedMessage, b, "E_AUTH", "the message is unsigned"),
@@ -190,6 +201,7 @@ extension EndToEnd {
             let rebuilt = try Snapshot.latest(out: rebuiltOut)
             #expect(try rebuilt.bytes("indicators.csv") == incrementalIndicators)
             #expect(try rebuilt.bytes("completeness.csv") == incrementalCompleteness)
+            #expect(try rebuilt.bytes("warnings.csv") == snapshot3.bytes("warnings.csv"))
             #expect(manifestCounts(try rebuilt.manifest()) == ["read": 28, "accepted": 22, "duplicates": 1, "rejected": 5,
                                                               "rejected.E_REVISION_CONFLICT": 1, "rejected.E_STALE_REVISION": 1,
                                                               "rejected.E_AUTH": 3])
