@@ -253,6 +253,16 @@ public struct SnapshotWriter: Sendable {
         return u[16] == UInt8(ascii: "-") && u.count > 17 && digits(17..<u.count) && u[17] != UInt8(ascii: "0")
     }
 
+    /// The SHA-256 of `bytes` in lower-case hex, as the manifest lists files.
+    static func sha256Hex(_ bytes: [UInt8]) -> String { hex(SHA256.hash(data: bytes)) }
+
+    static func hex(_ digest: SHA256.Digest) -> String {
+        digest.map { byte in
+            let s = String(byte, radix: 16)
+            return s.count == 1 ? "0" + s : s
+        }.joined()
+    }
+
     /// Creates `path` (which must not exist), writes every byte, fsyncs and closes it.
     static func writeDurably(_ bytes: [UInt8], to path: String) throws(SnapshotError) {
         var file = try DurableFile(creating: path)
@@ -307,10 +317,7 @@ public struct SnapshotWriter: Sendable {
             isOpen = false
             if fsync(fd) != 0 { let code = errno; close(fd); throw .posix("cannot fsync", path, code) }
             if close(fd) != 0 { throw .posix("cannot close", path) }
-            return hash.finalize().map { byte in
-                let s = String(byte, radix: 16)
-                return s.count == 1 ? "0" + s : s
-            }.joined()
+            return SnapshotWriter.hex(hash.finalize())
         }
 
         /// Closes without finishing (after an error); the folder has no manifest, so it never
