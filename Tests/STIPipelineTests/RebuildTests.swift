@@ -102,21 +102,27 @@ import Testing
         #expect(try StateStore(path: path).offsets() == [key: 7])
     }
 
+    /// A state with 20 committed transactions on sti.rd[0], its `files` (the database, "-wal",
+    /// "-shm") copied to `path` while it is still open, as a SIGKILL leaves them. Returns the
+    /// partition it consumed.
+    static func copyOfAnOpenState(in dir: TemporaryDirectory, to path: String, files: [String]) throws -> TopicPartitionKey {
+        let live = dir.file("live.db")
+        let key = TopicPartitionKey(topic: "sti.rd", partition: 0)
+        let store = try StateStore(path: live)
+        for n in 1...20 { try store.transaction { tx in try tx.consumed(key, range: OffsetRange(first: 0, next: Int64(n))) } }
+        for suffix in files { try FileManager.default.copyItem(atPath: live + suffix, toPath: path + suffix) }
+        return key
+    }
+
     /// The swap: the rebuilt state replaces the old one, also when the old one still has a WAL
     /// of committed transactions (a run killed with SIGKILL leaves one), which must not be
     /// replayed into the new file.
     @Test func committedRebuildReplacesTheOldStateEvenWithItsWAL() throws {
         let dir = try TemporaryDirectory(prefix: "sti-rebuild-wal")
         defer { dir.remove() }
-        let live = dir.file("live.db"), path = dir.file("state.db")
-        let key = TopicPartitionKey(topic: "sti.rd", partition: 0)
-        do {
-            let store = try StateStore(path: live)
-            for n in 1...20 { try store.transaction { tx in try tx.consumed(key, range: OffsetRange(first: 0, next: Int64(n))) } }
-            // Copied while open: the file and a WAL holding the last transactions, as a kill leaves them.
-            try FileManager.default.copyItem(atPath: live, toPath: path)
-            try FileManager.default.copyItem(atPath: live + "-wal", toPath: path + "-wal")
-        }
+        let path = dir.file("state.db")
+        // Copied while open: the file and a WAL holding the last transactions, as a kill leaves them.
+        _ = try Self.copyOfAnOpenState(in: dir, to: path, files: ["", "-wal"])
         // The copy's last transactions are in its WAL only (checkpoints come every 4096 pages).
         let walSize = (try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
         #expect(walSize > 0)
@@ -137,13 +143,8 @@ import Testing
     @Test func aStateLeftByAKilledRunIsRecognised() throws {
         let dir = try TemporaryDirectory(prefix: "sti-killed")
         defer { dir.remove() }
-        let live = dir.file("live.db"), path = dir.file("state.db")
-        let key = TopicPartitionKey(topic: "sti.rd", partition: 0)
-        do {
-            let store = try StateStore(path: live)
-            for n in 1...20 { try store.transaction { tx in try tx.consumed(key, range: OffsetRange(first: 0, next: Int64(n))) } }
-            for suffix in ["", "-wal", "-shm"] { try FileManager.default.copyItem(atPath: live + suffix, toPath: path + suffix) }
-        }
+        let path = dir.file("state.db")
+        let key = try Self.copyOfAnOpenState(in: dir, to: path, files: ["", "-wal", "-shm"])
         // The index of a writer killed mid-way does not describe the WAL: SQLite must rebuild it.
         let shmSize = (try FileManager.default.attributesOfItem(atPath: path + "-shm")[.size] as? Int) ?? 0
         try Data(count: shmSize).write(to: URL(fileURLWithPath: path + "-shm"))
