@@ -51,6 +51,47 @@ public struct Submitter: Sendable {
     public var options: Options
     public init(options: Options) { self.options = options }
 
+    /// A row the aggregator would hold (section 5a): valid, but a plausibility rule fires and
+    /// the row has no `explanation`.
+    public struct RowWarning: Sendable, CustomStringConvertible {
+        public var path: String
+        public var line: Int
+        public var warning: PlausibilityWarning
+        public var description: String {
+            "\(path):\(line): warning \(warning.code.rawValue) \(warning.field): \(warning.finding); "
+                + "if the figure is right, add an `explanation` column saying why, or the aggregator will hold this row (section 5a)"
+        }
+    }
+
+    /// The plausibility warnings the bureau can know before sending (section 5a, offline): the
+    /// single-record rules, and year-on-year between rows of the files given (the previous
+    /// year's row of the same identity, the highest revision among the rows). Rows with an
+    /// explanation are not listed: the aggregator accepts them and keeps their warnings.
+    public func warnings(of checked: CheckResult, now: Date = Date()) -> [RowWarning] {
+        let validator = MessageValidator(registry: options.registry, keyRing: nil, now: { now })
+        let millis = Int64(now.timeIntervalSince1970 * 1000)
+        var rows: [(path: String, line: Int, record: Record)] = []
+        for file in checked.files {
+            for row in file.rows {
+                let outcome = row.value.withUnsafeBytes { value in
+                    Self.withKey(row.key) { key in
+                        validator.validate(InboundMessage(topicKind: file.kind, key: key, value: value, timestampMillis: millis,
+                                                          timestampSource: .localClock))
+                    }
+                }
+                if case .success(let record) = outcome { rows.append((file.path, row.line, record)) }
+            }
+        }
+        var latest: [String: Record] = [:]
+        for row in rows where (latest[row.record.identity]?.revision ?? 0) <= row.record.revision {
+            latest[row.record.identity] = row.record
+        }
+        return rows.flatMap { row -> [RowWarning] in
+            guard row.record.explanation == nil else { return [] }
+            return Plausibility.warnings(for: row.record) { latest[$0] }.map { RowWarning(path: row.path, line: row.line, warning: $0) }
+        }
+    }
+
     /// The producer configuration for submissions: `clientId`, the caller's librdkafka
     /// properties, and Kafka's murmur2 partitioner, which section 2 makes the rule (librdkafka's
     /// own default, CRC32, puts a county on another partition, and the aggregator would refuse

@@ -59,7 +59,11 @@ struct ValidateCommand: ParsableCommand {
         let settings = try Settings(configFile: config)
         let submitter = try feed.submitter(topicPrefix: "sti", settings: settings)
         let result = try feed.check(submitter, submittedAt: rfc3339Now())
-        print("\(result.rowCount) row(s) in \(result.files.count) file(s): all valid")
+        let warnings = submitter.warnings(of: result)
+        for warning in warnings { printError(warning.description) }
+        let held = Set(warnings.map { "\($0.path):\($0.line)" }).count
+        print("\(result.rowCount) row(s) in \(result.files.count) file(s): all valid"
+              + (held > 0 ? "; \(held) row(s) with plausibility warnings and no explanation would be held by the aggregator" : ""))
     }
 }
 
@@ -77,6 +81,8 @@ struct SubmitCommand: ParsableCommand {
     @OptionGroup var feed: FeedOptions
     @Option(help: "Keys file holding the signing key (STI_KEYS).") var keys: String?
     @Option(help: "Id of the signing key in the keys file.") var keyId: String?
+    @Flag(help: "Send rows with unexplained plausibility warnings anyway (the aggregator holds them until explained).")
+    var sendHeld = false
 
     func run() throws {
         let settings = try kafka.settings()
@@ -84,6 +90,14 @@ struct SubmitCommand: ParsableCommand {
         let prefix = kafka.topicPrefix(settings)
         let submitter = try feed.submitter(topicPrefix: prefix, settings: settings)
         let checked = try feed.check(submitter, submittedAt: rfc3339Now())
+        let warnings = submitter.warnings(of: checked)
+        for warning in warnings { printError(warning.description) }
+        let held = Set(warnings.map { "\($0.path):\($0.line)" }).count
+        if held > 0 && !sendHeld {
+            printError("\(held) row(s) would be held by the aggregator until explained: add an `explanation` column, or pass --send-held to send them anyway; nothing was sent")
+            throw ExitCode.failure
+        }
+        if held > 0 { printError("sending \(held) row(s) that the aggregator will hold until they are sent again with an explanation") }
 
         var signer: Submitter.Signer?
         if let keyId {
