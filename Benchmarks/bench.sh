@@ -211,7 +211,9 @@ csvs=()
 for f in rd tech-contracts county-profiles; do [ -s "$W/submit-csv/$f.csv" ] && csvs+=("$W/submit-csv/$f.csv"); done
 for r in $(seq 1 "$R"); do
   log "(d) sti submit of $SUBMIT_ROWS CSV rows, run $r/$R"
-  timed d "$STI" submit --brokers "$B" --topic-prefix bsubmit "${csvs[@]}"
+  # --send-held: the generated feed has large contracts and year-on-year jumps without
+  # explanations (section 5a); the benchmark measures sending them, not the bureau's fix.
+  timed d "$STI" submit --brokers "$B" --topic-prefix bsubmit --send-held "${csvs[@]}"
   grep -q "^sent $SUBMIT_ROWS, failed 0$" "$W/d.out" || die "sti submit: $(cat "$W/d.out")"
   log "(d) kcat produce of the same $SUBMIT_ROWS rows as JSON lines, run $r/$R"
   cmds=()
