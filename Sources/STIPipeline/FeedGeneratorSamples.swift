@@ -43,6 +43,45 @@ extension FeedGenerator {
         (2024, "530102"), (2024, "530111"), (2024, "KM-HTZ"), (2025, "530114"), (2025, "530127"),
     ]
 
+    /// Figures the samples make jump past their section 5a bound, each with the explanation a
+    /// bureau would give: one R&D performer (×2.2) and one county profile's high-tech industrial
+    /// output (×1.7, still ≤ industrial output), both in the second sample year.
+    static let rdJump = (county: "530115", year: 2025, performer: Performer.enterpriseAboveScale, perMille: Int64(2200))
+    static let profileJump = (county: "530115", year: 2025, perMille: Int64(1700))
+
+    /// The one contract of the samples given a technology transaction value under 10 % of its
+    /// contract value (`W_LOW_TRANSACTION_SHARE`, explained): the first active `service` contract
+    /// of this geography and year worth 100 万元 to 1 亿元, its transaction value set to 6 %.
+    static let lowShareContract = (county: "530181", year: 2025, percent: Int64(6))
+
+    /// The one record of the samples that trips a rule and is left unexplained, so that the demo
+    /// shows a held message (section 5a): a ≥ 1 亿元 contract of the high-tech zone.
+    static let heldContractNo = "KM-HTZ-2025-00147"
+
+    /// The explanation a bureau writes for a record that trips a rule (section 5a), one reason per
+    /// warning code, joined by "；"; nil for the one contract left unexplained.
+    static func sampleExplanation(for record: Record, warnings: [PlausibilityWarning]) -> String? {
+        if case .techContract(let c) = record.body, c.contractNo == heldContractNo { return nil }
+        var reasons: [String] = []
+        for code in Set(warnings.map(\.code)).sorted() {
+            switch (code, record.body) {
+            case (.yoyChange, .rd):
+                reasons.append("新建研发中心投产，研发投入大幅增加")
+            case (.yoyChange, _):
+                reasons.append("新材料产业园项目投产，高新技术产业产值大幅增长")
+            case (.largeContract, .techContract(let c)) where c.contractType == .transfer:
+                reasons.append("引进重大技术转让项目，合同金额经技术合同登记机构核实")
+            case (.largeContract, .techContract(let c)) where c.contractType == .development:
+                reasons.append("重大技术开发项目，合同金额经技术合同登记机构核实")
+            case (.largeContract, _):
+                reasons.append("重大技术合同登记，合同金额经技术合同登记机构核实")
+            case (.lowTransactionShare, _):
+                reasons.append("合同以成套设备采购为主，技术交易额只计技术部分")
+            }
+        }
+        return reasons.isEmpty ? nil : reasons.joined(separator: "；")
+    }
+
     /// Figures for every geography (model order = registry order) and sample year.
     func sampleFigures() -> [Int: [YearFigures]] {
         var rng = FeedRandom(seed: seed, stream: "samples.figures")
@@ -65,7 +104,7 @@ extension FeedGenerator {
                     FeedGenerator.cityContractYuan2024 * model.contractWeight / GeoModel.countyWeightTotal,
                     perMille: rng.int(in: 900...1100)))
             let industrial2 = FeedDraw.scale(y1.industrialOutput, perMille: rng.int(in: 1030...1090))
-            let y2 = YearFigures(
+            var y2 = YearFigures(
                 gdp: FeedDraw.scale(y1.gdp, perMille: rng.int(in: 1040...1062)),
                 population: FeedDraw.scale(y1.population, perMille: rng.int(in: 997...1012)),
                 intensityBP: y1.intensityBP + rng.int(in: 0...12),
@@ -75,6 +114,9 @@ extension FeedGenerator {
                 highTechOutput: industrial2 * min(95, sharePct + rng.int(in: 0...2)) / 100,
                 contracts: Int(FeedDraw.scale(Int64(y1.contracts), perMille: rng.int(in: 1000...1150))),
                 contractYuan: FeedDraw.scale(y1.contractYuan, perMille: rng.int(in: 1050...1150)))
+            if model.code == FeedGenerator.profileJump.county && FeedGenerator.sampleYears[1] == FeedGenerator.profileJump.year {
+                y2.highTechOutput = min(y2.industrialOutput, FeedDraw.scale(y2.highTechOutput, perMille: FeedGenerator.profileJump.perMille))
+            }
             first.append(y1)
             second.append(y2)
         }
@@ -151,6 +193,8 @@ extension FeedGenerator {
         var current: [String: Record] = [:]
         var revised: [String] = []
         var withdrawn: [String] = []
+        var explained: [String] = []
+        var held: [String] = []
 
         for year in FeedGenerator.sampleYears {
             let yearFigures = figures[year]!
@@ -170,6 +214,13 @@ extension FeedGenerator {
             }
 
             var rd = sampleRD(year: year, figures: yearFigures)
+            if year == FeedGenerator.rdJump.year, let i = rd.firstIndex(where: {
+                if case .rd(let r) = $0.body { return $0.county == FeedGenerator.rdJump.county && r.performer == FeedGenerator.rdJump.performer }
+                return false
+            }), case .rd(var r) = rd[i].body {
+                r.expenditure = ExactAmount(scaled: FeedDraw.round(FeedDraw.scale(r.expenditure.scaled, perMille: FeedGenerator.rdJump.perMille), to: 1000))
+                rd[i].body = .rd(r)
+            }
             for target in FeedGenerator.rdRevisions where target.year == year {
                 guard let original = rd.first(where: {
                     if case .rd(let r) = $0.body { return $0.county == target.county && r.performer == target.performer }
@@ -186,6 +237,13 @@ extension FeedGenerator {
             }
 
             var contracts = sampleContracts(year: year, figures: yearFigures)
+            if year == FeedGenerator.lowShareContract.year, let i = contracts.firstIndex(where: {
+                guard $0.county == FeedGenerator.lowShareContract.county, case .techContract(let c) = $0.body else { return false }
+                return c.contractType == .service && c.contractValue.scaled >= 1_000_000 && c.contractValue.scaled < 100_000_000
+            }), case .techContract(var c) = contracts[i].body {
+                c.techTransactionValue = ExactAmount(scaled: c.contractValue.scaled * FeedGenerator.lowShareContract.percent / 100)
+                contracts[i].body = .techContract(c)
+            }
             for target in FeedGenerator.withdrawals where target.year == year {
                 let candidates = contracts.filter { $0.county == target.county && $0.revision == 1 }
                 guard !candidates.isEmpty else { continue }
@@ -196,9 +254,18 @@ extension FeedGenerator {
                 withdrawn.append(revision.identity)
             }
 
-            for (kind, records, name) in [(RecordKind.countyProfile, profiles, "county-profiles-\(year).csv"),
-                                          (.rd, rd, "rd-\(year).csv"),
-                                          (.techContract, contracts, "tech-contracts-\(year).csv")] {
+            for (kind, unexplained, name) in [(RecordKind.countyProfile, profiles, "county-profiles-\(year).csv"),
+                                              (.rd, rd, "rd-\(year).csv"),
+                                              (.techContract, contracts, "tech-contracts-\(year).csv")] {
+                // Section 5a, as the aggregator will judge them: files of one kind are applied in
+                // year order, so the previous year's record is the one `current` holds.
+                var records = unexplained
+                for i in records.indices where records[i].isActive {
+                    let warnings = Plausibility.warnings(for: records[i], current: { current[$0] })
+                    guard !warnings.isEmpty else { continue }
+                    records[i].explanation = FeedGenerator.sampleExplanation(for: records[i], warnings: warnings)
+                    if records[i].explanation == nil { held.append(records[i].identity) } else { explained.append(records[i].identity) }
+                }
                 try FeedGenerator.writeCSV(records, kind: kind, to: dir.appendingPathComponent(name))
                 files.append(name)
                 for record in records { current[record.identity] = record }
@@ -208,14 +275,20 @@ extension FeedGenerator {
         try writeDemoKeys(to: dir.appendingPathComponent("keys.demo.json"))
         files.append("keys.demo.json")
 
-        return SamplesSummary(years: FeedGenerator.sampleYears.map { FeedGenerator.cityTotals(year: $0, current: current) },
-                              files: files.sorted(), revised: revised, withdrawn: withdrawn)
+        var summary = SamplesSummary(years: FeedGenerator.sampleYears.map { FeedGenerator.cityTotals(year: $0, current: current) },
+                                     files: files.sorted(), revised: revised, withdrawn: withdrawn)
+        summary.explained = explained
+        summary.held = held
+        return summary
     }
 
-    /// Sample-file CSV: header of protocol field names, one row per record, CRLF line ends.
+    /// Sample-file CSV: header of protocol field names, one row per record, CRLF line ends. A
+    /// last `explanation` column only in a file with an explained record; its other cells are
+    /// empty, which `sti submit` reads as no explanation (an empty cell is an absent field).
     static func writeCSV(_ records: [Record], kind: RecordKind, to url: URL) throws(FeedGeneratorError) {
         let writer = try FeedFileWriter(url: url)
-        let columns = FeedRow.csvColumns(kind)
+        var columns = FeedRow.csvColumns(kind)
+        if records.contains(where: { $0.explanation != nil }) { columns.append("explanation") }
         try writer.append { FeedRow.appendCSVHeader(columns, to: &$0) }
         for record in records {
             var row = FeedRow(record: record)

@@ -67,7 +67,8 @@ struct DemoCommand: ParsableCommand {
         } catch { throw Failure("aggregate: \(error)") }
         print("aggregate: \(summary.line)")
         let latest = outURL.appendingPathComponent("latest").path
-        print("snapshot: \(latest)/indicators.csv, completeness.csv, rejections.csv, manifest.json")
+        print("snapshot: \(latest)/indicators.csv, completeness.csv, rejections.csv, warnings.csv, manifest.json")
+        try printHeld(statePath: state, latest: latest)
         if let year = summary.indicators.map(\.year).max() {
             print("")
             print("Kunming (530100), \(year):")
@@ -78,6 +79,25 @@ struct DemoCommand: ParsableCommand {
             print("")
             print(PlanTargets.progressTable(year: year, rows: summary.indicators))
         }
+    }
+
+    /// Section 5a: names each held record (a figure that trips a plausibility rule, sent with no
+    /// `explanation`) and says where its bureau and the operator read about it.
+    func printHeld(statePath: String, latest: String) throws {
+        var held: [(record: String, codes: [String])] = []
+        do {
+            let store = try StateStore(readingFrom: statePath)
+            try store.forEachWarningRow(registry: .kunming) { row in
+                guard row.disposition == .held else { return }
+                let record = "\(row.geoCode) \(row.kind.rawValue) \(row.identity.isEmpty ? String(row.year) : row.identity)"
+                if held.last?.record == record { held[held.count - 1].codes.append(row.warning.code.rawValue) }
+                else { held.append((record, [row.warning.code.rawValue])) }
+            }
+        } catch { throw Failure("reading the held records from \(statePath): \(error)") }
+        guard !held.isEmpty else { return }
+        let names = held.map { "\($0.record) (\($0.codes.joined(separator: ", ")))" }.joined(separator: "; ")
+        print("held \(held.count) record\(held.count == 1 ? "" : "s") until the bureau sends \(held.count == 1 ? "it" : "them") again with an explanation (section 5a): \(names)")
+        print("  read \(held.count == 1 ? "it" : "them") in \(latest)/warnings.csv (disposition held), \(latest)/rejections.csv, and the notice on sti.rejected")
     }
 
     func locateSamples() throws -> URL {

@@ -148,7 +148,7 @@ enum ProtocolRules {
         "gdp_100m_cny", "resident_population_10k", "high_tech_enterprises", "invention_patents_held",
         "industrial_output_100m_cny", "high_tech_industrial_output_100m_cny",
     ]
-    static let common = ["schema", "county", "revision", "status", "submitted_at"]
+    static let common = ["schema", "county", "revision", "status", "submitted_at", "explanation"]
     static let fields: [RecordKind: (required: [String], optional: [String])] = [
         .rd: (["year", "performer", "expenditure_10k_cny"], []),
         .techContract: (["contract_no", "registered_on", "contract_type", "domain", "contract_value_10k_cny",
@@ -228,6 +228,11 @@ enum ProtocolRules {
             }
         }
         integer("revision", 1...1_000_000)
+        // Section 3: 1 to 2,000 Unicode scalar values, not only white space.
+        if let e = string("explanation"),
+           !(1...2000).contains(e.unicodeScalars.count) || e.unicodeScalars.allSatisfy(\.properties.isWhitespace) {
+            codes.insert(.range)
+        }
         if let status = string("status"), status != "active", status != "withdrawn" { codes.insert(.enumeration) }
         if let at = string("submitted_at"),
            at.range(of: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$"#,

@@ -61,7 +61,9 @@ import STIProtocol
         let files = try Self.sampleFiles()
         #expect(files.count == 6)
         for file in files {
-            #expect(file.header == FeedRow.csvColumns(file.kind), "\(file.name) header")
+            // An `explanation` column, last, only in a file that explains a figure (section 5a).
+            let explains = file.rows.contains { $0["explanation"] != nil }
+            #expect(file.header == FeedRow.csvColumns(file.kind) + (explains ? ["explanation"] : []), "\(file.name) header")
             #expect(!file.rows.isEmpty, "\(file.name) has rows")
             for (n, row) in file.rows.enumerated() {
                 let codes = ProtocolRules.check(kind: file.kind, row, fromCSV: true)
@@ -165,6 +167,65 @@ import STIProtocol
             #expect(Int128(s.highTechEnterprises) == enterprises)
             #expect(Int128(s.gdp.scaled) == gdp)
         }
+    }
+
+    /// Section 5a, recomputed from the files with this test's own arithmetic: every record that
+    /// trips a rule carries an explanation but one (the held contract the demo shows), and each
+    /// rule is tripped by at least one explained record.
+    @Test func everyFigureThatTripsAPlausibilityRuleIsExplainedButOne() throws {
+        let files = try Self.sampleFiles()
+        let summary = try Self.freshSummary()
+        var unexplained: [String] = []
+        var explainedCodes: [RecordKind: Set<String>] = [:]
+        var explainedRows = 0
+        func amount(_ row: [String: WireValue], _ name: String) -> Int128? { row[name] == nil ? nil : ProtocolRules.scaled(row, name) }
+        for file in files {
+            let previous = files.first { $0.kind == file.kind && $0.year == file.year - 1 }.map(Self.current) ?? []
+            func previousRow(_ row: [String: WireValue]) -> [String: WireValue]? {
+                previous.first { $0["county"] == row["county"] && $0["performer"] == row["performer"] }
+            }
+            for row in file.rows where row["status"] != .string("withdrawn") {
+                var codes: Set<String> = []
+                func yoy(_ new: Int128, _ old: Int128, percent: Int128) -> Bool {
+                    (new == 0) != (old == 0) || (new - old).magnitude * 100 > UInt128(percent * old)
+                }
+                switch file.kind {
+                case .techContract:
+                    let value = amount(row, "contract_value_10k_cny")!, transaction = amount(row, "tech_transaction_value_10k_cny")!
+                    if value >= 10_000 * 10_000 { codes.insert("W_LARGE_CONTRACT") }
+                    if value >= 100 * 10_000 && transaction * 10 < value { codes.insert("W_LOW_TRANSACTION_SHARE") }
+                case .rd:
+                    if let old = previousRow(row).flatMap({ amount($0, "expenditure_10k_cny") }) {
+                        let new = amount(row, "expenditure_10k_cny")!
+                        if new > 2 * old || 2 * new < old || (new == 0) != (old == 0) { codes.insert("W_YOY_CHANGE") }
+                    }
+                case .countyProfile:
+                    if let old = previousRow(row) {
+                        for (field, percent) in [("gdp_100m_cny", 30), ("resident_population_10k", 10), ("high_tech_enterprises", 50),
+                                                 ("invention_patents_held", 50), ("industrial_output_100m_cny", 40),
+                                                 ("high_tech_industrial_output_100m_cny", 50)] as [(String, Int128)] {
+                            if let n = amount(row, field), let o = amount(old, field), yoy(n, o, percent: percent) { codes.insert("W_YOY_CHANGE") }
+                        }
+                    }
+                }
+                guard !codes.isEmpty else {
+                    #expect(row["explanation"] == nil, "\(file.name): \(row) explains a figure no rule questions")
+                    continue
+                }
+                if row["explanation"] == nil {
+                    unexplained.append(ProtocolRules.text(row["contract_no"] ?? row["county"]!))
+                } else {
+                    explainedCodes[file.kind, default: []].formUnion(codes)
+                    explainedRows += 1
+                }
+            }
+        }
+        #expect(unexplained == [FeedGenerator.heldContractNo])
+        #expect(summary.held.map { $0.split(separator: "|").last.map(String.init) } == [FeedGenerator.heldContractNo])
+        #expect(explainedCodes[.techContract] == ["W_LARGE_CONTRACT", "W_LOW_TRANSACTION_SHARE"])
+        #expect(explainedCodes[.rd] == ["W_YOY_CHANGE"])
+        #expect(explainedCodes[.countyProfile] == ["W_YOY_CHANGE"])
+        #expect(summary.explained.count == explainedRows, "the generator's summary counts the explained records the files hold")
     }
 
     @Test func samplesAreExactlyWhatTheGeneratorMakesFromItsSeed() throws {
