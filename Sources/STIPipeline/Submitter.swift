@@ -40,6 +40,14 @@ public struct Submitter: Sendable {
         public var path: String
         public var kind: RecordKind
         public var rows: [FeedReader.Row]
+        /// The records of the valid rows, in row order (for the offline plausibility checks).
+        public var valid: [ValidRow] = []
+    }
+
+    /// A valid row's record and where it starts.
+    public struct ValidRow: Sendable {
+        public var line: Int
+        public var record: Record
     }
 
     public struct CheckResult: Sendable {
@@ -67,24 +75,12 @@ public struct Submitter: Sendable {
     /// single-record rules, and year-on-year between rows of the files given (the previous
     /// year's row of the same identity, the highest revision among the rows). Rows with an
     /// explanation are not listed: the aggregator accepts them and keeps their warnings.
-    public func warnings(of checked: CheckResult, now: Date = Date()) -> [RowWarning] {
-        let validator = MessageValidator(registry: options.registry, keyRing: nil, now: { now })
-        let millis = Int64(now.timeIntervalSince1970 * 1000)
-        var rows: [(path: String, line: Int, record: Record)] = []
-        for file in checked.files {
-            for row in file.rows {
-                let outcome = row.value.withUnsafeBytes { value in
-                    Self.withKey(row.key) { key in
-                        validator.validate(InboundMessage(topicKind: file.kind, key: key, value: value, timestampMillis: millis,
-                                                          timestampSource: .localClock))
-                    }
-                }
-                if case .success(let record) = outcome { rows.append((file.path, row.line, record)) }
-            }
-        }
+    public func warnings(of checked: CheckResult) -> [RowWarning] {
+        let rows = checked.files.flatMap { file in file.valid.map { (path: file.path, line: $0.line, record: $0.record) } }
         var latest: [String: Record] = [:]
-        for row in rows where (latest[row.record.identity]?.revision ?? 0) <= row.record.revision {
-            latest[row.record.identity] = row.record
+        for row in rows {
+            let identity = row.record.identity
+            if (latest[identity]?.revision ?? 0) <= row.record.revision { latest[identity] = row.record }
         }
         return rows.flatMap { row -> [RowWarning] in
             guard row.record.explanation == nil else { return [] }
@@ -136,20 +132,23 @@ public struct Submitter: Sendable {
                 result.problems.append(RowProblem(path: path, line: error.line, errors: [], fileError: error))
                 continue
             }
-            result.problems += Self.problems(of: rows, path: path, kind: kind, validator: validator, millis: millis)
-            result.files.append(CheckedFile(path: path, kind: kind, rows: rows))
+            let checked = Self.validate(rows, path: path, kind: kind, validator: validator, millis: millis)
+            result.problems += checked.problems
+            result.files.append(CheckedFile(path: path, kind: kind, rows: rows, valid: checked.valid))
         }
         return result
     }
 
-    /// Validates rows in a few slices at once, the problems in row order. The broker has
-    /// nothing to do while a feed is checked, and checking is most of `sti submit`'s time.
-    static func problems(of rows: [FeedReader.Row], path: String, kind: RecordKind, validator: MessageValidator,
-                         millis: Int64) -> [RowProblem] {
+    /// Validates rows in a few slices at once: the problems and the valid rows' records, both in
+    /// row order. The broker has nothing to do while a feed is checked, and checking is most of
+    /// `sti submit`'s time.
+    static func validate(_ rows: [FeedReader.Row], path: String, kind: RecordKind, validator: MessageValidator,
+                         millis: Int64) -> (problems: [RowProblem], valid: [ValidRow]) {
         let slices = rows.count < 4_096 ? 1 : max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
-        let found = Mutex([[RowProblem]](repeating: [], count: slices))
+        let found = Mutex([(problems: [RowProblem], valid: [ValidRow])](repeating: ([], []), count: slices))
         DispatchQueue.concurrentPerform(iterations: slices) { slice in
             var problems: [RowProblem] = []
+            var valid: [ValidRow] = []
             for row in rows[rows.count * slice / slices ..< rows.count * (slice + 1) / slices] {
                 let outcome = row.value.withUnsafeBytes { value in
                     withKey(row.key) { key in
@@ -157,13 +156,14 @@ public struct Submitter: Sendable {
                                                                     timestampSource: .localClock))
                     }
                 }
-                if case .failure(let failure) = outcome {
-                    problems.append(RowProblem(path: path, line: row.line, errors: failure.errors, fileError: nil))
+                switch outcome {
+                case .failure(let failure): problems.append(RowProblem(path: path, line: row.line, errors: failure.errors, fileError: nil))
+                case .success(let record): valid.append(ValidRow(line: row.line, record: record))
                 }
             }
-            found.withLock { $0[slice] = problems }
+            found.withLock { $0[slice] = (problems, valid) }
         }
-        return found.withLock { $0.flatMap { $0 } }
+        return found.withLock { ($0.flatMap(\.problems), $0.flatMap(\.valid)) }
     }
 
     static func withKey<T>(_ key: String?, _ body: (UnsafeRawBufferPointer?) -> T) -> T {
