@@ -146,10 +146,12 @@ public final class Aggregator {
         var limits: [TopicPartitionKey: Int64]
     }
 
-    func baseConfiguration() throws(AggregateError) -> KafkaConfiguration {
+    /// The brokers, `clientId` and the operator's librdkafka properties, which come last, so a
+    /// `client.id` given with -X names every client.
+    func baseConfiguration(clientId: String = "sti-aggregate") throws(AggregateError) -> KafkaConfiguration {
         do { try KafkaPassThrough.check(options.kafkaProperties) } catch { throw AggregateError("\(error)") }
         var config = KafkaConfiguration(bootstrapServers: options.brokers)
-        config.clientId = "sti-aggregate"
+        config.clientId = clientId
         for (key, value) in options.kafkaProperties { config.set(key, value) }
         return config
     }
@@ -269,8 +271,7 @@ public final class Aggregator {
         let producer: KafkaProducer
         do {
             consumer = try KafkaConsumer(configuration: base)
-            var producerConfig = try baseConfiguration()
-            if options.kafkaProperties["client.id"] == nil { producerConfig.clientId = "sti-aggregate-rejections" }
+            var producerConfig = try baseConfiguration(clientId: "sti-aggregate-rejections")
             // Not idempotent (unless -X says so): a notice may be delivered twice anyway (after a
             // crash; section 6 allows it, `source` identifies it), and an idempotent producer
             // first waits for a producer id, which held the first batch's commit for up to a

@@ -144,8 +144,7 @@ extension Aggregator {
     /// A consumer for the checks before the run (never the one that reads): assign-only, told
     /// about offsets that are not there, and quick to report a partition's end.
     func makeProbe() throws(AggregateError) -> KafkaConsumer {
-        var config = try baseConfiguration()
-        if options.kafkaProperties["client.id"] == nil { config.clientId = "sti-aggregate-check" }
+        var config = try baseConfiguration(clientId: "sti-aggregate-check")
         config.set("auto.offset.reset", "error")
         config.set("enable.partition.eof", "true")
         if options.kafkaProperties["fetch.wait.max.ms"] == nil { config.set("fetch.wait.max.ms", "100") }
