@@ -38,6 +38,10 @@ let package = Package(
         // a clean debug build on 2 cores (45-75 s CPU); why NIO and not FlyingFox or Hummingbird:
         // Sources/STIPipeline/MetricsServer.swift.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        // ZIPFoundation for .xlsx feeds in and workbooks out (issue 15): the zip container only;
+        // the XML inside is read with Foundation's own XMLParser (FoundationXML, shipped with the
+        // toolchain: no build cost). A small pure-Swift target (zlib from the system).
+        .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
     ],
     targets: [
         .systemLibrary(
@@ -72,6 +76,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             swiftSettings: strict
         ),
@@ -98,7 +103,9 @@ let package = Package(
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "STITestSupport", "kafka-probe"], swiftSettings: strict),
         .testTarget(name: "STIProtocolTests", dependencies: ["STIProtocol"], swiftSettings: strict),
         .testTarget(name: "STIPipelineTests", dependencies: ["STIPipeline", "STIProtocol", "Kafka", "STITestSupport",
-                                                          .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
+                                                          .product(name: "GRDB", package: "GRDB.swift"),
+                                                          // hostile workbooks, zipped part by part
+                                                          .product(name: "ZIPFoundation", package: "ZIPFoundation")], swiftSettings: strict),
         .testTarget(name: "stiTests", dependencies: ["sti", "STIPipeline", "STIProtocol", "Kafka", "STITestSupport"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

@@ -323,9 +323,9 @@ struct LoadState {
             if schema == RecordKind.rd.schema {
                 row["performer"] = .string(rng.element(["enterprise", "university", "Enterprise_Above_Scale"]))
             } else if rng.chance(perMille: 500) {
-                row["buyer_country"] = .string(rng.element(["Laos", "cn", "VNM", "泰国"]))
+                row["buyer_country"] = .string(rng.element(["Laos", "cn", "VNM", "泰王国"]))  // 泰国 is a label (ChineseNames)
             } else {
-                row["contract_type"] = .string(rng.element(["技术开发", "license", "Development"]))
+                row["contract_type"] = .string(rng.element(["技术开发合同", "license", "Development"]))  // 技术开发 is a label
             }
         case .cityAsCounty:
             row["county"] = .string("530100")

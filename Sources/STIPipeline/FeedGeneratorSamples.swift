@@ -272,6 +272,7 @@ extension FeedGenerator {
             }
         }
 
+        files.append(try writeChineseSample(to: dir, figures: figures))  // Feed/ChineseSample.swift
         try writeDemoKeys(to: dir.appendingPathComponent("keys.demo.json"))
         files.append("keys.demo.json")
 

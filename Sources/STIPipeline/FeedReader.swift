@@ -11,7 +11,7 @@ import Glibc
 /// `submitted_at` and a default `revision` of 1. Judging is the validator's job, so
 /// `sti validate`, `sti submit` and the aggregator apply the very same rules.
 public struct FeedReader: Sendable {
-    public enum Format: String, Sendable { case csv, jsonl }
+    public enum Format: String, Sendable { case csv, jsonl, xlsx }
     public enum Encoding: String, Sendable, CaseIterable { case utf8 = "utf-8", gb18030 }
 
     public var kind: RecordKind
@@ -20,6 +20,9 @@ public struct FeedReader: Sendable {
     public var encoding: Encoding
     /// RFC 3339 time written into rows that carry no `submitted_at`.
     public var submittedAt: String
+    /// For `.xlsx` feeds: the sheet to read (default: the first) and how much to read at most.
+    public var sheet: String?
+    public var xlsxLimits = XLSXLimits()
 
     public init(kind: RecordKind, county: String? = nil, encoding: Encoding = .utf8, submittedAt: String) {
         self.kind = kind; self.county = county; self.encoding = encoding; self.submittedAt = submittedAt
@@ -33,13 +36,21 @@ public struct FeedReader: Sendable {
         public var key: String?
         /// The message value: one JSON object.
         public var value: [UInt8]
+        /// For a row of a workbook: its sheet and which cell holds which field (for errors).
+        public var sheet: SheetPlace?
+
+        public init(line: Int, key: String?, value: [UInt8], sheet: SheetPlace? = nil) {
+            self.line = line; self.key = key; self.value = value; self.sheet = sheet
+        }
     }
 
     public static func format(of path: String) throws(FeedError) -> Format {
         switch (path as NSString).pathExtension.lowercased() {
         case "csv": return .csv
         case "jsonl", "ndjson": return .jsonl
-        default: throw FeedError(path: path, line: nil, "unknown feed format: name the file .csv or .jsonl")
+        case "xlsx", "xls": return .xlsx  // .xls is refused with what to do by the xlsx reader
+        case "xlsm": throw FeedError(path: path, line: nil, XLSXReader.macroRefusal)
+        default: throw FeedError(path: path, line: nil, "unknown feed format: name the file .csv, .jsonl or .xlsx")
         }
     }
 
@@ -48,8 +59,10 @@ public struct FeedReader: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw FeedError(path: path, line: nil, "cannot read the file")
         }
+        if format == .xlsx { return try xlsxRows(path: path) }  // Feed/XLSXFeed.swift
         let text = try decode(Array(data), path: path)
         switch format {
+        case .xlsx: return []
         case .csv: return try csvRows(text, path: path)
         case .jsonl: return jsonlRows(text)
         }
@@ -133,20 +146,49 @@ public struct FeedReader: Sendable {
         guard let headerRow = try nextRow() else {
             throw FeedError(path: path, line: 1, "cannot read the CSV header: the file is empty")
         }
-        header = headerRow.map { $0.trimmingCharacters(in: .whitespaces) }
-        guard !header.isEmpty, !(header.count == 1 && header[0].isEmpty) else {
-            throw FeedError(path: path, line: 1, "the file has no header row (the protocol's field names)")
+        header = headerRow
+        // Line numbers: a record starts one line after the previous one ended; a quoted field
+        // holding line breaks makes its record span several lines.
+        var line = 2 + header.joined().filter { $0 == "\n" }.count
+        return try rows(header: headerRow, path: path, place: { _ in (1, nil) }) { () throws(FeedError) -> (line: Int, cells: [String])? in
+            guard let cells = try nextRow() else { return nil }
+            var span = 0
+            for cell in cells { for byte in cell.utf8 where byte == 0x0A { span += 1 } }
+            defer { line += 1 + span }
+            return (line, cells)
         }
-        var seen = Set<String>()
-        for name in header {
-            guard !name.isEmpty else { throw FeedError(path: path, line: 1, "a header column has no name") }
-            guard seen.insert(name).inserted else { throw FeedError(path: path, line: 1, "column \(name) appears twice in the header") }
+    }
+
+    /// The rows of a table given its header and a source of its rows (each with its line, or
+    /// its row number in a sheet): shared by CSV and `.xlsx` feeds, so both are read alike.
+    /// Headers may be protocol field names or their Chinese names, and cells of enumerated
+    /// fields Chinese labels (`ChineseNames`): both become the protocol's names and codes here,
+    /// before anything is validated or signed. `place` says where a header column is (for
+    /// errors): its line, and for a sheet the cell.
+    func rows(header headerRow: [String], path: String, sheet: SheetPlace? = nil,
+              place: (Int) -> (line: Int, cell: String?),
+              next: () throws(FeedError) -> (line: Int, cells: [String])?) throws(FeedError) -> [Row] {
+        func at(_ column: Int) -> String { place(column).cell.map { " (cell \($0))" } ?? "" }
+        let written = headerRow.map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !written.isEmpty, !(written.count == 1 && written[0].isEmpty) else {
+            throw FeedError(path: path, line: place(0).line, "the file has no header row (the protocol's field names)")
+        }
+        let header = written.map { ChineseNames.protocolFieldName(forHeader: $0) ?? $0 }
+        var seen: [String: Int] = [:]
+        for (index, name) in header.enumerated() {
+            guard !name.isEmpty else { throw FeedError(path: path, line: place(index).line, "a header column\(at(index)) has no name") }
+            if let earlier = seen[name] {
+                let both = written[earlier] == written[index] ? name : "\(name) (as \(written[earlier]) and \(written[index]))"
+                throw FeedError(path: path, line: place(index).line, "column \(both) appears twice in the header\(at(index))")
+            }
+            seen[name] = index
         }
         // Per column, once: its `"name":` bytes and whether it is a number field. Each row is
         // then written straight into its value's bytes (a profile of `sti submit` showed string
         // joins, Foundation trimming and scalar-by-scalar escaping as 80 % of its time).
         let keys = header.map { Array("\(Self.jsonString($0)):".utf8) }
         let numeric = header.map { Self.numericFields.contains($0) }
+        let labelled = header.map { ChineseNames.hasLabels(fieldName: $0) }
         let countyColumn = header.firstIndex(of: "county")
         let defaultColumns = (schema: header.firstIndex(of: "schema"), county: countyColumn,
                               revision: header.firstIndex(of: "revision"), submittedAt: header.firstIndex(of: "submitted_at"))
@@ -154,16 +196,14 @@ public struct FeedReader: Sendable {
         let countyPart = county.map { Array("\"county\":\(Self.jsonString($0))".utf8) }
         let revisionPart = Array("\"revision\":1".utf8)
         let submittedAtPart = Array("\"submitted_at\":\(Self.jsonString(submittedAt))".utf8)
+        let sheetColumns = sheet.map { sheet in
+            Dictionary(header.indices.map { (header[$0], (column: SheetPlace.columnLetters($0 + sheet.firstColumn), header: written[$0])) },
+                       uniquingKeysWith: { first, _ in first })
+        }
 
         var rows: [Row] = []
-        // Line numbers: a record starts one line after the previous one ended; a quoted field
-        // holding line breaks makes its record span several lines.
-        var line = 2 + header.joined().filter { $0 == "\n" }.count
         var value: [UInt8] = []
-        while let cells = try nextRow() {
-            var span = 0
-            for cell in cells { for byte in cell.utf8 where byte == 0x0A { span += 1 } }
-            defer { line += 1 + span }
+        while let (line, cells) = try next() {
             if cells.allSatisfy({ $0.isEmpty }) { continue }
             if cells.count > header.count, cells[header.count...].contains(where: { !$0.isEmpty }) {
                 throw FeedError(path: path, line: line, "the row has \(cells.count) cells but the header has \(header.count) columns")
@@ -182,12 +222,20 @@ public struct FeedReader: Sendable {
             if !given(defaultColumns.revision) { part(revisionPart) }
             for index in header.indices where index < cells.count && !cells[index].isEmpty {
                 part(keys[index])
-                appendLiteral(cell: cells[index], numeric: numeric[index], to: &value)
+                var cell = cells[index]
+                // Labels are Chinese: an ASCII cell (a code, or a mistake the validator names) is kept.
+                if labelled[index], cell.utf8.contains(where: { $0 >= 0x80 }),
+                   let code = ChineseNames.protocolCode(forLabel: cell, fieldName: header[index]) {
+                    cell = code
+                }
+                appendLiteral(cell: cell, numeric: numeric[index], to: &value)
             }
             if !given(defaultColumns.submittedAt) { part(submittedAtPart) }
             value.append(UInt8(ascii: "}"))
             let rowCounty = given(countyColumn) ? cells[countyColumn!] : nil
-            rows.append(Row(line: line, key: rowCounty ?? county, value: value))
+            var row = Row(line: line, key: rowCounty ?? county, value: value)
+            if let sheet, let sheetColumns { row.sheet = SheetPlace(sheet: sheet.sheet, firstColumn: sheet.firstColumn, columns: sheetColumns) }
+            rows.append(row)
         }
         return rows
     }

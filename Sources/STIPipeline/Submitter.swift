@@ -13,6 +13,8 @@ public struct Submitter: Sendable {
         public var encoding: FeedReader.Encoding
         public var registry: Registry
         public var topicPrefix: String
+        /// For `.xlsx` feeds: the sheet to read (default: the first).
+        public var sheet: String?
         public init(kind: RecordKind? = nil, county: String? = nil, encoding: FeedReader.Encoding = .utf8,
                     registry: Registry = .kunming, topicPrefix: String = "sti") {
             self.kind = kind; self.county = county; self.encoding = encoding
@@ -28,8 +30,11 @@ public struct Submitter: Sendable {
         public var errors: [FieldError]
         /// Why the file could not be read at all (encoding, header, format).
         public var fileError: FeedError?
+        /// For a row of a workbook: which cell holds which field.
+        public var sheet: SheetPlace?
         public var description: String {
             if let fileError { return fileError.description }
+            if let sheet, let line { return errors.map { sheet.describeProblem($0, path: path, row: line) }.joined(separator: "\n") }
             let place = line.map { "\(path):\($0)" } ?? path
             return errors.map { "\(place): \($0.code.rawValue) \($0.field ?? "-"): \($0.message)" }.joined(separator: "\n")
         }
@@ -126,7 +131,8 @@ public struct Submitter: Sendable {
             let rows: [FeedReader.Row]
             do {
                 kind = try self.kind(of: path)
-                let reader = FeedReader(kind: kind, county: options.county, encoding: options.encoding, submittedAt: submittedAt)
+                var reader = FeedReader(kind: kind, county: options.county, encoding: options.encoding, submittedAt: submittedAt)
+                reader.sheet = options.sheet
                 rows = try reader.read(path: path)
             } catch {
                 result.problems.append(RowProblem(path: path, line: error.line, errors: [], fileError: error))
@@ -157,7 +163,8 @@ public struct Submitter: Sendable {
                     }
                 }
                 switch outcome {
-                case .failure(let failure): problems.append(RowProblem(path: path, line: row.line, errors: failure.errors, fileError: nil))
+                case .failure(let failure):
+                    problems.append(RowProblem(path: path, line: row.line, errors: failure.errors, fileError: nil, sheet: row.sheet))
                 case .success(let record): valid.append(ValidRow(line: row.line, record: record))
                 }
             }

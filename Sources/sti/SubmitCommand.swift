@@ -24,13 +24,18 @@ struct FeedOptions: ParsableArguments {
     @Option(help: "Registry file replacing the built-in one (STI_REGISTRY).")
     var registry: String?
 
-    @Argument(help: "Feed files, .csv (header row = protocol field names) or .jsonl.")
+    @Option(help: "Sheet of .xlsx workbooks to read (default: the first sheet).")
+    var sheet: String?
+
+    @Argument(help: "Feed files: .csv (header row = protocol field names or their Chinese names), .jsonl, or .xlsx workbooks.")
     var files: [String]
 
     func submitter(topicPrefix: String, settings: Settings) throws -> Submitter {
-        Submitter(options: .init(kind: kind, county: county, encoding: encoding,
-                                 registry: try loadRegistry(settings.value("STI_REGISTRY", flag: registry)),
-                                 topicPrefix: topicPrefix))
+        var options = Submitter.Options(kind: kind, county: county, encoding: encoding,
+                                        registry: try loadRegistry(settings.value("STI_REGISTRY", flag: registry)),
+                                        topicPrefix: topicPrefix)
+        options.sheet = sheet
+        return Submitter(options: options)
     }
 
     /// Checks every row; prints every problem; throws when any row is bad.
