@@ -157,7 +157,8 @@ public final class Aggregator {
     }
 
     func prepare() throws(AggregateError) -> Prepared {
-        let writer = SnapshotWriter(out: options.out)
+        var writer = SnapshotWriter(out: options.out)
+        writer.extraFile = SnapshotWorkbook.extraFile  // snapshot.xlsx (Feed/SnapshotWorkbook.swift)
         do { try writer.checkWritable() } catch { throw AggregateError("--out \(options.out.path) is not usable: \(error)") }
 
         var keyRing: KeyRing?

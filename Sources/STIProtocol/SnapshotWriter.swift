@@ -48,6 +48,9 @@ public struct SnapshotWriter: Sendable {
 
     public init(out: URL) { self.out = out }
 
+    /// A file built from the tables besides the CSVs (snapshot.xlsx; SnapshotTables.swift).
+    public var extraFile: SnapshotExtraFile?
+
     public static let indicatorsFile = "indicators.csv"
     public static let completenessFile = "completeness.csv"
     public static let rejectionsFile = "rejections.csv"
@@ -153,8 +156,22 @@ public struct SnapshotWriter: Sendable {
         }
         files.append(try Self.writeStreamed(dir: dir, name: Self.rejectionsFile, header: rejectionsCSVHeader,
                                             what: "rejections", rows: rejections, cells: \.csvCells))
-        files.append(try Self.writeStreamed(dir: dir, name: Self.warningsFile, header: warningsCSVHeader,
-                                            what: "warnings", rows: warnings, cells: \.csvCells))
+        let warningCells = CellCollector(enabled: extraFile != nil)
+        files.append(try Self.writeStreamed(dir: dir, name: Self.warningsFile, header: warningsCSVHeader, what: "warnings",
+                                            rows: warnings, cells: { warningCells.keep($0.csvCells) }))
+        if let extraFile {
+            // One entry per table; revisions.csv joins as one more entry when it is written here.
+            let tables = [
+                SnapshotTable(name: "indicators", file: Self.indicatorsFile, header: indicatorsCSVHeader, rows: indicators.map(\.csvCells), statusColumn: "status"),
+                SnapshotTable(name: "completeness", file: Self.completenessFile, header: completenessCSVHeader, rows: completeness.map(\.csvCells), statusColumn: "status"),
+                SnapshotTable(name: "warnings", file: Self.warningsFile, header: warningsCSVHeader, rows: warningCells.rows, statusColumn: "disposition"),
+            ]
+            let bytes: [UInt8]
+            do { bytes = try extraFile.build(tables) } catch { throw SnapshotError("cannot build \(extraFile.name): \(error)") }
+            var file = try DurableFile(creating: dir + "/" + extraFile.name)
+            try file.append(bytes)
+            files.append(ManifestFile(name: extraFile.name, rows: tables.reduce(0) { $0 + $1.rows.count }, sha256: try file.finish()))
+        }
         let manifest = Manifest(
             runId: runId, startedAt: UTCTime.rfc3339(inputs.startedAt), finishedAt: UTCTime.rfc3339(inputs.finishedAt),
             programVersion: inputs.programVersion, authentication: inputs.authenticationEnabled ? "enabled" : "disabled",

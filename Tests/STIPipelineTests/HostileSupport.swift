@@ -1,4 +1,5 @@
 import Foundation
+import ZIPFoundation
 import Kafka
 import Logging
 import STIProtocol
@@ -334,6 +335,18 @@ enum Snapshot {
         let dir = out.appendingPathComponent("latest").resolvingSymlinksInPath()
         var files: [String: String] = [:]
         for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
+            if name.hasSuffix(".xlsx") {
+                // A workbook: the text of its XML parts, inflated, so that searches see inside it.
+                let archive = try Archive(url: dir.appendingPathComponent(name), accessMode: .read)
+                var text = ""
+                for entry in archive {
+                    var data = Data()
+                    _ = try archive.extract(entry) { data.append($0) }
+                    text += String(decoding: data, as: UTF8.self) + "\n"
+                }
+                files[name] = text
+                continue
+            }
             files[name] = try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)
         }
         return files

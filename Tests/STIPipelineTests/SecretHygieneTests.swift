@@ -80,7 +80,7 @@ struct SecretHygieneTests {
         #expect(log.text.contains("accessible to group or others"))
 
         let files = try Snapshot.files(out: options.out)
-        #expect(Set(files.keys) == ["indicators.csv", "completeness.csv", "rejections.csv", "warnings.csv", "manifest.json"])
+        #expect(Set(files.keys) == ["indicators.csv", "completeness.csv", "rejections.csv", "warnings.csv", "snapshot.xlsx", "manifest.json"])
         let manifest = try #require(files["manifest.json"])
         #expect(manifest.contains("\"enabled\""))
         let notices = try await onDedicatedThread { try broker.readAll(topic: "sti.rejected", partitions: 2) }
