@@ -67,7 +67,7 @@ struct DemoCommand: ParsableCommand {
         } catch { throw Failure("aggregate: \(error)") }
         print("aggregate: \(summary.line)")
         let latest = outURL.appendingPathComponent("latest").path
-        print("snapshot: \(latest)/indicators.csv, completeness.csv, rejections.csv, warnings.csv, manifest.json")
+        print("snapshot: \(latest)/indicators.csv, completeness.csv, rejections.csv, warnings.csv, snapshot.xlsx (open this one in Excel), manifest.json")
         try printHeld(statePath: state, latest: latest)
         if let year = summary.indicators.map(\.year).max() {
             print("")

@@ -80,7 +80,7 @@ extension EndToEnd {
         @Test("Samples CSVs converted to .xlsx by LibreOffice validate exactly as the CSVs do")
         func samplesThroughCalc() async throws {
             try await Bench.offline { bench in
-                let names = ["county-profiles-2024.csv", "rd-2023-zh.csv", "rd-2025.csv", "tech-contracts-2024.csv"]
+                let names = ["county-profiles-2024.csv", "rd_zh_2023.csv", "rd-2025.csv", "tech-contracts-2024.csv"]
                 let csvs = try names.map { name -> String in
                     let path = bench.scratch.file(name)
                     try FileManager.default.copyItem(atPath: Self.samples + "/" + name, toPath: path)

@@ -8,7 +8,9 @@ extension FeedGenerator {
     /// maps them to the protocol's names and codes (`ChineseNames`), so the records are those of
     /// an English file. The figures are 2024's scaled to 95 % (to 0.1 万元), so 2024's rows stay
     /// within the year-on-year bound of section 5a and nothing more is held.
-    static let chineseSampleName = "rd-2023-zh.csv"
+    /// Named `rd_…` (the kind from the name) but not `rd-…`: tools that read the English files
+    /// by their `rd-YYYY.csv` names (BureauFlowTests' own oracle) leave it alone.
+    static let chineseSampleName = "rd_zh_2023.csv"
 
     func writeChineseSample(to dir: URL, figures: [Int: [YearFigures]]) throws(FeedGeneratorError) -> String {
         let columns = FeedRow.csvColumns(.rd)
