@@ -5,6 +5,7 @@
 #   validator  the message decoder and validator on the three topics, with a key ring (auth),
 #              and the canonical JSON round trip of every accepted record
 #   feed       the CSV/JSONL feed reader and row checks of `sti submit` / `sti validate`
+#   xlsx       the .xlsx reader: whole workbooks, and sheet XML inside a valid workbook
 #
 # Prints, per target, the inputs executed and the crashes found, and exits non-zero when a
 # target crashed (libFuzzer stops a target at its first crash). A crash leaves its input in
@@ -13,7 +14,7 @@
 #
 # New inputs found during a run go to the work folder, not to the committed corpora.
 # Environment: STI_FUZZ_SCRATCH (build folder, default Fuzz/.build), STI_FUZZ_WORK (work folder,
-# default a fresh temporary one), STI_FUZZ_TARGETS (default "validator feed").
+# default a fresh temporary one), STI_FUZZ_TARGETS (default "validator feed xlsx").
 set -euo pipefail
 
 seconds=${1:-60}
@@ -21,7 +22,7 @@ seconds=${1:-60}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 scratch=${STI_FUZZ_SCRATCH:-$root/Fuzz/.build}
 work=${STI_FUZZ_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/sti-fuzz.XXXXXX")}
-targets=${STI_FUZZ_TARGETS:-validator feed}
+targets=${STI_FUZZ_TARGETS:-validator feed xlsx}
 mkdir -p "$work"
 
 flags=(-c release --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
@@ -44,7 +45,7 @@ export SWIFT_BACKTRACE=enable=no
 export LSAN_OPTIONS="suppressions=$root/Fuzz/lsan-suppressions.txt:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 
 # Per target: the largest input tried (the validator's covers the 65,536-byte size rule).
-declare -A max_len=([validator]=70000 [feed]=16384)
+declare -A max_len=([validator]=70000 [feed]=16384 [xlsx]=65536)
 failed=0
 summary=()
 for target in $targets; do

@@ -47,6 +47,18 @@ let package = Package(
             path: "Sources/FuzzFeedReader",
             swiftSettings: strict
         ),
+        // .xlsx workbooks (issue 15): the whole file, and the input as the first sheet's XML of
+        // a valid workbook; errors name file, sheet and row, passed rows pass the validator.
+        .executableTarget(
+            name: "fuzz-xlsx",
+            dependencies: [
+                "CLibFuzzer",
+                .product(name: "STIPipeline", package: "sti-pipeline"),
+                .product(name: "STIProtocol", package: "sti-pipeline"),
+            ],
+            path: "Sources/FuzzXLSX",
+            swiftSettings: strict
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
