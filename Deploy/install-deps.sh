@@ -37,7 +37,7 @@ fi
 # LibreOffice Calc, headless, for the workbook tests (Tests/stiTests/LibreOfficeTests.swift):
 # a spreadsheet program no one here wrote converts, opens and fills the .xlsx files sti reads
 # and writes. python3-uno lets a script type into a template as a clerk would. Without the
-# recommended packages (no Java, no GUI extras): about 250 MB installed.
+# recommended packages (no Java, no GUI extras): about 240 MB installed, 62 packages.
 need_lo=()
 for pkg in libreoffice-calc python3-uno; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_lo+=("$pkg")
