@@ -140,6 +140,9 @@ import STIProtocol
         small.xlsxLimits = XLSXLimits()
         small.xlsxLimits.maxTotalBytes = 2 << 20
         #expect { try small.read(path: book) } throws: { "\($0)".contains("more than 2 MiB together") }
+        // A file larger than the whole budget is refused before it is read.
+        small.xlsxLimits.maxTotalBytes = 1 << 10
+        #expect { try small.read(path: book) } throws: { "\($0)".contains("more than the 0 MiB a feed workbook may be") }
     }
 
     @Test func hugeSharedStringTablesDeepXMLAndWideSheetsAreRefused() throws {

@@ -119,6 +119,10 @@ struct XLSXReader {
 
     /// The sheet named `sheet`, or the first sheet.
     mutating func read(sheet wanted: String?) throws(FeedError) -> XLSXSheet {
+        // The file itself is read whole (the zip directory is at its end): bounded first.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int, size > limits.maxTotalBytes {
+            throw fail("is \(size >> 20) MiB, more than the \(limits.maxTotalBytes >> 20) MiB a feed workbook may be; split it into smaller workbooks")
+        }
         guard let data = FileManager.default.contents(atPath: path) else { throw fail("cannot read the file") }
         try Self.refuseOtherFormats(path: path, data: data)
         let archive: Archive
