@@ -33,6 +33,29 @@ public struct StatusReport: Codable, Sendable {
         public var rd: Int
         public var techContract: Int
         public var countyProfile: Int
+
+        /// The count of one kind (the JSON keeps one named member per kind).
+        public subscript(kind: RecordKind) -> Int {
+            get {
+                switch kind {
+                case .rd: rd
+                case .techContract: techContract
+                case .countyProfile: countyProfile
+                }
+            }
+            set {
+                switch kind {
+                case .rd: rd = newValue
+                case .techContract: techContract = newValue
+                case .countyProfile: countyProfile = newValue
+                }
+            }
+        }
+
+        init(code: String, nameZh: String, count: (RecordKind) -> Int) {
+            self.code = code; self.nameZh = nameZh; rd = 0; techContract = 0; countyProfile = 0
+            for kind in RecordKind.allCases { self[kind] = count(kind) }
+        }
     }
 
     public var brokers: String
@@ -155,21 +178,28 @@ public struct StatusProbe: Sendable {
         }
     }
 
-    /// Counts per registry geography and kind for the latest year in a `completeness.csv`.
+    /// Counts per registry geography and kind for the latest year in a `completeness.csv`,
+    /// read as CSV (RFC 4180, columns found by their header names, section 8), so a quoted
+    /// `geo_name_zh` holding a comma cannot shift the columns.
     static func latestCompleteness(csv: String, registry: Registry) -> (Int?, [StatusReport.CountyCompleteness]) {
         var rows: [(year: Int, geo: String, kind: String, records: Int)] = []
-        for line in csv.split(separator: "\r\n").dropFirst() {
-            let cells = line.split(separator: ",", omittingEmptySubsequences: false)
-            guard cells.count >= 6, let year = Int(cells[0]), let records = Int(cells[4]) else { continue }
-            rows.append((year, String(cells[1]), String(cells[3]), records))
+        var text = csv
+        text.withUTF8 { bytes in
+            var reader = CSVRowReader(bytes)
+            guard let header = try? reader.next(),
+                  let yearAt = header.firstIndex(of: "year"), let geoAt = header.firstIndex(of: "geo_code"),
+                  let kindAt = header.firstIndex(of: "kind"), let recordsAt = header.firstIndex(of: "records") else { return }
+            let width = max(yearAt, geoAt, kindAt, recordsAt)
+            while let cells = try? reader.next() {
+                guard cells.count > width, let year = Int(cells[yearAt]), let records = Int(cells[recordsAt]) else { continue }
+                rows.append((year, cells[geoAt], cells[kindAt], records))
+            }
         }
         guard let year = rows.map(\.year).max() else { return (nil, []) }
         let result = registry.geographies.map { geo in
-            func count(_ kind: RecordKind) -> Int {
+            StatusReport.CountyCompleteness(code: geo.code, nameZh: geo.nameZh) { kind in
                 rows.first { $0.year == year && $0.geo == geo.code && $0.kind == kind.rawValue }?.records ?? 0
             }
-            return StatusReport.CountyCompleteness(code: geo.code, nameZh: geo.nameZh, rd: count(.rd),
-                                                   techContract: count(.techContract), countyProfile: count(.countyProfile))
         }
         return (year, result)
     }
@@ -198,9 +228,11 @@ public struct StatusProbe: Sendable {
         }
         if let year = report.latestYear {
             lines.append("completeness \(year) (current active records):")
-            lines.append(pad("code", 9) + pad("rd", 6) + pad("contracts", 11) + pad("profile", 9) + "name")
+            let kinds = RecordKind.allCases.map { (kind: $0, head: RecordCatalogue.record($0).statusColumn) }
+            func width(_ head: String) -> Int { max(head.count + 2, 6) }
+            lines.append(pad("code", 9) + kinds.map { pad($0.head, width($0.head)) }.joined() + "name")
             for c in report.completeness {
-                lines.append(pad(c.code, 9) + pad(String(c.rd), 6) + pad(String(c.techContract), 11) + pad(String(c.countyProfile), 9) + c.nameZh)
+                lines.append(pad(c.code, 9) + kinds.map { pad(String(c[$0.kind]), width($0.head)) }.joined() + c.nameZh)
             }
         }
         return lines.joined(separator: "\n")

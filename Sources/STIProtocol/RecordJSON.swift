@@ -1,6 +1,8 @@
 // Records back to protocol JSON (section 3): the values `sti submit` sends and the form in
 // which the state store keeps current records.
 //
+// Field names come from the catalogue (`RecordCatalogue`).
+//
 // Canonical form: compact (no whitespace), keys in the order of the spec's tables (common
 // fields, then the schema's), `status` always written (`active` included, so the stored text
 // says what the record is without knowing defaults), `explanation` and optional county-profile
@@ -46,46 +48,53 @@ public enum RecordJSON {
     private static let storedReader = MessageValidator(registry: .kunming, keyRing: nil,
                                                         today: { CalendarDate(year: 9999, month: 12, day: 31) })
 
+    /// `,"name":` per field, by `MessageField.rawValue` (names from the catalogue).
+    private static let keys: [String] = MessageField.allCases.map { ",\"\($0.name)\":" }
+
+    @inline(__always)
+    private static func key(_ f: MessageField, _ out: inout String) { out += keys[f.rawValue] }
+
     private static func write(_ r: Record, submittedAt: String?, explanation: Bool) -> String {
         var out = ""
         out.reserveCapacity(400)
-        out += "{\"schema\":"
+        out += "{"
+        out += keys[MessageField.schema.rawValue].dropFirst()
         appendString(r.kind.schema, to: &out)
-        out += ",\"county\":"
+        key(.county, &out)
         appendString(r.county, to: &out)
-        out += ",\"revision\":\(r.revision),\"status\":"
+        key(.revision, &out)
+        out += String(r.revision)
+        key(.status, &out)
         appendString(r.status.rawValue, to: &out)
         if let submittedAt {
-            out += ",\"submitted_at\":"
+            key(.submittedAt, &out)
             appendString(submittedAt, to: &out)
         }
         if explanation, let text = r.explanation {
-            out += ",\"explanation\":"
+            key(.explanation, &out)
             appendString(text, to: &out)
         }
         switch r.body {
         case .rd(let rd):
-            out += ",\"year\":\(rd.year),\"performer\":"
-            appendString(rd.performer.rawValue, to: &out)
-            out += ",\"expenditure_10k_cny\":\(rd.expenditure)"
+            key(.year, &out); out += String(rd.year)
+            key(.performer, &out); appendString(rd.performer.rawValue, to: &out)
+            key(.expenditure, &out); out += rd.expenditure.description
         case .techContract(let c):
-            out += ",\"contract_no\":"
-            appendString(c.contractNo, to: &out)
-            out += ",\"registered_on\":\"\(c.registeredOn)\",\"contract_type\":"
-            appendString(c.contractType.rawValue, to: &out)
-            out += ",\"domain\":"
-            appendString(c.domain.rawValue, to: &out)
-            out += ",\"contract_value_10k_cny\":\(c.contractValue),\"tech_transaction_value_10k_cny\":\(c.techTransactionValue)"
-            out += ",\"buyer_country\":"
-            appendString(c.buyerCountry, to: &out)
+            key(.contractNo, &out); appendString(c.contractNo, to: &out)
+            key(.registeredOn, &out); out += "\"\(c.registeredOn)\""
+            key(.contractType, &out); appendString(c.contractType.rawValue, to: &out)
+            key(.domain, &out); appendString(c.domain.rawValue, to: &out)
+            key(.contractValue, &out); out += c.contractValue.description
+            key(.techTransactionValue, &out); out += c.techTransactionValue.description
+            key(.buyerCountry, &out); appendString(c.buyerCountry, to: &out)
         case .countyProfile(let p):
-            out += ",\"year\":\(p.year)"
-            if let v = p.gdp { out += ",\"gdp_100m_cny\":\(v)" }
-            if let v = p.residentPopulation { out += ",\"resident_population_10k\":\(v)" }
-            if let v = p.highTechEnterprises { out += ",\"high_tech_enterprises\":\(v)" }
-            if let v = p.inventionPatentsHeld { out += ",\"invention_patents_held\":\(v)" }
-            if let v = p.industrialOutput { out += ",\"industrial_output_100m_cny\":\(v)" }
-            if let v = p.highTechIndustrialOutput { out += ",\"high_tech_industrial_output_100m_cny\":\(v)" }
+            key(.year, &out); out += String(p.year)
+            if let v = p.gdp { key(.gdp, &out); out += v.description }
+            if let v = p.residentPopulation { key(.residentPopulation, &out); out += v.description }
+            if let v = p.highTechEnterprises { key(.highTechEnterprises, &out); out += String(v) }
+            if let v = p.inventionPatentsHeld { key(.inventionPatentsHeld, &out); out += String(v) }
+            if let v = p.industrialOutput { key(.industrialOutput, &out); out += v.description }
+            if let v = p.highTechIndustrialOutput { key(.highTechIndustrialOutput, &out); out += v.description }
         }
         out += "}"
         return out

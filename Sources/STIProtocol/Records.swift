@@ -10,23 +10,11 @@ public enum RecordKind: String, CaseIterable, Sendable, Hashable, Codable {
     case techContract = "tech-contract"
     case countyProfile = "county-profile"
 
-    /// The `schema` field value, e.g. `sti.rd/1`.
-    public var schema: String {
-        switch self {
-        case .rd: "sti.rd/1"
-        case .techContract: "sti.tech-contract/1"
-        case .countyProfile: "sti.county-profile/1"
-        }
-    }
+    /// The `schema` field value, e.g. `sti.rd/1` (from the catalogue).
+    public var schema: String { RecordCatalogue.record(self).schema }
 
     /// The topic name after the prefix, e.g. `tech-contracts` in `sti.tech-contracts`.
-    public var topicSuffix: String {
-        switch self {
-        case .rd: "rd"
-        case .techContract: "tech-contracts"
-        case .countyProfile: "county-profiles"
-        }
-    }
+    public var topicSuffix: String { RecordCatalogue.record(self).topicSuffix }
 
     /// The full topic name for a prefix (`sti` by default).
     public func topic(prefix: String = "sti") -> String { "\(prefix).\(topicSuffix)" }
@@ -41,7 +29,7 @@ public enum RecordKind: String, CaseIterable, Sendable, Hashable, Codable {
 public let rejectedTopicSuffix = "rejected"
 
 /// `status` of a record (section 3): `active` by default.
-public enum RecordStatus: String, Sendable, Hashable, Codable {
+public enum RecordStatus: String, CaseIterable, Sendable, Hashable, Codable {
     case active
     case withdrawn
 }
