@@ -1,4 +1,6 @@
-// Validation of one submission message (protocol sections 3, 4 and 6).
+// Validation of one submission message (protocol sections 3, 4 and 6). Field names, bounds
+// and rule texts come from the record catalogue (`RecordCatalogue`); each message after the
+// rule quotes the value seen and names the fix where one is known (`ValueHint`).
 //
 // Order: size, encoding, JSON, schema; a message failing one of these gets that one code
 // alone. Past them every applicable error is collected, authentication included, so a bureau
@@ -8,17 +10,17 @@
 // - One error per field: a field's rules are tried in the order presence, type, precision,
 //   value (range, period, enumeration) and only the first broken one is reported; rules
 //   between two fields (`E_INCONSISTENT`) are checked only when both fields are themselves valid.
-// - An integer field (`year`, `revision`, `high_tech_enterprises`, `invention_patents_held`)
+// - An integer field (the catalogue's `.integer` fields: year, revision and the two counts)
 //   given with a decimal point, even `2026.0`, is `E_PRECISION` "must be an integer without a
 //   decimal point": the spec's "a fraction where an integer is required", read literally on
 //   the text, because a producer writing `2026.0` is sending floating point.
 // - Exponent form (`1e3`, `2.026E3`) is `E_PRECISION` for every number, integer fields too.
 // - `-0` (and `-0.00`) reads as zero: numbers are compared by value.
 // - A literal too large to hold is `E_RANGE` (`E_PERIOD` for `year`), never a crash.
-// - `tech_transaction_value_10k_cny` must itself be within 0…10,000,000,000 (`E_RANGE`), and
-//   not above `contract_value_10k_cny` (`E_INCONSISTENT`).
-// - `buyer_country` is checked for shape only (two letters A–Z), as the spec says; `XX` passes.
-// - A field of another schema (`performer` in a contract) is `E_FIELD_UNKNOWN`. A member whose
+// - A contract's technology transaction value must itself be within 0…10,000,000,000
+//   (`E_RANGE`), and not above its contract value (`E_INCONSISTENT`).
+// - The buyer's country is checked for shape only (two letters A–Z), as the spec says; `XX` passes.
+// - A field of another schema (an R&D performer in a contract) is `E_FIELD_UNKNOWN`. A member whose
 //   value is `null` is absent, so an unknown field set to `null` is not reported.
 // - At most 20 `E_FIELD_UNKNOWN` errors are listed, then one summarising the rest (field nil):
 //   a 64 KiB message can carry ten thousand keys, and the rejection notice must stay small.
@@ -88,20 +90,7 @@ public struct MessageValidator: Sendable {
 
     /// Validates one message from the topic `message.topicKind` names.
     public func validate(_ message: InboundMessage) -> Result<Record, ValidationFailure> {
-        run(value: message.value, expected: message.topicKind, message: message)
-    }
-
-    /// Decodes a record this project stored itself (canonical JSON from `RecordJSON`): the same
-    /// strict checks, except those that depend on the moment or the deployment (registry
-    /// membership, today's date, message key, signature), because the record was valid when it
-    /// was accepted and must read back the same later.
-    func decodeStored(_ value: UnsafeRawBufferPointer) -> Result<Record, ValidationFailure> {
-        run(value: value, expected: nil, message: nil)
-    }
-
-    // MARK: The checks
-
-    private func run(value: UnsafeRawBufferPointer, expected: RecordKind?, message: InboundMessage?) -> Result<Record, ValidationFailure> {
+        let value = message.value
         guard value.count <= Self.maxValueBytes else {
             return .failure(alone(.size, "the value is \(value.count) bytes, more than \(Self.maxValueBytes)"))
         }
@@ -120,7 +109,7 @@ public struct MessageValidator: Sendable {
                 return .failure(alone(.json, "the value is not one JSON object: \(error)"))
             }
             var check = FieldChecks(text: scanner, slots: slots)
-            return check.run(validator: self, expected: expected, message: message, unknown: visitor.unknown)
+            return check.run(validator: self, message: message, unknown: visitor.unknown)
         }
     }
 
@@ -195,8 +184,8 @@ private struct FieldChecks {
     private static let optional: [Bool] = MessageField.allCases.map { RecordCatalogue.spec($0).optional }
     static func rule(_ f: MessageField) -> String { RecordCatalogue.spec(f).rule }
 
-    mutating func run(validator: MessageValidator, expected: RecordKind?, message: InboundMessage?, unknown: [JSONSpan]) -> Result<Record, ValidationFailure> {
-        let live = message != nil
+    mutating func run(validator: MessageValidator, message: InboundMessage, unknown: [JSONSpan]) -> Result<Record, ValidationFailure> {
+        let expected = message.topicKind
         // Schema: alone when wrong.
         let countyText: String? = slot(.county).kind == .string ? text.string(slot(.county)) : nil
         let schemaSpan = slot(.schema)
@@ -210,7 +199,7 @@ private struct FieldChecks {
                     "\(ErrorText.quoted(text.string(schemaSpan))) is not a known schema (sti.rd/1, sti.tech-contract/1, sti.county-profile/1)")],
                     county: countyText))
             }
-            if let expected, k != expected {
+            if k != expected {
                 return .failure(ValidationFailure(errors: [FieldError(.schema, field: "schema",
                     "\(k.schema) does not belong on this topic, which carries \(expected.schema)")], county: countyText))
             }
@@ -230,28 +219,26 @@ private struct FieldChecks {
         // Common fields.
         var county: String?
         if string(.county) != nil, let c = countyText {
-            if !live || validator.registry.contains(c) { county = c } else {
+            if validator.registry.contains(c) { county = c } else {
                 add(.county, .county, "\(ValueHint.quoted(c)) is not a code in the registry")
             }
         }
-        if let message {
-            if let key = message.key, key.count > 0 {
-                if slot(.county).kind == .string, !text.stringEquals(slot(.county), key) {
-                    add(.keyMismatch, .county, "\(ErrorText.quoted(countyText!)) differs from the message key \(ErrorText.describeBytes(key))")
-                }
-                if let placement = message.placement, placement.partitionCount > 0 {
-                    let expected = Partitioner.partition(forKey: key, count: placement.partitionCount)
-                    if expected != placement.partition {
-                        errors.append(FieldError(.partition, field: nil, """
-                            is on partition \(placement.partition) of \(placement.partitionCount), but its key \(ErrorText.describeBytes(key)) \
-                            belongs on partition \(expected) (murmur2, section 2): send with the murmur2 partitioner, \
-                            e.g. kcat -X partitioner=murmur2_random
-                            """))
-                    }
-                }
-            } else {
-                errors.append(FieldError(.keyMismatch, field: nil, "the message key is missing or empty; it must be the record's county code"))
+        if let key = message.key, key.count > 0 {
+            if slot(.county).kind == .string, !text.stringEquals(slot(.county), key) {
+                add(.keyMismatch, .county, "\(ErrorText.quoted(countyText!)) differs from the message key \(ErrorText.describeBytes(key))")
             }
+            if let placement = message.placement, placement.partitionCount > 0 {
+                let expected = Partitioner.partition(forKey: key, count: placement.partitionCount)
+                if expected != placement.partition {
+                    errors.append(FieldError(.partition, field: nil, """
+                        is on partition \(placement.partition) of \(placement.partitionCount), but its key \(ErrorText.describeBytes(key)) \
+                        belongs on partition \(expected) (murmur2, section 2): send with the murmur2 partitioner, \
+                        e.g. kcat -X partitioner=murmur2_random
+                        """))
+                }
+            }
+        } else {
+            errors.append(FieldError(.keyMismatch, field: nil, "the message key is missing or empty; it must be the record's county code"))
         }
         let revision = integer(.revision)
         var status = RecordStatus.active
@@ -273,7 +260,7 @@ private struct FieldChecks {
         }
 
         // Schema fields.
-        let today = message.map { validator.today(for: $0) }
+        let today = validator.today(for: message)
         var body: RecordBody?
         switch kind {
         case .rd:
@@ -328,7 +315,7 @@ private struct FieldChecks {
         }
 
         // Authentication, on every message that got this far.
-        if let message, let ring = validator.keyRing {
+        if let ring = validator.keyRing {
             let keyCounty = countyText ?? message.key.flatMap { UTF8Validation.isValid($0) ? String(decoding: $0, as: UTF8.self) : nil }
             if let failure = ring.verify(keyId: message.keyIdHeader, signature: message.signatureHeader, county: keyCounty,
                                          value: message.value, at: message.timestampMillis,
@@ -441,9 +428,9 @@ private struct FieldChecks {
         return nil
     }
 
-    private mutating func year(today: ProtocolToday?) -> Int? {
+    private mutating func year(today: ProtocolToday) -> Int? {
         let before = errors.count
-        let upper = today.map { Int64($0.date.year) } ?? 9999
+        let upper = Int64(today.date.year)
         // A message stamped before 2000 (timestamp 0 is 1970) allows no year at all: the range
         // is empty, which `ClosedRange` cannot express.
         let v = integer(.year, range: 2000...max(2000, upper), rangeCode: .period, rule: "")
@@ -452,7 +439,7 @@ private struct FieldChecks {
         // The rule text names today's year, so it is made only when needed (the value seen
         // follows it).
         if errors.count > before, errors[before].code == .period, errors[before].message.hasPrefix(", not ") {
-            errors[before].message = (today?.yearRule ?? "must be 2000 or later") + errors[before].message
+            errors[before].message = today.yearRule + errors[before].message
         }
         return nil
     }
@@ -479,7 +466,7 @@ private struct FieldChecks {
 
     static let maxExplanationScalars = 2_000
 
-    private mutating func registeredOn(today: ProtocolToday?) -> CalendarDate? {
+    private mutating func registeredOn(today: ProtocolToday) -> CalendarDate? {
         guard let s = string(.registeredOn) else { return nil }
         let parsed = s.escaped ? CalendarDate.parse(text.string(s)) : CalendarDate.parse(text.bytes(s))
         guard let date = parsed else {
@@ -487,7 +474,7 @@ private struct FieldChecks {
             return nil
         }
         guard date.year >= 2000 else { add(.period, .registeredOn, "must be in 2000 or later, not \(date)"); return nil }
-        if let today, date > today.date {
+        if date > today.date {
             add(.period, .registeredOn, today.dateRule + ", not \(date)")
             return nil
         }

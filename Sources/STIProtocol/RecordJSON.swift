@@ -1,5 +1,6 @@
-// Records back to protocol JSON (section 3): the values `sti submit` sends and the form in
-// which the state store keeps current records.
+// Records back to protocol JSON (section 3): the values `sti submit` sends, and the key by
+// which section 5 compares field values. (The state store keeps records in its own binary
+// form, `StoredRecord`; JSON is read back only by the validator, as any message is.)
 //
 // Field names come from the catalogue (`RecordCatalogue`).
 //
@@ -10,7 +11,7 @@
 // zeros), strings escaped minimally (`"`, `\` and control characters; everything else as
 // UTF-8). The output always passes `MessageValidator` for the same record.
 
-/// Encodes records as canonical protocol JSON and decodes stored canonical JSON.
+/// Encodes records as canonical protocol JSON.
 public enum RecordJSON {
     /// The record's protocol JSON, with its own `submitted_at`.
     public static func encode(_ record: Record) -> String {
@@ -30,23 +31,6 @@ public enum RecordJSON {
     public static func canonicalValuesKey(_ record: Record) -> String {
         write(record, submittedAt: nil, explanation: false)
     }
-
-    /// Reads back JSON this project stored (or any valid message), with the same strict checks
-    /// as the validator except those that depend on the moment or the deployment: registry
-    /// membership, today's date, the message key and the signature.
-    public static func decodeStored(_ bytes: UnsafeRawBufferPointer) -> Result<Record, ValidationFailure> {
-        storedReader.decodeStored(bytes)
-    }
-
-    /// `decodeStored` over a string's UTF-8.
-    public static func decodeStored(_ text: String) -> Result<Record, ValidationFailure> {
-        var text = text
-        return text.withUTF8 { decodeStored(UnsafeRawBufferPointer($0)) }
-    }
-
-    // The registry and date are not consulted in stored mode.
-    private static let storedReader = MessageValidator(registry: .kunming, keyRing: nil,
-                                                        today: { CalendarDate(year: 9999, month: 12, day: 31) })
 
     /// `,"name":` per field, by `MessageField.rawValue` (names from the catalogue).
     private static let keys: [String] = MessageField.allCases.map { ",\"\($0.name)\":" }
