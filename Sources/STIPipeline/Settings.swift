@@ -23,7 +23,7 @@ public struct Settings: Sendable {
         "STI_METRICS_PORT": "[HOST:]PORT of the Prometheus endpoint in --follow mode (a bare port binds 127.0.0.1)",
         "STI_INTERVAL": "seconds between snapshots in --follow mode (default 60)",
         "STI_FOLLOW": "true: keep running as with --follow; false (default): one run",
-        "STI_BATCH_SIZE": "messages per batch, one state transaction each (default 10000)",
+        "STI_BATCH_SIZE": "messages per batch, one state transaction each (default \(Defaults.batchSize))",
         "STI_MAX_MESSAGES": "at most this many messages per aggregation run; 0 (default): up to the log ends seen at its start",
         "STI_CONFIG": "this config file",
     ]

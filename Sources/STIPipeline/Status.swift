@@ -95,7 +95,7 @@ public struct StatusProbe: Sendable {
     public var kafkaProperties: [String: String]
     public var timeout: Duration
 
-    public init(brokers: String, statePath: String, out: URL, registry: Registry = .kunming, topicPrefix: String = "sti",
+    public init(brokers: String, statePath: String, out: URL, registry: Registry = .kunming, topicPrefix: String = Defaults.topicPrefix,
                 kafkaProperties: [String: String] = [:], timeout: Duration = .seconds(30)) {
         self.brokers = brokers; self.statePath = statePath; self.out = out; self.registry = registry
         self.topicPrefix = topicPrefix; self.kafkaProperties = kafkaProperties; self.timeout = timeout

@@ -14,7 +14,7 @@ public struct Submitter: Sendable {
         public var registry: Registry
         public var topicPrefix: String
         public init(kind: RecordKind? = nil, county: String? = nil, encoding: FeedReader.Encoding = .utf8,
-                    registry: Registry = .kunming, topicPrefix: String = "sti") {
+                    registry: Registry = .kunming, topicPrefix: String = Defaults.topicPrefix) {
             self.kind = kind; self.county = county; self.encoding = encoding
             self.registry = registry; self.topicPrefix = topicPrefix
         }

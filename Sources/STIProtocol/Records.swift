@@ -16,8 +16,11 @@ public enum RecordKind: String, CaseIterable, Sendable, Hashable, Codable {
     /// The topic name after the prefix, e.g. `tech-contracts` in `sti.tech-contracts`.
     public var topicSuffix: String { RecordCatalogue.record(self).topicSuffix }
 
+    /// The topic prefix of section 2: `sti.rd`, `sti.tech-contracts`, …
+    public static let defaultTopicPrefix = "sti"
+
     /// The full topic name for a prefix (`sti` by default).
-    public func topic(prefix: String = "sti") -> String { "\(prefix).\(topicSuffix)" }
+    public func topic(prefix: String = RecordKind.defaultTopicPrefix) -> String { "\(prefix).\(topicSuffix)" }
 
     public init?(schema: String) {
         guard let kind = RecordKind.allCases.first(where: { $0.schema == schema }) else { return nil }
