@@ -111,9 +111,9 @@ extension FeedGenerator {
     @discardableResult
     public func writeLoad(to dir: URL, messages: Int, invalidFraction: Double = 0.01,
                           format: LoadFormat = .jsonl) throws(FeedGeneratorError) -> LoadSummary {
-        guard messages >= 0 else { throw FeedGeneratorError("messages must be 0 or more, not \(messages)") }
+        guard messages >= 0 else { throw FeedGeneratorError(.badArgument, "messages must be 0 or more, not \(messages)") }
         guard invalidFraction.isFinite, invalidFraction >= 0, invalidFraction <= 1 else {
-            throw FeedGeneratorError("invalidFraction must be between 0 and 1, not \(invalidFraction)")
+            throw FeedGeneratorError(.badArgument, "invalidFraction must be between 0 and 1, not \(invalidFraction)")
         }
         try FeedGenerator.createDirectory(dir)
         // The fraction is read once, as parts per million; from here on all is integer.

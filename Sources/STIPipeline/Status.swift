@@ -2,6 +2,22 @@ public import Foundation
 import Kafka
 public import STIProtocol
 
+/// Why `sti status` (or the lag measured after a run) could not be collected.
+public struct StatusError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Code: String, Sendable, Hashable {
+        /// The state file is missing or cannot be read.
+        case stateUnreadable
+        /// A topic of the layout does not exist on the brokers.
+        case topicMissing
+        /// The brokers could not be reached or did not answer.
+        case brokers
+    }
+
+    public var code: Code
+    public var description: String
+    public init(_ code: Code, _ description: String) { self.code = code; self.description = description }
+}
+
 /// What `sti status` reports: per partition how far the aggregator has read and how far the
 /// log goes, the last snapshot, and which counties have sent what for the latest year.
 public struct StatusReport: Codable, Sendable {
@@ -101,7 +117,7 @@ public struct StatusProbe: Sendable {
         self.topicPrefix = topicPrefix; self.kafkaProperties = kafkaProperties; self.timeout = timeout
     }
 
-    public func collect(now: Date = Date()) throws(AggregateError) -> StatusReport {
+    public func collect(now: Date = Date()) throws(StatusError) -> StatusReport {
         let partitions = try consumerLag()
         var report = StatusReport(brokers: brokers, partitions: partitions, totalLag: partitions.reduce(0) { $0 + $1.lag },
                                   lastSnapshot: nil, latestYear: nil, completeness: [])
@@ -128,11 +144,11 @@ public struct StatusProbe: Sendable {
 
     /// Per submission partition, sorted: the stored offset from the state file, the end of the
     /// log from the brokers, and the difference.
-    public func consumerLag() throws(AggregateError) -> [StatusReport.Partition] {
+    public func consumerLag() throws(StatusError) -> [StatusReport.Partition] {
         let store: StateStore
-        do { store = try StateStore(readingFrom: statePath) } catch { throw AggregateError("\(error)") }
+        do { store = try StateStore(readingFrom: statePath) } catch { throw StatusError(.stateUnreadable, "\(error)") }
         let stored: [TopicPartitionKey: Int64]
-        do { stored = try store.offsets() } catch { throw AggregateError("\(error)") }
+        do { stored = try store.offsets() } catch { throw StatusError(.stateUnreadable, "\(error)") }
         let ends = try logEnds()
         return ends.keys.sorted().map { key in
             let offset = stored[key] ?? 0
@@ -146,7 +162,7 @@ public struct StatusProbe: Sendable {
     /// an offset, EOF never does, and at most the last batch is read again. Starting there, and
     /// not at the stored offset, also ends promptly when the stored offset is past the end
     /// (a recreated topic), where Tansu answers fetches with nothing at all.
-    func logEnds() throws(AggregateError) -> [TopicPartitionKey: Int64] {
+    func logEnds() throws(StatusError) -> [TopicPartitionKey: Int64] {
         var config = KafkaConfiguration(bootstrapServers: brokers)
         config.clientId = "sti-status"
         for (key, value) in kafkaProperties { config.set(key, value) }
@@ -162,7 +178,7 @@ public struct StatusProbe: Sendable {
             defer { try? consumer.close() }
             for topic in topics {
                 guard let entry = metadata.first(where: { $0.name == topic }), entry.error == nil else {
-                    throw AggregateError("topic \(topic) does not exist on the brokers at \(brokers)")
+                    throw StatusError(.topicMissing, "topic \(topic) does not exist on the brokers at \(brokers)")
                 }
                 partitions += entry.partitions.map { KafkaPartition(topic: topic, partition: $0) }
             }
@@ -171,10 +187,10 @@ public struct StatusProbe: Sendable {
                 ends[TopicPartitionKey(topic: key.topic, partition: key.partition)] = end
             }
             return ends
-        } catch let error as AggregateError {
+        } catch let error as StatusError {
             throw error
         } catch {
-            throw AggregateError("cannot read the log ends from the brokers at \(brokers): \(error)")
+            throw StatusError(.brokers, "cannot read the log ends from the brokers at \(brokers): \(error)")
         }
     }
 
