@@ -192,20 +192,20 @@ private struct FieldChecks {
         let kind: RecordKind
         switch schemaSpan.kind {
         case .absent:
-            return .failure(ValidationFailure(errors: [FieldError(.schema, field: "schema", "is missing")], county: countyText))
+            return .failure(ValidationFailure(errors: [FieldError(.schema, field: MessageField.schema.name, "is missing")], county: countyText))
         case .string:
             guard let k = Tables.schemas.match(schemaSpan, in: text) else {
-                return .failure(ValidationFailure(errors: [FieldError(.schema, field: "schema",
-                    "\(ErrorText.quoted(text.string(schemaSpan))) is not a known schema (sti.rd/1, sti.tech-contract/1, sti.county-profile/1)")],
+                return .failure(ValidationFailure(errors: [FieldError(.schema, field: MessageField.schema.name,
+                    "\(ErrorText.quoted(text.string(schemaSpan))) is not a known schema (\(RecordKind.allCases.map(\.schema).joined(separator: ", ")))")],
                     county: countyText))
             }
             if k != expected {
-                return .failure(ValidationFailure(errors: [FieldError(.schema, field: "schema",
+                return .failure(ValidationFailure(errors: [FieldError(.schema, field: MessageField.schema.name,
                     "\(k.schema) does not belong on this topic, which carries \(expected.schema)")], county: countyText))
             }
             kind = k
         default:
-            return .failure(ValidationFailure(errors: [FieldError(.schema, field: "schema", "must be a string, not \(schemaSpan.kind.noun)")],
+            return .failure(ValidationFailure(errors: [FieldError(.schema, field: MessageField.schema.name, "must be a string, not \(schemaSpan.kind.noun)")],
                                               county: countyText))
         }
 
