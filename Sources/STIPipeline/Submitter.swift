@@ -109,10 +109,13 @@ public struct Submitter: Sendable {
     public func kind(of path: String) throws(FeedError) -> RecordKind {
         if let kind = options.kind { return kind }
         let name = (path as NSString).lastPathComponent.lowercased()
-        if name.hasPrefix("rd") { return .rd }
-        if name.hasPrefix("tech-contract") || name.hasPrefix("tech_contract") { return .techContract }
-        if name.hasPrefix("county-profile") || name.hasPrefix("county_profile") { return .countyProfile }
-        throw FeedError(path: path, line: nil, "cannot tell the record kind from the file name: pass --kind rd|tech-contract|county-profile")
+        // A file named after its kind (`rd-2025.csv`, `tech-contracts.csv`, `county_profiles.jsonl`).
+        for kind in RecordKind.allCases
+        where name.hasPrefix(kind.rawValue) || name.hasPrefix(kind.rawValue.replacingOccurrences(of: "-", with: "_")) {
+            return kind
+        }
+        let kinds = RecordKind.allCases.map(\.rawValue).joined(separator: "|")
+        throw FeedError(path: path, line: nil, "cannot tell the record kind from the file name: pass --kind \(kinds)")
     }
 
     /// Reads and validates every row of every file (offline: no broker). Every bad row is
