@@ -47,7 +47,7 @@ public enum Performer: String, CaseIterable, Sendable, Hashable, Codable {
     case other = "other"
 }
 
-/// `contract_type` of `sti.tech-contract/1`.
+/// The contract type of `sti.tech-contract/1` (`MessageField.contractType`).
 public enum ContractType: String, CaseIterable, Sendable, Hashable, Codable {
     case development, transfer, consulting, service
 }
@@ -80,7 +80,7 @@ public struct ExactAmount: Sendable, Hashable, Comparable, Codable, CustomString
     public var description: String { DecimalText.format(Int128(scaled), fractionDigits: 4) }
 }
 
-/// A calendar date `YYYY-MM-DD` (proleptic Gregorian), as in `registered_on`.
+/// A calendar date `YYYY-MM-DD` (proleptic Gregorian), as in a contract's registration date.
 public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
     public var year: Int
     public var month: Int
@@ -183,7 +183,7 @@ public struct Record: Sendable, Hashable, Codable {
         }
     }
 
-    /// The year the record belongs to (for a contract, the year of `registered_on`).
+    /// The year the record belongs to (for a contract, the year of its registration date).
     public var year: Int {
         switch body {
         case .rd(let r): r.year

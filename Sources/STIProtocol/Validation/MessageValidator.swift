@@ -74,7 +74,7 @@ public struct MessageValidator: Sendable {
     private let today: @Sendable () -> CalendarDate
 
     /// `today` gives the current date in UTC+8, the protocol's "today" for `year` and
-    /// `registered_on` in offline checks (messages with `timestampSource` `.localClock`); a
+    /// a contract's registration date in offline checks (messages with `timestampSource` `.localClock`); a
     /// consumed message is judged on its own timestamp (section 3). Tests inject a fixed one.
     public init(registry: Registry, keyRing: KeyRing?, today: @escaping @Sendable () -> CalendarDate) {
         self.registry = registry

@@ -43,7 +43,7 @@ enum ValueHint {
         return " \(shown): write \"\(literal)\" in quotes, as a string"
     }
 
-    /// For an enumerated field (or `buyer_country`): the value, and the code when the value
+    /// For an enumerated field (or the buyer country): the value, and the code when the value
     /// is a Chinese label or a code in the wrong case or with spaces around it.
     static func forCode(_ text: String, field: MessageField) -> String {
         let shown = ", not " + quoted(text)
