@@ -6,9 +6,14 @@
 // Module map (each depends only on those above it):
 //   CRdKafka     system library over Debian's librdkafka-dev (pkg-config `rdkafka`)
 //   Kafka        a small, safe Swift API over librdkafka; knows nothing about statistics
-//   STIProtocol  the contract (docs/protocol.md, version 2): registry, records, exact amounts,
-//                validation, revisions, indicators, CSV and manifest writing. No Kafka inside.
-//   STIPipeline  the runs: submit, aggregate, status; the SQLite state store
+//   STIProtocol  the contract (docs/protocol.md, version 2), pure: the record catalogue (one
+//                description per kind and field), registry, records, exact amounts, validation,
+//                revisions, indicators, CSV and manifest writing. No Kafka, no file I/O of its own.
+// docs/architecture.md tells the path of one message and where to add a field, rule or kind.
+//   STIPipeline  the runs: submit, aggregate, status; the SQLite state store; every file the
+//                protocol core does not touch (keys, registry, snapshots): the one module with I/O
+//   STIFeedGenerator  synthetic feeds for `sti generate` and `sti demo`, with its own oracle
+//                aggregator; used by the CLI and the tests, never by a run
 //   sti          the command-line tool
 import PackageDescription
 
@@ -84,10 +89,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "STIFeedGenerator",
+            dependencies: ["STIProtocol"],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "sti",
             dependencies: [
-                "STIPipeline", "Kafka", "STIProtocol",
+                "STIPipeline", "Kafka", "STIProtocol", "STIFeedGenerator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -106,11 +116,11 @@ let package = Package(
         .executableTarget(name: "kafka-probe", dependencies: ["Kafka"], path: "Tests/KafkaProbe", swiftSettings: strict),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "STITestSupport", "kafka-probe"], swiftSettings: strict),
         .testTarget(name: "STIProtocolTests", dependencies: ["STIProtocol"], swiftSettings: strict),
-        .testTarget(name: "STIPipelineTests", dependencies: ["STIPipeline", "STIProtocol", "Kafka", "STITestSupport",
+        .testTarget(name: "STIPipelineTests", dependencies: ["STIPipeline", "STIProtocol", "STIFeedGenerator", "Kafka", "STITestSupport",
                                                           .product(name: "GRDB", package: "GRDB.swift"),
                                                           // hostile workbooks, zipped part by part
                                                           .product(name: "ZIPFoundation", package: "ZIPFoundation")], swiftSettings: strict),
-        .testTarget(name: "stiTests", dependencies: ["sti", "STIPipeline", "STIProtocol", "Kafka", "STITestSupport"],
+        .testTarget(name: "stiTests", dependencies: ["sti", "STIPipeline", "STIProtocol", "STIFeedGenerator", "Kafka", "STITestSupport"],
                     // run by LibreOffice's own python (python3-uno) in LibreOfficeTests
                     exclude: ["LibreOffice/fill_template.py"], swiftSettings: strict),
     ],

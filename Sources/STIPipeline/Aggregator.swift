@@ -26,8 +26,8 @@ public struct AggregateOptions: Sendable {
     public var programVersion: String
 
     public init(brokers: String, out: URL, statePath: String, keysPath: String? = nil, registry: Registry = .kunming,
-                groupId: String = "sti-aggregator", topicPrefix: String = "sti", kafkaProperties: [String: String] = [:],
-                rebuild: Bool = false, timeout: Duration = .seconds(30), batchSize: Int = 10_000,
+                groupId: String = Defaults.groupId, topicPrefix: String = Defaults.topicPrefix, kafkaProperties: [String: String] = [:],
+                rebuild: Bool = false, timeout: Duration = .seconds(30), batchSize: Int = Defaults.batchSize,
                 maxMessages: Int? = nil, programVersion: String = stiVersion) {
         self.brokers = brokers; self.out = out; self.statePath = statePath; self.keysPath = keysPath
         self.registry = registry; self.groupId = groupId; self.topicPrefix = topicPrefix

@@ -189,13 +189,14 @@ public struct FeedReader: Sendable {
         let keys = header.map { Array("\(Self.jsonString($0)):".utf8) }
         let numeric = header.map { Self.numericFields.contains($0) }
         let labelled = header.map { ChineseNames.hasLabels(fieldName: $0) }
-        let countyColumn = header.firstIndex(of: "county")
-        let defaultColumns = (schema: header.firstIndex(of: "schema"), county: countyColumn,
-                              revision: header.firstIndex(of: "revision"), submittedAt: header.firstIndex(of: "submitted_at"))
-        let schemaPart = Array("\"schema\":\(Self.jsonString(kind.schema))".utf8)
-        let countyPart = county.map { Array("\"county\":\(Self.jsonString($0))".utf8) }
-        let revisionPart = Array("\"revision\":1".utf8)
-        let submittedAtPart = Array("\"submitted_at\":\(Self.jsonString(submittedAt))".utf8)
+        let countyColumn = header.firstIndex(of: MessageField.county.name)
+        let defaultColumns = (schema: header.firstIndex(of: MessageField.schema.name), county: countyColumn,
+                              revision: header.firstIndex(of: MessageField.revision.name), submittedAt: header.firstIndex(of: MessageField.submittedAt.name))
+        func member(_ f: MessageField, _ value: String) -> [UInt8] { Array((Self.jsonString(f.name) + ":" + value).utf8) }
+        let schemaPart = member(.schema, Self.jsonString(kind.schema))
+        let countyPart = county.map { member(.county, Self.jsonString($0)) }
+        let revisionPart = member(.revision, "1")
+        let submittedAtPart = member(.submittedAt, Self.jsonString(submittedAt))
         let sheetColumns = sheet.map { sheet in
             Dictionary(header.indices.map { (header[$0], (column: SheetPlace.columnLetters($0 + sheet.firstColumn), header: written[$0])) },
                        uniquingKeysWith: { first, _ in first })
@@ -314,10 +315,11 @@ public struct FeedReader: Sendable {
         guard trimmed.hasPrefix("{"), trimmed.hasSuffix("}") else { return line }
         let keys = Self.topLevelKeys(trimmed)
         var inserts: [String] = []
-        if !keys.contains("schema") { inserts.append("\"schema\":\(Self.jsonString(kind.schema))") }
-        if !keys.contains("county"), let county { inserts.append("\"county\":\(Self.jsonString(county))") }
-        if !keys.contains("revision") { inserts.append("\"revision\":1") }
-        if !keys.contains("submitted_at") { inserts.append("\"submitted_at\":\(Self.jsonString(submittedAt))") }
+        func member(_ f: MessageField, _ value: String) -> String { Self.jsonString(f.name) + ":" + value }
+        if !keys.contains(MessageField.schema.name) { inserts.append(member(.schema, Self.jsonString(kind.schema))) }
+        if !keys.contains(MessageField.county.name), let county { inserts.append(member(.county, Self.jsonString(county))) }
+        if !keys.contains(MessageField.revision.name) { inserts.append(member(.revision, "1")) }
+        if !keys.contains(MessageField.submittedAt.name) { inserts.append(member(.submittedAt, Self.jsonString(submittedAt))) }
         guard !inserts.isEmpty else { return trimmed }
         let body = trimmed.dropFirst().trimmingCharacters(in: .whitespaces)
         let separator = body == "}" ? "" : ","
@@ -330,7 +332,7 @@ public struct FeedReader: Sendable {
     }
 
     static func topLevelCounty(_ text: String) -> String? {
-        guard let raw = topLevelPairs(text).first(where: { $0.key == "county" })?.rawValue,
+        guard let raw = topLevelPairs(text).first(where: { $0.key == MessageField.county.name })?.rawValue,
               raw.hasPrefix("\""), raw.hasSuffix("\""), raw.count >= 2 else { return nil }
         let inner = raw.dropFirst().dropLast()
         return inner.contains("\\") ? nil : String(inner)
@@ -385,11 +387,8 @@ public struct FeedReader: Sendable {
 
     // MARK: Helpers
 
-    static let numericFields: Set<String> = [
-        "revision", "year", "expenditure_10k_cny", "contract_value_10k_cny", "tech_transaction_value_10k_cny",
-        "gdp_100m_cny", "resident_population_10k", "high_tech_enterprises", "invention_patents_held",
-        "industrial_output_100m_cny", "high_tech_industrial_output_100m_cny",
-    ]
+    /// Fields whose JSON value is a number (from the catalogue).
+    static let numericFields: Set<String> = RecordCatalogue.numberFieldNames
 
     /// RFC 8259 number grammar: `-? (0 | [1-9][0-9]*) (\.[0-9]+)? ([eE][+-]?[0-9]+)?`.
     static func isJSONNumber(_ s: String) -> Bool {

@@ -85,22 +85,22 @@ public enum MetricsFile {
     static func atomicWrite(path: String, text: String) throws {
         let temp: (fd: Int32, path: String)
         do { temp = try ExclusiveFile.create(prefix: path + ".tmp.", mode: 0o644) } catch {
-            throw AggregateError("cannot write the metrics file \(path): \(error)")
+            throw MetricsError(.cannotWrite, "cannot write the metrics file \(path): \(error)")
         }
         do { try ExclusiveFile.writeAll(Array(text.utf8), to: temp.fd, path: temp.path) } catch {
             close(temp.fd)
             unlink(temp.path)
-            throw AggregateError("\(error)")
+            throw MetricsError(.cannotWrite, "\(error)")
         }
         guard close(temp.fd) == 0 else {
             let message = String(cString: strerror(errno))
             unlink(temp.path)
-            throw AggregateError("cannot write \(temp.path): \(message)")
+            throw MetricsError(.cannotWrite, "cannot write \(temp.path): \(message)")
         }
         guard rename(temp.path, path) == 0 else {
             let message = String(cString: strerror(errno))
             unlink(temp.path)
-            throw AggregateError("cannot move \(temp.path) to \(path): \(message)")
+            throw MetricsError(.cannotWrite, "cannot move \(temp.path) to \(path): \(message)")
         }
     }
 }

@@ -63,16 +63,16 @@ public final class MetricsServer: Service, Sendable {
 
     /// `--metrics-port`'s value: `PORT` (bound on `defaultHost`) or `HOST:PORT` with an IPv4
     /// address, PORT 0…65535 (0 picks a free port).
-    public static func parseAddress(_ address: String) throws(AggregateError) -> (host: String, port: Int) {
+    public static func parseAddress(_ address: String) throws(MetricsError) -> (host: String, port: Int) {
         let rule = "--metrics-port must be PORT or HOST:PORT, with HOST an IPv4 address and PORT 0 to 65535"
         let parts = address.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count <= 2, let portText = parts.last, let port = UInt16(portText) else {
-            throw AggregateError("\(rule), got \(address)")
+            throw MetricsError(.badAddress, "\(rule), got \(address)")
         }
         let host = parts.count == 2 ? String(parts[0]) : defaultHost
         var parsed = in_addr()
         guard inet_pton(AF_INET, host, &parsed) == 1 else {
-            throw AggregateError("\(rule): \(host) is not an IPv4 address (got \(address))")
+            throw MetricsError(.badAddress, "\(rule): \(host) is not an IPv4 address (got \(address))")
         }
         return (host, Int(port))
     }
@@ -110,7 +110,7 @@ public final class MetricsServer: Service, Sendable {
             }
         let channel: any Channel
         do { channel = try await bootstrap.bind(host: host, port: port).get() } catch {
-            throw AggregateError("--metrics-port \(address): cannot listen on \(host):\(port): \(error)")
+            throw MetricsError(.cannotListen, "--metrics-port \(address): cannot listen on \(host):\(port): \(error)")
         }
         return MetricsServer(host: host, port: channel.localAddress?.port ?? port, channel: channel)
     }
@@ -130,7 +130,7 @@ public final class MetricsServer: Service, Sendable {
             channel.close(promise: nil)
         }
         guard stopping.isSet else {
-            throw AggregateError("the metrics endpoint on \(host):\(port) stopped unexpectedly")
+            throw MetricsError(.stopped, "the metrics endpoint on \(host):\(port) stopped unexpectedly")
         }
     }
 

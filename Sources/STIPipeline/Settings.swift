@@ -23,7 +23,7 @@ public struct Settings: Sendable {
         "STI_METRICS_PORT": "[HOST:]PORT of the Prometheus endpoint in --follow mode (a bare port binds 127.0.0.1)",
         "STI_INTERVAL": "seconds between snapshots in --follow mode (default 60)",
         "STI_FOLLOW": "true: keep running as with --follow; false (default): one run",
-        "STI_BATCH_SIZE": "messages per batch, one state transaction each (default 10000)",
+        "STI_BATCH_SIZE": "messages per batch, one state transaction each (default \(Defaults.batchSize))",
         "STI_MAX_MESSAGES": "at most this many messages per aggregation run; 0 (default): up to the log ends seen at its start",
         "STI_CONFIG": "this config file",
     ]
@@ -49,7 +49,7 @@ public struct Settings: Sendable {
     /// A required setting; the error names the flag, the variable and the file.
     public func required(_ name: String, flag: String?, flagName: String) throws(SettingsError) -> String {
         guard let value = value(name, flag: flag), !value.isEmpty else {
-            throw SettingsError("missing \(flagName): give it on the command line, in \(name), or in the config file")
+            throw SettingsError(.missing, "missing \(flagName): give it on the command line, in \(name), or in the config file")
         }
         return value
     }
@@ -61,14 +61,14 @@ public struct Settings: Sendable {
             number = flag
         } else if let text = value(name, flag: nil) {
             guard let parsed = Int(text.trimmingCharacters(in: .whitespaces)) else {
-                throw SettingsError("\(name)=\(text) is not a whole number")
+                throw SettingsError(.malformed, "\(name)=\(text) is not a whole number")
             }
             number = parsed
         } else {
             number = defaultValue
         }
         guard range.contains(number) else {
-            throw SettingsError("\(flagName) must be between \(range.lowerBound) and \(range.upperBound), got \(number)")
+            throw SettingsError(.outOfRange, "\(flagName) must be between \(range.lowerBound) and \(range.upperBound), got \(number)")
         }
         return number
     }
@@ -82,7 +82,7 @@ public struct Settings: Sendable {
         switch text.trimmingCharacters(in: .whitespaces).lowercased() {
         case "true", "1", "yes": return true
         case "false", "0", "no", "": return false
-        default: throw SettingsError("\(name)=\(text) is neither true nor false")
+        default: throw SettingsError(.malformed, "\(name)=\(text) is neither true nor false")
         }
     }
 
@@ -90,7 +90,7 @@ public struct Settings: Sendable {
     /// values optionally in single or double quotes.
     public static func parseFile(_ path: String) throws(SettingsError) -> [String: String] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw SettingsError("cannot read config file \(path)")
+            throw SettingsError(.unreadable, "cannot read config file \(path)")
         }
         var result: [String: String] = [:]
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -102,7 +102,7 @@ public struct Settings: Sendable {
                 // Not echoed: a line pasted here by mistake may hold a password.
                 let name = line.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
                 let shown = name.hasPrefix("STI_") ? "a line starting with \(name) but without '='" : "\(line.count) characters without '='"
-                throw SettingsError("\(path):\(index + 1): expected KEY=VALUE, got \(shown) (the line is not shown: it may hold a secret)")
+                throw SettingsError(.malformed, "\(path):\(index + 1): expected KEY=VALUE, got \(shown) (the line is not shown: it may hold a secret)")
             }
             let key = String(line[..<eq]).trimmingCharacters(in: .whitespaces)
             var value = String(line[line.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
@@ -110,10 +110,10 @@ public struct Settings: Sendable {
                 value = String(value.dropFirst().dropLast())
             }
             guard known[key] != nil else {
-                throw SettingsError("\(path):\(index + 1): unknown setting \(key) (known: \(known.keys.sorted().joined(separator: ", ")))")
+                throw SettingsError(.notAllowed, "\(path):\(index + 1): unknown setting \(key) (known: \(known.keys.sorted().joined(separator: ", ")))")
             }
             guard key != "STI_CONFIG" else {
-                throw SettingsError("\(path):\(index + 1): STI_CONFIG cannot be set inside a config file")
+                throw SettingsError(.notAllowed, "\(path):\(index + 1): STI_CONFIG cannot be set inside a config file")
             }
             result[key] = value
         }
@@ -121,10 +121,26 @@ public struct Settings: Sendable {
     }
 }
 
-/// A setting that is missing, malformed or out of range.
-public struct SettingsError: Error, Sendable, CustomStringConvertible {
+/// A setting that is missing, malformed or out of range: which (`code`) and a sentence naming
+/// the setting, its source and the rule.
+public struct SettingsError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Code: String, Sendable, Hashable {
+        /// A required setting given nowhere.
+        case missing
+        /// Not a whole number, not true/false, not KEY=VALUE.
+        case malformed
+        /// A number outside its range.
+        case outOfRange
+        /// The config file cannot be read.
+        case unreadable
+        /// A name the config file may not set (unknown, STI_CONFIG itself, a librdkafka
+        /// property sti sets from its own options).
+        case notAllowed
+    }
+
+    public var code: Code
     public var description: String
-    public init(_ description: String) { self.description = description }
+    public init(_ code: Code, _ description: String) { self.code = code; self.description = description }
 }
 
 /// The librdkafka properties passed through unchanged (`-X`, `--kafka-config`,
@@ -144,7 +160,7 @@ public enum KafkaPassThrough {
         for key in properties.keys.sorted() {
             guard let why = owned[key] else { continue }
             let place = origin[key].map { " (in \($0))" } ?? ""
-            throw SettingsError("the librdkafka property \(key)\(place) cannot be set here: \(why); remove it")
+            throw SettingsError(.notAllowed, "the librdkafka property \(key)\(place) cannot be set here: \(why); remove it")
         }
     }
 }

@@ -2,6 +2,22 @@ public import Foundation
 import Kafka
 public import STIProtocol
 
+/// Why `sti status` (or the lag measured after a run) could not be collected.
+public struct StatusError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Code: String, Sendable, Hashable {
+        /// The state file is missing or cannot be read.
+        case stateUnreadable
+        /// A topic of the layout does not exist on the brokers.
+        case topicMissing
+        /// The brokers could not be reached or did not answer.
+        case brokers
+    }
+
+    public var code: Code
+    public var description: String
+    public init(_ code: Code, _ description: String) { self.code = code; self.description = description }
+}
+
 /// What `sti status` reports: per partition how far the aggregator has read and how far the
 /// log goes, the last snapshot, and which counties have sent what for the latest year.
 public struct StatusReport: Codable, Sendable {
@@ -33,6 +49,29 @@ public struct StatusReport: Codable, Sendable {
         public var rd: Int
         public var techContract: Int
         public var countyProfile: Int
+
+        /// The count of one kind (the JSON keeps one named member per kind).
+        public subscript(kind: RecordKind) -> Int {
+            get {
+                switch kind {
+                case .rd: rd
+                case .techContract: techContract
+                case .countyProfile: countyProfile
+                }
+            }
+            set {
+                switch kind {
+                case .rd: rd = newValue
+                case .techContract: techContract = newValue
+                case .countyProfile: countyProfile = newValue
+                }
+            }
+        }
+
+        init(code: String, nameZh: String, count: (RecordKind) -> Int) {
+            self.code = code; self.nameZh = nameZh; rd = 0; techContract = 0; countyProfile = 0
+            for kind in RecordKind.allCases { self[kind] = count(kind) }
+        }
     }
 
     public var brokers: String
@@ -72,13 +111,13 @@ public struct StatusProbe: Sendable {
     public var kafkaProperties: [String: String]
     public var timeout: Duration
 
-    public init(brokers: String, statePath: String, out: URL, registry: Registry = .kunming, topicPrefix: String = "sti",
+    public init(brokers: String, statePath: String, out: URL, registry: Registry = .kunming, topicPrefix: String = Defaults.topicPrefix,
                 kafkaProperties: [String: String] = [:], timeout: Duration = .seconds(30)) {
         self.brokers = brokers; self.statePath = statePath; self.out = out; self.registry = registry
         self.topicPrefix = topicPrefix; self.kafkaProperties = kafkaProperties; self.timeout = timeout
     }
 
-    public func collect(now: Date = Date()) throws(AggregateError) -> StatusReport {
+    public func collect(now: Date = Date()) throws(StatusError) -> StatusReport {
         let partitions = try consumerLag()
         var report = StatusReport(brokers: brokers, partitions: partitions, totalLag: partitions.reduce(0) { $0 + $1.lag },
                                   lastSnapshot: nil, latestYear: nil, completeness: [])
@@ -105,11 +144,11 @@ public struct StatusProbe: Sendable {
 
     /// Per submission partition, sorted: the stored offset from the state file, the end of the
     /// log from the brokers, and the difference.
-    public func consumerLag() throws(AggregateError) -> [StatusReport.Partition] {
+    public func consumerLag() throws(StatusError) -> [StatusReport.Partition] {
         let store: StateStore
-        do { store = try StateStore(readingFrom: statePath) } catch { throw AggregateError("\(error)") }
+        do { store = try StateStore(readingFrom: statePath) } catch { throw StatusError(.stateUnreadable, "\(error)") }
         let stored: [TopicPartitionKey: Int64]
-        do { stored = try store.offsets() } catch { throw AggregateError("\(error)") }
+        do { stored = try store.offsets() } catch { throw StatusError(.stateUnreadable, "\(error)") }
         let ends = try logEnds()
         return ends.keys.sorted().map { key in
             let offset = stored[key] ?? 0
@@ -123,7 +162,7 @@ public struct StatusProbe: Sendable {
     /// an offset, EOF never does, and at most the last batch is read again. Starting there, and
     /// not at the stored offset, also ends promptly when the stored offset is past the end
     /// (a recreated topic), where Tansu answers fetches with nothing at all.
-    func logEnds() throws(AggregateError) -> [TopicPartitionKey: Int64] {
+    func logEnds() throws(StatusError) -> [TopicPartitionKey: Int64] {
         var config = KafkaConfiguration(bootstrapServers: brokers)
         config.clientId = "sti-status"
         for (key, value) in kafkaProperties { config.set(key, value) }
@@ -139,7 +178,7 @@ public struct StatusProbe: Sendable {
             defer { try? consumer.close() }
             for topic in topics {
                 guard let entry = metadata.first(where: { $0.name == topic }), entry.error == nil else {
-                    throw AggregateError("topic \(topic) does not exist on the brokers at \(brokers)")
+                    throw StatusError(.topicMissing, "topic \(topic) does not exist on the brokers at \(brokers)")
                 }
                 partitions += entry.partitions.map { KafkaPartition(topic: topic, partition: $0) }
             }
@@ -148,28 +187,35 @@ public struct StatusProbe: Sendable {
                 ends[TopicPartitionKey(topic: key.topic, partition: key.partition)] = end
             }
             return ends
-        } catch let error as AggregateError {
+        } catch let error as StatusError {
             throw error
         } catch {
-            throw AggregateError("cannot read the log ends from the brokers at \(brokers): \(error)")
+            throw StatusError(.brokers, "cannot read the log ends from the brokers at \(brokers): \(error)")
         }
     }
 
-    /// Counts per registry geography and kind for the latest year in a `completeness.csv`.
+    /// Counts per registry geography and kind for the latest year in a `completeness.csv`,
+    /// read as CSV (RFC 4180, columns found by their header names, section 8), so a quoted
+    /// `geo_name_zh` holding a comma cannot shift the columns.
     static func latestCompleteness(csv: String, registry: Registry) -> (Int?, [StatusReport.CountyCompleteness]) {
         var rows: [(year: Int, geo: String, kind: String, records: Int)] = []
-        for line in csv.split(separator: "\r\n").dropFirst() {
-            let cells = line.split(separator: ",", omittingEmptySubsequences: false)
-            guard cells.count >= 6, let year = Int(cells[0]), let records = Int(cells[4]) else { continue }
-            rows.append((year, String(cells[1]), String(cells[3]), records))
+        var text = csv
+        text.withUTF8 { bytes in
+            var reader = CSVRowReader(bytes)
+            guard let header = try? reader.next(),
+                  let yearAt = header.firstIndex(of: "year"), let geoAt = header.firstIndex(of: "geo_code"),
+                  let kindAt = header.firstIndex(of: "kind"), let recordsAt = header.firstIndex(of: "records") else { return }
+            let width = max(yearAt, geoAt, kindAt, recordsAt)
+            while let cells = try? reader.next() {
+                guard cells.count > width, let year = Int(cells[yearAt]), let records = Int(cells[recordsAt]) else { continue }
+                rows.append((year, cells[geoAt], cells[kindAt], records))
+            }
         }
         guard let year = rows.map(\.year).max() else { return (nil, []) }
         let result = registry.geographies.map { geo in
-            func count(_ kind: RecordKind) -> Int {
+            StatusReport.CountyCompleteness(code: geo.code, nameZh: geo.nameZh) { kind in
                 rows.first { $0.year == year && $0.geo == geo.code && $0.kind == kind.rawValue }?.records ?? 0
             }
-            return StatusReport.CountyCompleteness(code: geo.code, nameZh: geo.nameZh, rd: count(.rd),
-                                                   techContract: count(.techContract), countyProfile: count(.countyProfile))
         }
         return (year, result)
     }
@@ -198,9 +244,11 @@ public struct StatusProbe: Sendable {
         }
         if let year = report.latestYear {
             lines.append("completeness \(year) (current active records):")
-            lines.append(pad("code", 9) + pad("rd", 6) + pad("contracts", 11) + pad("profile", 9) + "name")
+            let kinds = RecordKind.allCases.map { (kind: $0, head: RecordCatalogue.record($0).statusColumn) }
+            func width(_ head: String) -> Int { max(head.count + 2, 6) }
+            lines.append(pad("code", 9) + kinds.map { pad($0.head, width($0.head)) }.joined() + "name")
             for c in report.completeness {
-                lines.append(pad(c.code, 9) + pad(String(c.rd), 6) + pad(String(c.techContract), 11) + pad(String(c.countyProfile), 9) + c.nameZh)
+                lines.append(pad(c.code, 9) + kinds.map { pad(String(c[$0.kind]), width($0.head)) }.joined() + c.nameZh)
             }
         }
         return lines.joined(separator: "\n")

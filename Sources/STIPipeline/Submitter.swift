@@ -16,7 +16,7 @@ public struct Submitter: Sendable {
         /// For `.xlsx` feeds: the sheet to read (default: the first).
         public var sheet: String?
         public init(kind: RecordKind? = nil, county: String? = nil, encoding: FeedReader.Encoding = .utf8,
-                    registry: Registry = .kunming, topicPrefix: String = "sti") {
+                    registry: Registry = .kunming, topicPrefix: String = Defaults.topicPrefix) {
             self.kind = kind; self.county = county; self.encoding = encoding
             self.registry = registry; self.topicPrefix = topicPrefix
         }
@@ -114,10 +114,13 @@ public struct Submitter: Sendable {
     public func kind(of path: String) throws(FeedError) -> RecordKind {
         if let kind = options.kind { return kind }
         let name = (path as NSString).lastPathComponent.lowercased()
-        if name.hasPrefix("rd") { return .rd }
-        if name.hasPrefix("tech-contract") || name.hasPrefix("tech_contract") { return .techContract }
-        if name.hasPrefix("county-profile") || name.hasPrefix("county_profile") { return .countyProfile }
-        throw FeedError(path: path, line: nil, "cannot tell the record kind from the file name: pass --kind rd|tech-contract|county-profile")
+        // A file named after its kind (`rd-2025.csv`, `tech-contracts.csv`, `county_profiles.jsonl`).
+        for kind in RecordKind.allCases
+        where name.hasPrefix(kind.rawValue) || name.hasPrefix(kind.rawValue.replacingOccurrences(of: "-", with: "_")) {
+            return kind
+        }
+        let kinds = RecordKind.allCases.map(\.rawValue).joined(separator: "|")
+        throw FeedError(path: path, line: nil, "cannot tell the record kind from the file name: pass --kind \(kinds)")
     }
 
     /// Reads and validates every row of every file (offline: no broker). Every bad row is

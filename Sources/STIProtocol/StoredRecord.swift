@@ -31,8 +31,7 @@
 // Enumerations are stored as their index in `storedOrder` (a fixed list, pinned by a test:
 // reordering a Swift enum must not change what stored bytes mean).
 
-/// Encodes records into the state store's compact binary form and decodes it (and, for state
-/// files written before it existed, canonical JSON bodies).
+/// Encodes records into the state store's compact binary form and decodes it.
 public enum StoredRecord {
     static let formatTag: UInt8 = 0x01
     /// The same layout with `explanation` after `submitted_at`.
@@ -95,13 +94,10 @@ public enum StoredRecord {
         init(_ description: String) { self.description = description }
     }
 
-    /// Reads a stored body: the binary form, or canonical JSON (a state file written before the
-    /// binary form existed, read through `RecordJSON.decodeStored`).
+    /// Reads a stored body. (JSON bodies, from state files older than the binary form, are no
+    /// longer read: no such state file was ever shipped, the layout version being still 1.)
     public static func decode(_ bytes: UnsafeRawBufferPointer) -> Result<Record, DecodingError> {
         guard let first = bytes.first else { return .failure(DecodingError("empty body")) }
-        if first == UInt8(ascii: "{") {
-            return RecordJSON.decodeStored(bytes).mapError { DecodingError("stored JSON record: \($0)") }
-        }
         guard first == formatTag || first == formatTagWithExplanation else {
             return .failure(DecodingError("unknown format tag \(first)"))
         }

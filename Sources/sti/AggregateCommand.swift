@@ -27,7 +27,7 @@ struct AggregateCommand: AsyncParsableCommand {
     @Option(help: "State database, SQLite (STI_STATE).") var state: String?
     @Option(help: "Keys file; without it signatures are not checked (STI_KEYS).") var keys: String?
     @Option(help: "Registry file replacing the built-in one (STI_REGISTRY).") var registry: String?
-    @Option(help: "Consumer group for committed offsets (STI_GROUP, default sti-aggregator).") var group: String?
+    @Option(help: "Consumer group for committed offsets (STI_GROUP, default \(Defaults.groupId)).") var group: String?
     // No variable for --rebuild, on purpose: left in a config file it would replay every topic
     // on every run.
     @Flag(help: "Drop the state and replay every topic from offset 0 (a one-off: no STI_ setting).") var rebuild = false
@@ -36,7 +36,7 @@ struct AggregateCommand: AsyncParsableCommand {
     @Option(help: "Seconds between snapshots with --follow (STI_INTERVAL, default 60).") var interval: Int?
     @Option(help: "text or json (STI_LOG_FORMAT, default text).") var logFormat: String?
     @Option(help: "Write a node-exporter textfile after each run (STI_METRICS_FILE).") var metricsFile: String?
-    @Option(help: "Messages per batch, one state transaction each (STI_BATCH_SIZE, default 10000).") var batchSize: Int?
+    @Option(help: "Messages per batch, one state transaction each (STI_BATCH_SIZE, default \(Defaults.batchSize)).") var batchSize: Int?
     @Option(help: "At most this many messages per run, then snapshot; 0: up to the log ends seen at the start (STI_MAX_MESSAGES, default 0).")
     var maxMessages: Int?
 
@@ -52,12 +52,12 @@ struct AggregateCommand: AsyncParsableCommand {
             statePath: try settings.required("STI_STATE", flag: state, flagName: "--state"),
             keysPath: settings.value("STI_KEYS", flag: keys),
             registry: try loadRegistry(settings.value("STI_REGISTRY", flag: registry)),
-            groupId: settings.value("STI_GROUP", flag: group) ?? "sti-aggregator",
+            groupId: settings.value("STI_GROUP", flag: group) ?? Defaults.groupId,
             topicPrefix: kafka.topicPrefix(settings),
             kafkaProperties: try kafka.kafkaProperties(settings),
             rebuild: rebuild,
             timeout: try kafka.timeout(settings),
-            batchSize: try settings.integer("STI_BATCH_SIZE", flag: batchSize, default: 10_000, range: 1...1_000_000,
+            batchSize: try settings.integer("STI_BATCH_SIZE", flag: batchSize, default: Defaults.batchSize, range: 1...1_000_000,
                                             flagName: "--batch-size"),
             maxMessages: try settings.integer("STI_MAX_MESSAGES", flag: maxMessages, default: 0, range: 0...1_000_000_000_000,
                                               flagName: "--max-messages").nonZero)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Kafka
 import Logging
+import STIFeedGenerator
 import STIPipeline
 import STIProtocol
 
@@ -36,7 +37,7 @@ struct DemoCommand: ParsableCommand {
         }
         defer { mock?.close() }
 
-        let topics = TopicLayout.topics(prefix: "sti", partitions: 6, replicationFactor: 1)
+        let topics = TopicLayout.topics(prefix: Defaults.topicPrefix, partitions: 6, replicationFactor: 1)
         if let mock {
             for topic in topics { try mock.createTopic(topic.name, partitions: topic.partitions) }
         } else {

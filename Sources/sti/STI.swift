@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Kafka
 import Logging
+import STIFeedGenerator
 import STIPipeline
 import STIProtocol
 #if canImport(Glibc)
@@ -74,7 +75,7 @@ struct KafkaOptions: ParsableArguments {
         return result
     }
 
-    func topicPrefix(_ settings: Settings) -> String { settings.value("STI_TOPIC_PREFIX", flag: topicPrefix) ?? "sti" }
+    func topicPrefix(_ settings: Settings) -> String { settings.value("STI_TOPIC_PREFIX", flag: topicPrefix) ?? Defaults.topicPrefix }
 
     func timeout(_ settings: Settings) throws -> Duration {
         .seconds(try settings.integer("STI_TIMEOUT", flag: timeout, default: 30, range: 1...3600, flagName: "--timeout"))

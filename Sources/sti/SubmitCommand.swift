@@ -62,7 +62,7 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         let settings = try Settings(configFile: config)
-        let submitter = try feed.submitter(topicPrefix: "sti", settings: settings)
+        let submitter = try feed.submitter(topicPrefix: Defaults.topicPrefix, settings: settings)
         let result = try feed.check(submitter, submittedAt: rfc3339Now())
         let warnings = submitter.warnings(of: result)
         for warning in warnings { printError(warning.description) }

@@ -5,6 +5,7 @@ import Foundation
 import Testing
 import STIProtocol
 @testable import STIPipeline
+@testable import STIFeedGenerator
 
 @Suite struct ChineseNamesTests {
     static let at = "2026-01-15T09:30:00+08:00"

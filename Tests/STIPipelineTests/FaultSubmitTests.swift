@@ -6,6 +6,7 @@ import Kafka
 import STIProtocol
 import STITestSupport
 import Testing
+@testable import STIFeedGenerator
 @testable import STIPipeline
 
 /// A fault during a submission, and how it must end.

@@ -8,6 +8,7 @@ import Logging
 import STIProtocol
 import STITestSupport
 import Synchronization
+@testable import STIFeedGenerator
 @testable import STIPipeline
 
 /// A check that failed in blocking work off the test's task, thrown with this text.

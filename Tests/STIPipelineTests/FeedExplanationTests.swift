@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import STIProtocol
+@testable import STIFeedGenerator
 @testable import STIPipeline
 
 /// Section 3's `explanation` through the feed files a county bureau sends: a CSV or JSON Lines

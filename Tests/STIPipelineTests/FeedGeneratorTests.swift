@@ -6,6 +6,7 @@
 import Foundation
 import Testing
 import STIProtocol
+@testable import STIFeedGenerator
 @testable import STIPipeline
 
 @Suite struct FeedGeneratorTests {
@@ -170,9 +171,10 @@ import STIProtocol
     func badArgumentsAreRefused(messages: Int, fraction: Double) throws {
         let dir = try FeedTestRepo.temporaryDirectory("load-bad")
         defer { try? FileManager.default.removeItem(at: dir) }
-        #expect(throws: FeedGeneratorError.self) {
+        let error = #expect(throws: FeedGeneratorError.self) {
             try FeedGenerator().writeLoad(to: dir, messages: messages, invalidFraction: fraction)
         }
+        #expect(error?.code == .badArgument)
     }
 
     @Test func writeLoadReportsADirectoryItCannotCreate() throws {
@@ -184,6 +186,7 @@ import STIProtocol
             try FeedGenerator().writeLoad(to: file.appendingPathComponent("feed"), messages: 10)
         }
         #expect(error?.description.contains("cannot create directory") == true)
+        #expect(error?.code == .cannotWrite)
     }
 
     @Test func writerReportsAFileItCannotCreate() throws {

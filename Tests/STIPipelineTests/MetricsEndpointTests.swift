@@ -185,7 +185,7 @@ struct MetricsEndpointTests {
                 _ = try MetricsServer.parseAddress(bad)
             } throws: { error in
                 let text = "\(error)"
-                return error is AggregateError && text.contains("--metrics-port") && text.contains("PORT or HOST:PORT")
+                return (error as? MetricsError)?.code == .badAddress && text.contains("--metrics-port") && text.contains("PORT or HOST:PORT")
                     && text.contains("got \(bad)")
             }
         }

@@ -140,9 +140,10 @@ struct OperatorTests {
     }
 
     @Test func statusWithoutStateIsAClearError() throws {
-        let error = #expect(throws: AggregateError.self) {
+        let error = #expect(throws: StatusError.self) {
             try StatusProbe(brokers: "127.0.0.1:1", statePath: "/nonexistent/state.db", out: URL(fileURLWithPath: "/tmp")).collect()
         }
+        #expect(error?.code == .stateUnreadable)
         #expect(error?.description.contains("does not exist") == true)
     }
 
@@ -169,7 +170,8 @@ struct OperatorTests {
     }
 
     @Test func metricsPortMustBeAPort() {
-        #expect(throws: AggregateError.self) { try MetricsServer.parseAddress("nope") }
-        #expect(throws: AggregateError.self) { try MetricsServer.parseAddress("localhost:9464") }
+        #expect(throws: MetricsError.self) { try MetricsServer.parseAddress("nope") }
+        let named = #expect(throws: MetricsError.self) { try MetricsServer.parseAddress("localhost:9464") }
+        #expect(named?.code == .badAddress)
     }
 }

@@ -6,6 +6,7 @@
 import Foundation
 import Testing
 import STIProtocol
+@testable import STIFeedGenerator
 @testable import STIPipeline
 
 @Suite struct SamplesTests {

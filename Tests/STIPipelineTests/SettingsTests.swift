@@ -45,23 +45,27 @@ import STITestSupport
         let path = try writeConfig("STI_BROKERS=a:1\nSTI_BROKER=typo:1\n")
         let error = #expect(throws: SettingsError.self) { try Settings(environment: [:], configFile: path) }
         #expect(error?.description.contains(":2: unknown setting STI_BROKER") == true)
+        #expect(error?.code == .notAllowed)
     }
 
     @Test func lineWithoutEqualsIsAnError() throws {
         let path = try writeConfig("STI_BROKERS\n")
         let error = #expect(throws: SettingsError.self) { try Settings(environment: [:], configFile: path) }
         #expect(error?.description.contains(":1: expected KEY=VALUE") == true)
+        #expect(error?.code == .malformed)
     }
 
     @Test func missingFileIsAnError() {
         let error = #expect(throws: SettingsError.self) { try Settings(environment: [:], configFile: "/nonexistent/sti.env") }
         #expect(error?.description.contains("cannot read config file /nonexistent/sti.env") == true)
+        #expect(error?.code == .unreadable)
     }
 
     @Test func requiredNamesEveryPlace() throws {
         let settings = try Settings(environment: [:])
         let error = #expect(throws: SettingsError.self) { try settings.required("STI_BROKERS", flag: nil, flagName: "--brokers") }
         #expect(error?.description == "missing --brokers: give it on the command line, in STI_BROKERS, or in the config file")
+        #expect(error?.code == .missing)
     }
 
     @Test func integerOutOfRangeOrMalformed() throws {
@@ -69,6 +73,7 @@ import STITestSupport
         #expect(throws: SettingsError.self) { try settings.integer("STI_TIMEOUT", flag: nil, default: 30, range: 1...3600, flagName: "--timeout") }
         let error = #expect(throws: SettingsError.self) { try settings.integer("STI_INTERVAL", flag: nil, default: 60, range: 1...86400, flagName: "--interval") }
         #expect(error?.description == "--interval must be between 1 and 86400, got 0")
+        #expect(error?.code == .outOfRange)
     }
 
     @Test func booleanFlagThenEnvironmentThenFileThenFalse() throws {
@@ -88,6 +93,7 @@ import STITestSupport
         let settings = try Settings(environment: ["STI_FOLLOW": "ture"])
         let error = #expect(throws: SettingsError.self) { try settings.boolean("STI_FOLLOW", flag: nil) }
         #expect(error?.description == "STI_FOLLOW=ture is neither true nor false")
+        #expect(error?.code == .malformed)
     }
 
     @Test func batchSizeFromTheEnvironmentIsChecked() throws {
@@ -98,5 +104,6 @@ import STITestSupport
                 .integer("STI_BATCH_SIZE", flag: nil, default: 10_000, range: 1...1_000_000, flagName: "--batch-size")
         }
         #expect(error?.description == "--batch-size must be between 1 and 1000000, got 0")
+        #expect(error?.code == .outOfRange)
     }
 }

@@ -219,44 +219,7 @@ private func signed(_ value: [UInt8], with keyId: String) -> String { try! Keys.
         #expect(error.description.contains(message), "\(error)")
     }
 
-    @Test func loadReportsUnreadableFiles() throws {
-        #expect(throws: KeyRingError.self) { try KeyRing.load(contentsOf: URL(fileURLWithPath: "/nonexistent/keys.json")) }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keyring-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let url = dir.appendingPathComponent("keys.json")
-        try Data(Keys.file.utf8).write(to: url)
-        #expect(try KeyRing.load(contentsOf: url).keys.count == 3)
-    }
-
-    @Test func warnsAboutReadableKeysFiles() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keyring-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("keys.json").path
-        try Data(Keys.file.utf8).write(to: URL(fileURLWithPath: path))
-        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
-        let warning = try #require(KeyRing.permissionWarning(forFileAt: path))
-        #expect(warning.contains("mode 0644") && warning.contains("chmod 600"))
-        #expect(!warning.hasPrefix("warning"), "callers add their own prefix: \(warning)")
-        try FileManager.default.setAttributes([.posixPermissions: 0o660], ofItemAtPath: path)
-        #expect(KeyRing.permissionWarning(forFileAt: path) != nil, "group may write")
-        try FileManager.default.setAttributes([.posixPermissions: 0o604], ofItemAtPath: path)
-        #expect(KeyRing.permissionWarning(forFileAt: path) != nil, "others may read")
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
-        #expect(KeyRing.permissionWarning(forFileAt: path) == nil)
-        // Group read: fine for this process's own group (root:sti 0640 read by user sti), not
-        // for another group.
-        #expect(chown(path, getuid(), getegid()) == 0)
-        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: path)
-        #expect(KeyRing.permissionWarning(forFileAt: path) == nil, "own group")
-        if getuid() == 0 {
-            let other: gid_t = getegid() == 65534 ? 65533 : 65534
-            #expect(chown(path, 0, other) == 0)
-            #expect(KeyRing.permissionWarning(forFileAt: path)?.contains("mode 0640") == true, "another group")
-        }
-        #expect(KeyRing.permissionWarning(forFileAt: dir.appendingPathComponent("missing").path) == nil)
-    }
+    // Reading the file and its permission check: STIPipelineTests/ProtocolFilesTests.swift.
 
     @Test func programmaticRingChecksItsParts() {
         #expect(throws: KeyRingError.self) { try KeyRing(keys: [(KeyRing.KeyInfo(id: "a", county: "530102"), "abc")]) }

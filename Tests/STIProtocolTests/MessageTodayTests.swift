@@ -66,11 +66,11 @@ import Testing
 
     @Test func theErrorNamesTheMessageTimestampsDate() throws {
         let year = try #require(ValidatorCheck.run(SampleMessage.rd.with("year", "2026").bytes, timestampMillis: Self.minuteBefore2026).rejection)
-        #expect(year.errors == [FieldError(.period, field: "year", "must be between 2000 and 2025, the year of the message's Kafka timestamp in UTC+8")])
+        #expect(year.errors == [FieldError(.period, field: "year", "must be between 2000 and 2025, the year of the message's Kafka timestamp in UTC+8, not 2026")])
         let date = try #require(ValidatorCheck.run(SampleMessage.contract.with("registered_on", "\"2026-01-01\"").bytes, topic: .techContract,
                                                    timestampMillis: Self.minuteBefore2026).rejection)
         #expect(date.errors == [FieldError(.period, field: "registered_on",
-                                           "must not be after 2025-12-31, the day of the message's Kafka timestamp in UTC+8")])
+                                           "must not be after 2025-12-31, the day of the message's Kafka timestamp in UTC+8, not 2026-01-01")])
     }
 
     /// A rebuild years later (the validator's clock far in the future) judges every message as

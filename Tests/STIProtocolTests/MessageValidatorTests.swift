@@ -285,13 +285,13 @@ let validatorRuleRows: [ValidatorRuleRow] = [
 
     @Test func messagesNameFieldAndRule() throws {
         let failure = try #require(ValidatorCheck.run(rd.with("expenditure_10k_cny", "10000000000.0001")).rejection)
-        #expect(failure.errors == [FieldError(.range, field: "expenditure_10k_cny", "must be between 0 and 10000000000")])
+        #expect(failure.errors == [FieldError(.range, field: "expenditure_10k_cny", "must be between 0 and 10000000000, not 10000000000.0001")])
         let year = try #require(ValidatorCheck.run(rd.with("year", "2027")).rejection)
-        #expect(year.errors.first?.message == "must be between 2000 and 2026, the year of the message's Kafka timestamp in UTC+8")
+        #expect(year.errors.first?.message == "must be between 2000 and 2026, the year of the message's Kafka timestamp in UTC+8, not 2027")
         let integer = try #require(ValidatorCheck.run(rd.with("year", "2026.0")).rejection)
-        #expect(integer.errors.first?.message == "must be an integer without a decimal point")
+        #expect(integer.errors.first?.message == "must be an integer without a decimal point, not 2026.0: write 2026")
         let type = try #require(ValidatorCheck.run(rd.with("year", "\"2025\"")).rejection)
-        #expect(type.errors.first?.message == "must be an integer, not a string")
+        #expect(type.errors.first?.message == "must be an integer, not a string \"2025\": write 2025 as a number, without quotes")
         let mismatch = try #require(ValidatorCheck.run(rd, key: "530103").rejection)
         #expect(mismatch.errors.first?.message == "\"530102\" differs from the message key \"530103\"")
     }
@@ -402,10 +402,10 @@ let validatorRuleRows: [ValidatorRuleRow] = [
         let earlier = MessageValidator(registry: .kunming, keyRing: nil, now: { Date(timeIntervalSince1970: 1_798_732_799) })
         let failure = ValidatorCheck.run(rd.with("year", "2027").bytes, timestampSource: .localClock, validator: earlier)
         #expect(ValidatorCheck.codes(failure) == [ExpectedError(.period, "year")])
-        #expect(failure.rejection?.errors.first?.message == "must be between 2000 and 2026 (the current year in UTC+8)")
+        #expect(failure.rejection?.errors.first?.message == "must be between 2000 and 2026 (the current year in UTC+8), not 2027")
         let date = ValidatorCheck.run(contract.with("registered_on", "\"2027-01-01\"").bytes, topic: .techContract,
                                       timestampSource: .localClock, validator: earlier)
-        #expect(date.rejection?.errors == [FieldError(.period, field: "registered_on", "must not be after today (2026-12-31 in UTC+8)")])
+        #expect(date.rejection?.errors == [FieldError(.period, field: "registered_on", "must not be after today (2026-12-31 in UTC+8), not 2027-01-01")])
     }
 
     @Test func otherRegistryIsUsed() throws {

@@ -60,14 +60,5 @@ import Testing
         #expect(error?.description.hasSuffix(", in entry 3") == true, "\(error?.description ?? "")")
     }
 
-    @Test func aDirectoryIsNamedAsOne() throws {
-        let dir = NSTemporaryDirectory() + "sti-registry-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let error = #expect(throws: RegistryError.self) { try Registry.load(contentsOf: URL(fileURLWithPath: dir)) }
-        #expect(error?.description == "cannot read registry file \(dir): it is a directory", "\(error?.description ?? "")")
-        // The keys file too (both said `NSCocoaErrorDomain error 256`).
-        let keys = #expect(throws: KeyRingError.self) { try KeyRing.load(contentsOf: URL(fileURLWithPath: dir)) }
-        #expect(keys?.description == "cannot read keys file \(dir): it is a directory", "\(keys?.description ?? "")")
-    }
+    // A registry or keys file that is a directory: STIPipelineTests/ProtocolFilesTests.swift.
 }

@@ -13,6 +13,7 @@
 // file's own, and expected counts come from the generator's load-summary.json.
 import Foundation
 import Kafka
+import STIFeedGenerator
 import STIPipeline
 import STIProtocol
 import STITestSupport

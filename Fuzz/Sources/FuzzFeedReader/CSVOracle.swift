@@ -17,11 +17,8 @@ enum CSVOracle {
     /// A file that cannot be read; only the line is compared (the texts were reworded).
     struct Failure: Error { var line: Int?; var message: String }
 
-    static let numericFields: Set<String> = [
-        "revision", "year", "expenditure_10k_cny", "contract_value_10k_cny", "tech_transaction_value_10k_cny",
-        "gdp_100m_cny", "resident_population_10k", "high_tech_enterprises", "invention_patents_held",
-        "industrial_output_100m_cny", "high_tech_industrial_output_100m_cny",
-    ]
+    /// The numeric columns (the catalogue's number fields; before it, the same list by hand).
+    static let numericFields: Set<String> = RecordCatalogue.numberFieldNames
 
     static func rows(_ text: String, kind: RecordKind, county: String?, submittedAt: String) throws(Failure) -> [Row] {
         guard let bad = firstQuotingError(Array(text.utf8)) else {

@@ -79,7 +79,7 @@ public enum FeedTemplate {
         }
         switch kind {
         case .rd:
-            for (label, _) in ChineseNames.labels(fieldName: "performer") {
+            for (label, _) in ChineseNames.labels(fieldName: MessageField.performer.name) {
                 rows.append(row(["county": .text(county), "year": .number(String(year)), "performer": .text(label), "revision": .number("1")]))
             }
         case .countyProfile:
@@ -97,7 +97,7 @@ public enum FeedTemplate {
             case "county":
                 validations.append(.init(range: range, values: [county], prompt: "\(county) \(registry[county]?.nameZh ?? "")"))
             case "buyer_country":
-                validations.append(.init(range: range, values: ChineseNames.labels(fieldName: "buyer_country").map(\.code), strict: false,
+                validations.append(.init(range: range, values: ChineseNames.labels(fieldName: MessageField.buyerCountry.name).map(\.code), strict: false,
                                          prompt: "ISO 3166-1 alpha-2, e.g. CN 中国"))
             case _ where !labels.isEmpty:
                 validations.append(.init(range: range, values: labels))

@@ -4,58 +4,23 @@
 // before validation and before signing, so what crosses the wire is exactly what an English
 // file gives (section 3 of docs/protocol.md does not change).
 //
-// This file is the one table of these names. The record catalogue (issue 12) is to hold them;
-// when it does, `protocolField(forHeader:)` and `protocolCode(forLabel:field:)` read from it and
-// the table below goes.
+// The names and labels themselves are in the record catalogue (Catalogue/RecordCatalogue.swift);
+// this file holds how a spreadsheet's header or cell is matched against them (two-line headers
+// as `sti template` writes them, white space inside a header, full-width brackets).
 
 /// Chinese field names and value labels, and their protocol equivalents.
 public enum ChineseNames {
-    /// Each field's Chinese column header (the unit in brackets where it has one).
-    static let fieldNames: [(MessageField, String)] = [
-        (.county, "县区代码"),
-        (.year, "年份"),
-        (.performer, "执行部门"),
-        (.expenditure, "R&D经费支出（万元）"),
-        (.contractNo, "合同编号"),
-        (.registeredOn, "登记日期"),
-        (.contractType, "合同类型"),
-        (.domain, "技术领域"),
-        (.contractValue, "合同金额（万元）"),
-        (.techTransactionValue, "技术交易额（万元）"),
-        (.buyerCountry, "买方国家（地区）"),
-        (.gdp, "地区生产总值（亿元）"),
-        (.residentPopulation, "常住人口（万人）"),
-        (.highTechEnterprises, "高新技术企业数（家）"),
-        (.inventionPatentsHeld, "有效发明专利数（件）"),
-        (.industrialOutput, "规模以上工业总产值（亿元）"),
-        (.highTechIndustrialOutput, "高新技术产业产值（亿元）"),
-        (.revision, "修订号"),
-        (.status, "状态"),
-        (.submittedAt, "提交时间"),
-        (.explanation, "说明"),
-    ]
+    /// Each field's Chinese column header (the unit in brackets where it has one), from the
+    /// record catalogue.
+    static let fieldNames: [(MessageField, String)] =
+        MessageField.allCases.map { ($0, RecordCatalogue.spec($0).chineseName) }.filter { !$0.1.isEmpty }
 
-    /// Each enumerated field's labels: Chinese label → protocol code.
-    static let labels: [MessageField: [(String, String)]] = [
-        .performer: [
-            ("规模以上企业", "enterprise_above_scale"), ("其他企业", "enterprise_other"),
-            ("科研院所", "research_institute"), ("高等学校", "higher_education"),
-            ("医疗机构", "medical"), ("其他", "other"),
-        ],
-        .contractType: [
-            ("技术开发", "development"), ("技术转让", "transfer"), ("技术咨询", "consulting"), ("技术服务", "service"),
-        ],
-        .domain: [
-            ("电子信息", "electronic_information"), ("生物医药", "biomedicine"), ("新材料", "new_materials"),
-            ("先进制造", "advanced_manufacturing"), ("新能源", "new_energy"), ("农业", "agriculture"),
-            ("生态环境", "environment"), ("其他", "other"),
-        ],
-        .status: [("有效", "active"), ("撤回", "withdrawn")],
-        .buyerCountry: [
-            ("中国", "CN"), ("老挝", "LA"), ("缅甸", "MM"), ("泰国", "TH"), ("越南", "VN"), ("柬埔寨", "KH"),
-            ("马来西亚", "MY"), ("新加坡", "SG"), ("孟加拉国", "BD"), ("斯里兰卡", "LK"), ("尼泊尔", "NP"), ("印度", "IN"),
-        ],
-    ]
+    /// Each enumerated field's labels: Chinese label → protocol code, from the record catalogue.
+    static let labels: [MessageField: [(String, String)]] = Dictionary(uniqueKeysWithValues:
+        MessageField.allCases.compactMap { field in
+            let values = RecordCatalogue.spec(field).values
+            return values.isEmpty ? nil : (field, values.map { ($0.label, $0.code) })
+        })
 
     private static let fieldByName: [String: MessageField] = {
         var table: [String: MessageField] = [:]
@@ -95,7 +60,7 @@ public enum ChineseNames {
     /// `sti template` writes them). Nil for anything else.
     static func protocolField(forHeader header: String) -> MessageField? {
         func one(_ text: String) -> MessageField? {
-            let trimmed = text.trimmingWhiteSpace
+            let trimmed = text.trimmingWhiteSpace()
             return englishByName[trimmed] ?? fieldByName[normalized(trimmed)]
         }
         if let field = one(header) { return field }
@@ -140,14 +105,5 @@ public enum ChineseNames {
     public static func labels(fieldName: String) -> [(label: String, code: String)] {
         guard let field = MessageField.allCases.first(where: { $0.name == fieldName }) else { return [] }
         return (labels[field] ?? []).map { (label: $0.0, code: $0.1) }
-    }
-}
-
-extension String {
-    /// Without white space (ASCII, no-break, ideographic) at either end.
-    var trimmingWhiteSpace: String {
-        let space: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\u{3000}" || $0 == "\u{A0}" }
-        guard let start = firstIndex(where: { !space($0) }), let end = lastIndex(where: { !space($0) }) else { return "" }
-        return String(self[start...end])
     }
 }

@@ -1,4 +1,6 @@
-// Validation of one submission message (protocol sections 3, 4 and 6).
+// Validation of one submission message (protocol sections 3, 4 and 6). Field names, bounds
+// and rule texts come from the record catalogue (`RecordCatalogue`); each message after the
+// rule quotes the value seen and names the fix where one is known (`ValueHint`).
 //
 // Order: size, encoding, JSON, schema; a message failing one of these gets that one code
 // alone. Past them every applicable error is collected, authentication included, so a bureau
@@ -8,17 +10,17 @@
 // - One error per field: a field's rules are tried in the order presence, type, precision,
 //   value (range, period, enumeration) and only the first broken one is reported; rules
 //   between two fields (`E_INCONSISTENT`) are checked only when both fields are themselves valid.
-// - An integer field (`year`, `revision`, `high_tech_enterprises`, `invention_patents_held`)
+// - An integer field (the catalogue's `.integer` fields: year, revision and the two counts)
 //   given with a decimal point, even `2026.0`, is `E_PRECISION` "must be an integer without a
 //   decimal point": the spec's "a fraction where an integer is required", read literally on
 //   the text, because a producer writing `2026.0` is sending floating point.
 // - Exponent form (`1e3`, `2.026E3`) is `E_PRECISION` for every number, integer fields too.
 // - `-0` (and `-0.00`) reads as zero: numbers are compared by value.
 // - A literal too large to hold is `E_RANGE` (`E_PERIOD` for `year`), never a crash.
-// - `tech_transaction_value_10k_cny` must itself be within 0…10,000,000,000 (`E_RANGE`), and
-//   not above `contract_value_10k_cny` (`E_INCONSISTENT`).
-// - `buyer_country` is checked for shape only (two letters A–Z), as the spec says; `XX` passes.
-// - A field of another schema (`performer` in a contract) is `E_FIELD_UNKNOWN`. A member whose
+// - A contract's technology transaction value must itself be within 0…10,000,000,000
+//   (`E_RANGE`), and not above its contract value (`E_INCONSISTENT`).
+// - The buyer's country is checked for shape only (two letters A–Z), as the spec says; `XX` passes.
+// - A field of another schema (an R&D performer in a contract) is `E_FIELD_UNKNOWN`. A member whose
 //   value is `null` is absent, so an unknown field set to `null` is not reported.
 // - At most 20 `E_FIELD_UNKNOWN` errors are listed, then one summarising the rest (field nil):
 //   a 64 KiB message can carry ten thousand keys, and the rejection notice must stay small.
@@ -63,13 +65,16 @@ public struct MessageValidator: Sendable {
     /// Section 2: a value longer than this is `E_SIZE`.
     public static let maxValueBytes = 65_536
 
+    /// One slot per field of the catalogue.
+    static let fieldCount = MessageField.allCases.count
+
     public let registry: Registry
     /// Nil: authentication disabled, unsigned messages accepted.
     public let keyRing: KeyRing?
     private let today: @Sendable () -> CalendarDate
 
     /// `today` gives the current date in UTC+8, the protocol's "today" for `year` and
-    /// `registered_on` in offline checks (messages with `timestampSource` `.localClock`); a
+    /// a contract's registration date in offline checks (messages with `timestampSource` `.localClock`); a
     /// consumed message is judged on its own timestamp (section 3). Tests inject a fixed one.
     public init(registry: Registry, keyRing: KeyRing?, today: @escaping @Sendable () -> CalendarDate) {
         self.registry = registry
@@ -85,30 +90,17 @@ public struct MessageValidator: Sendable {
 
     /// Validates one message from the topic `message.topicKind` names.
     public func validate(_ message: InboundMessage) -> Result<Record, ValidationFailure> {
-        run(value: message.value, expected: message.topicKind, message: message)
-    }
-
-    /// Decodes a record this project stored itself (canonical JSON from `RecordJSON`): the same
-    /// strict checks, except those that depend on the moment or the deployment (registry
-    /// membership, today's date, message key, signature), because the record was valid when it
-    /// was accepted and must read back the same later.
-    func decodeStored(_ value: UnsafeRawBufferPointer) -> Result<Record, ValidationFailure> {
-        run(value: value, expected: nil, message: nil)
-    }
-
-    // MARK: The checks
-
-    private func run(value: UnsafeRawBufferPointer, expected: RecordKind?, message: InboundMessage?) -> Result<Record, ValidationFailure> {
+        let value = message.value
         guard value.count <= Self.maxValueBytes else {
             return .failure(alone(.size, "the value is \(value.count) bytes, more than \(Self.maxValueBytes)"))
         }
         if let bad = UTF8Validation.firstInvalidOffset(value) {
             return .failure(alone(.encoding, "the value is not valid UTF-8 (at byte \(bad))"))
         }
-        return withUnsafeTemporaryAllocation(of: JSONSpan.self, capacity: MessageField.count) { buffer in
+        return withUnsafeTemporaryAllocation(of: JSONSpan.self, capacity: Self.fieldCount) { buffer in
             let slots = buffer.baseAddress!
-            slots.initialize(repeating: .absent, count: MessageField.count)
-            defer { slots.deinitialize(count: MessageField.count) }
+            slots.initialize(repeating: .absent, count: Self.fieldCount)
+            defer { slots.deinitialize(count: Self.fieldCount) }
             var scanner = JSONScanner(value)
             var visitor = TopLevelFields(slots: slots)
             do {
@@ -117,7 +109,7 @@ public struct MessageValidator: Sendable {
                 return .failure(alone(.json, "the value is not one JSON object: \(error)"))
             }
             var check = FieldChecks(text: scanner, slots: slots)
-            return check.run(validator: self, expected: expected, message: message, unknown: visitor.unknown)
+            return check.run(validator: self, message: message, unknown: visitor.unknown)
         }
     }
 
@@ -174,7 +166,7 @@ private enum Tables {
     static let performers = ByteEnumTable(Performer.self)
     static let contractTypes = ByteEnumTable(ContractType.self)
     static let domains = ByteEnumTable(TechDomain.self)
-    static let statuses = ByteEnumTable<RecordStatus>([("active", .active), ("withdrawn", .withdrawn)])
+    static let statuses = ByteEnumTable(RecordStatus.self)
     static let schemas = ByteEnumTable(RecordKind.allCases.map { ($0.schema, $0) })
 }
 
@@ -186,79 +178,78 @@ private struct FieldChecks {
 
     init(text: JSONScanner, slots: UnsafeMutablePointer<JSONSpan>) { self.text = text; self.slots = slots }
 
-    // 万元 amounts: 0…10,000,000,000; 亿元 and 万人 figures: up to 100,000,000 and 100,000.
-    static let tenBillion: Int64 = 10_000_000_000 * 10_000
-    static let hundredMillion: Int64 = 100_000_000 * 10_000
-    static let hundredThousand: Int64 = 100_000 * 10_000
+    /// The catalogue's bounds and requiredness, by `MessageField.rawValue`, read once: the
+    /// checks below touch only these plain values; rule texts are made only for an error.
+    private static let bounds: [FieldBounds?] = MessageField.allCases.map { RecordCatalogue.spec($0).bounds }
+    private static let optional: [Bool] = MessageField.allCases.map { RecordCatalogue.spec($0).optional }
+    static func rule(_ f: MessageField) -> String { RecordCatalogue.spec(f).rule }
 
-    mutating func run(validator: MessageValidator, expected: RecordKind?, message: InboundMessage?, unknown: [JSONSpan]) -> Result<Record, ValidationFailure> {
-        let live = message != nil
+    mutating func run(validator: MessageValidator, message: InboundMessage, unknown: [JSONSpan]) -> Result<Record, ValidationFailure> {
+        let expected = message.topicKind
         // Schema: alone when wrong.
         let countyText: String? = slot(.county).kind == .string ? text.string(slot(.county)) : nil
         let schemaSpan = slot(.schema)
         let kind: RecordKind
         switch schemaSpan.kind {
         case .absent:
-            return .failure(ValidationFailure(errors: [FieldError(.schema, field: "schema", "is missing")], county: countyText))
+            return .failure(ValidationFailure(errors: [FieldError(.schema, field: MessageField.schema.name, "is missing")], county: countyText))
         case .string:
             guard let k = Tables.schemas.match(schemaSpan, in: text) else {
-                return .failure(ValidationFailure(errors: [FieldError(.schema, field: "schema",
-                    "\(ErrorText.quoted(text.string(schemaSpan))) is not a known schema (sti.rd/1, sti.tech-contract/1, sti.county-profile/1)")],
+                return .failure(ValidationFailure(errors: [FieldError(.schema, field: MessageField.schema.name,
+                    "\(ErrorText.quoted(text.string(schemaSpan))) is not a known schema (\(RecordKind.allCases.map(\.schema).joined(separator: ", ")))")],
                     county: countyText))
             }
-            if let expected, k != expected {
-                return .failure(ValidationFailure(errors: [FieldError(.schema, field: "schema",
+            if k != expected {
+                return .failure(ValidationFailure(errors: [FieldError(.schema, field: MessageField.schema.name,
                     "\(k.schema) does not belong on this topic, which carries \(expected.schema)")], county: countyText))
             }
             kind = k
         default:
-            return .failure(ValidationFailure(errors: [FieldError(.schema, field: "schema", "must be a string, not \(schemaSpan.kind.noun)")],
+            return .failure(ValidationFailure(errors: [FieldError(.schema, field: MessageField.schema.name, "must be a string, not \(schemaSpan.kind.noun)")],
                                               county: countyText))
         }
 
         // Unknown fields: names no schema has, and names of another schema.
         let allowed = MessageField.mask(of: kind)
         var strays: [(offset: Int, name: String)] = unknown.map { ($0.start, text.string($0)) }
-        for raw in 0..<MessageField.count where allowed & (1 << UInt32(raw)) == 0 && slots[raw].kind != .absent && slots[raw].kind != .null {
+        for raw in 0..<MessageValidator.fieldCount where allowed & (1 << UInt32(raw)) == 0 && slots[raw].kind != .absent && slots[raw].kind != .null {
             strays.append((slots[raw].start, MessageField(rawValue: raw)!.name))
         }
 
         // Common fields.
         var county: String?
         if string(.county) != nil, let c = countyText {
-            if !live || validator.registry.contains(c) { county = c } else {
-                add(.county, .county, "\(ErrorText.quoted(c)) is not a code in the registry")
+            if validator.registry.contains(c) { county = c } else {
+                add(.county, .county, "\(ValueHint.quoted(c)) is not a code in the registry")
             }
         }
-        if let message {
-            if let key = message.key, key.count > 0 {
-                if slot(.county).kind == .string, !text.stringEquals(slot(.county), key) {
-                    add(.keyMismatch, .county, "\(ErrorText.quoted(countyText!)) differs from the message key \(ErrorText.describeBytes(key))")
-                }
-                if let placement = message.placement, placement.partitionCount > 0 {
-                    let expected = Partitioner.partition(forKey: key, count: placement.partitionCount)
-                    if expected != placement.partition {
-                        errors.append(FieldError(.partition, field: nil, """
-                            is on partition \(placement.partition) of \(placement.partitionCount), but its key \(ErrorText.describeBytes(key)) \
-                            belongs on partition \(expected) (murmur2, section 2): send with the murmur2 partitioner, \
-                            e.g. kcat -X partitioner=murmur2_random
-                            """))
-                    }
-                }
-            } else {
-                errors.append(FieldError(.keyMismatch, field: nil, "the message key is missing or empty; it must be the record's county code"))
+        if let key = message.key, key.count > 0 {
+            if slot(.county).kind == .string, !text.stringEquals(slot(.county), key) {
+                add(.keyMismatch, .county, "\(ErrorText.quoted(countyText!)) differs from the message key \(ErrorText.describeBytes(key))")
             }
+            if let placement = message.placement, placement.partitionCount > 0 {
+                let expected = Partitioner.partition(forKey: key, count: placement.partitionCount)
+                if expected != placement.partition {
+                    errors.append(FieldError(.partition, field: nil, """
+                        is on partition \(placement.partition) of \(placement.partitionCount), but its key \(ErrorText.describeBytes(key)) \
+                        belongs on partition \(expected) (murmur2, section 2): send with the murmur2 partitioner, \
+                        e.g. kcat -X partitioner=murmur2_random
+                        """))
+                }
+            }
+        } else {
+            errors.append(FieldError(.keyMismatch, field: nil, "the message key is missing or empty; it must be the record's county code"))
         }
-        let revision = integer(.revision, range: 1...1_000_000, rangeCode: .range, rule: "must be between 1 and 1000000")
+        let revision = integer(.revision)
         var status = RecordStatus.active
         if let s = string(.status, required: false) {
-            if let v = Tables.statuses.match(s, in: text) { status = v } else { add(.enumeration, .status, Tables.statuses.rule) }
+            if let v = Tables.statuses.match(s, in: text) { status = v } else { notInList(.status, s) }
         }
         var submittedOK = false
         if let s = string(.submittedAt) {
             let parsed = s.escaped ? RFC3339Timestamp.parse(text.string(s)) : RFC3339Timestamp.parse(text.bytes(s))
             if parsed != nil { submittedOK = true } else {
-                add(.period, .submittedAt, "must be a real RFC 3339 date-time with offset, e.g. 2026-01-15T09:30:00+08:00")
+                add(.period, .submittedAt, Self.rule(.submittedAt) + ", not " + ValueHint.quoted(text.string(s)))
             }
         }
 
@@ -269,13 +260,13 @@ private struct FieldChecks {
         }
 
         // Schema fields.
-        let today = message.map { validator.today(for: $0) }
+        let today = validator.today(for: message)
         var body: RecordBody?
         switch kind {
         case .rd:
             let year = self.year(today: today)
             let performer = enumeration(.performer, Tables.performers)
-            let expenditure = amount(.expenditure, above: nil, max: Self.tenBillion, rule: "must be between 0 and 10000000000")
+            let expenditure = amount(.expenditure)
             if let year, let performer, let expenditure {
                 body = .rd(RDExpenditure(year: year, performer: performer, expenditure: expenditure))
             }
@@ -284,11 +275,11 @@ private struct FieldChecks {
             let registeredOn = self.registeredOn(today: today)
             let contractType = enumeration(.contractType, Tables.contractTypes)
             let domain = enumeration(.domain, Tables.domains)
-            let value = amount(.contractValue, above: nil, max: Self.tenBillion, rule: "must be between 0 and 10000000000")
-            let transaction = amount(.techTransactionValue, above: nil, max: Self.tenBillion, rule: "must be between 0 and 10000000000")
+            let value = amount(.contractValue)
+            let transaction = amount(.techTransactionValue)
             let buyer = buyerCountry()
             if let value, let transaction, transaction > value {
-                add(.inconsistent, .techTransactionValue, "must not exceed contract_value_10k_cny")
+                add(.inconsistent, .techTransactionValue, "must not exceed \(MessageField.contractValue.name)")
             }
             if let contractNo, let registeredOn, let contractType, let domain, let value, let transaction, let buyer {
                 body = .techContract(TechContract(contractNo: contractNo, registeredOn: registeredOn, contractType: contractType,
@@ -297,14 +288,14 @@ private struct FieldChecks {
             }
         case .countyProfile:
             let year = self.year(today: today)
-            let gdp = amount(.gdp, required: false, above: 0, max: Self.hundredMillion, rule: "must be greater than 0 and at most 100000000")
-            let population = amount(.residentPopulation, required: false, above: 0, max: Self.hundredThousand, rule: "must be greater than 0 and at most 100000")
-            let enterprises = integer(.highTechEnterprises, required: false, range: 0...1_000_000, rangeCode: .range, rule: "must be between 0 and 1000000")
-            let patents = integer(.inventionPatentsHeld, required: false, range: 0...100_000_000, rangeCode: .range, rule: "must be between 0 and 100000000")
-            let output = amount(.industrialOutput, required: false, above: nil, max: Self.hundredMillion, rule: "must be between 0 and 100000000")
-            let highTech = amount(.highTechIndustrialOutput, required: false, above: nil, max: Self.hundredMillion, rule: "must be between 0 and 100000000")
+            let gdp = amount(.gdp)
+            let population = amount(.residentPopulation)
+            let enterprises = integer(.highTechEnterprises)
+            let patents = integer(.inventionPatentsHeld)
+            let output = amount(.industrialOutput)
+            let highTech = amount(.highTechIndustrialOutput)
             if let output, let highTech, highTech > output {
-                add(.inconsistent, .highTechIndustrialOutput, "must not exceed industrial_output_100m_cny")
+                add(.inconsistent, .highTechIndustrialOutput, "must not exceed \(MessageField.industrialOutput.name)")
             }
             if let year {
                 body = .countyProfile(CountyProfile(year: year, gdp: gdp, residentPopulation: population,
@@ -324,7 +315,7 @@ private struct FieldChecks {
         }
 
         // Authentication, on every message that got this far.
-        if let message, let ring = validator.keyRing {
+        if let ring = validator.keyRing {
             let keyCounty = countyText ?? message.key.flatMap { UTF8Validation.isValid($0) ? String(decoding: $0, as: UTF8.self) : nil }
             if let failure = ring.verify(keyId: message.keyIdHeader, signature: message.signatureHeader, county: keyCounty,
                                          value: message.value, at: message.timestampMillis,
@@ -370,10 +361,20 @@ private struct FieldChecks {
             return nil
         }
         guard s.kind == kind else {
-            add(.type, f, "must be \(noun), not \(s.kind.noun)")
+            add(.type, f, "must be \(noun), not \(s.kind.noun)" + typeHint(f, s))
             return nil
         }
         return s
+    }
+
+    /// The value seen and the fix, for a wrong JSON type (issue 15): a number sent as a
+    /// string (`"1,234.5"`), a code sent as a number. Free text (`explanation`) is never quoted.
+    private func typeHint(_ f: MessageField, _ s: JSONSpan) -> String {
+        switch s.kind {
+        case .string: ValueHint.forNumberText(text.string(s))
+        case .number where f != .explanation: ValueHint.forBareNumber(text.string(s))
+        default: ""
+        }
     }
 
     private mutating func string(_ f: MessageField, required: Bool = true) -> JSONSpan? {
@@ -382,51 +383,63 @@ private struct FieldChecks {
 
     private mutating func enumeration<E>(_ f: MessageField, _ table: ByteEnumTable<E>) -> E? {
         guard let s = string(f) else { return nil }
-        guard let v = table.match(s, in: text) else { add(.enumeration, f, table.rule); return nil }
+        guard let v = table.match(s, in: text) else { notInList(f, s); return nil }
         return v
     }
 
-    private mutating func integer(_ f: MessageField, required: Bool = true, range: ClosedRange<Int64>,
-                                  rangeCode: ErrorCode, rule: String) -> Int64? {
-        guard let s = present(f, .number, required: required, noun: "an integer") else { return nil }
+    /// `E_ENUM` with the value seen and, when the value is a Chinese label or a code in the
+    /// wrong case, the code to write.
+    private mutating func notInList(_ f: MessageField, _ s: JSONSpan) {
+        add(.enumeration, f, Self.rule(f) + ValueHint.forCode(text.string(s), field: f))
+    }
+
+    /// `E_RANGE` (or `rangeCode`) with the literal seen.
+    private mutating func outOfRange(_ f: MessageField, _ s: JSONSpan, _ code: ErrorCode = .range, rule: String? = nil) {
+        add(code, f, (rule ?? Self.rule(f)) + ", not " + ValueHint.literal(text.bytes(s)))
+    }
+
+    /// An integer field in the catalogue's bounds (`year` passes its own).
+    private mutating func integer(_ f: MessageField, range: ClosedRange<Int64>? = nil, rangeCode: ErrorCode = .range,
+                                  rule: String? = nil) -> Int64? {
+        guard let s = present(f, .number, required: !Self.optional[f.rawValue], noun: "an integer") else { return nil }
         switch ExactNumber.read(text.bytes(s), scale: 0) {
-        case .exponent: add(.precision, f, "must not be in exponent form")
-        case .tooPrecise: add(.precision, f, "must be an integer without a decimal point")
-        case .outOfRange: add(rangeCode, f, rule)
+        case .exponent: add(.precision, f, "must not be in exponent form" + ValueHint.forExponent(text.bytes(s)))
+        case .tooPrecise: add(.precision, f, "must be an integer without a decimal point" + ValueHint.forFraction(text.bytes(s)))
+        case .outOfRange: outOfRange(f, s, rangeCode, rule: rule)
         case .value(let v):
-            guard range.contains(v) else { add(rangeCode, f, rule); return nil }
+            let ok = range.map { $0.contains(v) } ?? Self.bounds[f.rawValue]!.contains(v)
+            guard ok else { outOfRange(f, s, rangeCode, rule: rule); return nil }
             return v
         }
         return nil
     }
 
-    /// An amount with at most 4 fractional digits; `above` is an exclusive lower bound
-    /// (nil: inclusive 0); `max` is inclusive. Bounds are scaled by 10^4.
-    private mutating func amount(_ f: MessageField, required: Bool = true, above: Int64?, max: Int64, rule: String) -> ExactAmount? {
-        guard let s = present(f, .number, required: required, noun: "a number") else { return nil }
+    /// An amount with at most 4 fractional digits, in the catalogue's bounds (scaled by 10^4).
+    private mutating func amount(_ f: MessageField) -> ExactAmount? {
+        guard let s = present(f, .number, required: !Self.optional[f.rawValue], noun: "a number") else { return nil }
         switch ExactNumber.read(text.bytes(s), scale: 4) {
-        case .exponent: add(.precision, f, "must not be in exponent form")
-        case .tooPrecise: add(.precision, f, "must have at most 4 fractional digits")
-        case .outOfRange: add(.range, f, rule)
+        case .exponent: add(.precision, f, "must not be in exponent form" + ValueHint.forExponent(text.bytes(s)))
+        case .tooPrecise: add(.precision, f, "must have at most 4 fractional digits" + ValueHint.forRounding(text.bytes(s)))
+        case .outOfRange: outOfRange(f, s)
         case .value(let v):
-            let low = above.map { v > $0 } ?? (v >= 0)
-            guard low, v <= max else { add(.range, f, rule); return nil }
+            guard Self.bounds[f.rawValue]!.contains(v) else { outOfRange(f, s); return nil }
             return ExactAmount(scaled: v)
         }
         return nil
     }
 
-    private mutating func year(today: ProtocolToday?) -> Int? {
+    private mutating func year(today: ProtocolToday) -> Int? {
         let before = errors.count
-        let upper = today.map { Int64($0.date.year) } ?? 9999
+        let upper = Int64(today.date.year)
         // A message stamped before 2000 (timestamp 0 is 1970) allows no year at all: the range
         // is empty, which `ClosedRange` cannot express.
         let v = integer(.year, range: 2000...max(2000, upper), rangeCode: .period, rule: "")
         if let v, v <= upper { return Int(v) }
-        if v != nil { add(.period, .year, "") }
-        // The rule text names today's year, so it is made only when needed.
-        if errors.count > before, errors[before].message.isEmpty {
-            errors[before].message = today?.yearRule ?? "must be 2000 or later"
+        if let v { add(.period, .year, ", not \(v)") }
+        // The rule text names today's year, so it is made only when needed (the value seen
+        // follows it).
+        if errors.count > before, errors[before].code == .period, errors[before].message.hasPrefix(", not ") {
+            errors[before].message = today.yearRule + errors[before].message
         }
         return nil
     }
@@ -453,13 +466,16 @@ private struct FieldChecks {
 
     static let maxExplanationScalars = 2_000
 
-    private mutating func registeredOn(today: ProtocolToday?) -> CalendarDate? {
+    private mutating func registeredOn(today: ProtocolToday) -> CalendarDate? {
         guard let s = string(.registeredOn) else { return nil }
         let parsed = s.escaped ? CalendarDate.parse(text.string(s)) : CalendarDate.parse(text.bytes(s))
-        guard let date = parsed else { add(.period, .registeredOn, "must be a real date YYYY-MM-DD"); return nil }
-        guard date.year >= 2000 else { add(.period, .registeredOn, "must be in 2000 or later"); return nil }
-        if let today, date > today.date {
-            add(.period, .registeredOn, today.dateRule)
+        guard let date = parsed else {
+            add(.period, .registeredOn, Self.rule(.registeredOn) + ValueHint.forDate(text.string(s)))
+            return nil
+        }
+        guard date.year >= 2000 else { add(.period, .registeredOn, "must be in 2000 or later, not \(date)"); return nil }
+        if date > today.date {
+            add(.period, .registeredOn, today.dateRule + ", not \(date)")
             return nil
         }
         return date
@@ -478,7 +494,7 @@ private struct FieldChecks {
             }
         }
         guard good, (1...64).contains(count) else {
-            add(.range, .contractNo, "must be 1 to 64 characters of A-Z a-z 0-9 - _ . /")
+            add(.range, .contractNo, Self.rule(.contractNo) + ", not " + ValueHint.quoted(text.string(s)))
             return nil
         }
         return text.string(s)
@@ -493,7 +509,7 @@ private struct FieldChecks {
             if !(UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b) { good = false }
         }
         guard good, count == 2 else {
-            add(.enumeration, .buyerCountry, "must be two upper-case letters (ISO 3166-1 alpha-2, CN for domestic buyers)")
+            add(.enumeration, .buyerCountry, Self.rule(.buyerCountry) + ValueHint.forCode(text.string(s), field: .buyerCountry))
             return nil
         }
         return text.string(s)

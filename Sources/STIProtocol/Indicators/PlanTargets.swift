@@ -47,7 +47,7 @@ public enum PlanTargets {
             let value = row?.value ?? ""
             let status = row?.status.rawValue ?? "no data"
             lines.append([f.indicator.rawValue, f.indicator.unit, value.isEmpty ? "-" : value, status,
-                          "\(f.value) (\(f.year) \(f.kind.rawValue))", comparison(value: value, figure: f)])
+                          "\(f.value) (\(f.year) \(f.kind.rawValue))", comparison(value: row?.exact, figure: f)])
         }
         var widths = [Int](repeating: 0, count: lines[0].count)
         for l in lines { for (i, cell) in l.enumerated() { widths[i] = max(widths[i], cell.count) } }
@@ -62,8 +62,8 @@ public enum PlanTargets {
     }
 
     /// The comparison text for one figure; `-` when either side is missing or not a number.
-    static func comparison(value: String, figure: PlanFigure) -> String {
-        guard let v = NumberFormat.parseScaled(value, fractionDigits: compareDigits),
+    static func comparison(value: IndicatorValue?, figure: PlanFigure) -> String {
+        guard let v = value?.scaled(toFractionDigits: compareDigits),
               let p = NumberFormat.parseScaled(figure.value, fractionDigits: compareDigits), p != 0,
               let scaled = NumberFormat.scaledQuotient(
                   figure.kind == .target ? v * 100 : (v - p) * 100, p, fractionDigits: percentDigits)

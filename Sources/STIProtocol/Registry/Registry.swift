@@ -45,15 +45,15 @@ public struct Registry: Sendable, Hashable {
         for (i, g) in geographies.enumerated() {
             guard !g.code.isEmpty else { throw RegistryError("geography \(i + 1): code is empty") }
             guard index[g.code] == nil else {
-                throw RegistryError("entry \(i + 1) (code \(ErrorText.quoted(g.code))): code is listed twice, also in entry \(index[g.code]! + 1)")
+                throw RegistryError(.duplicate, "entry \(i + 1) (code \(ErrorText.quoted(g.code))): code is listed twice, also in entry \(index[g.code]! + 1)")
             }
             if g.kind == .zone && g.inTotal {
-                throw RegistryError("zone \(g.code) has in_total true: zones are never added into totals")
+                throw RegistryError(.rule, "zone \(g.code) has in_total true: zones are never added into totals")
             }
             index[g.code] = i
         }
         for reserved in ["KM-CORE", "KM-DEMO", "530100"] where index[reserved] != nil {
-            throw RegistryError("code \(reserved) is reserved for a derived geography")
+            throw RegistryError(.rule, "code \(reserved) is reserved for a derived geography")
         }
         self.geographies = geographies
         self.index = index
@@ -75,20 +75,6 @@ public struct Registry: Sendable, Hashable {
         ]
     }
 
-    /// Loads a registry file: `{"geographies": [{"code": …, "name_zh": …, …}]}`, read as
-    /// strictly as a message (see `parse`).
-    public static func load(contentsOf url: URL) throws(RegistryError) -> Registry {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw RegistryError("cannot read registry file \(url.path): it is a directory")
-        }
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw RegistryError("cannot read registry file \(url.path): \(error.localizedDescription)")
-        }
-        return try parse(data, source: "registry file \(url.path)")
-    }
-
     static let entryFields = ["code", "name_zh", "name_en", "kind", "area", "in_total"]
 
     /// Checks registry bytes with the rules of the message parser (protocol section 6: strict
@@ -104,9 +90,9 @@ public struct Registry: Sendable, Hashable {
             }
         } catch let error as JSONSyntaxError {
             let entry = data.withUnsafeBytes { Self.entryNumber(at: error.offset, in: $0) }.map { ", in entry \($0)" } ?? ""
-            throw RegistryError("\(source) is not strict JSON: \(error)\(entry)")
+            throw RegistryError(.syntax, "\(source) is not strict JSON: \(error)\(entry)")
         } catch {
-            throw RegistryError("\(source) is not strict JSON: \(error)")
+            throw RegistryError(.syntax, "\(source) is not strict JSON: \(error)")
         }
         guard case .object(let top) = root else { throw RegistryError("\(source): expected an object") }
         for member in top where member.key != "geographies" {
@@ -121,12 +107,12 @@ public struct Registry: Sendable, Hashable {
         for (n, item) in items.enumerated() {
             let g = try entry(item, number: n + 1, source: source)
             if let earlier = firstEntry[g.code] {
-                throw RegistryError("\(source): entry \(n + 1) (code \(ErrorText.quoted(g.code))): code is listed twice, also in entry \(earlier)")
+                throw RegistryError(.duplicate, "\(source): entry \(n + 1) (code \(ErrorText.quoted(g.code))): code is listed twice, also in entry \(earlier)")
             }
             firstEntry[g.code] = n + 1
             geographies.append(g)
         }
-        do { return try Registry(geographies: geographies) } catch { throw RegistryError("\(source): \(error.description)") }
+        do { return try Registry(geographies: geographies) } catch { throw RegistryError(error.code, "\(source): \(error.description)") }
     }
 
     private static func entry(_ item: JSONValue, number: Int, source: String) throws(RegistryError) -> Geography {
@@ -217,8 +203,24 @@ public struct Registry: Sendable, Hashable {
     }()
 }
 
-/// A registry that cannot be used, with the reason.
-public struct RegistryError: Error, Sendable, CustomStringConvertible {
+/// A registry that cannot be used: what went wrong (`code`, for callers to branch on) and a
+/// sentence naming the file, the entry and the field.
+public struct RegistryError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Code: String, Sendable, Hashable {
+        /// The file cannot be read (missing, a directory, no permission).
+        case unreadable
+        /// Not strict JSON (section 6's rules).
+        case syntax
+        /// A missing, unknown, empty or mistyped field, or no geographies.
+        case invalid
+        /// A code listed twice.
+        case duplicate
+        /// A rule of section 1 broken: a zone in the totals, a derived geography's code used.
+        case rule
+    }
+
+    public var code: Code
     public var description: String
-    public init(_ description: String) { self.description = description }
+    public init(_ code: Code, _ description: String) { self.code = code; self.description = description }
+    init(_ description: String) { self.init(.invalid, description) }
 }

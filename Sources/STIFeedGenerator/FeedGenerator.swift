@@ -24,10 +24,21 @@ public struct FeedGenerator: Sendable {
     public static let sampleYears = [2024, 2025]
 }
 
-/// Why the generator could not write a feed: a bad argument or a file-system failure.
+/// Why the generator could not write a feed: a bad argument or a file-system failure (`code`),
+/// and a sentence naming the argument or the path.
 public struct FeedGeneratorError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Code: String, Sendable, Hashable {
+        /// A message count or invalid fraction out of range.
+        case badArgument
+        /// A directory or file could not be created, written, closed or restricted.
+        case cannotWrite
+    }
+
+    public var code: Code
     public var description: String
-    public init(_ description: String) { self.description = description }
+    public init(_ code: Code, _ description: String) { self.code = code; self.description = description }
+    /// A file-system failure.
+    init(_ description: String) { self.init(.cannotWrite, description) }
 }
 
 /// What `writeSamples` wrote, and the city totals (counties only, current active records after

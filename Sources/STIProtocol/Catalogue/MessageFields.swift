@@ -1,66 +1,30 @@
-// The field names of protocol section 3 and fast ways to recognise them and their values in
-// scanned bytes without making Swift strings.
+// Fast ways to recognise the field names of protocol section 3 and their values in scanned
+// bytes without making Swift strings. The names are the catalogue's (`RecordCatalogue`); the
+// hand-tuned match below spells them again for speed and is checked against it by a test.
 
-/// Every field name any schema knows, in the order of the spec's tables (common fields, then
-/// `sti.rd/1`, `sti.tech-contract/1`, `sti.county-profile/1`; `year` is shared).
-enum MessageField: Int, CaseIterable, Sendable {
+/// Every field any schema knows, in the order of the spec's tables (common fields, then
+/// `sti.rd/1`, `sti.tech-contract/1`, `sti.county-profile/1`; `year` is shared). Names, types
+/// and rules are in `RecordCatalogue`.
+public enum MessageField: Int, CaseIterable, Sendable {
     case schema, county, revision, status, submittedAt, explanation
     case year, performer, expenditure
     case contractNo, registeredOn, contractType, domain, contractValue, techTransactionValue, buyerCountry
     case gdp, residentPopulation, highTechEnterprises, inventionPatentsHeld, industrialOutput, highTechIndustrialOutput
 
-    static let count = 22
-
-    var name: String {
-        switch self {
-        case .schema: "schema"
-        case .county: "county"
-        case .revision: "revision"
-        case .status: "status"
-        case .submittedAt: "submitted_at"
-        case .explanation: "explanation"
-        case .year: "year"
-        case .performer: "performer"
-        case .expenditure: "expenditure_10k_cny"
-        case .contractNo: "contract_no"
-        case .registeredOn: "registered_on"
-        case .contractType: "contract_type"
-        case .domain: "domain"
-        case .contractValue: "contract_value_10k_cny"
-        case .techTransactionValue: "tech_transaction_value_10k_cny"
-        case .buyerCountry: "buyer_country"
-        case .gdp: "gdp_100m_cny"
-        case .residentPopulation: "resident_population_10k"
-        case .highTechEnterprises: "high_tech_enterprises"
-        case .inventionPatentsHeld: "invention_patents_held"
-        case .industrialOutput: "industrial_output_100m_cny"
-        case .highTechIndustrialOutput: "high_tech_industrial_output_100m_cny"
-        }
-    }
+    /// The protocol's name (from the catalogue).
+    public var name: String { RecordCatalogue.spec(self).name }
 
     /// The fields of a schema as a bit set over `rawValue`.
-    static func mask(of kind: RecordKind) -> UInt32 {
-        switch kind {
-        case .rd: rdMask
-        case .techContract: contractMask
-        case .countyProfile: profileMask
-        }
+    static func mask(of kind: RecordKind) -> UInt32 { masks[kind.index] }
+
+    private static let masks: [UInt32] = RecordKind.allCases.map { kind in
+        RecordCatalogue.allFields(of: kind).reduce(0) { $0 | 1 << UInt32($1.rawValue) }
     }
-
-    private static func bits(_ fields: [MessageField]) -> UInt32 { fields.reduce(0) { $0 | 1 << UInt32($1.rawValue) } }
-    private static let commonMask = bits([.schema, .county, .revision, .status, .submittedAt, .explanation])
-    private static let rdMask = commonMask | bits([.year, .performer, .expenditure])
-    private static let contractMask = commonMask | bits([.contractNo, .registeredOn, .contractType, .domain, .contractValue,
-                                                         .techTransactionValue, .buyerCountry])
-    private static let profileMask = commonMask | bits([.year, .gdp, .residentPopulation, .highTechEnterprises,
-                                                        .inventionPatentsHeld, .industrialOutput, .highTechIndustrialOutput])
-
-    private static let byName: [String: MessageField] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.name, $0) })
 
     /// The field a scanned key names, if any (escapes decoded). Unescaped keys, the normal
     /// case, are matched by length and first byte, then compared once, without making strings.
     static func lookup(_ key: JSONSpan, in text: JSONScanner) -> MessageField? {
-        if key.escaped { return byName[text.string(key)] }
+        if key.escaped { return RecordCatalogue.spec(named: text.string(key))?.field }
         let p = text.p + key.start
         let length = key.length
         @inline(__always) func `is`(_ name: StaticString, _ field: MessageField) -> MessageField? {

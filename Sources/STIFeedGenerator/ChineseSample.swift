@@ -24,9 +24,9 @@ extension FeedGenerator {
             var copy = record
             copy.body = .rd(rd)
             var row = FeedRow(record: copy)
-            if case .string(let code)? = row["performer"],
-               let label = ChineseNames.labels(fieldName: "performer").first(where: { $0.code == code })?.label {
-                row["performer"] = .string(label)
+            if case .string(let code)? = row[.performer],
+               let label = ChineseNames.labels(fieldName: MessageField.performer.name).first(where: { $0.code == code })?.label {
+                row[.performer] = .string(label)
             }
             try writer.append { row.appendCSV(columns: columns, to: &$0) }
         }

@@ -289,11 +289,11 @@ extension FeedGenerator {
     static func writeCSV(_ records: [Record], kind: RecordKind, to url: URL) throws(FeedGeneratorError) {
         let writer = try FeedFileWriter(url: url)
         var columns = FeedRow.csvColumns(kind)
-        if records.contains(where: { $0.explanation != nil }) { columns.append("explanation") }
+        if records.contains(where: { $0.explanation != nil }) { columns.append(MessageField.explanation.name) }
         try writer.append { FeedRow.appendCSVHeader(columns, to: &$0) }
         for record in records {
             var row = FeedRow(record: record)
-            if kind == .techContract && row["status"] == nil { row["status"] = .string(RecordStatus.active.rawValue) }
+            if kind == .techContract && row[.status] == nil { row[.status] = .string(RecordStatus.active.rawValue) }
             try writer.append { row.appendCSV(columns: columns, to: &$0) }
         }
         try writer.close()

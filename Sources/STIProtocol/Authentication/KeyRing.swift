@@ -13,16 +13,32 @@
 // Secrets never appear in any error, description or mirror of these types.
 public import Foundation
 import Crypto
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
-/// A keys file that cannot be used, or a signing request for an unknown key. Never contains a secret.
+/// A keys file that cannot be used, or a signing request for an unknown key: what went wrong
+/// (`code`, for callers to branch on) and a sentence naming the file, the entry and the field.
+/// Never contains a secret.
 public struct KeyRingError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Code: String, Sendable, Hashable {
+        /// The file cannot be read (missing, a directory, no permission).
+        case unreadable
+        /// Not strict JSON (section 6's rules).
+        case syntax
+        /// A missing, unknown, empty or mistyped field, or an empty list.
+        case invalid
+        /// An id listed twice.
+        case duplicate
+        /// `secret_hex` not exactly 64 hex digits.
+        case badSecret
+        /// `not_before`/`not_after` malformed or in the wrong order.
+        case badValidity
+        /// Signing with a key id the ring does not hold.
+        case unknownKey
+    }
+
+    public var code: Code
     public var description: String
-    public init(_ description: String) { self.description = description }
+    public init(_ code: Code, _ description: String) { self.code = code; self.description = description }
+    init(_ description: String) { self.init(.invalid, description) }
 }
 
 /// The bureaus' HMAC-SHA256 keys: verifies message signatures for the aggregator and signs
@@ -67,13 +83,13 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
         for (n, d) in definitions.enumerated() {
             let name = "entry \(n + 1) (id \(ErrorText.quotedUnlessSecret(d.info.id)))"
             guard !d.info.id.isEmpty else { throw KeyRingError("entry \(n + 1): id must not be empty") }
-            guard byId[d.info.id] == nil else { throw KeyRingError("\(name): id is listed twice") }
+            guard byId[d.info.id] == nil else { throw KeyRingError(.duplicate, "\(name): id is listed twice") }
             guard !d.info.county.isEmpty else { throw KeyRingError("\(name): county must not be empty") }
             guard let secret = KeyRing.decodeHex(d.secretHex) else {
-                throw KeyRingError("\(name): secret_hex must be exactly 64 hex digits")
+                throw KeyRingError(.badSecret, "\(name): secret_hex must be exactly 64 hex digits")
             }
             if let a = d.info.notBeforeMillis, let b = d.info.notAfterMillis, a > b {
-                throw KeyRingError("\(name): not_before is after not_after")
+                throw KeyRingError(.badValidity, "\(name): not_before is after not_after")
             }
             byId[d.info.id] = Entry(info: d.info, mac: PreparedHMAC(key: secret))
         }
@@ -81,20 +97,7 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
         self.byId = byId
     }
 
-    // MARK: Loading
-
-    /// Reads and checks a keys file `{"keys": [{"id", "county", "secret_hex", "not_before"?, "not_after"?}]}`.
-    public static func load(contentsOf url: URL) throws(KeyRingError) -> KeyRing {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw KeyRingError("cannot read keys file \(url.path): it is a directory")
-        }
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw KeyRingError("cannot read keys file \(url.path): \(error.localizedDescription)")
-        }
-        return try parse(data, source: "keys file \(url.path)")
-    }
+    // MARK: Parsing (reading the file and checking its permissions: STIPipeline/Files/KeyRingFile.swift)
 
     /// Checks keys-file bytes; `source` prefixes every error ("keys file /etc/sti/keys.json").
     public static func parse(_ data: Data, source: String = "keys file") throws(KeyRingError) -> KeyRing {
@@ -104,7 +107,7 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
                 try JSONValue.parseObject(raw)
             }
         } catch {
-            throw KeyRingError("\(source) is not strict JSON: \(error)")
+            throw KeyRingError(.syntax, "\(source) is not strict JSON: \(error)")
         }
         guard case .object(let top) = root else { throw KeyRingError("\(source): expected an object") }
         for member in top where member.key != "keys" {
@@ -117,7 +120,7 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
         for (n, item) in items.enumerated() {
             definitions.append(try entry(item, number: n + 1, source: source))
         }
-        do { return try KeyRing(keys: definitions) } catch { throw KeyRingError("\(source): \(error.description)") }
+        do { return try KeyRing(keys: definitions) } catch { throw KeyRingError(error.code, "\(source): \(error.description)") }
     }
 
     private static let entryFields: Set<String> = ["id", "county", "secret_hex", "not_before", "not_after"]
@@ -144,13 +147,13 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
         let county = try text("county", required: true)!
         let secretHex = try text("secret_hex", required: true)!
         guard secretHex.utf8.count == 64, decodeHex(secretHex) != nil else {
-            throw KeyRingError("\(name): secret_hex must be exactly 64 hex digits")
+            throw KeyRingError(.badSecret, "\(name): secret_hex must be exactly 64 hex digits")
         }
         var info = KeyInfo(id: id, county: county)
         for field in ["not_before", "not_after"] {
             guard let t = try text(field, required: false) else { continue }
             guard let stamp = RFC3339Timestamp.parse(t) else {
-                throw KeyRingError("\(name): \(field) must be an RFC 3339 date-time with offset, e.g. 2026-01-01T00:00:00+08:00")
+                throw KeyRingError(.badValidity, "\(name): \(field) must be an RFC 3339 date-time with offset, e.g. 2026-01-01T00:00:00+08:00")
             }
             if field == "not_before" { info.notBefore = t; info.notBeforeMillis = stamp.epochMillisRoundedUp }
             else { info.notAfter = t; info.notAfterMillis = stamp.epochMillis }
@@ -176,23 +179,6 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
             out.append(hi << 4 | lo)
         }
         return out
-    }
-
-    /// A warning for the CLI when the keys file at `path` can be read by anyone but the user
-    /// that runs sti: any access for others, group write, or group read by a group that is not
-    /// this process's own (the server layout `root:sti 0640`, read by the service user `sti`
-    /// through its group, is fine). nil when it is fine, or when the file cannot be inspected
-    /// (reading it will then report the problem).
-    public static func permissionWarning(forFileAt path: String) -> String? {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return nil }
-        let mode = UInt32(st.st_mode) & 0o777
-        let exposed = mode & 0o037 != 0 || (mode & 0o040 != 0 && st.st_gid != getegid())
-        guard exposed else { return nil }
-        let octal = String(mode, radix: 8)
-        let shown = String(repeating: "0", count: max(0, 4 - octal.count)) + octal
-        return "keys file \(path) is accessible to group or others (mode \(shown)); it holds secrets: chmod 600 \(path)"
-            + " (or chmod 640 with the group of the user that runs sti)"
     }
 
     // MARK: Verifying and signing
@@ -259,7 +245,7 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
     /// The `sti-signature` header for `value` under key `keyId`: lower-case hex HMAC-SHA256.
     public func sign(value: some DataProtocol, keyId: String) throws(KeyRingError) -> String {
         let value = Array(value)
-        guard let entry = byId[keyId] else { throw KeyRingError("unknown key \(ErrorText.quotedUnlessSecret(keyId))") }
+        guard let entry = byId[keyId] else { throw KeyRingError(.unknownKey, "unknown key \(ErrorText.quotedUnlessSecret(keyId))") }
         let mac = entry.mac.authenticationCode(for: value)
         var hex: [UInt8] = []
         hex.reserveCapacity(64)

@@ -54,8 +54,10 @@ public struct IndicatorRow: Sendable, Hashable {
     public var geoNameZh: String
     public var geoNameEn: String
     public var indicator: Indicator
-    /// Already formatted (section 7 number format); empty when there is no value.
-    public var value: String
+    /// The value, exact; nil when there is none (status missing, partial or undefined).
+    public var exact: IndicatorValue?
+    /// The value in section 7's number format, made when written; empty when there is none.
+    public var value: String { exact?.text ?? "" }
     public var status: IndicatorStatus
     public var countiesReporting: Int
     public var countiesExpected: Int
@@ -63,10 +65,54 @@ public struct IndicatorRow: Sendable, Hashable {
     public var unit: String { indicator.unit }
 
     public init(year: Int, geoCode: String, geoNameZh: String, geoNameEn: String, indicator: Indicator,
-                value: String, status: IndicatorStatus, countiesReporting: Int, countiesExpected: Int) {
+                exact: IndicatorValue?, status: IndicatorStatus, countiesReporting: Int, countiesExpected: Int) {
         self.year = year; self.geoCode = geoCode; self.geoNameZh = geoNameZh; self.geoNameEn = geoNameEn
-        self.indicator = indicator; self.value = value; self.status = status
+        self.indicator = indicator; self.exact = exact; self.status = status
         self.countiesReporting = countiesReporting; self.countiesExpected = countiesExpected
+    }
+
+    /// A row from value text in section 7's format (for tests and tools that write rows by
+    /// hand); text that is no such number gives no value.
+    public init(year: Int, geoCode: String, geoNameZh: String, geoNameEn: String, indicator: Indicator,
+                value: String, status: IndicatorStatus, countiesReporting: Int, countiesExpected: Int) {
+        self.init(year: year, geoCode: geoCode, geoNameZh: geoNameZh, geoNameEn: geoNameEn, indicator: indicator,
+                  exact: IndicatorValue(text: value), status: status, countiesReporting: countiesReporting,
+                  countiesExpected: countiesExpected)
+    }
+}
+
+/// An indicator value, exact: `scaled ÷ 10^fractionDigits` (money in 亿元 has 8 digits, a
+/// ratio 4, a count 0). Formatted only by `text`, when written.
+public struct IndicatorValue: Sendable, Hashable {
+    public private(set) var scaled: Int128
+    public private(set) var fractionDigits: Int
+
+    /// Kept in lowest terms (trailing fractional zeros dropped), so equal values are equal.
+    public init(scaled: Int128, fractionDigits: Int) {
+        var v = scaled, d = fractionDigits
+        while d > 0, v % 10 == 0 { v /= 10; d -= 1 }
+        self.scaled = v; self.fractionDigits = d
+    }
+
+    /// Parses section 7 decimal text (`120.86`, `3000`, `-0.5`).
+    public init?(text: String) {
+        let digits = text.split(separator: ".", maxSplits: 1).dropFirst().first?.count ?? 0
+        guard let v = NumberFormat.parseScaled(text, fractionDigits: digits) else { return nil }
+        self.init(scaled: v, fractionDigits: digits)
+    }
+
+    /// Section 7's number format: no exponent, trailing zeros dropped.
+    public var text: String { DecimalText.format(scaled, fractionDigits: fractionDigits) }
+
+    /// The value × 10^digits, exactly; nil when it has more significant fractional digits.
+    public func scaled(toFractionDigits digits: Int) -> Int128? {
+        var v = scaled, d = fractionDigits
+        while d > digits {
+            guard v % 10 == 0 else { return nil }
+            v /= 10; d -= 1
+        }
+        while d < digits { v *= 10; d += 1 }
+        return v
     }
 }
 
@@ -145,36 +191,37 @@ extension Indicator {
     }
 
     /// Formats an additive amount in this indicator's unit.
-    func formatAdditive(_ v: Int128) -> String {
-        unit == "count" ? NumberFormat.count(v) : NumberFormat.money(yuan: v)
+    /// A sum as a value: a count as it is, money (integer yuan) in 亿元 with 8 digits.
+    func additiveValue(_ v: Int128) -> IndicatorValue {
+        unit == "count" ? IndicatorValue(scaled: v, fractionDigits: 0) : IndicatorValue(scaled: v, fractionDigits: 8)
     }
 }
 
 /// A row's value, status and reporting count for a geography with `constituents` (one for a
 /// county or zone row: its own totals).
 private func evaluate(_ indicator: Indicator, constituents: [CountyYearTotals?], derived: Bool)
-    -> (value: String, status: IndicatorStatus, reporting: Int)
+    -> (value: IndicatorValue?, status: IndicatorStatus, reporting: Int)
 {
     let inputs = constituents.compactMap { indicator.input($0) }
     let reporting = inputs.count
     let expected = constituents.count
     // Zero constituents (possible only with a custom registry) is reported as missing: there
     // is nothing a value could be formed from.
-    guard reporting > 0 else { return ("", .missing, 0) }
+    guard reporting > 0 else { return (nil, .missing, 0) }
     if indicator.isRatio {
-        guard reporting == expected else { return ("", .partial, reporting) }
+        guard reporting == expected else { return (nil, .partial, reporting) }
         var numerator: Int128 = 0, denominator: Int128 = 0
         for case let .ratio(n, d) in inputs { numerator += n; denominator += d }
-        guard let text = NumberFormat.ratio(numerator: numerator, denominator: denominator,
-                                            multiplier: indicator.ratioMultiplier) else {
-            return ("", .undefined, reporting)
+        guard let scaled = NumberFormat.scaledQuotient(numerator * indicator.ratioMultiplier, denominator,
+                                                       fractionDigits: NumberFormat.ratioDigits) else {
+            return (nil, .undefined, reporting)
         }
-        return (text, .ok, reporting)
+        return (IndicatorValue(scaled: scaled, fractionDigits: NumberFormat.ratioDigits), .ok, reporting)
     }
     var sum: Int128 = 0
     for case let .additive(v) in inputs { sum += v }
     let status: IndicatorStatus = reporting == expected ? .ok : (derived ? .partial : .missing)
-    return (indicator.formatAdditive(sum), status, reporting)
+    return (indicator.additiveValue(sum), status, reporting)
 }
 
 /// Every row of `indicators.csv`, in the order of section 8: each year with any current
@@ -189,7 +236,7 @@ public func computeIndicators(book: AggregateBook, registry: Registry) -> [Indic
             for indicator in Indicator.allCases {
                 let e = evaluate(indicator, constituents: [t], derived: false)
                 rows.append(IndicatorRow(year: year, geoCode: g.code, geoNameZh: g.nameZh, geoNameEn: g.nameEn,
-                                         indicator: indicator, value: e.value, status: e.status,
+                                         indicator: indicator, exact: e.value, status: e.status,
                                          countiesReporting: e.reporting, countiesExpected: 1))
             }
         }
@@ -198,7 +245,7 @@ public func computeIndicators(book: AggregateBook, registry: Registry) -> [Indic
             for indicator in Indicator.allCases {
                 let e = evaluate(indicator, constituents: totals, derived: true)
                 rows.append(IndicatorRow(year: year, geoCode: d.code, geoNameZh: d.nameZh, geoNameEn: d.nameEn,
-                                         indicator: indicator, value: e.value, status: e.status,
+                                         indicator: indicator, exact: e.value, status: e.status,
                                          countiesReporting: e.reporting, countiesExpected: totals.count))
             }
         }

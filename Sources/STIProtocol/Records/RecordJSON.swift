@@ -1,5 +1,8 @@
-// Records back to protocol JSON (section 3): the values `sti submit` sends and the form in
-// which the state store keeps current records.
+// Records back to protocol JSON (section 3): the values `sti submit` sends, and the key by
+// which section 5 compares field values. (The state store keeps records in its own binary
+// form, `StoredRecord`; JSON is read back only by the validator, as any message is.)
+//
+// Field names come from the catalogue (`RecordCatalogue`).
 //
 // Canonical form: compact (no whitespace), keys in the order of the spec's tables (common
 // fields, then the schema's), `status` always written (`active` included, so the stored text
@@ -8,7 +11,7 @@
 // zeros), strings escaped minimally (`"`, `\` and control characters; everything else as
 // UTF-8). The output always passes `MessageValidator` for the same record.
 
-/// Encodes records as canonical protocol JSON and decodes stored canonical JSON.
+/// Encodes records as canonical protocol JSON.
 public enum RecordJSON {
     /// The record's protocol JSON, with its own `submitted_at`.
     public static func encode(_ record: Record) -> String {
@@ -29,63 +32,53 @@ public enum RecordJSON {
         write(record, submittedAt: nil, explanation: false)
     }
 
-    /// Reads back JSON this project stored (or any valid message), with the same strict checks
-    /// as the validator except those that depend on the moment or the deployment: registry
-    /// membership, today's date, the message key and the signature.
-    public static func decodeStored(_ bytes: UnsafeRawBufferPointer) -> Result<Record, ValidationFailure> {
-        storedReader.decodeStored(bytes)
-    }
+    /// `,"name":` per field, by `MessageField.rawValue` (names from the catalogue).
+    private static let keys: [String] = MessageField.allCases.map { ",\"\($0.name)\":" }
 
-    /// `decodeStored` over a string's UTF-8.
-    public static func decodeStored(_ text: String) -> Result<Record, ValidationFailure> {
-        var text = text
-        return text.withUTF8 { decodeStored(UnsafeRawBufferPointer($0)) }
-    }
-
-    // The registry and date are not consulted in stored mode.
-    private static let storedReader = MessageValidator(registry: .kunming, keyRing: nil,
-                                                        today: { CalendarDate(year: 9999, month: 12, day: 31) })
+    @inline(__always)
+    private static func key(_ f: MessageField, _ out: inout String) { out += keys[f.rawValue] }
 
     private static func write(_ r: Record, submittedAt: String?, explanation: Bool) -> String {
         var out = ""
         out.reserveCapacity(400)
-        out += "{\"schema\":"
+        out += "{"
+        out += keys[MessageField.schema.rawValue].dropFirst()
         appendString(r.kind.schema, to: &out)
-        out += ",\"county\":"
+        key(.county, &out)
         appendString(r.county, to: &out)
-        out += ",\"revision\":\(r.revision),\"status\":"
+        key(.revision, &out)
+        out += String(r.revision)
+        key(.status, &out)
         appendString(r.status.rawValue, to: &out)
         if let submittedAt {
-            out += ",\"submitted_at\":"
+            key(.submittedAt, &out)
             appendString(submittedAt, to: &out)
         }
         if explanation, let text = r.explanation {
-            out += ",\"explanation\":"
+            key(.explanation, &out)
             appendString(text, to: &out)
         }
         switch r.body {
         case .rd(let rd):
-            out += ",\"year\":\(rd.year),\"performer\":"
-            appendString(rd.performer.rawValue, to: &out)
-            out += ",\"expenditure_10k_cny\":\(rd.expenditure)"
+            key(.year, &out); out += String(rd.year)
+            key(.performer, &out); appendString(rd.performer.rawValue, to: &out)
+            key(.expenditure, &out); out += rd.expenditure.description
         case .techContract(let c):
-            out += ",\"contract_no\":"
-            appendString(c.contractNo, to: &out)
-            out += ",\"registered_on\":\"\(c.registeredOn)\",\"contract_type\":"
-            appendString(c.contractType.rawValue, to: &out)
-            out += ",\"domain\":"
-            appendString(c.domain.rawValue, to: &out)
-            out += ",\"contract_value_10k_cny\":\(c.contractValue),\"tech_transaction_value_10k_cny\":\(c.techTransactionValue)"
-            out += ",\"buyer_country\":"
-            appendString(c.buyerCountry, to: &out)
+            key(.contractNo, &out); appendString(c.contractNo, to: &out)
+            key(.registeredOn, &out); out += "\"\(c.registeredOn)\""
+            key(.contractType, &out); appendString(c.contractType.rawValue, to: &out)
+            key(.domain, &out); appendString(c.domain.rawValue, to: &out)
+            key(.contractValue, &out); out += c.contractValue.description
+            key(.techTransactionValue, &out); out += c.techTransactionValue.description
+            key(.buyerCountry, &out); appendString(c.buyerCountry, to: &out)
         case .countyProfile(let p):
-            out += ",\"year\":\(p.year)"
-            if let v = p.gdp { out += ",\"gdp_100m_cny\":\(v)" }
-            if let v = p.residentPopulation { out += ",\"resident_population_10k\":\(v)" }
-            if let v = p.highTechEnterprises { out += ",\"high_tech_enterprises\":\(v)" }
-            if let v = p.inventionPatentsHeld { out += ",\"invention_patents_held\":\(v)" }
-            if let v = p.industrialOutput { out += ",\"industrial_output_100m_cny\":\(v)" }
-            if let v = p.highTechIndustrialOutput { out += ",\"high_tech_industrial_output_100m_cny\":\(v)" }
+            key(.year, &out); out += String(p.year)
+            if let v = p.gdp { key(.gdp, &out); out += v.description }
+            if let v = p.residentPopulation { key(.residentPopulation, &out); out += v.description }
+            if let v = p.highTechEnterprises { key(.highTechEnterprises, &out); out += String(v) }
+            if let v = p.inventionPatentsHeld { key(.inventionPatentsHeld, &out); out += String(v) }
+            if let v = p.industrialOutput { key(.industrialOutput, &out); out += v.description }
+            if let v = p.highTechIndustrialOutput { key(.highTechIndustrialOutput, &out); out += v.description }
         }
         out += "}"
         return out

@@ -10,26 +10,17 @@ public enum RecordKind: String, CaseIterable, Sendable, Hashable, Codable {
     case techContract = "tech-contract"
     case countyProfile = "county-profile"
 
-    /// The `schema` field value, e.g. `sti.rd/1`.
-    public var schema: String {
-        switch self {
-        case .rd: "sti.rd/1"
-        case .techContract: "sti.tech-contract/1"
-        case .countyProfile: "sti.county-profile/1"
-        }
-    }
+    /// The `schema` field value, e.g. `sti.rd/1` (from the catalogue).
+    public var schema: String { RecordCatalogue.record(self).schema }
 
     /// The topic name after the prefix, e.g. `tech-contracts` in `sti.tech-contracts`.
-    public var topicSuffix: String {
-        switch self {
-        case .rd: "rd"
-        case .techContract: "tech-contracts"
-        case .countyProfile: "county-profiles"
-        }
-    }
+    public var topicSuffix: String { RecordCatalogue.record(self).topicSuffix }
+
+    /// The topic prefix of section 2: `sti.rd`, `sti.tech-contracts`, …
+    public static let defaultTopicPrefix = "sti"
 
     /// The full topic name for a prefix (`sti` by default).
-    public func topic(prefix: String = "sti") -> String { "\(prefix).\(topicSuffix)" }
+    public func topic(prefix: String = RecordKind.defaultTopicPrefix) -> String { "\(prefix).\(topicSuffix)" }
 
     public init?(schema: String) {
         guard let kind = RecordKind.allCases.first(where: { $0.schema == schema }) else { return nil }
@@ -41,7 +32,7 @@ public enum RecordKind: String, CaseIterable, Sendable, Hashable, Codable {
 public let rejectedTopicSuffix = "rejected"
 
 /// `status` of a record (section 3): `active` by default.
-public enum RecordStatus: String, Sendable, Hashable, Codable {
+public enum RecordStatus: String, CaseIterable, Sendable, Hashable, Codable {
     case active
     case withdrawn
 }
@@ -56,7 +47,7 @@ public enum Performer: String, CaseIterable, Sendable, Hashable, Codable {
     case other = "other"
 }
 
-/// `contract_type` of `sti.tech-contract/1`.
+/// The contract type of `sti.tech-contract/1` (`MessageField.contractType`).
 public enum ContractType: String, CaseIterable, Sendable, Hashable, Codable {
     case development, transfer, consulting, service
 }
@@ -89,7 +80,7 @@ public struct ExactAmount: Sendable, Hashable, Comparable, Codable, CustomString
     public var description: String { DecimalText.format(Int128(scaled), fractionDigits: 4) }
 }
 
-/// A calendar date `YYYY-MM-DD` (proleptic Gregorian), as in `registered_on`.
+/// A calendar date `YYYY-MM-DD` (proleptic Gregorian), as in a contract's registration date.
 public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
     public var year: Int
     public var month: Int
@@ -192,7 +183,7 @@ public struct Record: Sendable, Hashable, Codable {
         }
     }
 
-    /// The year the record belongs to (for a contract, the year of `registered_on`).
+    /// The year the record belongs to (for a contract, the year of its registration date).
     public var year: Int {
         switch body {
         case .rd(let r): r.year

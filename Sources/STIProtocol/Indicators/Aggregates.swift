@@ -60,11 +60,20 @@ public struct CountyYearTotals: Codable, Sendable, Hashable {
         case contractValueSSEAsiaYuan = "contract_value_s_se_asia_yuan", profile
     }
 
-    enum ProfileKeys: String, CodingKey {
-        case year, gdp = "gdp_100m_cny_scaled", residentPopulation = "resident_population_10k_scaled"
-        case highTechEnterprises = "high_tech_enterprises", inventionPatentsHeld = "invention_patents_held"
-        case industrialOutput = "industrial_output_100m_cny_scaled"
-        case highTechIndustrialOutput = "high_tech_industrial_output_100m_cny_scaled"
+    /// A profile figure's key: the catalogue's field name, with `_scaled` for a decimal (held
+    /// × 10^4), e.g. `gdp_100m_cny_scaled`, `high_tech_enterprises`.
+    struct ProfileKeys: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+        init(_ f: MessageField) {
+            let spec = RecordCatalogue.spec(f)
+            stringValue = spec.type == .decimal ? spec.name + "_scaled" : spec.name
+        }
+        static let year = ProfileKeys(.year), gdp = ProfileKeys(.gdp), residentPopulation = ProfileKeys(.residentPopulation)
+        static let highTechEnterprises = ProfileKeys(.highTechEnterprises), inventionPatentsHeld = ProfileKeys(.inventionPatentsHeld)
+        static let industrialOutput = ProfileKeys(.industrialOutput), highTechIndustrialOutput = ProfileKeys(.highTechIndustrialOutput)
     }
 
     // Int128 sums are written as decimal strings: JSON readers commonly hold numbers as

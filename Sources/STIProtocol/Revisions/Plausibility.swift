@@ -24,9 +24,9 @@ public enum WarningCode: String, CaseIterable, Sendable, Hashable, Codable, Comp
 /// A figure a warning names, exact and in the field's own unit (万元, 亿元, 万人, or a count),
 /// never converted.
 public enum WarningFigure: Sendable, Hashable, Codable, CustomStringConvertible {
-    /// A decimal amount (`expenditure_10k_cny`, `gdp_100m_cny`, …).
+    /// A decimal amount (R&D expenditure, GDP, …).
     case amount(ExactAmount)
-    /// A count (`high_tech_enterprises`, `invention_patents_held`).
+    /// A count (high-tech enterprises, invention patents held).
     case count(Int64)
 
     /// The value × 10^4, widened so that no comparison can overflow.
@@ -50,7 +50,7 @@ public enum WarningFigure: Sendable, Hashable, Codable, CustomStringConvertible 
 public struct PlausibilityWarning: Sendable, Hashable, Codable, CustomStringConvertible {
     public var code: WarningCode
     /// The protocol field that fired (section 3 name): for `W_LOW_TRANSACTION_SHARE`
-    /// `tech_transaction_value_10k_cny`, for `W_LARGE_CONTRACT` `contract_value_10k_cny`.
+    /// the technology transaction value, for `W_LARGE_CONTRACT` the contract value.
     public var field: String
     /// The figure that fired.
     public var value: WarningFigure
@@ -89,12 +89,12 @@ public enum Plausibility {
 
     /// `W_YOY_CHANGE` bounds for `sti.county-profile/1`, in section 3's field order.
     public static let profileBounds: [ProfileBound] = [
-        ProfileBound(field: "gdp_100m_cny", percent: 30) { $0.gdp.map(WarningFigure.amount) },
-        ProfileBound(field: "resident_population_10k", percent: 10) { $0.residentPopulation.map(WarningFigure.amount) },
-        ProfileBound(field: "high_tech_enterprises", percent: 50) { $0.highTechEnterprises.map(WarningFigure.count) },
-        ProfileBound(field: "invention_patents_held", percent: 50) { $0.inventionPatentsHeld.map(WarningFigure.count) },
-        ProfileBound(field: "industrial_output_100m_cny", percent: 40) { $0.industrialOutput.map(WarningFigure.amount) },
-        ProfileBound(field: "high_tech_industrial_output_100m_cny", percent: 50) {
+        ProfileBound(field: MessageField.gdp.name, percent: 30) { $0.gdp.map(WarningFigure.amount) },
+        ProfileBound(field: MessageField.residentPopulation.name, percent: 10) { $0.residentPopulation.map(WarningFigure.amount) },
+        ProfileBound(field: MessageField.highTechEnterprises.name, percent: 50) { $0.highTechEnterprises.map(WarningFigure.count) },
+        ProfileBound(field: MessageField.inventionPatentsHeld.name, percent: 50) { $0.inventionPatentsHeld.map(WarningFigure.count) },
+        ProfileBound(field: MessageField.industrialOutput.name, percent: 40) { $0.industrialOutput.map(WarningFigure.amount) },
+        ProfileBound(field: MessageField.highTechIndustrialOutput.name, percent: 50) {
             $0.highTechIndustrialOutput.map(WarningFigure.amount)
         },
     ]
@@ -140,7 +140,7 @@ public enum Plausibility {
         switch record.body {
         case .rd(let r):
             if case .rd(let old)? = previous?.body,
-               let w = rdChange(field: "expenditure_10k_cny", new: .amount(r.expenditure), old: .amount(old.expenditure), oldYear: old.year) {
+               let w = rdChange(field: MessageField.expenditure.name, new: .amount(r.expenditure), old: .amount(old.expenditure), oldYear: old.year) {
                 out.append(w)
             }
         case .countyProfile(let p):
@@ -153,16 +153,16 @@ public enum Plausibility {
         case .techContract(let c):
             if c.contractValue >= largeContractThreshold {
                 out.append(PlausibilityWarning(
-                    code: .largeContract, field: "contract_value_10k_cny", value: .amount(c.contractValue), comparedWith: nil,
-                    finding: "contract_value_10k_cny \(c.contractValue) is \(largeContractThreshold) 万元 (1 亿元) or more"))
+                    code: .largeContract, field: MessageField.contractValue.name, value: .amount(c.contractValue), comparedWith: nil,
+                    finding: "\(MessageField.contractValue.name) \(c.contractValue) is \(largeContractThreshold) 万元 (1 亿元) or more"))
             }
             if c.contractValue >= lowShareMinimumContract,
                Int128(c.techTransactionValue.scaled) * 100 < Int128(c.contractValue.scaled) * Int128(lowSharePercent) {
                 out.append(PlausibilityWarning(
-                    code: .lowTransactionShare, field: "tech_transaction_value_10k_cny", value: .amount(c.techTransactionValue),
+                    code: .lowTransactionShare, field: MessageField.techTransactionValue.name, value: .amount(c.techTransactionValue),
                     comparedWith: .amount(c.contractValue),
-                    finding: "tech_transaction_value_10k_cny \(c.techTransactionValue) is less than \(lowSharePercent) % "
-                        + "of contract_value_10k_cny \(c.contractValue)"))
+                    finding: "\(MessageField.techTransactionValue.name) \(c.techTransactionValue) is less than \(lowSharePercent) % "
+                        + "of \(MessageField.contractValue.name) \(c.contractValue)"))
             }
         }
         return out

@@ -111,9 +111,9 @@ extension FeedGenerator {
     @discardableResult
     public func writeLoad(to dir: URL, messages: Int, invalidFraction: Double = 0.01,
                           format: LoadFormat = .jsonl) throws(FeedGeneratorError) -> LoadSummary {
-        guard messages >= 0 else { throw FeedGeneratorError("messages must be 0 or more, not \(messages)") }
+        guard messages >= 0 else { throw FeedGeneratorError(.badArgument, "messages must be 0 or more, not \(messages)") }
         guard invalidFraction.isFinite, invalidFraction >= 0, invalidFraction <= 1 else {
-            throw FeedGeneratorError("invalidFraction must be between 0 and 1, not \(invalidFraction)")
+            throw FeedGeneratorError(.badArgument, "invalidFraction must be between 0 and 1, not \(invalidFraction)")
         }
         try FeedGenerator.createDirectory(dir)
         // The fraction is read once, as parts per million; from here on all is integer.
@@ -164,7 +164,7 @@ extension FeedGenerator {
                 // JSON escapes every tab inside strings, so the first tab always ends the key.
                 try kindWriters[1].append { $0 += row.county.utf8; $0.append(0x09); $0 += scratch; $0.append(0x0A) }
             case .csv:
-                if kind == .techContract && row["status"] == nil { row["status"] = FeedValue.string(RecordStatus.active.rawValue) }
+                if kind == .techContract && row[.status] == nil { row[.status] = FeedValue.string(RecordStatus.active.rawValue) }
                 let columns = FeedRow.csvColumns(kind)
                 try kindWriters[0].append { row.appendCSV(columns: columns, to: &$0) }
             }
@@ -268,33 +268,33 @@ struct LoadState {
 
     /// Breaks exactly one rule of `row`.
     mutating func apply(_ mistake: FeedGenerator.Mistake, to row: inout FeedRow) {
-        let schema = row["schema"]?.text ?? ""
-        let amountField: String = switch schema {
-        case RecordKind.rd.schema: "expenditure_10k_cny"
-        case RecordKind.techContract.schema: "tech_transaction_value_10k_cny"
-        default: "resident_population_10k"
+        let schema = row[.schema]?.text ?? ""
+        let amountField: MessageField = switch schema {
+        case RecordKind.rd.schema: .expenditure
+        case RecordKind.techContract.schema: .techTransactionValue
+        default: .residentPopulation
         }
         switch mistake {
         case .negativeAmount:
             // Negative R&D, negative transaction value, or a negative industrial output: each
             // breaks only its own range (a negative transaction value is still ≤ the contract's).
-            let field = schema == RecordKind.countyProfile.schema ? "high_tech_industrial_output_100m_cny" : amountField
+            let field: MessageField = schema == RecordKind.countyProfile.schema ? .highTechIndustrialOutput : amountField
             row[field] = .number("-" + (row[field]?.text ?? "1"))
         case .zeroGDP:
-            row["gdp_100m_cny"] = .number("0")
+            row[.gdp] = .number("0")
         case .badContractNo:
-            row["contract_no"] = .string("合同 " + (row["contract_no"]?.text ?? ""))
+            row[.contractNo] = .string("合同 " + (row[.contractNo]?.text ?? ""))
         case .impossibleDate:
-            let year = String((row["registered_on"]?.text ?? "2024").prefix(4))
-            row["registered_on"] = .string("\(year)-02-30")
+            let year = String((row[.registeredOn]?.text ?? "2024").prefix(4))
+            row[.registeredOn] = .string("\(year)-02-30")
         case .slashedDate:
-            row["registered_on"] = .string((row["registered_on"]?.text ?? "").replacingOccurrences(of: "-", with: "/"))
+            row[.registeredOn] = .string((row[.registeredOn]?.text ?? "").replacingOccurrences(of: "-", with: "/"))
         case .yearTypo:
             if schema == RecordKind.techContract.schema {
-                let rest = (row["registered_on"]?.text ?? "2024-01-01").dropFirst(4)
-                row["registered_on"] = .string("1999" + rest)
+                let rest = (row[.registeredOn]?.text ?? "2024-01-01").dropFirst(4)
+                row[.registeredOn] = .string("1999" + rest)
             } else {
-                row["year"] = .number("204")
+                row[.year] = .number("204")
             }
         case .unknownField:
             row.append("remark", .string("补报 (late report)"))
@@ -303,13 +303,13 @@ struct LoadState {
         case .amountAsString:
             row[amountField] = .string(row[amountField]?.text ?? "0")
         case .dateAsNumber:
-            row["registered_on"] = .number((row["registered_on"]?.text ?? "").replacingOccurrences(of: "-", with: ""))
+            row[.registeredOn] = .number((row[.registeredOn]?.text ?? "").replacingOccurrences(of: "-", with: ""))
         case .transactionOverValue:
-            let value = row["contract_value_10k_cny"]?.text ?? "0"
-            row["tech_transaction_value_10k_cny"] = .number(FeedDecimal.add(value, oneUnitIn4: 1))
+            let value = row[.contractValue]?.text ?? "0"
+            row[.techTransactionValue] = .number(FeedDecimal.add(value, oneUnitIn4: 1))
         case .highTechOverIndustrial:
-            let value = row["industrial_output_100m_cny"]?.text ?? "0"
-            row["high_tech_industrial_output_100m_cny"] = .number(FeedDecimal.add(value, oneUnitIn4: 100))
+            let value = row[.industrialOutput]?.text ?? "0"
+            row[.highTechIndustrialOutput] = .number(FeedDecimal.add(value, oneUnitIn4: 100))
         case .fiveDigits:
             if schema == RecordKind.techContract.schema {
                 // Below the transaction value, so it stays ≤ the contract value: only precision breaks.
@@ -318,17 +318,17 @@ struct LoadState {
                 row[amountField] = .number(FeedDecimal.fiveDigitsAbove(row[amountField]?.text ?? "1"))
             }
         case .fractionalCount:
-            row["high_tech_enterprises"] = .number((row["high_tech_enterprises"]?.text ?? "1") + ".5")
+            row[.highTechEnterprises] = .number((row[.highTechEnterprises]?.text ?? "1") + ".5")
         case .badEnum:
             if schema == RecordKind.rd.schema {
-                row["performer"] = .string(rng.element(["enterprise", "university", "Enterprise_Above_Scale"]))
+                row[.performer] = .string(rng.element(["enterprise", "university", "Enterprise_Above_Scale"]))
             } else if rng.chance(perMille: 500) {
-                row["buyer_country"] = .string(rng.element(["Laos", "cn", "VNM", "泰王国"]))  // 泰国 is a label (ChineseNames)
+                row[.buyerCountry] = .string(rng.element(["Laos", "cn", "VNM", "泰王国"]))  // 泰国 is a label (ChineseNames)
             } else {
-                row["contract_type"] = .string(rng.element(["技术开发合同", "license", "Development"]))  // 技术开发 is a label
+                row[.contractType] = .string(rng.element(["技术开发合同", "license", "Development"]))  // 技术开发 is a label
             }
         case .cityAsCounty:
-            row["county"] = .string("530100")
+            row[.county] = .string("530100")
         }
     }
 }

@@ -1,4 +1,4 @@
-// Calendar and RFC 3339 checks written by hand (protocol section 3: `year`, `registered_on`,
+// Calendar and RFC 3339 checks written by hand (protocol section 3: years, registration dates,
 // `submitted_at`; section 4: key validity windows).
 //
 // Foundation's date parsers are lenient (they roll 2026-02-30 over into March), locale- and

@@ -114,46 +114,52 @@ struct FeedRow {
 
     mutating func append(_ name: String, _ value: FeedValue) { fields.append((name, value)) }
 
+    /// A field by the catalogue's name.
+    subscript(field: MessageField) -> FeedValue? {
+        get { self[field.name] }
+        set { self[field.name] = newValue }
+    }
+
+    mutating func append(_ field: MessageField, _ value: FeedValue) { append(field.name, value) }
+
     /// Renames a field in place (a misspelling), keeping its value and position.
     mutating func rename(_ name: String, to newName: String) {
         if let i = fields.firstIndex(where: { $0.name == name }) { fields[i].name = newName }
     }
 
-    var county: String { self["county"]?.text ?? "" }
+    var county: String { self[.county]?.text ?? "" }
 
     /// The record's fields: `schema`, `county`, `revision`, `status` (only when withdrawn, the
     /// default being `active`), `submitted_at` (when set), `explanation` (when given), then the
     /// schema's own fields in the protocol's table order; absent profile figures are left out.
     init(record: Record) {
-        append("schema", .string(record.kind.schema))
-        append("county", .string(record.county))
-        append("revision", .number(String(record.revision)))
-        if record.status == .withdrawn { append("status", .string(RecordStatus.withdrawn.rawValue)) }
-        if !record.submittedAt.isEmpty { append("submitted_at", .string(record.submittedAt)) }
-        if let explanation = record.explanation { append("explanation", .string(explanation)) }
+        append(.schema, .string(record.kind.schema))
+        append(.county, .string(record.county))
+        append(.revision, .number(String(record.revision)))
+        if record.status == .withdrawn { append(.status, .string(RecordStatus.withdrawn.rawValue)) }
+        if !record.submittedAt.isEmpty { append(.submittedAt, .string(record.submittedAt)) }
+        if let explanation = record.explanation { append(.explanation, .string(explanation)) }
         switch record.body {
         case .rd(let r):
-            append("year", .number(String(r.year)))
-            append("performer", .string(r.performer.rawValue))
-            append("expenditure_10k_cny", .number(r.expenditure.description))
+            append(.year, .number(String(r.year)))
+            append(.performer, .string(r.performer.rawValue))
+            append(.expenditure, .number(r.expenditure.description))
         case .techContract(let c):
-            append("contract_no", .string(c.contractNo))
-            append("registered_on", .string(c.registeredOn.description))
-            append("contract_type", .string(c.contractType.rawValue))
-            append("domain", .string(c.domain.rawValue))
-            append("contract_value_10k_cny", .number(c.contractValue.description))
-            append("tech_transaction_value_10k_cny", .number(c.techTransactionValue.description))
-            append("buyer_country", .string(c.buyerCountry))
+            append(.contractNo, .string(c.contractNo))
+            append(.registeredOn, .string(c.registeredOn.description))
+            append(.contractType, .string(c.contractType.rawValue))
+            append(.domain, .string(c.domain.rawValue))
+            append(.contractValue, .number(c.contractValue.description))
+            append(.techTransactionValue, .number(c.techTransactionValue.description))
+            append(.buyerCountry, .string(c.buyerCountry))
         case .countyProfile(let p):
-            append("year", .number(String(p.year)))
-            if let v = p.gdp { append("gdp_100m_cny", .number(v.description)) }
-            if let v = p.residentPopulation { append("resident_population_10k", .number(v.description)) }
-            if let v = p.highTechEnterprises { append("high_tech_enterprises", .number(String(v))) }
-            if let v = p.inventionPatentsHeld { append("invention_patents_held", .number(String(v))) }
-            if let v = p.industrialOutput { append("industrial_output_100m_cny", .number(v.description)) }
-            if let v = p.highTechIndustrialOutput {
-                append("high_tech_industrial_output_100m_cny", .number(v.description))
-            }
+            append(.year, .number(String(p.year)))
+            if let v = p.gdp { append(.gdp, .number(v.description)) }
+            if let v = p.residentPopulation { append(.residentPopulation, .number(v.description)) }
+            if let v = p.highTechEnterprises { append(.highTechEnterprises, .number(String(v))) }
+            if let v = p.inventionPatentsHeld { append(.inventionPatentsHeld, .number(String(v))) }
+            if let v = p.industrialOutput { append(.industrialOutput, .number(v.description)) }
+            if let v = p.highTechIndustrialOutput { append(.highTechIndustrialOutput, .number(v.description)) }
         }
     }
 
@@ -161,21 +167,9 @@ struct FeedRow {
 }
 
 extension FeedRow {
-    /// CSV columns per kind: `county`, the schema's fields, then `revision` (and `status` for
-    /// contracts, the only kind the samples withdraw). `schema` and `submitted_at` are left to
-    /// `sti submit`.
+    /// CSV columns per kind: the catalogue's feed column order (`RecordSpec.feedColumns`).
     static func csvColumns(_ kind: RecordKind) -> [String] {
-        switch kind {
-        case .rd:
-            ["county", "year", "performer", "expenditure_10k_cny", "revision"]
-        case .techContract:
-            ["county", "contract_no", "registered_on", "contract_type", "domain", "contract_value_10k_cny",
-             "tech_transaction_value_10k_cny", "buyer_country", "revision", "status"]
-        case .countyProfile:
-            ["county", "year", "gdp_100m_cny", "resident_population_10k", "high_tech_enterprises",
-             "invention_patents_held", "industrial_output_100m_cny", "high_tech_industrial_output_100m_cny",
-             "revision"]
-        }
+        RecordCatalogue.record(kind).feedColumns.map(\.name)
     }
 
     /// One JSON object, compact, keys in field order. Strings are escaped per RFC 8259; non-ASCII
