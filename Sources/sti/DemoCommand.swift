@@ -67,7 +67,8 @@ struct DemoCommand: ParsableCommand {
         } catch { throw Failure("aggregate: \(error)") }
         print("aggregate: \(summary.line)")
         let latest = outURL.appendingPathComponent("latest").path
-        print("snapshot: \(latest)/indicators.csv, completeness.csv, rejections.csv, warnings.csv, manifest.json")
+        print("snapshot: \(latest)/indicators.csv, completeness.csv, rejections.csv, warnings.csv, revisions.csv, records/, manifest.json")
+        print("report: \(latest)/report.html (open it in a browser; sti explain --out \(outURL.path) --year Y --geo G --indicator I traces a figure)")
         try printHeld(statePath: state, latest: latest)
         if let year = summary.indicators.map(\.year).max() {
             print("")

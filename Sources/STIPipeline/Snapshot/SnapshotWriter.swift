@@ -6,6 +6,7 @@
 // the new one, never a half-written folder).
 
 public import Foundation
+public import STIProtocol
 import Crypto
 #if canImport(Glibc)
 import Glibc
@@ -134,12 +135,13 @@ public struct SnapshotWriter: Sendable {
     }
 
     /// The same, with the rows of `warnings.csv` (section 8) handed over one at a time by
-    /// `warnings`, in order, streamed like those of `rejections.csv`.
+    /// `warnings`, in order, streamed like those of `rejections.csv`; with `analysts`, also
+    /// `revisions.csv`, `records/<year>/*.csv` and `report.html` (AnalystFiles.swift).
     @discardableResult
     public func write(runId: String, indicators: [IndicatorRow], completeness: [CompletenessRow],
                       rejections: ((RejectionRow) throws -> Void) throws -> Void,
                       warnings: ((WarningRow) throws -> Void) throws -> Void,
-                      inputs: ManifestInputs) throws(SnapshotError) -> Manifest {
+                      inputs: ManifestInputs, analysts: AnalystFiles? = nil) throws(SnapshotError) -> Manifest {
         guard Self.isValidRunId(runId) else { throw SnapshotError("not a run id: \(runId)") }
         let dir = runPath(runId)
         if mkdir(dir, 0o755) != 0 && errno != EEXIST { throw .posix("cannot create run folder", dir) }
@@ -155,10 +157,18 @@ public struct SnapshotWriter: Sendable {
                                             what: "rejections", rows: rejections, cells: \.csvCells))
         files.append(try Self.writeStreamed(dir: dir, name: Self.warningsFile, header: warningsCSVHeader,
                                             what: "warnings", rows: warnings, cells: \.csvCells))
-        let manifest = Manifest(
+        var manifest = Manifest(
             runId: runId, startedAt: UTCTime.rfc3339(inputs.startedAt), finishedAt: UTCTime.rfc3339(inputs.finishedAt),
             programVersion: inputs.programVersion, authentication: inputs.authenticationEnabled ? "enabled" : "disabled",
             offsets: inputs.offsets.sorted(), counts: inputs.counts, previousRunId: inputs.previousRunId, files: files)
+        if let analysts {
+            manifest.files += try Self.writeAnalystTables(dir: dir, indicators: indicators, analysts: analysts, runsPath: runsPath)
+            let html: String
+            do { html = try ReportHTML.render(folder: dir, manifest: manifest, registry: analysts.registry) } catch {
+                throw SnapshotError("cannot render \(Self.reportFile): \(error)")
+            }
+            manifest.files.append(try Self.writeReport(dir: dir, html: html))
+        }
         let data: Data
         do { data = try manifest.encoded() } catch { throw SnapshotError("cannot encode the manifest: \(error)") }
         try Self.writeDurably(Array(data), to: dir + "/" + Self.manifestFile)

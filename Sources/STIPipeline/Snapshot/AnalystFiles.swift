@@ -1,0 +1,137 @@
+// The analysts' files of a snapshot (section 8): `revisions.csv`, `records/<year>/*.csv` and
+// `report.html`. Formatting is STIProtocol's (RecordFiles, RevisionRow) and ReportHTML's; this
+// file writes them durably into the run folder and lists them for the manifest.
+
+public import Foundation
+public import STIProtocol
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What a run hands the snapshot writer for the analysts' files.
+public struct AnalystFiles {
+    /// The indicator rows of the previous published snapshot (the one `latest` pointed at when
+    /// the run began), nil when there is none: `revisions.csv` then holds only its header.
+    public var previousIndicators: [RevisionRow.Keyed]?
+    /// The years of `indicators.csv`: each gets its three record files.
+    public var years: [Int]
+    /// The years whose records changed since the snapshot `linkFrom` names.
+    public var changedYears: Set<Int>
+    /// The previous snapshot of the same state, whose unchanged years' files may be hard-linked
+    /// (section 8): its run id and its manifest's files by name.
+    public var linkFrom: (runId: String, files: [String: ManifestFile])?
+    /// Calls its last argument with every current record of a year and kind and its source,
+    /// county by county in registry order (`StateStore.forEachCurrentRecord`).
+    public var records: (Int, RecordKind, (Record, RecordSource?) throws -> Void) throws -> Void
+    /// The registry, for `report.html`.
+    public var registry: Registry
+
+    public init(previousIndicators: [RevisionRow.Keyed]?, years: [Int], changedYears: Set<Int>,
+                linkFrom: (runId: String, files: [String: ManifestFile])?,
+                records: @escaping (Int, RecordKind, (Record, RecordSource?) throws -> Void) throws -> Void,
+                registry: Registry) {
+        self.previousIndicators = previousIndicators; self.years = years; self.changedYears = changedYears
+        self.linkFrom = linkFrom; self.records = records; self.registry = registry
+    }
+}
+
+extension SnapshotWriter {
+    public static let revisionsFile = "revisions.csv"
+    public static let reportFile = "report.html"
+
+    /// Writes `revisions.csv` and `records/` into `dir`; returns their manifest entries.
+    static func writeAnalystTables(dir: String, indicators: [IndicatorRow], analysts: AnalystFiles,
+                                   runsPath: String) throws(SnapshotError) -> [ManifestFile] {
+        var files: [ManifestFile] = []
+        let revisions = RevisionRow.diff(previous: analysts.previousIndicators, current: indicators.map(\.keyed))
+        var file = try DurableFile(creating: dir + "/" + revisionsFile)
+        try file.append(CSVWriter.line(revisionsCSVHeader.map(CSVCell.text)))
+        for row in revisions { try file.append(CSVWriter.line(row.csvCells)) }
+        files.append(ManifestFile(name: revisionsFile, rows: revisions.count, sha256: try file.finish()))
+
+        let recordsDir = dir + "/" + RecordFiles.folder
+        try makeDirectory(recordsDir)
+        for year in analysts.years.sorted() {
+            let yearDir = recordsDir + "/\(year)"
+            try makeDirectory(yearDir)
+            for kind in RecordKind.allCases {
+                let name = RecordFiles.path(year: year, kind: kind)
+                if !analysts.changedYears.contains(year), let base = analysts.linkFrom, let entry = base.files[name],
+                   link(runsPath + "/" + base.runId + "/" + name, dir + "/" + name) == 0 {
+                    files.append(entry)
+                    continue
+                }
+                files.append(try writeRecordFile(dir: dir, name: name, year: year, kind: kind, analysts: analysts))
+            }
+            try fsyncDirectory(yearDir)
+        }
+        try fsyncDirectory(recordsDir)
+        return files
+    }
+
+    /// One `records/<year>/<kind>.csv`, streamed: the records of one county at a time are put
+    /// in section 8's order (performer, contract number) and written.
+    static func writeRecordFile(dir: String, name: String, year: Int, kind: RecordKind,
+                                analysts: AnalystFiles) throws(SnapshotError) -> ManifestFile {
+        var file = try DurableFile(creating: dir + "/" + name)
+        try file.append(CSVWriter.line(RecordFiles.header(kind).map(CSVCell.text)))
+        var count = 0
+        var county: [(Record, RecordSource?)] = []
+        func flush(_ file: inout DurableFile) throws(SnapshotError) {
+            county.sort { RecordFiles.precedes($0.0, $1.0) }
+            for (record, source) in county { try file.append(CSVWriter.line(RecordFiles.cells(record, source: source))) }
+            count += county.count
+            county.removeAll(keepingCapacity: true)
+        }
+        do {
+            try analysts.records(year, kind) { record, source in
+                if let last = county.last, last.0.county != record.county { try flush(&file) }
+                county.append((record, source))
+            }
+            try flush(&file)
+        } catch let error as SnapshotError {
+            file.abandon()
+            throw error
+        } catch {
+            file.abandon()
+            throw SnapshotError("cannot read the current records for \(name): \(error)")
+        }
+        return ManifestFile(name: name, rows: count, sha256: try file.finish())
+    }
+
+    static func makeDirectory(_ path: String) throws(SnapshotError) {
+        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw .posix("cannot create folder", path) }
+    }
+
+    /// Writes `report.html` into `dir` (created exclusively, fsynced) and returns its entry.
+    static func writeReport(dir: String, html: String) throws(SnapshotError) -> ManifestFile {
+        var file = try DurableFile(creating: dir + "/" + reportFile)
+        try file.append(html)
+        return ManifestFile(name: reportFile, rows: 0, sha256: try file.finish())
+    }
+}
+
+/// `sti report`: writes a published snapshot's `report.html` again from the folder's own files.
+public enum ReportWriter {
+    /// Renders the report of run `runId` of `out` (`latest` when nil) and puts it in place
+    /// atomically (a temporary file renamed over `report.html`). Returns the path written.
+    public static func rewrite(out: URL, runId: String?, registry: Registry) throws -> String {
+        let folder = try SnapshotFolder(out: out, runId: runId)
+        let html = try ReportHTML.render(folder: folder.path, manifest: try folder.manifest(), registry: registry)
+        let target = folder.path + "/" + SnapshotWriter.reportFile
+        let temp = folder.path + "/.\(SnapshotWriter.reportFile).tmp-\(getpid())"
+        unlink(temp)
+        var file = try SnapshotWriter.DurableFile(creating: temp)
+        try file.append(html)
+        _ = try file.finish()
+        guard rename(temp, target) == 0 else {
+            let code = errno
+            unlink(temp)
+            throw SnapshotError.posix("cannot move the report to", target, code)
+        }
+        try SnapshotWriter.fsyncDirectory(folder.path)
+        return target
+    }
+}
