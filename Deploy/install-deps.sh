@@ -25,7 +25,7 @@ STI_DEPS_DIR="${STI_DEPS_DIR:-$HOME/.cache/sti-pipeline}"
 mkdir -p "$STI_DEPS_DIR"
 
 need_apt=()
-for pkg in librdkafka-dev kcat libsqlite3-dev time strace systemd-container systemd chromium fonts-wqy-microhei; do
+for pkg in librdkafka-dev kcat libsqlite3-dev time strace chromium fonts-wqy-microhei systemd-container systemd; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ "${#need_apt[@]}" -gt 0 ]; then

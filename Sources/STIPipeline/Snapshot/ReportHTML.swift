@@ -167,7 +167,7 @@ private struct Page {
         for y in years { s += "<th>\(y)</th>" }
         s += "<th>达成目标所需年增长 Growth needed a year</th></tr>"
         for indicator in Indicator.allCases {
-            let figures = PlanTargets.figures.filter { $0.indicator == indicator }
+            let figures = Self.planFigures.filter { $0.indicator == indicator }
             guard !figures.isEmpty else { continue }
             let names = ReportHTML.names(indicator)
             func plan(_ year: Int) -> String { figures.first { $0.year == year }?.value ?? "" }
@@ -180,14 +180,30 @@ private struct Page {
         return s
     }
 
+    /// Section 9's figures: PlanTargets' (which the CLI's progress table also prints), and the 2020
+    /// high-tech output share of section 9 where PlanTargets does not list it.
+    static var planFigures: [PlanFigure] {
+        var figures = PlanTargets.figures
+        if !figures.contains(where: { $0.indicator == .highTechOutputShare }) {
+            figures.append(PlanFigure(indicator: .highTechOutputShare, year: 2020, value: "40", kind: .actual))
+        }
+        return figures
+    }
+
     /// The compound yearly growth from the latest year with a value to the target, as display text.
     func growthNeeded(_ indicator: Indicator, target: PlanFigure?, _ t: [Int: [String: [String: Cell]]]) -> String {
-        guard let target else { return "规划未设目标 no target in the plan" }
+        guard let target else {
+            // Section 9: R&D expenditure grew 10.40 % a year from 2015 to 2020.
+            return indicator == .rdExpenditure ? "规划未设目标 no target · 2015→2020: 10.40% / 年 a year" : "规划未设目标 no target in the plan"
+        }
         guard let (year, value) = years.reversed().lazy.compactMap({ y -> (Int, Double)? in
             guard let c = t[y]?["530100"]?[indicator.rawValue], c.status == "ok", let v = Double(c.value) else { return nil }
             return (y, v)
         }).first, let goal = Double(target.value), value > 0 else { return "无数据 no data" }
-        guard year < target.year else { return value >= goal ? "已达成 reached" : "未达成 not reached" }
+        guard year < target.year else {
+            let share = String(format: "%.1f%%", value / goal * 100)
+            return value >= goal ? "已达成 reached (\(year): \(share))" : "未达成 not reached: \(year) 达到目标的 \(share) of the target"
+        }
         let rate = (pow(goal / value, 1 / Double(target.year - year)) - 1) * 100
         return String(format: "%.1f%% / 年 a year (%d→%d)", rate, year, target.year)
     }
