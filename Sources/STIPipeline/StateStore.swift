@@ -390,29 +390,19 @@ public final class StateStore {
         try wrap { try queue.read { db in Set(try Int.fetchAll(db, sql: "SELECT year FROM pending_record_years")) } }
     }
 
-    /// Calls `body` with every current record of `kind` and `year` (withdrawn ones too) and the
-    /// message that made it current, county by county in `registry` order (counties no longer
-    /// in it after, in byte order), each county's records in identity byte order. Read from an
-    /// SQLite cursor one county at a time; `RecordFilesWriter` puts a county's records in
-    /// section 8's order.
-    public func forEachCurrentRecord(year: Int, kind: RecordKind, registry: Registry,
+    /// Calls `body` with every current record of `kind` in `county` (all years, withdrawn ones
+    /// too) and the message that made it current, in identity byte order (for a contract: by
+    /// contract number as bytes). A range of the primary key, so the snapshot's record files
+    /// cost one pass over the records, county by county in registry order.
+    public func forEachCurrentRecord(kind: RecordKind, county: String,
                                      _ body: (STIProtocol.Record, RecordSource?) throws -> Void) throws(StateStoreError) {
+        let range = RecordFiles.identityRange(kind: kind, county: county)
         try wrap {
             try queue.read { db in
-                let codes = registry.geographies.map(\.code)
-                let ranks = codes.isEmpty ? "SELECT NULL AS county, 0 AS rank WHERE 0"
-                    : "VALUES " + codes.indices.map { _ in "(?, ?)" }.joined(separator: ", ")
-                var arguments: [any DatabaseValueConvertible] = []
-                for (i, code) in codes.enumerated() { arguments.append(code); arguments.append(i) }
-                arguments.append(year)
-                arguments.append(kind.rawValue)
                 let rows = try Row.fetchCursor(db, sql: """
-                    WITH reg(county, rank) AS (\(ranks))
-                    SELECT r.body, r.source_topic, r.source_partition, r.source_offset FROM records r
-                    LEFT JOIN reg g ON g.county = r.county
-                    WHERE r.year = ? AND r.kind = ?
-                    ORDER BY g.rank IS NULL, g.rank, r.county, r.identity
-                    """, arguments: StatementArguments(arguments))
+                    SELECT body, source_topic, source_partition, source_offset FROM records
+                    WHERE identity >= ? AND identity < ? ORDER BY identity
+                    """, arguments: [range.lowerBound, range.upperBound])
                 while let row = try rows.next() {
                     let data: Data = row[0]
                     let record: STIProtocol.Record

@@ -53,6 +53,12 @@ public enum RecordFiles {
         }
     }
 
+    /// The identities of one kind and county as a half-open range of strings: `Record.identity`
+    /// starts with `<kind>|<county>|`, and `}` follows `|` in byte order.
+    public static func identityRange(kind: RecordKind, county: String) -> Range<String> {
+        "\(kind.rawValue)|\(county)|"..<"\(kind.rawValue)|\(county)}"
+    }
+
     /// The source columns, last.
     public static let sourceColumns = ["topic", "partition", "offset"]
 

@@ -27,8 +27,7 @@ extension Aggregator {
         for row in indicators where years.last != row.year { years.append(row.year) }
         let registry = options.registry
         return AnalystFiles(previousIndicators: previousIndicators, years: years, changedYears: changed, linkFrom: linkFrom,
-                            records: { year, kind, emit in
-                                try store.forEachCurrentRecord(year: year, kind: kind, registry: registry, emit)
-                            }, registry: registry)
+                            records: { kind, county, emit in try store.forEachCurrentRecord(kind: kind, county: county, emit) },
+                            registry: registry)
     }
 }

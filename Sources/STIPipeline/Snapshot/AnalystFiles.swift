@@ -22,15 +22,15 @@ public struct AnalystFiles {
     /// The previous snapshot of the same state, whose unchanged years' files may be hard-linked
     /// (section 8): its run id and its manifest's files by name.
     public var linkFrom: (runId: String, files: [String: ManifestFile])?
-    /// Calls its last argument with every current record of a year and kind and its source,
-    /// county by county in registry order (`StateStore.forEachCurrentRecord`).
-    public var records: (Int, RecordKind, (Record, RecordSource?) throws -> Void) throws -> Void
+    /// Calls its last argument with every current record of a kind and county (all years) and
+    /// its source (`StateStore.forEachCurrentRecord`).
+    public var records: (RecordKind, String, (Record, RecordSource?) throws -> Void) throws -> Void
     /// The registry, for `report.html`.
     public var registry: Registry
 
     public init(previousIndicators: [RevisionRow.Keyed]?, years: [Int], changedYears: Set<Int>,
                 linkFrom: (runId: String, files: [String: ManifestFile])?,
-                records: @escaping (Int, RecordKind, (Record, RecordSource?) throws -> Void) throws -> Void,
+                records: @escaping (RecordKind, String, (Record, RecordSource?) throws -> Void) throws -> Void,
                 registry: Registry) {
         self.previousIndicators = previousIndicators; self.years = years; self.changedYears = changedYears
         self.linkFrom = linkFrom; self.records = records; self.registry = registry
@@ -53,52 +53,78 @@ extension SnapshotWriter {
 
         let recordsDir = dir + "/" + RecordFiles.folder
         try makeDirectory(recordsDir)
-        for year in analysts.years.sorted() {
-            let yearDir = recordsDir + "/\(year)"
-            try makeDirectory(yearDir)
-            for kind in RecordKind.allCases {
+        let years = analysts.years.sorted()
+        for year in years { try makeDirectory(recordsDir + "/\(year)") }
+        var entries: [String: ManifestFile] = [:]
+        for kind in RecordKind.allCases {
+            var rewrite: [Int] = []
+            for year in years {
                 let name = RecordFiles.path(year: year, kind: kind)
                 if !analysts.changedYears.contains(year), let base = analysts.linkFrom, let entry = base.files[name],
                    link(runsPath + "/" + base.runId + "/" + name, dir + "/" + name) == 0 {
-                    files.append(entry)
-                    continue
+                    entries[name] = entry
+                } else {
+                    rewrite.append(year)
                 }
-                files.append(try writeRecordFile(dir: dir, name: name, year: year, kind: kind, analysts: analysts))
             }
-            try fsyncDirectory(yearDir)
+            for entry in try writeRecordFiles(dir: dir, kind: kind, years: rewrite, analysts: analysts) { entries[entry.name] = entry }
+        }
+        for year in years {
+            for kind in RecordKind.allCases { files.append(entries[RecordFiles.path(year: year, kind: kind)]!) }
+            try fsyncDirectory(recordsDir + "/\(year)")
         }
         try fsyncDirectory(recordsDir)
         return files
     }
 
-    /// One `records/<year>/<kind>.csv`, streamed: the records of one county at a time are put
-    /// in section 8's order (performer, contract number) and written.
-    static func writeRecordFile(dir: String, name: String, year: Int, kind: RecordKind,
-                                analysts: AnalystFiles) throws(SnapshotError) -> ManifestFile {
-        var file = try DurableFile(creating: dir + "/" + name)
-        try file.append(CSVWriter.line(RecordFiles.header(kind).map(CSVCell.text)))
-        var count = 0
-        var county: [(Record, RecordSource?)] = []
-        func flush(_ file: inout DurableFile) throws(SnapshotError) {
-            county.sort { RecordFiles.precedes($0.0, $1.0) }
-            for (record, source) in county { try file.append(CSVWriter.line(RecordFiles.cells(record, source: source))) }
-            count += county.count
-            county.removeAll(keepingCapacity: true)
+    /// A record file being written.
+    final class OpenRecordFile {
+        var file: DurableFile
+        var rows = 0
+        init(_ file: consuming DurableFile) { self.file = file }
+    }
+
+    /// The files `records/<year>/<kind>.csv` of `years`, in one pass over the kind's records:
+    /// county by county in registry order, each county's records (all years) put in section 8's
+    /// order (performer, contract number) and appended to their year's file.
+    static func writeRecordFiles(dir: String, kind: RecordKind, years: [Int],
+                                 analysts: AnalystFiles) throws(SnapshotError) -> [ManifestFile] {
+        guard !years.isEmpty else { return [] }
+        var open: [Int: OpenRecordFile] = [:]
+        for year in years {
+            let file = OpenRecordFile(try DurableFile(creating: dir + "/" + RecordFiles.path(year: year, kind: kind)))
+            try file.file.append(CSVWriter.line(RecordFiles.header(kind).map(CSVCell.text)))
+            open[year] = file
         }
+        var county: [Int: [(Record, RecordSource?)]] = [:]
         do {
-            try analysts.records(year, kind) { record, source in
-                if let last = county.last, last.0.county != record.county { try flush(&file) }
-                county.append((record, source))
+            for geography in analysts.registry.geographies {
+                county.removeAll(keepingCapacity: true)
+                try analysts.records(kind, geography.code) { record, source in
+                    if open[record.year] != nil { county[record.year, default: []].append((record, source)) }
+                }
+                for (year, records) in county {
+                    let target = open[year]!
+                    for (record, source) in records.sorted(by: { RecordFiles.precedes($0.0, $1.0) }) {
+                        try target.file.append(CSVWriter.line(RecordFiles.cells(record, source: source)))
+                    }
+                    target.rows += records.count
+                }
             }
-            try flush(&file)
         } catch let error as SnapshotError {
-            file.abandon()
+            for file in open.values { file.file.abandon() }
             throw error
         } catch {
-            file.abandon()
-            throw SnapshotError("cannot read the current records for \(name): \(error)")
+            for file in open.values { file.file.abandon() }
+            throw SnapshotError("cannot read the current \(kind.rawValue) records: \(error)")
         }
-        return ManifestFile(name: name, rows: count, sha256: try file.finish())
+        var entries: [ManifestFile] = []
+        for year in years {
+            let target = open[year]!
+            entries.append(ManifestFile(name: RecordFiles.path(year: year, kind: kind), rows: target.rows,
+                                        sha256: try target.file.finish()))
+        }
+        return entries
     }
 
     static func makeDirectory(_ path: String) throws(SnapshotError) {
