@@ -33,6 +33,18 @@ public enum RecordFiles {
     /// The field columns of a kind: `county`, then its own fields in the field table's order,
     /// then the common fields `revision,status,submitted_at,explanation`.
     static func fields(_ kind: RecordKind) -> [MessageField] {
+        switch kind {
+        case .rd: rdFields
+        case .techContract: contractFields
+        case .countyProfile: profileFields
+        }
+    }
+
+    private static let rdFields = computeFields(.rd)
+    private static let contractFields = computeFields(.techContract)
+    private static let profileFields = computeFields(.countyProfile)
+
+    private static func computeFields(_ kind: RecordKind) -> [MessageField] {
         let mask = MessageField.mask(of: kind)
         let own = MessageField.allCases.filter {
             mask & (1 << UInt32($0.rawValue)) != 0 && $0 != .county && !trailingFields.contains($0) && !omittedFields.contains($0)
