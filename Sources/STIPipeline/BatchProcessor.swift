@@ -115,7 +115,8 @@ struct BatchProcessor {
             dirtyTotals.insert(book.add(record))
             body.removeAll(keepingCapacity: true)
             StoredRecord.append(record, to: &body)
-            try tx.putRecord(record, identity: identity, body: body)
+            try tx.putRecord(record, identity: identity, body: body,
+                             source: RecordSource(topic: key.topic, partition: key.partition, offset: offset))
             // Section 8: the warnings of an explained record are listed while it is current; a
             // record becoming current supersedes the identity's held message.
             if !warnings.isEmpty {

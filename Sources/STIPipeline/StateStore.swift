@@ -207,6 +207,23 @@ public final class StateStore {
                                            kind_order INTEGER NOT NULL, sort_key TEXT NOT NULL, body BLOB NOT NULL) WITHOUT ROWID;
                 """)
         }
+        // Additive (section 8, `records/`): the message that made each record current, and the
+        // years whose records changed since the last snapshot (a trigger keeps them, so the batch
+        // code stays as it was). Records stored before this have no source until a --rebuild;
+        // every year of an upgraded state counts as changed once.
+        migrator.registerMigration("record-sources") { db in
+            try db.execute(sql: """
+                ALTER TABLE records ADD COLUMN source_topic TEXT;
+                ALTER TABLE records ADD COLUMN source_partition INTEGER;
+                ALTER TABLE records ADD COLUMN source_offset INTEGER;
+                CREATE TABLE pending_record_years(year INTEGER PRIMARY KEY) WITHOUT ROWID;
+                INSERT OR IGNORE INTO pending_record_years(year) SELECT DISTINCT year FROM records;
+                CREATE TRIGGER records_mark_year BEFORE INSERT ON records BEGIN
+                    INSERT OR IGNORE INTO pending_record_years(year) SELECT year FROM records WHERE identity = NEW.identity;
+                    INSERT OR IGNORE INTO pending_record_years(year) VALUES (NEW.year);
+                END;
+                """)
+        }
         return migrator
     }
 
@@ -367,6 +384,40 @@ public final class StateStore {
         }
     }
 
+    /// The years whose current records changed since the last snapshot (section 8: a year's
+    /// record files that did not change may be hard links to the previous snapshot's).
+    public func pendingRecordYears() throws(StateStoreError) -> Set<Int> {
+        try wrap { try queue.read { db in Set(try Int.fetchAll(db, sql: "SELECT year FROM pending_record_years")) } }
+    }
+
+    /// Calls `body` with every current record of `kind` in `county` (all years, withdrawn ones
+    /// too) and the message that made it current, in identity byte order (for a contract: by
+    /// contract number as bytes). A range of the primary key, so the snapshot's record files
+    /// cost one pass over the records, county by county in registry order.
+    public func forEachCurrentRecord(kind: RecordKind, county: String,
+                                     _ body: (STIProtocol.Record, RecordSource?) throws -> Void) throws(StateStoreError) {
+        let range = RecordFiles.identityRange(kind: kind, county: county)
+        try wrap {
+            try queue.read { db in
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT body, source_topic, source_partition, source_offset FROM records
+                    WHERE identity >= ? AND identity < ? ORDER BY identity
+                    """, arguments: [range.lowerBound, range.upperBound])
+                while let row = try rows.next() {
+                    let data: Data = row[0]
+                    let record: STIProtocol.Record
+                    switch StoredRecord.decode(Array(data)) {
+                    case .success(let r): record = r
+                    case .failure(let error): throw StateStoreError("stored record unreadable (\(error)); run with --rebuild")
+                    }
+                    let topic: String? = row[1]
+                    let source = topic.map { RecordSource(topic: $0, partition: row[2], offset: row[3]) }
+                    try body(record, source)
+                }
+            }
+        }
+    }
+
     // MARK: Writing
 
     /// Runs `body` in one write transaction: everything it stores commits together or not at all.
@@ -383,7 +434,7 @@ public final class StateStore {
     public func markSnapshotted(runId: String, finishedAt: String) throws(StateStoreError) {
         try wrap {
             try queue.write { db in
-                try db.execute(sql: "DELETE FROM pending_ranges; DELETE FROM pending_counts; DELETE FROM pending_rejections;")
+                try db.execute(sql: "DELETE FROM pending_ranges; DELETE FROM pending_counts; DELETE FROM pending_rejections; DELETE FROM pending_record_years;")
                 try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('last_run_id', ?), ('last_run_finished_at', ?)",
                                arguments: [runId, finishedAt])
             }
@@ -423,10 +474,12 @@ public struct StateTransaction {
         }
     }
 
-    /// Stores `record` (canonical JSON `body`) as the current record of `identity`.
-    public func putRecord(_ record: STIProtocol.Record, identity: String, body: [UInt8]) throws {
+    /// Stores `record` (canonical JSON `body`) as the current record of `identity`, made current
+    /// by the message at `source` (section 8's `topic,partition,offset`).
+    public func putRecord(_ record: STIProtocol.Record, identity: String, body: [UInt8], source: RecordSource? = nil) throws {
         let statement = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO records(identity, kind, county, year, revision, status, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT OR REPLACE INTO records(identity, kind, county, year, revision, status, body,
+                                           source_topic, source_partition, source_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).sqliteStatement
         defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
         try bindText(statement, 1, identity)
@@ -435,6 +488,11 @@ public struct StateTransaction {
         try check(sqlite3_bind_int64(statement, 4, Int64(record.year)))
         try check(sqlite3_bind_int64(statement, 5, Int64(record.revision)))
         try bindText(statement, 6, record.status.rawValue)
+        if let source {
+            try bindText(statement, 8, source.topic)
+            try check(sqlite3_bind_int64(statement, 9, Int64(source.partition)))
+            try check(sqlite3_bind_int64(statement, 10, source.offset))
+        }
         let code = body.withUnsafeBytes { bytes -> Int32 in
             // SQLITE_STATIC: the bytes stay valid until the step below has run.
             let bound = sqlite3_bind_blob(statement, 7, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), nil)

@@ -68,7 +68,9 @@ struct DemoCommand: ParsableCommand {
         } catch { throw Failure("aggregate: \(error)") }
         print("aggregate: \(summary.line)")
         let latest = outURL.appendingPathComponent("latest").path
-        print("snapshot: \(latest)/indicators.csv, completeness.csv, rejections.csv, warnings.csv, snapshot.xlsx (open this one in Excel), manifest.json")
+        print("snapshot: \(latest)/indicators.csv, completeness.csv, rejections.csv, warnings.csv, revisions.csv, records/, manifest.json")
+        print("workbook: \(latest)/snapshot.xlsx (open this one in Excel: the same tables, Chinese readable on any locale)")
+        print("report: \(latest)/report.html (open it in a browser; sti explain --out \(outURL.path) --year Y --geo G --indicator I traces a figure)")
         try printHeld(statePath: state, latest: latest)
         if let year = summary.indicators.map(\.year).max() {
             print("")

@@ -21,7 +21,7 @@ struct STI: AsyncParsableCommand {
             """,
         version: stiVersion,
         subcommands: [AggregateCommand.self, SubmitCommand.self, ValidateCommand.self, TopicsCommand.self, StatusCommand.self,
-                      GenerateCommand.self, DemoCommand.self, TemplateCommand.self])
+                      GenerateCommand.self, DemoCommand.self, TemplateCommand.self, ExplainCommand.self, ReportCommand.self])
 
     /// SIGPIPE is ignored process-wide before anything else runs: a peer that resets a socket
     /// (a metrics scraper, a broker) must cost an EPIPE error on that write, never the process

@@ -305,6 +305,15 @@ struct HeldMessageTests {
         for name in ["indicators.csv", "completeness.csv", "warnings.csv"] {
             #expect(again[name] != nil && again[name] == incremental[name], "\(name) differs after --rebuild")
         }
+        // Section 8: records/ too, byte for byte (the incremental snapshot's 2024 files are hard
+        // links to the first run's, the rebuild's are written afresh).
+        let recordFiles = incremental.keys.filter { $0.hasPrefix("records/") }.sorted()
+        #expect(recordFiles == ["records/2024/county-profiles.csv", "records/2024/rd.csv", "records/2024/tech-contracts.csv",
+                                "records/2025/county-profiles.csv", "records/2025/rd.csv", "records/2025/tech-contracts.csv"])
+        #expect(again.keys.filter { $0.hasPrefix("records/") }.sorted() == recordFiles)
+        for name in recordFiles {
+            #expect(again[name] == incremental[name], "\(name) differs after --rebuild")
+        }
         try Self.checkManifest(h)
         let m = try h.manifest()
         #expect(m.counts.heldByCode == [.yoyChange: 1, .largeContract: 1])

@@ -331,10 +331,15 @@ enum Wire {
 
 /// The snapshot folder `latest` points at, and its files.
 enum Snapshot {
+    /// Every file of the latest snapshot by its path under the run folder (`records/2024/rd.csv`).
     static func files(out: URL) throws -> [String: String] {
         let dir = out.appendingPathComponent("latest").resolvingSymlinksInPath()
         var files: [String: String] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
+        let enumerator = FileManager.default.enumerator(atPath: dir.path)
+        while let name = enumerator?.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: dir.path + "/" + name, isDirectory: &isDirectory)
+            if isDirectory.boolValue { continue }
             if name.hasSuffix(".xlsx") {
                 // A workbook: the text of its XML parts, inflated, so that searches see inside it.
                 let archive = try Archive(url: dir.appendingPathComponent(name), accessMode: .read)

@@ -81,10 +81,10 @@ import STIProtocol
 
     @Test func snapshotWorkbookHoldsTheTablesTyped() throws {
         let tables = [
-            SnapshotTable(name: "indicators", file: "indicators.csv", header: ["year", "geo_name_zh", "value", "status"],
+            WorkbookTable(name: "indicators", file: "indicators.csv", header: ["year", "geo_name_zh", "value", "status"],
                           rows: [[.number("2025"), .text("五华区"), .number("1.6181"), .text("ok")],
                                  [.number("2025"), .text("=1+1"), .number("0.5"), .text("missing")]], statusColumn: "status"),
-            SnapshotTable(name: "warnings", file: "warnings.csv", header: ["disposition"], rows: [[.text("held")]], statusColumn: "disposition"),
+            WorkbookTable(name: "warnings", file: "warnings.csv", header: ["disposition"], rows: [[.text("held")]], statusColumn: "disposition"),
         ]
         let data = try SnapshotWorkbook.data(tables)
         let xml = try part(data, "xl/worksheets/sheet1.xml")

@@ -105,6 +105,26 @@ extension EndToEnd {
             #expect(try value("2023", a, "rd_expenditure") == "")   // withdrawn: contributes nothing
             #expect(try value("2024", a, "tech_contracts") == "1")  // 530102-2024-002 withdrawn
 
+            // revisions.csv (section 8): the first snapshot has only the header; the second lists
+            // exactly the indicator rows whose value or status moved, old and new side by side.
+            let revisionsHeader = ["year", "geo_code", "indicator", "previous_value", "previous_status", "value", "status"]
+            #expect(try snapshot1.rows("revisions.csv") == [revisionsHeader])
+            func changes(from old: Snapshot, to new: Snapshot) throws -> [[String]] {
+                let before = Dictionary(uniqueKeysWithValues: try old.rows("indicators.csv").dropFirst().map { ("\($0[0])|\($0[1])|\($0[4])", $0) })
+                return try new.rows("indicators.csv").dropFirst().compactMap { row -> [String]? in
+                    let was = before["\(row[0])|\(row[1])|\(row[4])"]!
+                    return was[5] == row[5] && was[7] == row[7] ? nil : [row[0], row[1], row[4], was[5], was[7], row[5], row[7]]
+                }
+            }
+            let revisions2 = Array(try snapshot2.rows("revisions.csv").dropFirst())
+            #expect(revisions2 == (try changes(from: snapshot1, to: snapshot2)))
+            // By hand: the revised enterprise figure (6000 + 3000.5 + 1500 → 6500.25 + 3000.5 + 1500 万元),
+            // the withdrawn 2023 figure, the withdrawn contract.
+            #expect(revisions2.contains(["2024", a, "rd_expenditure", "1.05005", "ok", "1.100075", "ok"]))
+            #expect(revisions2.contains(["2023", a, "rd_expenditure", "0.25", "ok", "", "missing"]))
+            #expect(revisions2.contains(["2024", a, "tech_contracts", "2", "ok", "1", "ok"]))
+            #expect(!revisions2.contains { $0[1] == d }, "Dongchuan sent nothing in step 2: \(revisions2)")
+
             // Step 3: a stale revision, a revival, a new contract, and three messages that fail
             // authentication (each would otherwise be valid and change a figure).
             let stale = try feed.signed(rd, a, feed.rd(a, 2024, "enterprise_above_scale", "6000"))
@@ -132,6 +152,8 @@ extension EndToEnd {
             #expect(manifestCounts(manifest3) == ["read": 6, "accepted": 2, "duplicates": 0, "rejected": 4,
                                                   "rejected.E_STALE_REVISION": 1, "rejected.E_AUTH": 3])
             #expect(manifest3["previous_run_id"] as? String == snapshot2.runId)
+            #expect(Array(try snapshot3.rows("revisions.csv").dropFirst()) == (try changes(from: snapshot2, to: snapshot3)))
+            #expect(try snapshot3.rows("revisions.csv").count > 1)
             for manifest in [manifest1, manifest2, manifest3] {
                 let ranges = (manifest["offsets"] as? [[String: Any]]) ?? []
                 let consumed = ranges.reduce(0) { $0 + (($1["end_offset"] as? Int ?? 0) - ($1["first_offset"] as? Int ?? 0)) }

@@ -1,5 +1,5 @@
 public import Foundation
-public import STIProtocol
+import STIProtocol
 
 /// `snapshot.xlsx`: the snapshot's tables (indicators, completeness, warnings, and revisions
 /// once the snapshot has them) as sheets, built from the same typed cells the CSVs are written
@@ -13,11 +13,11 @@ public enum SnapshotWorkbook {
     /// The extra-file hook for `SnapshotWriter`.
     public static let extraFile = SnapshotExtraFile(name: fileName) { tables in try Array(data(tables)) }
 
-    public static func data(_ tables: [SnapshotTable]) throws -> Data {
+    public static func data(_ tables: [WorkbookTable]) throws -> Data {
         try XLSXWriter.data(sheets: tables.map(sheet))
     }
 
-    static func sheet(_ table: SnapshotTable) -> XLSXSheetSpec {
+    static func sheet(_ table: WorkbookTable) -> XLSXSheetSpec {
         let status = table.statusColumn.flatMap { table.header.firstIndex(of: $0) }
         var rows: [[XLSXCell]] = [table.header.map { .text($0, .header) }]
         rows.reserveCapacity(table.rows.count + 1)

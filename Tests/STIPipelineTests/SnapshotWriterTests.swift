@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Testing
+@testable import STIPipeline
 @testable import STIProtocol
 #if canImport(Glibc)
 import Glibc
@@ -58,9 +59,9 @@ import Glibc
             "year,geo_code,kind,identity,code,field,value,compared_with,disposition,explanation,topic,partition,offset\r\n")
 
         let indicatorsData = try Data(contentsOf: dir.appendingPathComponent("indicators.csv"))
-        #expect(String(decoding: indicatorsData, as: UTF8.self) == IndicatorsTests.expectedIndicators)
+        #expect(String(decoding: indicatorsData, as: UTF8.self) == IndicatorFixtures.expectedIndicators)
         let completenessData = try Data(contentsOf: dir.appendingPathComponent("completeness.csv"))
-        #expect(String(decoding: completenessData, as: UTF8.self) == IndicatorsTests.expectedCompleteness)
+        #expect(String(decoding: completenessData, as: UTF8.self) == IndicatorFixtures.expectedCompleteness)
         let rejectionsData = try Data(contentsOf: dir.appendingPathComponent("rejections.csv"))
         #expect(String(decoding: rejectionsData, as: UTF8.self) == F.csv([
             "topic,partition,offset,county,codes,first_message",

@@ -6,6 +6,7 @@
 // the new one, never a half-written folder).
 
 public import Foundation
+public import STIProtocol
 import Crypto
 #if canImport(Glibc)
 import Glibc
@@ -137,12 +138,13 @@ public struct SnapshotWriter: Sendable {
     }
 
     /// The same, with the rows of `warnings.csv` (section 8) handed over one at a time by
-    /// `warnings`, in order, streamed like those of `rejections.csv`.
+    /// `warnings`, in order, streamed like those of `rejections.csv`; with `analysts`, also
+    /// `revisions.csv`, `records/<year>/*.csv` and `report.html` (AnalystFiles.swift).
     @discardableResult
     public func write(runId: String, indicators: [IndicatorRow], completeness: [CompletenessRow],
                       rejections: ((RejectionRow) throws -> Void) throws -> Void,
                       warnings: ((WarningRow) throws -> Void) throws -> Void,
-                      inputs: ManifestInputs) throws(SnapshotError) -> Manifest {
+                      inputs: ManifestInputs, analysts: AnalystFiles? = nil) throws(SnapshotError) -> Manifest {
         guard Self.isValidRunId(runId) else { throw SnapshotError("not a run id: \(runId)") }
         let dir = runPath(runId)
         if mkdir(dir, 0o755) != 0 && errno != EEXIST { throw .posix("cannot create run folder", dir) }
@@ -159,23 +161,40 @@ public struct SnapshotWriter: Sendable {
         let warningCells = CellCollector(enabled: extraFile != nil)
         files.append(try Self.writeStreamed(dir: dir, name: Self.warningsFile, header: warningsCSVHeader, what: "warnings",
                                             rows: warnings, cells: { warningCells.keep($0.csvCells) }))
+        var manifest = Manifest(
+            runId: runId, startedAt: UTCTime.rfc3339(inputs.startedAt), finishedAt: UTCTime.rfc3339(inputs.finishedAt),
+            programVersion: inputs.programVersion, authentication: inputs.authenticationEnabled ? "enabled" : "disabled",
+            offsets: inputs.offsets.sorted(), counts: inputs.counts, previousRunId: inputs.previousRunId, files: files)
+        var revisionCells: [[CSVCell]]?
+        if let analysts {
+            let written = try Self.writeAnalystTables(dir: dir, indicators: indicators, analysts: analysts, runsPath: runsPath)
+            manifest.files += written.files
+            revisionCells = written.revisions
+        }
         if let extraFile {
-            // One entry per table; revisions.csv joins as one more entry when it is written here.
-            let tables = [
-                SnapshotTable(name: "indicators", file: Self.indicatorsFile, header: indicatorsCSVHeader, rows: indicators.map(\.csvCells), statusColumn: "status"),
-                SnapshotTable(name: "completeness", file: Self.completenessFile, header: completenessCSVHeader, rows: completeness.map(\.csvCells), statusColumn: "status"),
-                SnapshotTable(name: "warnings", file: Self.warningsFile, header: warningsCSVHeader, rows: warningCells.rows, statusColumn: "disposition"),
+            // One entry per table, each the cells its CSV was written from.
+            var tables = [
+                WorkbookTable(name: "indicators", file: Self.indicatorsFile, header: indicatorsCSVHeader, rows: indicators.map(\.csvCells), statusColumn: "status"),
+                WorkbookTable(name: "completeness", file: Self.completenessFile, header: completenessCSVHeader, rows: completeness.map(\.csvCells), statusColumn: "status"),
+                WorkbookTable(name: "warnings", file: Self.warningsFile, header: warningsCSVHeader, rows: warningCells.rows, statusColumn: "disposition"),
             ]
+            if let revisionCells {
+                tables.append(WorkbookTable(name: "revisions", file: Self.revisionsFile, header: revisionsCSVHeader, rows: revisionCells,
+                                            statusColumn: "status"))
+            }
             let bytes: [UInt8]
             do { bytes = try extraFile.build(tables) } catch { throw SnapshotError("cannot build \(extraFile.name): \(error)") }
             var file = try DurableFile(creating: dir + "/" + extraFile.name)
             try file.append(bytes)
-            files.append(ManifestFile(name: extraFile.name, rows: tables.reduce(0) { $0 + $1.rows.count }, sha256: try file.finish()))
+            manifest.files.append(ManifestFile(name: extraFile.name, rows: tables.reduce(0) { $0 + $1.rows.count }, sha256: try file.finish()))
         }
-        let manifest = Manifest(
-            runId: runId, startedAt: UTCTime.rfc3339(inputs.startedAt), finishedAt: UTCTime.rfc3339(inputs.finishedAt),
-            programVersion: inputs.programVersion, authentication: inputs.authenticationEnabled ? "enabled" : "disabled",
-            offsets: inputs.offsets.sorted(), counts: inputs.counts, previousRunId: inputs.previousRunId, files: files)
+        if let analysts {
+            let html: String
+            do { html = try ReportHTML.render(folder: dir, manifest: manifest, registry: analysts.registry) } catch {
+                throw SnapshotError("cannot render \(Self.reportFile): \(error)")
+            }
+            manifest.files.append(try Self.writeReport(dir: dir, html: html))
+        }
         let data: Data
         do { data = try manifest.encoded() } catch { throw SnapshotError("cannot encode the manifest: \(error)") }
         try Self.writeDurably(Array(data), to: dir + "/" + Self.manifestFile)

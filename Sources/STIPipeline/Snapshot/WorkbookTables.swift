@@ -1,9 +1,11 @@
+public import STIProtocol
+
 // The tables of a snapshot as typed cells, handed to whatever writes a file of them besides
 // the CSVs (snapshot.xlsx, issue 15: STIPipeline's SnapshotWorkbook). The cells are the very
 // ones the CSVs are written from (`csvCells`), so the workbook cannot disagree with them.
 
 /// One table: its sheet name, the CSV file it mirrors, its header and typed rows.
-public struct SnapshotTable: Sendable {
+public struct WorkbookTable: Sendable {
     public var name: String
     public var file: String
     public var header: [String]
@@ -19,8 +21,8 @@ public struct SnapshotTable: Sendable {
 /// which lists it with its SHA-256 like every other file.
 public struct SnapshotExtraFile: Sendable {
     public var name: String
-    public var build: @Sendable ([SnapshotTable]) throws -> [UInt8]
-    public init(name: String, build: @escaping @Sendable ([SnapshotTable]) throws -> [UInt8]) { self.name = name; self.build = build }
+    public var build: @Sendable ([WorkbookTable]) throws -> [UInt8]
+    public init(name: String, build: @escaping @Sendable ([WorkbookTable]) throws -> [UInt8]) { self.name = name; self.build = build }
 }
 
 /// Keeps the cells of a streamed table for the extra file (only when there is one).

@@ -1,0 +1,165 @@
+// The analysts' files of a snapshot (section 8): `revisions.csv`, `records/<year>/*.csv` and
+// `report.html`. Formatting is STIProtocol's (RecordFiles, RevisionRow) and ReportHTML's; this
+// file writes them durably into the run folder and lists them for the manifest.
+
+public import Foundation
+public import STIProtocol
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What a run hands the snapshot writer for the analysts' files.
+public struct AnalystFiles {
+    /// The indicator rows of the previous published snapshot (the one `latest` pointed at when
+    /// the run began), nil when there is none: `revisions.csv` then holds only its header.
+    public var previousIndicators: [RevisionRow.Keyed]?
+    /// The years of `indicators.csv`: each gets its three record files.
+    public var years: [Int]
+    /// The years whose records changed since the snapshot `linkFrom` names.
+    public var changedYears: Set<Int>
+    /// The previous snapshot of the same state, whose unchanged years' files may be hard-linked
+    /// (section 8): its run id and its manifest's files by name.
+    public var linkFrom: (runId: String, files: [String: ManifestFile])?
+    /// Calls its last argument with every current record of a kind and county (all years) and
+    /// its source (`StateStore.forEachCurrentRecord`).
+    public var records: (RecordKind, String, (Record, RecordSource?) throws -> Void) throws -> Void
+    /// The registry, for `report.html`.
+    public var registry: Registry
+
+    public init(previousIndicators: [RevisionRow.Keyed]?, years: [Int], changedYears: Set<Int>,
+                linkFrom: (runId: String, files: [String: ManifestFile])?,
+                records: @escaping (RecordKind, String, (Record, RecordSource?) throws -> Void) throws -> Void,
+                registry: Registry) {
+        self.previousIndicators = previousIndicators; self.years = years; self.changedYears = changedYears
+        self.linkFrom = linkFrom; self.records = records; self.registry = registry
+    }
+}
+
+extension SnapshotWriter {
+    public static let revisionsFile = "revisions.csv"
+    public static let reportFile = "report.html"
+
+    /// Writes `revisions.csv` and `records/` into `dir`; returns their manifest entries and the
+    /// cells of `revisions.csv` (for snapshot.xlsx).
+    static func writeAnalystTables(dir: String, indicators: [IndicatorRow], analysts: AnalystFiles,
+                                   runsPath: String) throws(SnapshotError) -> (files: [ManifestFile], revisions: [[CSVCell]]) {
+        var files: [ManifestFile] = []
+        let revisions = RevisionRow.diff(previous: analysts.previousIndicators, current: indicators.map(\.keyed))
+        var file = try DurableFile(creating: dir + "/" + revisionsFile)
+        try file.append(CSVWriter.line(revisionsCSVHeader.map(CSVCell.text)))
+        let revisionCells = revisions.map(\.csvCells)
+        for row in revisionCells { try file.append(CSVWriter.line(row)) }
+        files.append(ManifestFile(name: revisionsFile, rows: revisions.count, sha256: try file.finish()))
+
+        let recordsDir = dir + "/" + RecordFiles.folder
+        try makeDirectory(recordsDir)
+        let years = analysts.years.sorted()
+        for year in years { try makeDirectory(recordsDir + "/\(year)") }
+        var entries: [String: ManifestFile] = [:]
+        for kind in RecordKind.allCases {
+            var rewrite: [Int] = []
+            for year in years {
+                let name = RecordFiles.path(year: year, kind: kind)
+                if !analysts.changedYears.contains(year), let base = analysts.linkFrom, let entry = base.files[name],
+                   link(runsPath + "/" + base.runId + "/" + name, dir + "/" + name) == 0 {
+                    entries[name] = entry
+                } else {
+                    rewrite.append(year)
+                }
+            }
+            for entry in try writeRecordFiles(dir: dir, kind: kind, years: rewrite, analysts: analysts) { entries[entry.name] = entry }
+        }
+        for year in years {
+            for kind in RecordKind.allCases { files.append(entries[RecordFiles.path(year: year, kind: kind)]!) }
+            try fsyncDirectory(recordsDir + "/\(year)")
+        }
+        try fsyncDirectory(recordsDir)
+        return (files, revisionCells)
+    }
+
+    /// A record file being written.
+    final class OpenRecordFile {
+        var file: DurableFile
+        var rows = 0
+        init(_ file: consuming DurableFile) { self.file = file }
+    }
+
+    /// The files `records/<year>/<kind>.csv` of `years`, in one pass over the kind's records:
+    /// county by county in registry order, each county's records (all years) put in section 8's
+    /// order (performer, contract number) and appended to their year's file.
+    static func writeRecordFiles(dir: String, kind: RecordKind, years: [Int],
+                                 analysts: AnalystFiles) throws(SnapshotError) -> [ManifestFile] {
+        guard !years.isEmpty else { return [] }
+        var open: [Int: OpenRecordFile] = [:]
+        for year in years {
+            let file = OpenRecordFile(try DurableFile(creating: dir + "/" + RecordFiles.path(year: year, kind: kind)))
+            try file.file.append(CSVWriter.line(RecordFiles.header(kind).map(CSVCell.text)))
+            open[year] = file
+        }
+        var county: [Int: [(Record, RecordSource?)]] = [:]
+        do {
+            for geography in analysts.registry.geographies {
+                county.removeAll(keepingCapacity: true)
+                try analysts.records(kind, geography.code) { record, source in
+                    if open[record.year] != nil { county[record.year, default: []].append((record, source)) }
+                }
+                for (year, records) in county {
+                    let target = open[year]!
+                    for (record, source) in records.sorted(by: { RecordFiles.precedes($0.0, $1.0) }) {
+                        try target.file.append(CSVWriter.line(RecordFiles.cells(record, source: source)))
+                    }
+                    target.rows += records.count
+                }
+            }
+        } catch let error as SnapshotError {
+            for file in open.values { file.file.abandon() }
+            throw error
+        } catch {
+            for file in open.values { file.file.abandon() }
+            throw SnapshotError("cannot read the current \(kind.rawValue) records: \(error)")
+        }
+        var entries: [ManifestFile] = []
+        for year in years {
+            let target = open[year]!
+            entries.append(ManifestFile(name: RecordFiles.path(year: year, kind: kind), rows: target.rows,
+                                        sha256: try target.file.finish()))
+        }
+        return entries
+    }
+
+    static func makeDirectory(_ path: String) throws(SnapshotError) {
+        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw .posix("cannot create folder", path) }
+    }
+
+    /// Writes `report.html` into `dir` (created exclusively, fsynced) and returns its entry.
+    static func writeReport(dir: String, html: String) throws(SnapshotError) -> ManifestFile {
+        var file = try DurableFile(creating: dir + "/" + reportFile)
+        try file.append(html)
+        return ManifestFile(name: reportFile, rows: 0, sha256: try file.finish())
+    }
+}
+
+/// `sti report`: writes a published snapshot's `report.html` again from the folder's own files.
+public enum ReportWriter {
+    /// Renders the report of run `runId` of `out` (`latest` when nil) and puts it in place
+    /// atomically (a temporary file renamed over `report.html`). Returns the path written.
+    public static func rewrite(out: URL, runId: String?, registry: Registry) throws -> String {
+        let folder = try SnapshotFolder(out: out, runId: runId)
+        let html = try ReportHTML.render(folder: folder.path, manifest: try folder.manifest(), registry: registry)
+        let target = folder.path + "/" + SnapshotWriter.reportFile
+        let temp = folder.path + "/.\(SnapshotWriter.reportFile).tmp-\(getpid())"
+        unlink(temp)
+        var file = try SnapshotWriter.DurableFile(creating: temp)
+        try file.append(html)
+        _ = try file.finish()
+        guard rename(temp, target) == 0 else {
+            let code = errno
+            unlink(temp)
+            throw SnapshotError.posix("cannot move the report to", target, code)
+        }
+        try SnapshotWriter.fsyncDirectory(folder.path)
+        return target
+    }
+}

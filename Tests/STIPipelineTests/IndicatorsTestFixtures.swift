@@ -1,0 +1,1 @@
+../STIProtocolTests/IndicatorsTestFixtures.swift
