@@ -44,7 +44,7 @@ public struct AggregateLifecycle: Sendable {
             }
         }
 
-        var services: [any Service] = []
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let metricsAddress {
             let server = try await MetricsServer.start(address: metricsAddress) {
                 let (summary, duration) = lastRun.withLock { $0 }
@@ -54,15 +54,17 @@ public struct AggregateLifecycle: Sendable {
                                                          consumerLag: summary?.consumerLag ?? []))
             }
             logger.info("metrics on \(server.host):\(server.port)")
-            services.append(server)
+            services.append(.init(service: server))
         }
         let outcome = RunOutcome()
         if let follow {
-            services.append(AggregatorService(options: options, interval: follow, logger: logger, onRun: record))
+            services.append(.init(service: AggregatorService(options: options, interval: follow, logger: logger, onRun: record)))
         } else {
-            services.append(OneRunService(options: options, logger: logger, onRun: record, outcome: outcome))
+            // Its end is the end of the group, not a failure of it.
+            services.append(.init(service: OneRunService(options: options, logger: logger, onRun: record, outcome: outcome),
+                                  successTerminationBehavior: .gracefullyShutdownGroup))
         }
-        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
+        let group = ServiceGroup(configuration: .init(services: services,
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         switch outcome.value.withLock({ $0 }) {

@@ -374,104 +374,62 @@ public final class Aggregator {
     /// its stored offset, and the stored offset (committed with the batch) is the first message
     /// not processed: the next run starts exactly there, nothing skipped, nothing read twice.
     func drain(_ p: inout Prepared) throws(AggregateError) -> RunCounts {
-        var partitions = DrainPartitions(starts: p.partitions, limits: p.limits)
-        var lastProgress = ContinuousClock.now
-        var lastError: KafkaError?
         // Held messages are no records, but a later message of their identity must find them: a
         // store holding one is not empty for `BatchProcessor`'s identity tracking.
         let warningRowsMayExist = try wrapState { try p.store.hasWarningRows() }
         let startedEmpty = try !wrapState { try p.store.hasRecords() } && !warningRowsMayExist
         var partitionCounts: [String: Int32] = [:]
         for key in p.partitions.keys { partitionCounts[key.topic, default: 0] += 1 }
-        var validator = BatchValidator(validator: p.validator, topicKinds: topicKinds, partitionCounts: partitionCounts)
-        let pipeline = BatchPipeline(
+        let poller = BatchPoller(aggregator: self, consumer: p.consumer,
+                                 partitions: DrainPartitions(starts: p.partitions, limits: p.limits),
+                                 validator: BatchValidator(validator: p.validator, topicKinds: topicKinds, partitionCounts: partitionCounts),
+                                 budget: options.maxMessages ?? .max)
+        var pipeline = BatchPipeline(
             processor: BatchProcessor(book: p.book, startedEmpty: startedEmpty, identityMemoryLimit: identityMemoryLimit,
                                       warningRowsMayExist: warningRowsMayExist),
             sender: NoticeSender(rejectedTopic: rejectedTopic, logger: logger), store: p.store, producer: p.producer,
-            timeout: options.timeout, concurrent: concurrentBatches, afterDecide: afterDecide)
-        var budget = options.maxMessages ?? .max
-        var batch = ValidatedBatch()
-        do throws(AggregateError) {
-            while !partitions.allFinished {
-                if stop.isRequested {
-                    logger.notice("stop requested: the last batch is committed, stopping before the topics are drained")
-                    break
-                }
-                if budget <= 0 {
-                    logger.notice("read the \(options.maxMessages ?? 0) messages a run may read (--max-messages); the next run goes on from here")
-                    break
-                }
-                // Progress means messages or EOFs: librdkafka keeps reporting transport errors
-                // while brokers are down, and those must not keep the run alive forever.
-                var progressed = false
-                var finishedNow: [KafkaPartition] = []
-                // The poll runs outside any state transaction: it only validates. The batch before
-                // may meanwhile be decided and committed on the pipeline's thread.
-                do {
-                    try p.consumer.poll(maxMessages: min(options.batchSize, budget), timeout: .milliseconds(200)) { view in
-                        let key = TopicPartitionKey(topic: view.topic, partition: view.partition)
-                        switch view.kind {
-                        case .partitionEOF:
-                            progressed = true
-                            if let entry = partitions.entry(topic: view.topic, partition: view.partition), partitions.finish(entry) {
-                                finishedNow.append(KafkaPartition(topic: key.topic, partition: key.partition))
-                            }
-                        case .error(let error):
-                            if error.errorCode == .autoOffsetReset || error.errorCode == .offsetOutOfRange {
-                                throw outOfRange(key, error, consumer: p.consumer)
-                            }
-                            lastError = error
-                        case .message:
-                            progressed = true
-                            let entry = partitions.entry(topic: view.topic, partition: view.partition)
-                            if let entry, entry.finished || view.offset >= entry.limit {
-                                // Past this run's end (fetched before the partition was paused):
-                                // the next run reads it.
-                                if partitions.finish(entry) { finishedNow.append(KafkaPartition(topic: key.topic, partition: key.partition)) }
-                                return
-                            }
-                            validator.add(view, key: key, to: &batch)
-                            if let entry {
-                                entry.remember(view)
-                                if view.offset + 1 >= entry.limit, partitions.finish(entry) {
-                                    finishedNow.append(KafkaPartition(topic: key.topic, partition: key.partition))
-                                }
-                            }
-                        }
-                    }
-                } catch let error as AggregateError {
-                    throw error
-                } catch {
-                    throw AggregateError("batch failed, nothing of it committed: \(error)")
-                }
-                // The last message of each partition, with the offsets it ends.
-                for entry in partitions.touched { batch.tails[entry.key] = entry.tail }
-                partitions.clearTouched()
-                budget -= batch.read
-                if batch.read > 0 {
-                    // Waits for the batch before (its failure stops the run here), then hands this one over.
-                    try pipeline.submit(batch)
-                    batch = ValidatedBatch()
-                }
-                if !finishedNow.isEmpty {
-                    // Fetching more of a finished partition would only be thrown away.
-                    do { try p.consumer.pause(finishedNow) } catch { logger.debug("pausing \(finishedNow): \(error)") }
-                }
-                if progressed {
-                    lastProgress = .now
-                } else if ContinuousClock.now - lastProgress > options.timeout {
-                    let pending = partitions.pending.map(\.description).joined(separator: ", ")
-                    throw AggregateError("no answer from the brokers at \(options.brokers) for \(options.timeout) while reading \(pending)\(lastError.map { ": \($0)" } ?? "")")
-                }
+            timeout: options.timeout, afterDecide: afterDecide)
+        let worker = concurrentBatches ? DispatchQueue(label: "sti-poll") : nil
+        // The batch polled and validated, waiting to be decided and applied on this thread.
+        var ready: ValidatedBatch?
+        while !poller.allFinished {
+            if stop.isRequested {
+                logger.notice("stop requested: the last batch is committed, stopping before the topics are drained")
+                break
             }
-        } catch {
-            // The batch in flight finishes (commits or fails) before the run reports its end.
-            _ = try? pipeline.finish()
-            throw error
+            if poller.budget <= 0 {
+                logger.notice("read the \(options.maxMessages ?? 0) messages a run may read (--max-messages); the next run goes on from here")
+                break
+            }
+            // The next batch is polled and validated (on the worker) while the one before is
+            // decided and committed here; this thread does all the state's and the snapshot's
+            // writes. The poll never runs inside a state transaction.
+            let polled: Result<ValidatedBatch, AggregateError>
+            if let worker, let batch = ready {
+                let done = DispatchSemaphore(value: 0)
+                nonisolated(unsafe) var result: Result<ValidatedBatch, AggregateError>?
+                worker.async {
+                    result = Result { () throws(AggregateError) in try poller.pollBatch() }
+                    done.signal()
+                }
+                let applied = Result { () throws(AggregateError) in try pipeline.apply(batch) }
+                done.wait()
+                ready = nil
+                try applied.get()
+                polled = result!
+            } else {
+                if let batch = ready {
+                    ready = nil
+                    try pipeline.apply(batch)
+                }
+                polled = Result { () throws(AggregateError) in try poller.pollBatch() }
+            }
+            let batch = try polled.get()
+            if batch.read > 0 { ready = batch }
         }
-        let (total, book) = try pipeline.finish()
-        p.book = book
-        return total
+        if let batch = ready { try pipeline.apply(batch) }
+        p.book = pipeline.processor.book
+        return pipeline.counts
     }
 
     /// Writes a snapshot when anything was consumed since the last one.
