@@ -35,9 +35,19 @@ struct BatchPipeline {
         }
         do { try afterDecide?(batches) } catch { throw AggregateError("batch failed, nothing of it committed: \(error)") }
         // Notices reach the broker before the batch commits, so a rejected source offset is
-        // never committed without its notice.
-        try sender.send(decided.notices, producer: producer, timeout: timeout)
-        do { try store.apply(decided.decision) } catch {
+        // never committed without its notice: they are sent first, the batch's writes go into its
+        // transaction while they travel, and the commit waits for their confirmation.
+        try sender.send(decided.notices, producer: producer)
+        var delivery: AggregateError?
+        do {
+            try store.apply(decided.decision) { () throws(StateStoreError) in
+                do throws(AggregateError) { try sender.deliver(producer: producer, timeout: timeout) } catch {
+                    delivery = error
+                    throw StateStoreError("\(error)")
+                }
+            }
+        } catch {
+            if let delivery { throw delivery }
             throw AggregateError("batch failed, nothing of it committed: \(error)")
         }
         counts.add(decided.decision.counts)

@@ -313,8 +313,8 @@ struct NoticeSender {
 
     init(rejectedTopic: String, logger: Logger) { self.rejectedTopic = rejectedTopic; self.logger = logger }
 
-    /// Sends every notice and waits for the brokers' confirmation (see `deliver`).
-    mutating func send(_ outgoing: [OutgoingNotice], producer: KafkaProducer, timeout: Duration) throws(AggregateError) {
+    /// Hands every notice to the producer; `deliver` then waits for the brokers' confirmation.
+    mutating func send(_ outgoing: [OutgoingNotice], producer: KafkaProducer) throws(AggregateError) {
         notices.removeAll(keepingCapacity: true)
         noticesSent = 0
         do {
@@ -322,7 +322,6 @@ struct NoticeSender {
         } catch {
             throw AggregateError("batch failed, nothing of it committed: \(error)")
         }
-        try deliver(producer: producer, timeout: timeout)
     }
 
     /// Sends one notice. One that librdkafka refuses outright for its size (the producer's
@@ -346,7 +345,7 @@ struct NoticeSender {
     /// Waits until every notice of the batch is delivered. Notices the brokers refused for their
     /// size are sent again without payload; transport failures and timeouts fail the batch, which
     /// is then redone.
-    private mutating func deliver(producer: KafkaProducer, timeout: Duration) throws(AggregateError) {
+    mutating func deliver(producer: KafkaProducer, timeout: Duration) throws(AggregateError) {
         var round = 0
         while noticesSent > 0 {
             do { try producer.flush(timeout: timeout) } catch {

@@ -26,7 +26,8 @@ final class InMemoryStateStore: StateStore {
         records.filter { identities.contains($0.key) }
     }
 
-    func apply(_ decision: BatchDecision) throws(StateStoreError) {
+    func apply(_ decision: BatchDecision, beforeCommit: () throws(StateStoreError) -> Void) throws(StateStoreError) {
+        try beforeCommit()
         applied += 1
         for write in decision.writes {
             switch write {
@@ -135,7 +136,7 @@ final class InMemoryStateStore: StateStore {
             }
             let decided = try processor.decide(batch, store: store)
             notices.append(contentsOf: decided.notices.map(\.notice))
-            try store.apply(decided.decision)
+            try store.apply(decided.decision) {}
         }
         return (notices, processor.book)
     }

@@ -462,7 +462,7 @@ public final class SQLiteStateStore: StateStore {
 
     /// Stores one decided batch in one transaction, committed (WAL, `synchronous = FULL`: on
     /// disk) when this returns.
-    public func apply(_ decision: BatchDecision) throws(StateStoreError) {
+    public func apply(_ decision: BatchDecision, beforeCommit: () throws(StateStoreError) -> Void) throws(StateStoreError) {
         try wrap {
             try queue.write { db in
                 let tx = StateTransaction(db: db)
@@ -489,6 +489,7 @@ public final class SQLiteStateStore: StateStore {
                 for (key, tail) in decision.tails { try tx.setConsumedTail(key, tail) }
                 for id in decision.signingKeys { try tx.recordSigningKey(id) }
                 try tx.addCounts(decision.counts)
+                try beforeCommit()
             }
         }
     }

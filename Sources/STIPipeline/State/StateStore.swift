@@ -19,8 +19,10 @@ public import STIProtocol
 public protocol StateStore: AnyObject {
     /// The current records of those of `identities` that have one (one query for the batch).
     func currentRecords(_ identities: Set<String>) throws(StateStoreError) -> [String: Record]
-    /// Stores one decided batch in one transaction.
-    func apply(_ decision: BatchDecision) throws(StateStoreError)
+    /// Stores one decided batch in one transaction. `beforeCommit` runs after the writes and
+    /// before the commit (the run waits there for the batch's notices); when it throws, nothing
+    /// of the batch is stored.
+    func apply(_ decision: BatchDecision, beforeCommit: () throws(StateStoreError) -> Void) throws(StateStoreError)
 
     func meta(_ key: String) throws(StateStoreError) -> String?
     /// Sets each entry whose key has no value yet (the cluster id and topic prefix a state was
