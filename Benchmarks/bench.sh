@@ -4,7 +4,8 @@
 #   bash Benchmarks/bench.sh
 #
 # Measures, each STI_BENCH_REPEATS times (median reported):
-#   (a) kcat consuming every submission topic from the beginning to /dev/null (the transport's limit)
+#   (a) kcat consuming every submission topic from the beginning to /dev/null, three at once (both cores)
+#   (a1) one kcat consuming the three topics one after another (what one consumer gets)
 #   (b) `sti aggregate` from an empty state to a finished snapshot
 #   (c) an incremental `sti aggregate` after 1 % more messages arrived
 #   (d) `sti submit` of a CSV feed, against kcat producing the same rows as JSON lines
@@ -18,6 +19,8 @@
 #   STI_BENCH_BUILD        release (default) or debug
 #   STI_BENCH_SCRATCH      swift build --scratch-path (default <repo>/.build, SwiftPM's own)
 #   STI_BENCH_STI          use this sti binary instead of building one
+#   STI_BENCH_STI_BEFORE   also run (b) with this (older) sti binary, alternating with the new one
+#                          in every repeat, so that before and after share the machine's load
 #   STI_BENCH_DIR          work folder (default a fresh temporary one, deleted at exit)
 #   STI_BENCH_KEEP=1       keep the work folder
 #
@@ -69,6 +72,8 @@ else
   log "build took $(( $(date +%s) - build_started )) s"
 fi
 [ -x "$STI" ] || die "no sti binary at $STI"
+BEFORE="${STI_BENCH_STI_BEFORE:-}"
+[ -z "$BEFORE" ] || [ -x "$BEFORE" ] || die "no sti binary at STI_BENCH_STI_BEFORE=$BEFORE"
 
 # --- work folder, broker, cleanup ---------------------------------------------------------
 if [ -n "${STI_BENCH_DIR:-}" ]; then
@@ -96,7 +101,8 @@ timed() {
   fi
   t1=$(now_ns)
   rss=$(tail -n 1 "$W/$name.rss")
-  echo "$(( (t1 - t0) / 1000000 )) $rss" >> "$W/$name.times"
+  # The 1-minute load average at the end of the run: other work on the same cores shows here.
+  echo "$(( (t1 - t0) / 1000000 )) $rss $(cut -d' ' -f1 /proc/loadavg)" >> "$W/$name.times"
 }
 
 # timed_parallel NAME CMD...: starts every CMD at once (one per topic, as one `sti` client reads
@@ -184,6 +190,10 @@ for r in $(seq 1 "$R"); do
   cmds=()
   for t in "${TOPICS[@]}"; do cmds+=("kcat -C -b $B -t $t -o beginning -e -q > /dev/null"); done
   timed_parallel a "${cmds[@]}"
+  log "(a1) one kcat, the three topics one after another, run $r/$R"
+  seq_cmd=""
+  for t in "${TOPICS[@]}"; do seq_cmd+="${seq_cmd:+ && }kcat -C -b $B -t $t -o beginning -e -q > /dev/null"; done
+  timed a1 bash -c "$seq_cmd"
 done
 
 # --- (b) aggregate from empty state -------------------------------------------------------
@@ -192,6 +202,12 @@ for r in $(seq 1 "$R"); do
   rm -rf "$W/b"; mkdir -p "$W/b"
   timed b "$STI" aggregate --brokers "$B" --out "$W/b/out" --state "$W/b/state.db" --rebuild
   check_manifest "$W/b/out/latest" "$W/feed/load-summary.json"
+  if [ -n "$BEFORE" ]; then
+    log "(b0) the STI_BENCH_STI_BEFORE binary, same load, run $r/$R"
+    rm -rf "$W/b0"; mkdir -p "$W/b0"
+    timed b0 "$BEFORE" aggregate --brokers "$B" --out "$W/b0/out" --state "$W/b0/state.db" --rebuild
+    check_manifest "$W/b0/out/latest" "$W/feed/load-summary.json"
+  fi
 done
 # The last (b) result is the starting point of every (c) run.
 rm -rf "$W/b-base"; cp -a "$W/b" "$W/b-base"
@@ -231,25 +247,33 @@ for t in "${TOPICS[@]}"; do
 done
 
 # --- report -------------------------------------------------------------------------------
-a_ms=$(median_col a 1); b_ms=$(median_col b 1); c_ms=$(median_col c 1); d_ms=$(median_col d 1); dk_ms=$(median_col dk 1)
+a_ms=$(median_col a 1); a1_ms=$(median_col a1 1); b_ms=$(median_col b 1); c_ms=$(median_col c 1); d_ms=$(median_col d 1); dk_ms=$(median_col dk 1)
 rate() { awk -v n="$1" -v ms="$2" 'BEGIN { printf "%d", (ms > 0) ? n * 1000 / ms : 0 }'; }
 runs() { awk '{printf "%s%.2f", (NR > 1 ? " " : ""), $1 / 1000}' "$W/$1.times"; }
+loads() { awk '{printf "%s%s", (NR > 1 ? " " : ""), $3}' "$W/$1.times"; }
 row() { # label messages name
-  printf '%-38s %9d %9.2f %10d %9d   %s\n' "$1" "$2" "$(awk -v ms="$(median_col "$3" 1)" 'BEGIN{print ms/1000}')" \
-    "$(rate "$2" "$(median_col "$3" 1)")" "$(( $(median_col "$3" 2) / 1024 ))" "$(runs "$3")"
+  printf '%-38s %9d %9.2f %10d %9d   %-20s %s\n' "$1" "$2" "$(awk -v ms="$(median_col "$3" 1)" 'BEGIN{print ms/1000}')" \
+    "$(rate "$2" "$(median_col "$3" 1)")" "$(( $(median_col "$3" 2) / 1024 ))" "$(runs "$3")" "$(loads "$3")"
 }
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN { printf "%.2f", (y > 0) ? x / y : 0 }'; }
 mkdir -p "$here/results"
 {
   echo "sti-pipeline benchmark, $(date -u +%Y-%m-%dT%H:%MZ), nproc $(nproc), sti $BUILD build, Tansu memory storage, librdkafka 2.16"
   echo "load: $N messages ($INVALID invalid) in 3 topics x 6 partitions; +$EXTRA for (c); submit feed $SUBMIT_ROWS rows; median of $R"
-  printf '%-38s %9s %9s %10s %9s   %s\n' "" "messages" "seconds" "msg/s" "peak MB" "runs (s)"
+  echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the last column below: 1-minute load after each run)"
+  printf '%-38s %9s %9s %10s %9s   %-20s %s\n' "" "messages" "seconds" "msg/s" "peak MB" "runs (s)" "load"
   row "(a) kcat consume, 3 topics at once" "$N" a
+  row "(a1) kcat consume, one after another" "$N" a1
   row "(b) sti aggregate, empty state" "$N" b
+  [ -z "$BEFORE" ] || row "(b0) the same, STI_BENCH_STI_BEFORE" "$N" b0
   row "(c) sti aggregate, +1 % (incremental)" "$EXTRA" c
   row "(d) sti submit, CSV" "$SUBMIT_ROWS" d
   row "    kcat produce, same rows, JSON" "$SUBMIT_ROWS" dk
-  echo "(b)/(a) rate: $(ratio "$(rate "$N" "$b_ms")" "$(rate "$N" "$a_ms")")" \
+  echo "(b)/(a1) rate: $(ratio "$(rate "$N" "$b_ms")" "$(rate "$N" "$a1_ms")")" \
+       " (b)/(a) rate: $(ratio "$(rate "$N" "$b_ms")" "$(rate "$N" "$a_ms")")" \
+       "${BEFORE:+ (b)/(b0) rate: $(ratio "$(median_col b0 1)" "$b_ms")}" \
+       "${BEFORE:+ (b0)/(a1) rate: $(ratio "$(rate "$N" "$(median_col b0 1)")" "$(rate "$N" "$a1_ms")")}"
+  echo \
        " (c) time / (b) time: $(awk -v c="$c_ms" -v b="$b_ms" 'BEGIN{printf "%.1f %%", (b > 0) ? 100 * c / b : 0}')" \
        " (d)/kcat produce rate: $(ratio "$dk_ms" "$d_ms")"
 } | tee "$here/results/latest.txt"

@@ -2,7 +2,7 @@ public import Foundation
 import Kafka
 public import Logging
 public import STIProtocol
-public import Synchronization
+import Synchronization
 
 /// What an aggregation run needs to know; resolved from flags, environment and config file by
 /// the CLI (see `Settings`).
@@ -52,6 +52,10 @@ public struct AggregateSummary: Sendable {
     public var stoppedEarly: Bool
     /// Current active records per geography over all years (for metrics).
     public var recordsPerGeography: [String: Int] = [:]
+    /// Per submission partition, the messages not read by the end of the run: the log end seen
+    /// when the run began minus the offset it committed (messages produced while it ran are not
+    /// counted; the next run's figure has them).
+    public var consumerLag: [StatusReport.Partition] = []
 
     /// One line for logs and the terminal.
     public var line: String {
@@ -91,8 +95,15 @@ public struct AggregateError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// Set by SIGINT/SIGTERM handlers: the run finishes its batch, commits and stops.
-public let stopRequested = Atomic<Bool>(false)
+/// Asks a run to stop: it finishes the batch it is at, commits it and stops before the topics
+/// are drained (then snapshots what it committed). One token per run or per service, set by the
+/// service group's graceful shutdown (SIGTERM, SIGINT) or by a test; no global flag.
+public final class StopToken: Sendable {
+    private let requested = Atomic<Bool>(false)
+    public init() {}
+    public func request() { requested.store(true, ordering: .relaxed) }
+    public var isRequested: Bool { requested.load(ordering: .relaxed) }
+}
 
 /// One aggregation run: check that the log resumed is the log read (partition counts, the
 /// last message consumed of every partition), read the submission topics from the stored
@@ -118,10 +129,20 @@ public final class Aggregator {
     /// How many identities a run from an empty store remembers so as not to look them up
     /// (see `BatchProcessor`): 4 million, about 64 MB.
     var identityMemoryLimit = 4_000_000
+    /// Asked for by a signal or a service's shutdown.
+    public let stop: StopToken
+    /// Whether a batch is decided and committed on a thread of its own while the next one is
+    /// polled and validated (the default), or everything runs on the calling thread. The outcome
+    /// is the same (tests compare them).
+    var concurrentBatches = true
+    /// Tests: called with each batch's number after it was decided, before its notices are sent
+    /// and it is applied; throwing there stands for a crash between decide and apply.
+    var afterDecide: (@Sendable (Int) throws -> Void)?
 
-    public init(options: AggregateOptions, logger: Logger) {
+    public init(options: AggregateOptions, logger: Logger, stop: StopToken = StopToken()) {
         self.options = options
         self.logger = logger
+        self.stop = stop
         self.rejectedTopic = "\(options.topicPrefix).\(rejectedTopicSuffix)"
         var kinds: [String: RecordKind] = [:]
         for kind in RecordKind.allCases { kinds[kind.topic(prefix: options.topicPrefix)] = kind }
@@ -134,7 +155,7 @@ public final class Aggregator {
 
     /// Everything checked before a single message is consumed.
     struct Prepared {
-        var store: StateStore
+        var store: any StateStore
         var writer: SnapshotWriter
         var validator: MessageValidator
         var keyRingEnabled: Bool
@@ -171,13 +192,14 @@ public final class Aggregator {
             logger.warning("no keys file given: signatures are not checked (authentication disabled)")
         }
 
-        let store: StateStore
+        let store: any StateStore
         do {
-            store = options.rebuild ? try StateStore(rebuildingAt: options.statePath) : try StateStore(path: options.statePath)
+            let sqlite = options.rebuild ? try SQLiteStateStore(rebuildingAt: options.statePath) : try SQLiteStateStore(path: options.statePath)
+            if options.rebuild {
+                logger.info("rebuild: replaying every topic from offset 0 into \(sqlite.databasePath); the old state is replaced only when the run succeeds")
+            }
+            store = sqlite
         } catch { throw AggregateError("\(error)") }
-        if options.rebuild {
-            logger.info("rebuild: replaying every topic from offset 0 into \(store.databasePath); the old state is replaced only when the run succeeds")
-        }
 
         // Section 4: a retired key stays listed; removing it turns every message it signed into
         // E_AUTH at the next rebuild, and those records would vanish from the snapshots.
@@ -290,13 +312,7 @@ public final class Aggregator {
         } catch { throw AggregateError("Kafka: \(error)") }
 
         var book = AggregateBook()
-        let decoder = JSONDecoder()
-        for entry in try wrapState({ try store.totals() }) {
-            let key = AggregateKey(year: entry.year, geo: entry.geo)
-            do { book.setEntry(try decoder.decode(CountyYearTotals.self, from: entry.body), for: key) } catch {
-                throw AggregateError("state file \(options.statePath): totals of \(key) unreadable (\(error)); run with --rebuild")
-            }
-        }
+        for (key, totals) in try wrapState({ try store.totals() }) { book.setEntry(totals, for: key) }
         let validator = MessageValidator(registry: options.registry, keyRing: keyRing)
         return Prepared(store: store, writer: writer, validator: validator, keyRingEnabled: keyRing != nil, book: book,
                         consumer: consumer, producer: producer, partitions: partitions, limits: limits)
@@ -304,7 +320,7 @@ public final class Aggregator {
 
     /// A state file remembers the cluster and topic prefix it was built from; another cluster's
     /// offsets would silently skip or repeat messages.
-    func checkCluster(admin: KafkaAdmin, store: StateStore) throws(AggregateError) {
+    func checkCluster(admin: KafkaAdmin, store: any StateStore) throws(AggregateError) {
         let clusterId: String?
         do { clusterId = try admin.clusterId(timeout: options.timeout) } catch {
             logger.warning("the brokers did not tell their cluster id (\(error)); cannot check that the state belongs to this cluster")
@@ -318,12 +334,10 @@ public final class Aggregator {
         if let storedPrefix, storedPrefix != options.topicPrefix {
             throw AggregateError("state file \(options.statePath) was built from topics with prefix \(storedPrefix), not \(options.topicPrefix); run with --rebuild or use another --state")
         }
-        do {
-            try store.transaction { tx in
-                if let clusterId, storedCluster == nil { try tx.setMeta("cluster_id", clusterId) }
-                if storedPrefix == nil { try tx.setMeta("topic_prefix", options.topicPrefix) }
-            }
-        } catch { throw AggregateError("state file \(options.statePath): \(error)") }
+        var entries: [(key: String, value: String)] = []
+        if let clusterId, storedCluster == nil { entries.append(("cluster_id", clusterId)) }
+        if storedPrefix == nil { entries.append(("topic_prefix", options.topicPrefix)) }
+        do { try store.setMetaIfAbsent(entries) } catch { throw AggregateError("state file \(options.statePath): \(error)") }
     }
 
     func wrapState<T>(_ body: () throws -> T) throws(AggregateError) -> T {
@@ -341,7 +355,13 @@ public final class Aggregator {
             try? prepared.consumer.close()
         }
         let counts = try drain(&prepared)
-        let summary = try snapshot(&prepared, startedAt: startedAt, runCounts: counts)
+        var summary = try snapshot(&prepared, startedAt: startedAt, runCounts: counts)
+        let stored = try wrapState { try prepared.store.offsets() }
+        summary.consumerLag = prepared.limits.keys.sorted().map { key in
+            let offset = stored[key] ?? 0, end = prepared.limits[key]!
+            return StatusReport.Partition(topic: key.topic, partition: key.partition, storedOffset: offset, endOffset: end,
+                                          lag: max(0, end - offset), storedBeyondEnd: offset > end)
+        }
         try commitRebuild(prepared.store)
         return summary
     }
@@ -355,94 +375,62 @@ public final class Aggregator {
     /// its stored offset, and the stored offset (committed with the batch) is the first message
     /// not processed: the next run starts exactly there, nothing skipped, nothing read twice.
     func drain(_ p: inout Prepared) throws(AggregateError) -> RunCounts {
-        var total = RunCounts()
-        var partitions = DrainPartitions(starts: p.partitions, limits: p.limits)
-        var lastProgress = ContinuousClock.now
-        var lastError: KafkaError?
         // Held messages are no records, but a later message of their identity must find them: a
         // store holding one is not empty for `BatchProcessor`'s identity tracking.
         let warningRowsMayExist = try wrapState { try p.store.hasWarningRows() }
         let startedEmpty = try !wrapState { try p.store.hasRecords() } && !warningRowsMayExist
         var partitionCounts: [String: Int32] = [:]
         for key in p.partitions.keys { partitionCounts[key.topic, default: 0] += 1 }
-        var processor = BatchProcessor(aggregator: self, validator: p.validator, partitionCounts: partitionCounts,
-                                       startedEmpty: startedEmpty,
-                                       identityMemoryLimit: identityMemoryLimit, warningRowsMayExist: warningRowsMayExist)
-        var budget = options.maxMessages ?? .max
-        while !partitions.allFinished {
-            if stopRequested.load(ordering: .relaxed) {
+        let poller = BatchPoller(aggregator: self, consumer: p.consumer,
+                                 partitions: DrainPartitions(starts: p.partitions, limits: p.limits),
+                                 validator: BatchValidator(validator: p.validator, topicKinds: topicKinds, partitionCounts: partitionCounts),
+                                 budget: options.maxMessages ?? .max)
+        var pipeline = BatchPipeline(
+            processor: BatchProcessor(book: p.book, startedEmpty: startedEmpty, identityMemoryLimit: identityMemoryLimit,
+                                      warningRowsMayExist: warningRowsMayExist),
+            sender: NoticeSender(rejectedTopic: rejectedTopic, logger: logger), store: p.store, producer: p.producer,
+            timeout: options.timeout, afterDecide: afterDecide)
+        let worker = concurrentBatches ? DispatchQueue(label: "sti-poll") : nil
+        // The batch polled and validated, waiting to be decided and applied on this thread.
+        var ready: ValidatedBatch?
+        while !poller.allFinished {
+            if stop.isRequested {
                 logger.notice("stop requested: the last batch is committed, stopping before the topics are drained")
                 break
             }
-            if budget <= 0 {
+            if poller.budget <= 0 {
                 logger.notice("read the \(options.maxMessages ?? 0) messages a run may read (--max-messages); the next run goes on from here")
                 break
             }
-            processor.reset()
-            // Progress means messages or EOFs: librdkafka keeps reporting transport errors
-            // while brokers are down, and those must not keep the run alive forever.
-            var progressed = false
-            var finishedNow: [KafkaPartition] = []
-            do {
-                try p.store.transaction { tx in
-                    try p.consumer.poll(maxMessages: min(options.batchSize, budget), timeout: .milliseconds(200)) { view in
-                        let key = TopicPartitionKey(topic: view.topic, partition: view.partition)
-                        switch view.kind {
-                        case .partitionEOF:
-                            progressed = true
-                            if let entry = partitions.entry(topic: view.topic, partition: view.partition), partitions.finish(entry) {
-                                finishedNow.append(KafkaPartition(topic: key.topic, partition: key.partition))
-                            }
-                        case .error(let error):
-                            if error.errorCode == .autoOffsetReset || error.errorCode == .offsetOutOfRange {
-                                throw outOfRange(key, error, consumer: p.consumer)
-                            }
-                            lastError = error
-                        case .message:
-                            progressed = true
-                            let entry = partitions.entry(topic: view.topic, partition: view.partition)
-                            if let entry, entry.finished || view.offset >= entry.limit {
-                                // Past this run's end (fetched before the partition was paused):
-                                // the next run reads it.
-                                if partitions.finish(entry) { finishedNow.append(KafkaPartition(topic: key.topic, partition: key.partition)) }
-                                return
-                            }
-                            try processor.process(view, key: key, tx: tx, book: &p.book, producer: p.producer)
-                            if let entry {
-                                entry.remember(view)
-                                if view.offset + 1 >= entry.limit, partitions.finish(entry) {
-                                    finishedNow.append(KafkaPartition(topic: key.topic, partition: key.partition))
-                                }
-                            }
-                        }
-                    }
-                    // Notices reach the broker before the batch commits, so a rejected source
-                    // offset is never committed without its notice.
-                    try processor.deliverNotices(producer: p.producer, timeout: options.timeout)
-                    try processor.persist(tx: tx, book: p.book)
-                    // The last message of each partition, with the offsets it ends.
-                    for entry in partitions.touched { try tx.setConsumedTail(entry.key, entry.tail) }
+            // The next batch is polled and validated (on the worker) while the one before is
+            // decided and committed here; this thread does all the state's and the snapshot's
+            // writes. The poll never runs inside a state transaction.
+            let polled: Result<ValidatedBatch, AggregateError>
+            if let worker, let batch = ready {
+                let done = DispatchSemaphore(value: 0)
+                nonisolated(unsafe) var result: Result<ValidatedBatch, AggregateError>?
+                worker.async {
+                    result = Result { () throws(AggregateError) in try poller.pollBatch() }
+                    done.signal()
                 }
-            } catch let error as AggregateError {
-                throw error
-            } catch {
-                throw AggregateError("batch failed, nothing of it committed: \(error)")
+                let applied = Result { () throws(AggregateError) in try pipeline.apply(batch) }
+                done.wait()
+                ready = nil
+                try applied.get()
+                polled = result!
+            } else {
+                if let batch = ready {
+                    ready = nil
+                    try pipeline.apply(batch)
+                }
+                polled = Result { () throws(AggregateError) in try poller.pollBatch() }
             }
-            partitions.clearTouched()
-            total.add(processor.counts)
-            budget -= processor.counts.read
-            if !finishedNow.isEmpty {
-                // Fetching more of a finished partition would only be thrown away.
-                do { try p.consumer.pause(finishedNow) } catch { logger.debug("pausing \(finishedNow): \(error)") }
-            }
-            if progressed {
-                lastProgress = .now
-            } else if ContinuousClock.now - lastProgress > options.timeout {
-                let pending = partitions.pending.map(\.description).joined(separator: ", ")
-                throw AggregateError("no answer from the brokers at \(options.brokers) for \(options.timeout) while reading \(pending)\(lastError.map { ": \($0)" } ?? "")")
-            }
+            let batch = try polled.get()
+            if batch.read > 0 { ready = batch }
         }
-        return total
+        if let batch = ready { try pipeline.apply(batch) }
+        p.book = pipeline.processor.book
+        return pipeline.counts
     }
 
     /// Writes a snapshot when anything was consumed since the last one.
@@ -450,7 +438,7 @@ public final class Aggregator {
         let pending = try wrapState { try p.store.pending() }
         var summary = AggregateSummary(runId: nil, snapshotPath: nil, counts: runCounts,
                                        authenticationEnabled: p.keyRingEnabled, indicators: [],
-                                       stoppedEarly: stopRequested.load(ordering: .relaxed))
+                                       stoppedEarly: stop.isRequested)
         // Every run reports the current records, also one with nothing new: a metric that
         // vanished after such a run would look like data lost.
         for (key, totals) in p.book.entries {
@@ -476,7 +464,7 @@ public final class Aggregator {
                                inputs: ManifestInputs(startedAt: startedAt, finishedAt: finishedAt,
                                                       programVersion: options.programVersion,
                                                       authenticationEnabled: p.keyRingEnabled, offsets: offsets,
-                                                      counts: RunCounts(pendingCounts: pending.counts),
+                                                      counts: pending.counts,
                                                       previousRunId: previous),
                                analysts: analysts)
         } catch { throw AggregateError("cannot write the snapshot: \(error)") }
@@ -506,27 +494,5 @@ extension RunCounts {
         for (code, n) in other.rejectedByCode { rejectedByCode[code, default: 0] += n }
         held += other.held
         for (code, n) in other.heldByCode { heldByCode[code, default: 0] += n }
-    }
-
-    /// The counts kept in the state store's `pending_counts` table.
-    init(pendingCounts: [String: Int]) {
-        var byCode: [ErrorCode: Int] = [:]
-        for (name, n) in pendingCounts where name.hasPrefix("rejected.") {
-            if let code = ErrorCode(rawValue: String(name.dropFirst("rejected.".count))) { byCode[code] = n }
-        }
-        var heldByCode: [WarningCode: Int] = [:]
-        for (name, n) in pendingCounts where name.hasPrefix("held.") {
-            if let code = WarningCode(rawValue: String(name.dropFirst("held.".count))) { heldByCode[code] = n }
-        }
-        self.init(read: pendingCounts["read"] ?? 0, accepted: pendingCounts["accepted"] ?? 0,
-                  duplicates: pendingCounts["duplicates"] ?? 0, rejected: pendingCounts["rejected"] ?? 0,
-                  rejectedByCode: byCode, held: pendingCounts["held"] ?? 0, heldByCode: heldByCode)
-    }
-
-    var pendingCounts: [String: Int] {
-        var result = ["read": read, "accepted": accepted, "duplicates": duplicates, "rejected": rejected, "held": held]
-        for (code, n) in rejectedByCode { result["rejected.\(code.rawValue)"] = n }
-        for (code, n) in heldByCode { result["held.\(code.rawValue)"] = n }
-        return result
     }
 }

@@ -3,8 +3,8 @@ import Kafka
 // `--rebuild` and the errors that recommend it. Kept apart from Aggregator.swift's drain and
 // snapshot so that the rules about when a rebuild can help live in one place.
 extension Aggregator {
-    /// Swaps a rebuilt state in once the run has succeeded (see `StateStore.commitRebuild`).
-    func commitRebuild(_ store: StateStore) throws(AggregateError) {
+    /// Swaps a rebuilt state in once the run has succeeded (see `SQLiteStateStore.commitRebuild`).
+    func commitRebuild(_ store: any StateStore) throws(AggregateError) {
         guard store.isRebuilding else { return }
         do { try store.commitRebuild() } catch { throw AggregateError("\(error)") }
         logger.info("rebuild: the new state replaced \(options.statePath)")

@@ -13,6 +13,8 @@ public struct AggregatorService: Service {
     public let logger: Logger
     /// Called after every run with its summary (nil when it failed) and duration.
     public let onRun: @Sendable (AggregateSummary?, Duration) async -> Void
+    /// Set at graceful shutdown: the run in progress stops after its batch, no new one starts.
+    public let stop = StopToken()
 
     public init(options: AggregateOptions, interval: Duration, logger: Logger,
                 onRun: @escaping @Sendable (AggregateSummary?, Duration) async -> Void) {
@@ -23,15 +25,16 @@ public struct AggregatorService: Service {
         await withGracefulShutdownHandler {
             var first = true
             // Cancellation (another service of the group failed) ends the loop too.
-            while !stopRequested.load(ordering: .relaxed) && !Task.isCancelled {
+            while !stop.isRequested && !Task.isCancelled {
                 var runOptions = options
                 runOptions.rebuild = options.rebuild && first
                 first = false
                 let started = ContinuousClock.now
                 let logger = self.logger
                 let thisRun = runOptions
+                let stop = self.stop
                 do {
-                    let summary = try await onDedicatedThread { try Aggregator(options: thisRun, logger: logger).run() }
+                    let summary = try await onDedicatedThread { try Aggregator(options: thisRun, logger: logger, stop: stop).run() }
                     logger.info("\(summary.line)", metadata: ["run_id": "\(summary.runId ?? "-")"])
                     await onRun(summary, .now - started)
                 } catch {
@@ -40,13 +43,13 @@ public struct AggregatorService: Service {
                     await onRun(nil, .now - started)
                 }
                 let deadline = started + interval
-                while ContinuousClock.now < deadline && !stopRequested.load(ordering: .relaxed) && !Task.isCancelled {
+                while ContinuousClock.now < deadline && !stop.isRequested && !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(200))
                 }
             }
             logger.notice("follow mode stopped")
-        } onGracefulShutdown: {
-            stopRequested.store(true, ordering: .relaxed)
+        } onGracefulShutdown: { [stop] in
+            stop.request()
         }
     }
 }

@@ -110,7 +110,7 @@ enum PartitionTails {
 extension Aggregator {
     /// Section 2: the partition count of a submission topic never changes. The first count seen
     /// is recorded; a different one stops the run before anything is consumed.
-    func checkPartitionCounts(metadata: [TopicMetadata], store: StateStore) throws(AggregateError) {
+    func checkPartitionCounts(metadata: [TopicMetadata], store: any StateStore) throws(AggregateError) {
         let recorded = try wrapState { try store.partitionCounts() }
         var changes: [String] = []
         var unrecorded: [(String, Int)] = []
@@ -134,11 +134,9 @@ extension Aggregator {
                 code: .partitionCountChanged)
         }
         guard !unrecorded.isEmpty else { return }
-        do {
-            try store.transaction { tx in
-                for (topic, count) in unrecorded { try tx.recordPartitionCount(topic: topic, partitions: count) }
-            }
-        } catch { throw AggregateError("state file \(options.statePath): \(error)") }
+        do { try store.recordPartitionCounts(unrecorded.map { (topic: $0.0, partitions: $0.1) }) } catch {
+            throw AggregateError("state file \(options.statePath): \(error)")
+        }
     }
 
     /// A consumer for the checks before the run (never the one that reads): assign-only, told
@@ -155,7 +153,7 @@ extension Aggregator {
     /// deleted and recreated, or truncated, otherwise goes unnoticed (other messages at the same
     /// offsets, read from the old position). Where the state has no tail (written before tails
     /// were kept), the message must at least exist. Bounded by `options.timeout`.
-    func checkTails(probe: KafkaConsumer, stored: [TopicPartitionKey: Int64], store: StateStore) throws(AggregateError) {
+    func checkTails(probe: KafkaConsumer, stored: [TopicPartitionKey: Int64], store: any StateStore) throws(AggregateError) {
         let tails = try wrapState { try store.consumedTails() }
         let checked = stored.filter { $0.value > 0 }.keys.sorted()
         guard !checked.isEmpty else { return }

@@ -145,8 +145,8 @@ public struct StatusProbe: Sendable {
     /// Per submission partition, sorted: the stored offset from the state file, the end of the
     /// log from the brokers, and the difference.
     public func consumerLag() throws(StatusError) -> [StatusReport.Partition] {
-        let store: StateStore
-        do { store = try StateStore(readingFrom: statePath) } catch { throw StatusError(.stateUnreadable, "\(error)") }
+        let store: SQLiteStateStore
+        do { store = try SQLiteStateStore(readingFrom: statePath) } catch { throw StatusError(.stateUnreadable, "\(error)") }
         let stored: [TopicPartitionKey: Int64]
         do { stored = try store.offsets() } catch { throw StatusError(.stateUnreadable, "\(error)") }
         let ends = try logEnds()

@@ -1,14 +1,8 @@
 import ArgumentParser
 import Foundation
-import Kafka
 import Logging
 import STIPipeline
 import STIProtocol
-import ServiceLifecycle
-import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct AggregateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -68,85 +62,23 @@ struct AggregateCommand: AsyncParsableCommand {
         if metricsAddress != nil && !follow { throw Failure("--metrics-port serves metrics in --follow mode; scheduled runs use --metrics-file") }
         if let metricsAddress { _ = try MetricsServer.parseAddress(metricsAddress) }
 
-        // Consumer lag is measured after each successful run, only when metrics are wanted (it
-        // costs a metadata request and a fetch to the end of every partition), and not while
-        // stopping, which must stay quick.
-        let measureLag = metricsPath != nil || metricsAddress != nil
-        let lastRun = Mutex<(summary: AggregateSummary?, duration: Duration?, lag: [StatusReport.Partition])>((nil, nil, []))
-        let record: @Sendable (AggregateSummary?, Duration) async -> Void = { summary, duration in
-            var lag: [StatusReport.Partition] = []
-            if measureLag && summary != nil && !stopRequested.load(ordering: .relaxed) {
-                let probe = StatusProbe(brokers: options.brokers, statePath: options.statePath, out: options.out,
-                                        registry: options.registry, topicPrefix: options.topicPrefix,
-                                        kafkaProperties: options.kafkaProperties, timeout: options.timeout)
-                do { lag = try await onDedicatedThread { try probe.consumerLag() } } catch {
-                    logger.warning("consumer lag not measured: \(error)")
-                }
-            }
-            lastRun.withLock { $0 = (summary, duration, lag) }
-            guard let metricsPath else { return }
-            let context = MetricsFile.Context(snapshotAgeSeconds: MetricsFile.snapshotAge(out: options.out),
-                                              recordsPerGeography: summary?.recordsPerGeography ?? [:], consumerLag: lag)
-            do { try MetricsFile.write(path: metricsPath, summary: summary, duration: duration, context: context) } catch {
-                logger.warning("metrics file \(metricsPath) not written: \(error)")
-            }
+        // The run, the metrics and the signals are the pipeline's (`AggregateLifecycle`).
+        let lifecycle = AggregateLifecycle(options: options, follow: follow ? .seconds(intervalSeconds) : nil,
+                                           metricsPath: metricsPath, metricsAddress: metricsAddress, logger: logger)
+        let summary: AggregateSummary?
+        do { summary = try await lifecycle.run() } catch is AggregateError {
+            throw ExitCode.failure
         }
-
-        guard follow else {
-            installStopHandlers()
-            let started = ContinuousClock.now
-            let summary: AggregateSummary
-            do {
-                summary = try await onDedicatedThread { try Aggregator(options: options, logger: logger).run() }
-            } catch {
-                logger.error("aggregate failed: \(error)", metadata: AggregateError.logMetadata(error))
-                await record(nil, .now - started)
-                throw ExitCode.failure
-            }
-            logger.info("\(summary.line)", metadata: ["run_id": "\(summary.runId ?? "-")"])
-            await record(summary, .now - started)
-            if let runId = summary.runId, let year = summary.indicators.map(\.year).max() {
-                print("snapshot \(runId): \(options.out.appendingPathComponent("latest").path)")
-                print(PlanTargets.progressTable(year: year, rows: summary.indicators))
-            }
-            return
+        if let summary, let runId = summary.runId, let year = summary.indicators.map(\.year).max() {
+            print("snapshot \(runId): \(options.out.appendingPathComponent("latest").path)")
+            print(PlanTargets.progressTable(year: year, rows: summary.indicators))
         }
-
-        // The metrics endpoint and the aggregator are services of one group: SIGTERM/SIGINT shut
-        // them down gracefully in reverse order (the aggregator finishes its batch first, while
-        // the endpoint still answers), and either failing stops the other.
-        var services: [any Service] = []
-        if let metricsAddress {
-            let server = try await MetricsServer.start(address: metricsAddress) {
-                let (summary, duration, lag) = lastRun.withLock { $0 }
-                return MetricsFile.render(summary: summary, duration: duration,
-                                          context: .init(snapshotAgeSeconds: MetricsFile.snapshotAge(out: options.out),
-                                                         recordsPerGeography: summary?.recordsPerGeography ?? [:],
-                                                         consumerLag: lag))
-            }
-            logger.info("metrics on \(server.host):\(server.port)")
-            services.append(server)
-        }
-        services.append(AggregatorService(options: options, interval: .seconds(intervalSeconds), logger: logger, onRun: record))
-        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
-                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
     }
 }
 
 extension Int {
     /// nil for 0 (a setting's "no limit").
     var nonZero: Int? { self == 0 ? nil : self }
-}
-
-/// SIGINT/SIGTERM: the current batch finishes and commits, then the run stops cleanly.
-func installStopHandlers() {
-    signal(SIGINT, stopHandler)
-    signal(SIGTERM, stopHandler)
-}
-
-private func stopHandler(_ signal: Int32) {
-    stopRequested.store(true, ordering: .relaxed)
 }
 
 func makeLogger(format: String?, label: String) throws -> Logger {

@@ -89,7 +89,7 @@ struct DemoCommand: ParsableCommand {
     func printHeld(statePath: String, latest: String) throws {
         var held: [(record: String, codes: [String])] = []
         do {
-            let store = try StateStore(readingFrom: statePath)
+            let store = try SQLiteStateStore(readingFrom: statePath)
             try store.forEachWarningRow(registry: .kunming) { row in
                 guard row.disposition == .held else { return }
                 let record = "\(row.geoCode) \(row.kind.rawValue) \(row.identity.isEmpty ? String(row.year) : row.identity)"

@@ -65,7 +65,7 @@ struct LogCheckTansuInProcessTests {
             Result { () throws(AggregateError) in try Aggregator(options: options, logger: LogRecorder().logger()).run() }
         }
 
-        func storedOffsets() throws -> [TopicPartitionKey: Int64] { try StateStore(readingFrom: statePath).offsets() }
+        func storedOffsets() throws -> [TopicPartitionKey: Int64] { try SQLiteStateStore(readingFrom: statePath).offsets() }
 
         func runFolders() -> [String] {
             ((try? FileManager.default.contentsOfDirectory(atPath: out.path + "/runs")) ?? []).filter { !$0.hasPrefix(".") }.sorted()
@@ -176,10 +176,10 @@ struct LogCheckTansuInProcessTests {
             let queue = try DatabaseQueue(path: bench.statePath)
             try queue.write { try $0.execute(sql: "DELETE FROM consumed_tails") }
             let idle = try bench.run(bench.options()).get()
-            let tailsAfterIdle = try StateStore(readingFrom: bench.statePath).consumedTails()
+            let tailsAfterIdle = try SQLiteStateStore(readingFrom: bench.statePath).consumedTails()
             try bench.produce("B", count: 3)
             let next = try bench.run(bench.options()).get()
-            let tails = try StateStore(readingFrom: bench.statePath).consumedTails()
+            let tails = try SQLiteStateStore(readingFrom: bench.statePath).consumedTails()
             return (first.counts.read, idle.counts.read, tailsAfterIdle.count, next.counts.read, tails)
         }
         #expect(outcome.0 == 4 && outcome.1 == 0 && outcome.3 == 3)
@@ -195,7 +195,7 @@ struct LogCheckTansuInProcessTests {
         let outcome = try await Self.withBench { bench in
             try bench.produce("A", count: 2)
             let first = bench.run(bench.options())
-            let counts = try StateStore(readingFrom: bench.statePath).partitionCounts()
+            let counts = try SQLiteStateStore(readingFrom: bench.statePath).partitionCounts()
             let offsetsBefore = try bench.storedOffsets(), foldersBefore = bench.runFolders()
             // Never consumed from (no stored offset, no tail): only the count can tell.
             try bench.broker.deleteTopic("sti.county-profiles")

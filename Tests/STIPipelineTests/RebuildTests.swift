@@ -61,7 +61,7 @@ import Testing
 
         for rebuild in [false, true] {
             let error = #expect(throws: StateStoreError.self) {
-                _ = rebuild ? try StateStore(rebuildingAt: path) : try StateStore(path: path)
+                _ = rebuild ? try SQLiteStateStore(rebuildingAt: path) : try SQLiteStateStore(path: path)
             }
             #expect(error?.description.contains("state file \(path) \(phrase)") == true, "\(error?.description ?? "no error")")
             #expect(error?.description.contains("--rebuild") == false, "suggests a rebuild that would be refused: \(error?.description ?? "")")
@@ -85,12 +85,12 @@ import Testing
         let path = dir.file("state.db")
         let key = TopicPartitionKey(topic: "sti.rd", partition: 0)
         do {
-            let store = try StateStore(path: path)
+            let store = try SQLiteStateStore(path: path)
             try store.transaction { tx in try tx.consumed(key, range: OffsetRange(first: 0, next: 7)) }
         }
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
         do {
-            let rebuild = try StateStore(rebuildingAt: path)
+            let rebuild = try SQLiteStateStore(rebuildingAt: path)
             #expect(rebuild.databasePath.hasPrefix(rebuild.realPath + ".rebuild-"))
             #expect(FileManager.default.fileExists(atPath: rebuild.databasePath))
             try rebuild.transaction { tx in try tx.consumed(key, range: OffsetRange(first: 0, next: 3)) }
@@ -99,7 +99,7 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
         #expect(names.filter { $0.contains(".rebuild-") }.isEmpty, "\(names)")
-        #expect(try StateStore(path: path).offsets() == [key: 7])
+        #expect(try SQLiteStateStore(path: path).offsets() == [key: 7])
     }
 
     /// A state with 20 committed transactions on sti.rd[0], its `files` (the database, "-wal",
@@ -108,7 +108,7 @@ import Testing
     static func copyOfAnOpenState(in dir: TemporaryDirectory, to path: String, files: [String]) throws -> TopicPartitionKey {
         let live = dir.file("live.db")
         let key = TopicPartitionKey(topic: "sti.rd", partition: 0)
-        let store = try StateStore(path: live)
+        let store = try SQLiteStateStore(path: live)
         for n in 1...20 { try store.transaction { tx in try tx.consumed(key, range: OffsetRange(first: 0, next: Int64(n))) } }
         for suffix in files { try FileManager.default.copyItem(atPath: live + suffix, toPath: path + suffix) }
         return key
@@ -129,12 +129,12 @@ import Testing
 
         let other = TopicPartitionKey(topic: "sti.rd", partition: 1)
         do {
-            let rebuild = try StateStore(rebuildingAt: path)
+            let rebuild = try SQLiteStateStore(rebuildingAt: path)
             try rebuild.transaction { tx in try tx.consumed(other, range: OffsetRange(first: 0, next: 2)) }
             try rebuild.commitRebuild()
             #expect(!rebuild.isRebuilding)
         }
-        #expect(try StateStore(path: path).offsets() == [other: 2])
+        #expect(try SQLiteStateStore(path: path).offsets() == [other: 2])
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("rebuild") }.isEmpty)
     }
 
@@ -149,8 +149,8 @@ import Testing
         let shmSize = (try FileManager.default.attributesOfItem(atPath: path + "-shm")[.size] as? Int) ?? 0
         try Data(count: shmSize).write(to: URL(fileURLWithPath: path + "-shm"))
         #expect(StateFile.identify(path) == .stiState)
-        #expect(try StateStore(readingFrom: path).offsets() == [key: 20])
-        #expect(try StateStore(path: path).offsets() == [key: 20])
+        #expect(try SQLiteStateStore(readingFrom: path).offsets() == [key: 20])
+        #expect(try SQLiteStateStore(path: path).offsets() == [key: 20])
     }
 
     @Test func leftoversOfAKilledRebuildAreRemovedAtTheNextStart() throws {
@@ -162,7 +162,7 @@ import Testing
         }
         // Not a leftover: another name that only starts the same way.
         try Data("keep".utf8).write(to: URL(fileURLWithPath: dir.file("state.db.rebuild-notes.txt")))
-        _ = try StateStore(path: path)
+        _ = try SQLiteStateStore(path: path)
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
         #expect(names.contains("state.db.rebuild-notes.txt"))
         #expect(!names.contains { $0.hasPrefix("state.db.rebuild-9") }, "\(names.sorted())")
@@ -194,18 +194,18 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir.file("sub"), withIntermediateDirectories: false)
         try FileManager.default.createSymbolicLink(atPath: dir.file("link.db"), withDestinationPath: path)
         try FileManager.default.createSymbolicLink(atPath: dir.file("linkdir"), withDestinationPath: dir.path)
-        let holder = try StateStore(path: path)
+        let holder = try SQLiteStateStore(path: path)
         for spelling in [dir.file("link.db"), dir.file("sub/../state.db"), dir.file("linkdir/state.db"), dir.file("./state.db")] {
-            let error = #expect(throws: StateStoreError.self) { try StateStore(path: spelling) }
+            let error = #expect(throws: StateStoreError.self) { try SQLiteStateStore(path: spelling) }
             #expect(error?.description.contains("another sti run holds the state lock \(holder.realPath).lock") == true,
                     "\(spelling): \(error?.description ?? "no error")")
-            let rebuild = #expect(throws: StateStoreError.self) { try StateStore(rebuildingAt: spelling) }
+            let rebuild = #expect(throws: StateStoreError.self) { try SQLiteStateStore(rebuildingAt: spelling) }
             #expect(rebuild?.description.contains("another sti run holds the state lock") == true, "\(spelling)")
         }
         _ = holder
         // A symlink to a file that does not exist yet is refused, not silently given a lock of its own.
         try FileManager.default.createSymbolicLink(atPath: dir.file("dangling.db"), withDestinationPath: dir.file("nowhere/state.db"))
-        let dangling = #expect(throws: StateStoreError.self) { try StateStore(path: dir.file("dangling.db")) }
+        let dangling = #expect(throws: StateStoreError.self) { try SQLiteStateStore(path: dir.file("dangling.db")) }
         #expect(dangling?.description.contains("symbolic link to a file that does not exist") == true, "\(dangling?.description ?? "")")
     }
 }
@@ -229,7 +229,7 @@ struct RebuildBrokerTests {
         let options = AggregateOptions(brokers: broker.brokers, out: out, statePath: state, timeout: .seconds(10), batchSize: 1)
         let first = try await onDedicatedThread { try Aggregator(options: options, logger: LogRecorder().logger()).run() }
         #expect(first.counts.accepted == 5)
-        let offsets = try StateStore(readingFrom: state).offsets()
+        let offsets = try SQLiteStateStore(readingFrom: state).offsets()
         let before = try Data(contentsOf: URL(fileURLWithPath: state))
 
         // Two more good messages, then one whose rejection notice the broker refuses for good:
@@ -252,7 +252,7 @@ struct RebuildBrokerTests {
         // The old state: byte for byte as it was, and nothing of the new one left.
         #expect(try Data(contentsOf: URL(fileURLWithPath: state)) == before)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".rebuild-") }.isEmpty)
-        #expect(try StateStore(readingFrom: state).offsets() == offsets)
+        #expect(try SQLiteStateStore(readingFrom: state).offsets() == offsets)
 
         // …and usable: with the broker healed, a plain run goes on from where it stood.
         try broker.cluster.clearRequestErrors(apiKey: .produce)

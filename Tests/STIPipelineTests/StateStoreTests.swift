@@ -13,22 +13,22 @@ import STIProtocol
     @Test func batchCommitsRecordsOffsetsAndPendingTogether() throws {
         let path = tempPath()
         do {
-            let store = try StateStore(path: path)
+            let store = try SQLiteStateStore(path: path)
             let key = TopicPartitionKey(topic: "sti.rd", partition: 0)
             try store.transaction { tx in
                 try tx.putRecord(record, body: Data("r1".utf8))
                 try tx.consumed(key, range: OffsetRange(first: 0, next: 10))
-                try tx.addCounts(["read": 10, "accepted": 9, "rejected.E_RANGE": 1])
+                try tx.addCounts(RunCounts(read: 10, accepted: 9, rejectedByCode: [.range: 1]))
                 try tx.addRejection(PendingRejection(topic: "sti.rd", partition: 0, offset: 4, county: "530102", codes: [.range], firstMessage: "x"))
             }
             try store.transaction { tx in
                 try tx.consumed(key, range: OffsetRange(first: 10, next: 15))
-                try tx.addCounts(["read": 5, "accepted": 5])
+                try tx.addCounts(RunCounts(read: 5, accepted: 5))
             }
             #expect(try store.offsets() == [key: 15])
             let pending = try store.pending()
             #expect(pending.ranges[key] == OffsetRange(first: 0, next: 15))
-            #expect(pending.counts == ["read": 15, "accepted": 14, "rejected.E_RANGE": 1])
+            #expect(pending.counts == RunCounts(read: 15, accepted: 14, rejectedByCode: [.range: 1]))
             #expect(pending.rejectionCount == 1)
             var streamed: [PendingRejection] = []
             try store.forEachPendingRejection { streamed.append($0) }
@@ -39,7 +39,7 @@ import STIProtocol
             #expect(try store.offsets() == [key: 15], "offsets survive a snapshot")
         }
         // Reopen: everything committed is still there.
-        let reopened = try StateStore(path: path)
+        let reopened = try SQLiteStateStore(path: path)
         #expect(try reopened.offsets().count == 1)
         #expect(try reopened.recordCounts() == ["rd": 1])
         let body = try reopened.transaction { tx in try tx.record(identity: record.identity) }
@@ -47,7 +47,7 @@ import STIProtocol
     }
 
     @Test func failedBatchLeavesNothingBehind() throws {
-        let store = try StateStore(path: tempPath())
+        let store = try SQLiteStateStore(path: tempPath())
         struct Boom: Error {}
         #expect(throws: Boom.self) {
             try store.transaction { tx in
@@ -62,8 +62,8 @@ import STIProtocol
 
     @Test func secondRunOnSameStateIsRefused() throws {
         let path = tempPath()
-        let first = try StateStore(path: path)
-        let error = #expect(throws: StateStoreError.self) { try StateStore(path: path) }
+        let first = try SQLiteStateStore(path: path)
+        let error = #expect(throws: StateStoreError.self) { try SQLiteStateStore(path: path) }
         #expect(error?.description.contains("another sti run holds the state lock") == true)
         _ = first
     }
@@ -73,7 +73,7 @@ import STIProtocol
     @Test func fileThatIsNotADatabaseIsRefusedWithoutSuggestingRebuild() throws {
         let path = tempPath()
         try Data(repeating: 0x41, count: 8192).write(to: URL(fileURLWithPath: path))
-        let error = #expect(throws: StateStoreError.self) { try StateStore(path: path) }
+        let error = #expect(throws: StateStoreError.self) { try SQLiteStateStore(path: path) }
         #expect(error?.description.contains("\(path) is not an SQLite database") == true, "\(error?.description ?? "")")
         #expect(error?.description.contains("--rebuild") == false)
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(repeating: 0x41, count: 8192))
@@ -83,7 +83,7 @@ import STIProtocol
     @Test func damagedStateSuggestsRebuild() throws {
         let path = tempPath()
         do {
-            let store = try StateStore(path: path)
+            let store = try SQLiteStateStore(path: path)
             try store.transaction { tx in try tx.consumed(TopicPartitionKey(topic: "sti.rd", partition: 0), range: OffsetRange(first: 0, next: 5)) }
         }
         // Page 1 (the schema) intact, every later page overwritten.
@@ -92,14 +92,14 @@ import STIProtocol
         try handle.seek(toOffset: 4096)
         try handle.write(contentsOf: Data(repeating: 0x5A, count: Int(size) - 4096))
         try handle.close()
-        let error = #expect(throws: StateStoreError.self) { _ = try StateStore(path: path).offsets() }
+        let error = #expect(throws: StateStoreError.self) { _ = try SQLiteStateStore(path: path).offsets() }
         #expect(error?.description.contains("--rebuild") == true, "\(error?.description ?? "")")
         do {
-            let rebuild = try StateStore(rebuildingAt: path)
+            let rebuild = try SQLiteStateStore(rebuildingAt: path)
             #expect(try rebuild.offsets().isEmpty)
             try rebuild.commitRebuild()
         }
-        #expect(try StateStore(path: path).offsets().isEmpty)
+        #expect(try SQLiteStateStore(path: path).offsets().isEmpty)
     }
 }
 
@@ -114,7 +114,7 @@ import STIProtocol
         let key = TopicPartitionKey(topic: "sti.rd", partition: 1)
         let tail = ConsumedTail(offset: 9, timestampMillis: 1_796_153_967_083, digest: PartitionTails.digest(key: Array("530102".utf8), value: [1, 2]))
         do {
-            let store = try StateStore(path: path)
+            let store = try SQLiteStateStore(path: path)
             try store.transaction { tx in
                 try tx.consumed(key, range: OffsetRange(first: 0, next: 10))
                 try tx.setConsumedTail(key, tail)
@@ -130,7 +130,7 @@ import STIProtocol
                 }
             }
         }
-        let reopened = try StateStore(readingFrom: path)
+        let reopened = try SQLiteStateStore(readingFrom: path)
         #expect(try reopened.offsets() == [key: 10])
         #expect(try reopened.consumedTails() == [key: tail])
         #expect(try reopened.partitionCounts() == ["sti.rd": 6])
@@ -143,24 +143,45 @@ import STIProtocol
         #expect(a.count == 32)
     }
 
-    @Test func aStateFromBeforeTheTablesGetsThem() throws {
+    /// Layout 2 (typed pending counts and rejection codes, records keyed by identity alone) is
+    /// not a migration of layout 1: a layout-1 file is refused with an error that names both
+    /// versions and says to run --rebuild, is left byte for byte as it was, and a rebuild
+    /// replaces it with a layout-2 state.
+    @Test func aLayoutOneStateAsksForARebuildAndIsLeftAsItWas() throws {
         let path = tempPath()
         defer { for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let key = TopicPartitionKey(topic: "sti.rd", partition: 0)
-        do {
-            let store = try StateStore(path: path)
-            try store.transaction { tx in try tx.consumed(key, range: OffsetRange(first: 0, next: 4)) }
-        }
-        // Undo the migration, as a file written by the previous version looks.
+        // A state as layout 1 wrote it (its first tables, its meta).
         do {
             let queue = try DatabaseQueue(path: path)
             try queue.write { db in
-                try db.execute(sql: "DROP TABLE consumed_tails; DROP TABLE partition_counts; DELETE FROM grdb_migrations WHERE identifier = 'partition-tails'")
+                try db.execute(sql: """
+                    CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                    INSERT INTO meta(key, value) VALUES ('layout_version', '1');
+                    CREATE TABLE offsets(topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+                                         PRIMARY KEY(topic, partition)) WITHOUT ROWID;
+                    INSERT INTO offsets VALUES ('sti.rd', 0, 4);
+                    CREATE TABLE pending_counts(name TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
+                    INSERT INTO pending_counts VALUES ('rejected.E_RANGE', 1);
+                    """)
             }
+            try queue.close()
         }
-        let store = try StateStore(path: path)
-        #expect(try store.offsets() == [key: 4])
-        #expect(try store.consumedTails().isEmpty)
-        #expect(try store.partitionCounts().isEmpty)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        let error = #expect(throws: StateStoreError.self) { try SQLiteStateStore(path: path) }
+        #expect(error?.description.contains("has layout version 1, this program uses \(SQLiteStateStore.layoutVersion)") == true,
+                "\(error?.description ?? "")")
+        #expect(error?.description.contains("run with --rebuild") == true)
+        let readOnly = #expect(throws: StateStoreError.self) { try SQLiteStateStore(readingFrom: path) }
+        #expect(readOnly?.description.contains("layout version 1") == true)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before, "the old file is not migrated half-way")
+        do {
+            let rebuild = try SQLiteStateStore(rebuildingAt: path)
+            #expect(try rebuild.offsets().isEmpty)
+            try rebuild.commitRebuild()
+        }
+        let store = try SQLiteStateStore(path: path)
+        #expect(try store.meta("layout_version") == String(SQLiteStateStore.layoutVersion))
+        #expect(try store.offsets().isEmpty)
+        #expect(try store.pending().counts == RunCounts())
     }
 }

@@ -18,7 +18,7 @@ struct StoredRecordStateTests {
                     body: .rd(RDExpenditure(year: 2024, performer: .medical, expenditure: ExactAmount(scaled: 1_005_000))))
 
     @Test func directStatementsStoreReplaceAndReadBodies() throws {
-        let store = try StateStore(path: tempPath())
+        let store = try SQLiteStateStore(path: tempPath())
         #expect(try store.hasRecords() == false)
         try store.transaction { tx in
             #expect(try tx.withRecordBody(identity: rd.identity) { Array($0) } == nil)
@@ -117,7 +117,7 @@ struct StoredRecordStateTests {
     }
 
     func offsets(_ dir: TemporaryDirectory, _ name: String) throws -> [TopicPartitionKey: Int64] {
-        try StateStore(readingFrom: dir.file("\(name)/state.db")).offsets()
+        try SQLiteStateStore(readingFrom: dir.file("\(name)/state.db")).offsets()
     }
 
     @Test(.mockCluster, .timeLimit(.minutes(3)))

@@ -369,12 +369,12 @@ struct CrashTrial {
     /// `committed()` without the run lock, while a run may hold it.
     func committedReadOnly() throws -> Int64 {
         guard FileManager.default.fileExists(atPath: state("B")) else { return 0 }
-        return try StateStore(readingFrom: state("B")).offsets().values.reduce(0, +)
+        return try SQLiteStateStore(readingFrom: state("B")).offsets().values.reduce(0, +)
     }
 
     func committed() throws -> Int64 {
         guard FileManager.default.fileExists(atPath: state("B")) else { return 0 }
-        let store = try StateStore(path: state("B"))
+        let store = try SQLiteStateStore(path: state("B"))
         return try store.offsets().values.reduce(0, +)
     }
 

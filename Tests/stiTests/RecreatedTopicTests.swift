@@ -26,7 +26,7 @@ extension EndToEnd {
                 try await bench.produce((0..<5).map { Self.contract("A-\($0)") })
                 let first = try await bench.sti(["aggregate"] + common)
                 #expect(first.succeeded, "\(first.stderrText)")
-                let offsets = try StateStore(readingFrom: state).offsets()
+                let offsets = try SQLiteStateStore(readingFrom: state).offsets()
                 let folders = runFolders(out: out)
 
                 try await onDedicatedThread { try broker.deleteTopic("sti.tech-contracts") }
@@ -46,7 +46,7 @@ extension EndToEnd {
                 #expect(said.contains("sti.tech-contracts[0]: this state read up to offset 5, but the partition now ends at offset 2"), "\(said)")
                 #expect(said.contains("deleted and recreated") && said.contains("--rebuild") && said.contains("another --state"), "\(said)")
                 #expect(!said.contains("no answer from the brokers"), "\(said)")
-                #expect(try StateStore(readingFrom: state).offsets() == offsets)
+                #expect(try SQLiteStateStore(readingFrom: state).offsets() == offsets)
                 #expect(runFolders(out: out) == folders)
 
                 // sti status: the partition flagged past the end, a problem listed, exit 1.

@@ -99,13 +99,13 @@ extension EndToEnd {
 
                 // A later run: the stored offsets stay where they were.
                 #expect(try await aggregate(out).succeeded)
-                let before = try StateStore(path: state).offsets()
+                let before = try SQLiteStateStore(path: state).offsets()
                 #expect(before.values.reduce(0, +) == 2)
                 try await bench.produce([message(3), message(4)])
                 let refused = try await aggregate(badOut)
                 #expect(refused.status != 0)
                 #expect(refused.stderrText.contains("--out \(badOut) is not usable"), "\(refused.stderrText)")
-                #expect(try StateStore(path: state).offsets() == before)
+                #expect(try SQLiteStateStore(path: state).offsets() == before)
 
                 // And the next good run reads exactly the two new messages.
                 #expect(try await aggregate(out).succeeded)
@@ -138,7 +138,7 @@ extension EndToEnd {
                 let rebuilt = try await bench.sti(arguments + ["--rebuild"])
                 #expect(rebuilt.succeeded, "\(rebuilt.stderrText)")
                 #expect(manifestCounts(try Snapshot.latest(out: out).manifest())["accepted"] == 1)
-                #expect(try StateStore(readingFrom: state).offsets().values.reduce(0, +) == 1)
+                #expect(try SQLiteStateStore(readingFrom: state).offsets().values.reduce(0, +) == 1)
             }
         }
 

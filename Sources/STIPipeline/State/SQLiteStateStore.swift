@@ -8,16 +8,19 @@ public import STIProtocol
 import Glibc
 #endif
 
-/// The aggregator's durable state, in one SQLite database: the current record of every
-/// identity, the aggregate totals derived from them, per topic-partition the next offset to
-/// read, and what has been consumed since the last snapshot (offset ranges, counts, rejections).
+/// The aggregator's durable state (`StateStore`) in one SQLite database through GRDB, the
+/// embedded default: the current record of every identity, the aggregate totals derived from
+/// them, per topic-partition the next offset to read, and what has been consumed since the last
+/// snapshot (offset ranges, counts, rejections).
 ///
 /// The stored offsets are the source of truth for where a run starts. Records, totals and
 /// offsets change together in one transaction per batch, so the database never holds a record
 /// without the offset that produced it, or an offset without its records.
-public final class StateStore {
+public final class SQLiteStateStore: StateStore {
     /// Bumped whenever the layout changes incompatibly; an old file then asks for `--rebuild`.
-    static let layoutVersion = 1
+    /// 2: pending counts and rejection codes stored typed (a code per row, not `E_A;E_B` text
+    /// or `rejected.E_X` names), records keyed by identity with only the columns read.
+    static let layoutVersion = 2
 
     /// The path as given (`--state`), for messages.
     public let path: String
@@ -95,6 +98,8 @@ public final class StateStore {
             config.label = "sti-state"
             config.busyMode = .immediateError
             self.queue = try DatabaseQueue(path: database, configuration: config)
+            // An older layout is refused before anything (even the journal mode) touches it.
+            try Self.checkLayout(queue, path: path)
             try queue.writeWithoutTransaction { db in
                 // WAL: a crash mid-transaction leaves the last committed state intact.
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
@@ -159,69 +164,59 @@ public final class StateStore {
         rebuildTarget = nil
     }
 
+    /// A state written by another layout: its `meta` says which. Checked before migrating, so
+    /// an old file is left exactly as it was and the error says what to do.
+    private static func checkLayout(_ queue: DatabaseQueue, path: String) throws {
+        let version: String? = try queue.read { db in
+            guard try db.tableExists("meta") else { return nil }
+            return try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'layout_version'") ?? "none"
+        }
+        if let version, version != String(layoutVersion) {
+            throw StateStoreError("state file \(path) has layout version \(version), this program uses \(layoutVersion); run with --rebuild to rebuild it from the topics")
+        }
+    }
+
     private static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
+        // Layout 2 in one step (layout 1 files are refused above and rebuilt with --rebuild).
+        migrator.registerMigration("layout-2") { db in
             try db.execute(sql: """
-                CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
                 INSERT INTO meta(key, value) VALUES ('layout_version', '\(layoutVersion)');
                 CREATE TABLE offsets(topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
                                      PRIMARY KEY(topic, partition)) WITHOUT ROWID;
-                CREATE TABLE records(identity TEXT PRIMARY KEY, kind TEXT NOT NULL, county TEXT NOT NULL,
-                                     year INTEGER NOT NULL, revision INTEGER NOT NULL, status TEXT NOT NULL,
-                                     body BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE records(identity TEXT PRIMARY KEY, kind TEXT NOT NULL, year INTEGER NOT NULL, body BLOB NOT NULL,
+                                     source_topic TEXT, source_partition INTEGER, source_offset INTEGER) WITHOUT ROWID;
+                -- Section 8, records/: the years whose records changed since the last snapshot (the
+                -- trigger marks the year a record leaves and the one it enters; a contract's year
+                -- can change with a revision), so unchanged years' files are hard links.
+                CREATE TABLE pending_record_years(year INTEGER PRIMARY KEY) WITHOUT ROWID;
+                CREATE TRIGGER records_mark_year BEFORE INSERT ON records BEGIN
+                    INSERT OR IGNORE INTO pending_record_years(year) SELECT year FROM records WHERE identity = NEW.identity;
+                    INSERT OR IGNORE INTO pending_record_years(year) VALUES (NEW.year);
+                END;
                 CREATE TABLE totals(year INTEGER NOT NULL, geo TEXT NOT NULL, body BLOB NOT NULL,
                                     PRIMARY KEY(year, geo)) WITHOUT ROWID;
                 CREATE TABLE pending_ranges(topic TEXT NOT NULL, partition INTEGER NOT NULL,
                                             first_offset INTEGER NOT NULL, next_offset INTEGER NOT NULL,
                                             PRIMARY KEY(topic, partition)) WITHOUT ROWID;
-                CREATE TABLE pending_counts(name TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE pending_counts(counter TEXT NOT NULL, code TEXT NOT NULL, count INTEGER NOT NULL,
+                                            PRIMARY KEY(counter, code)) WITHOUT ROWID;
                 CREATE TABLE pending_rejections(topic TEXT NOT NULL, partition INTEGER NOT NULL, "offset" INTEGER NOT NULL,
-                                                county TEXT, codes TEXT NOT NULL, first_message TEXT NOT NULL,
+                                                county TEXT, first_message TEXT NOT NULL,
                                                 PRIMARY KEY(topic, partition, "offset")) WITHOUT ROWID;
-                """)
-        }
-        // Additive, so layout 1 files keep working: the first batch after the upgrade records the
-        // tails of the partitions it reads, and the next run's start records the partition counts.
-        migrator.registerMigration("partition-tails") { db in
-            try db.execute(sql: """
+                CREATE TABLE pending_rejection_codes(topic TEXT NOT NULL, partition INTEGER NOT NULL, "offset" INTEGER NOT NULL,
+                                                     position INTEGER NOT NULL, code TEXT NOT NULL,
+                                                     PRIMARY KEY(topic, partition, "offset", position)) WITHOUT ROWID;
                 CREATE TABLE consumed_tails(topic TEXT NOT NULL, partition INTEGER NOT NULL, "offset" INTEGER NOT NULL,
                                             timestamp_ms INTEGER NOT NULL, digest BLOB NOT NULL,
                                             PRIMARY KEY(topic, partition)) WITHOUT ROWID;
                 CREATE TABLE partition_counts(topic TEXT PRIMARY KEY, partitions INTEGER NOT NULL) WITHOUT ROWID;
-                """)
-        }
-        // Additive: which keys signed messages this state accepted, so that removing one from the
-        // keys file (which would turn all of them into E_AUTH at the next rebuild) is noticed.
-        migrator.registerMigration("signing-keys") { db in
-            try db.execute(sql: "CREATE TABLE signing_keys(key_id TEXT PRIMARY KEY) WITHOUT ROWID")
-        }
-        // Additive (section 5a): the warnings kept with each current record accepted with an
-        // explanation, and per identity the last held message no later message superseded. Both
-        // carry what `warnings.csv` sorts by as columns, so a snapshot streams them in order.
-        migrator.registerMigration("plausibility") { db in
-            try db.execute(sql: """
+                CREATE TABLE signing_keys(key_id TEXT PRIMARY KEY) WITHOUT ROWID;
                 CREATE TABLE record_warnings(identity TEXT PRIMARY KEY, year INTEGER NOT NULL, county TEXT NOT NULL,
                                              kind_order INTEGER NOT NULL, sort_key TEXT NOT NULL, body BLOB NOT NULL) WITHOUT ROWID;
                 CREATE TABLE held_messages(identity TEXT PRIMARY KEY, year INTEGER NOT NULL, county TEXT NOT NULL,
                                            kind_order INTEGER NOT NULL, sort_key TEXT NOT NULL, body BLOB NOT NULL) WITHOUT ROWID;
-                """)
-        }
-        // Additive (section 8, `records/`): the message that made each record current, and the
-        // years whose records changed since the last snapshot (a trigger keeps them, so the batch
-        // code stays as it was). Records stored before this have no source until a --rebuild;
-        // every year of an upgraded state counts as changed once.
-        migrator.registerMigration("record-sources") { db in
-            try db.execute(sql: """
-                ALTER TABLE records ADD COLUMN source_topic TEXT;
-                ALTER TABLE records ADD COLUMN source_partition INTEGER;
-                ALTER TABLE records ADD COLUMN source_offset INTEGER;
-                CREATE TABLE pending_record_years(year INTEGER PRIMARY KEY) WITHOUT ROWID;
-                INSERT OR IGNORE INTO pending_record_years(year) SELECT DISTINCT year FROM records;
-                CREATE TRIGGER records_mark_year BEFORE INSERT ON records BEGIN
-                    INSERT OR IGNORE INTO pending_record_years(year) SELECT year FROM records WHERE identity = NEW.identity;
-                    INSERT OR IGNORE INTO pending_record_years(year) VALUES (NEW.year);
-                END;
                 """)
         }
         return migrator
@@ -273,11 +268,20 @@ public final class StateStore {
         }
     }
 
-    /// Every stored totals entry as (year, geography, encoded body).
-    public func totals() throws(StateStoreError) -> [(year: Int, geo: String, body: Data)] {
-        try wrap {
+    /// Every stored totals entry.
+    public func totals() throws(StateStoreError) -> [AggregateKey: CountyYearTotals] {
+        let decoder = JSONDecoder()
+        return try wrap {
             try queue.read { db in
-                try Row.fetchAll(db, sql: "SELECT year, geo, body FROM totals ORDER BY year, geo").map { ($0[0], $0[1], $0[2]) }
+                var result: [AggregateKey: CountyYearTotals] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT year, geo, body FROM totals ORDER BY year, geo") {
+                    let key = AggregateKey(year: row[0], geo: row[1])
+                    let body: Data = row[2]
+                    do { result[key] = try decoder.decode(CountyYearTotals.self, from: body) } catch {
+                        throw StateStoreError("state file \(path): totals of \(key) unreadable (\(error)); run with --rebuild")
+                    }
+                }
+                return result
             }
         }
     }
@@ -290,8 +294,8 @@ public final class StateStore {
                 for row in try Row.fetchAll(db, sql: "SELECT topic, partition, first_offset, next_offset FROM pending_ranges ORDER BY topic, partition") {
                     work.ranges[TopicPartitionKey(topic: row[0], partition: row[1])] = OffsetRange(first: row[2], next: row[3])
                 }
-                for row in try Row.fetchAll(db, sql: "SELECT name, count FROM pending_counts") {
-                    work.counts[row[0]] = row[1]
+                for row in try Row.fetchAll(db, sql: "SELECT counter, code, count FROM pending_counts") {
+                    try Self.addPendingCount(&work.counts, counter: row[0], code: row[1], count: row[2])
                 }
                 work.rejectionCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM pending_rejections") ?? 0
                 return work
@@ -305,16 +309,55 @@ public final class StateStore {
     public func forEachPendingRejection(_ body: (PendingRejection) throws -> Void) throws(StateStoreError) {
         try wrap {
             try queue.read { db in
+                // Two cursors in the same order, merged: each rejection's codes are rows of their own.
                 let rows = try Row.fetchCursor(db, sql: """
-                    SELECT topic, partition, "offset", county, codes, first_message FROM pending_rejections
+                    SELECT topic, partition, "offset", county, first_message FROM pending_rejections
                     ORDER BY topic, partition, "offset"
                     """)
+                let codeRows = try Row.fetchCursor(db, sql: """
+                    SELECT topic, partition, "offset", code FROM pending_rejection_codes ORDER BY topic, partition, "offset", position
+                    """)
+                var nextCode = try codeRows.next().map(Self.codeEntry)
                 while let row = try rows.next() {
-                    let codes = try PendingRejection.decodeCodes(row[4])
-                    try body(PendingRejection(topic: row[0], partition: row[1], offset: row[2], county: row[3],
-                                              codes: codes.codes, warningCodes: codes.warningCodes, firstMessage: row[5]))
+                    var rejection = PendingRejection(topic: row[0], partition: row[1], offset: row[2], county: row[3],
+                                                     codes: [], firstMessage: row[4])
+                    while let entry = nextCode, entry.topic == rejection.topic, entry.partition == rejection.partition,
+                          entry.offset == rejection.offset {
+                        if let code = ErrorCode(rawValue: entry.code) { rejection.codes.append(code) } else if let code = WarningCode(rawValue: entry.code) {
+                            rejection.warningCodes.append(code)
+                        } else {
+                            throw StateStoreError("pending rejection \(rejection.topic)[\(rejection.partition)]@\(rejection.offset) has unknown code \(entry.code); run with --rebuild")
+                        }
+                        nextCode = try codeRows.next().map(Self.codeEntry)
+                    }
+                    try body(rejection)
                 }
             }
+        }
+    }
+
+    private static func codeEntry(_ row: Row) -> (topic: String, partition: Int32, offset: Int64, code: String) {
+        (row[0], row[1], row[2], row[3])
+    }
+
+    /// Adds one `pending_counts` row to `counts`: `counter` is `read`, `accepted`,
+    /// `duplicates`, `rejected` or `held`; `code` is empty for the counter's total, else the
+    /// code counted (rejections and held messages per code).
+    static func addPendingCount(_ counts: inout RunCounts, counter: String, code: String, count: Int) throws {
+        switch (counter, code) {
+        case ("read", ""): counts.read += count
+        case ("accepted", ""): counts.accepted += count
+        case ("duplicates", ""): counts.duplicates += count
+        case ("rejected", ""): counts.rejected += count
+        case ("held", ""): counts.held += count
+        case ("rejected", _):
+            guard let code = ErrorCode(rawValue: code) else { throw StateStoreError("pending count of unknown code \(code); run with --rebuild") }
+            counts.rejectedByCode[code, default: 0] += count
+        case ("held", _):
+            guard let code = WarningCode(rawValue: code) else { throw StateStoreError("pending count of unknown code \(code); run with --rebuild") }
+            counts.heldByCode[code, default: 0] += count
+        default:
+            throw StateStoreError("pending count \(counter) \(code) unknown; run with --rebuild")
         }
     }
 
@@ -429,12 +472,101 @@ public final class StateStore {
         return result!
     }
 
+    /// The stored form of the record being stored, reused from record to record (`apply` runs
+    /// on one thread at a time: the run's).
+    private var body: [UInt8] = []
+    private let totalsEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    public func currentRecords(_ identities: Set<String>) throws(StateStoreError) -> [String: STIProtocol.Record] {
+        guard !identities.isEmpty else { return [:] }
+        return try wrap {
+            try queue.read { db in
+                let tx = StateTransaction(db: db)
+                var result: [String: STIProtocol.Record] = [:]
+                for identity in identities {
+                    result[identity] = try tx.withRecordBody(identity: identity) { body throws -> STIProtocol.Record in
+                        switch StoredRecord.decode(body) {
+                        case .success(let stored) where stored.identity == identity: return stored
+                        case .success(let stored):
+                            throw StateStoreError("state file \(path): the record stored under \(identity) is \(stored.identity); run with --rebuild")
+                        case .failure(let failure):
+                            throw StateStoreError("state file \(path): stored record \(identity) unreadable (\(failure)); run with --rebuild")
+                        }
+                    }
+                }
+                return result
+            }
+        }
+    }
+
+    /// Stores one decided batch in one transaction, committed (WAL, `synchronous = FULL`: on
+    /// disk) when this returns.
+    public func apply(_ decision: BatchDecision, beforeCommit: () throws(StateStoreError) -> Void) throws(StateStoreError) {
+        try wrap {
+            try queue.write { db in
+                let tx = StateTransaction(db: db)
+                for write in decision.writes {
+                    switch write {
+                    case .putRecord(let record, let identity, let source):
+                        body.removeAll(keepingCapacity: true)
+                        StoredRecord.append(record, to: &body)
+                        try tx.putRecord(record, identity: identity, body: body, source: source)
+                    case .putRecordWarnings(let entry):
+                        try tx.putRecordWarnings(entry)
+                        try tx.clearHeld(identity: entry.identity)
+                    case .putHeld(let entry):
+                        try tx.putHeld(entry)
+                    case .clearWarnings(let identity):
+                        try tx.clearWarnings(identity: identity)
+                    }
+                }
+                for rejection in decision.rejections { try tx.addRejection(rejection) }
+                for (key, totals) in decision.totals {
+                    try tx.putTotals(year: key.year, geo: key.geo, body: try totals.map { try totalsEncoder.encode($0) })
+                }
+                for (key, range) in decision.ranges { try tx.consumed(key, range: range) }
+                for (key, tail) in decision.tails { try tx.setConsumedTail(key, tail) }
+                for id in decision.signingKeys { try tx.recordSigningKey(id) }
+                try tx.addCounts(decision.counts)
+                try beforeCommit()
+            }
+        }
+    }
+
+    public func setMetaIfAbsent(_ entries: [(key: String, value: String)]) throws(StateStoreError) {
+        guard !entries.isEmpty else { return }
+        try wrap {
+            try queue.write { db in
+                for entry in entries {
+                    try db.execute(sql: "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", arguments: [entry.key, entry.value])
+                }
+            }
+        }
+    }
+
+    public func recordPartitionCounts(_ counts: [(topic: String, partitions: Int)]) throws(StateStoreError) {
+        guard !counts.isEmpty else { return }
+        try wrap {
+            try queue.write { db in
+                let tx = StateTransaction(db: db)
+                for entry in counts { try tx.recordPartitionCount(topic: entry.topic, partitions: entry.partitions) }
+            }
+        }
+    }
+
     /// Marks everything pending as covered by snapshot `runId` and records it as the last run.
     /// This is the commit point of a snapshot: before it, a crash leaves only an orphan folder.
     public func markSnapshotted(runId: String, finishedAt: String) throws(StateStoreError) {
         try wrap {
             try queue.write { db in
-                try db.execute(sql: "DELETE FROM pending_ranges; DELETE FROM pending_counts; DELETE FROM pending_rejections; DELETE FROM pending_record_years;")
+                try db.execute(sql: """
+                    DELETE FROM pending_ranges; DELETE FROM pending_counts; DELETE FROM pending_rejections;
+                    DELETE FROM pending_rejection_codes; DELETE FROM pending_record_years;
+                    """)
                 try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('last_run_id', ?), ('last_run_finished_at', ?)",
                                arguments: [runId, finishedAt])
             }
@@ -478,24 +610,21 @@ public struct StateTransaction {
     /// by the message at `source` (section 8's `topic,partition,offset`).
     public func putRecord(_ record: STIProtocol.Record, identity: String, body: [UInt8], source: RecordSource? = nil) throws {
         let statement = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO records(identity, kind, county, year, revision, status, body,
-                                           source_topic, source_partition, source_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT OR REPLACE INTO records(identity, kind, year, body, source_topic, source_partition, source_offset)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
             """).sqliteStatement
         defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
         try bindText(statement, 1, identity)
         try bindText(statement, 2, record.kind.rawValue)
-        try bindText(statement, 3, record.county)
-        try check(sqlite3_bind_int64(statement, 4, Int64(record.year)))
-        try check(sqlite3_bind_int64(statement, 5, Int64(record.revision)))
-        try bindText(statement, 6, record.status.rawValue)
+        try check(sqlite3_bind_int64(statement, 3, Int64(record.year)))
         if let source {
-            try bindText(statement, 8, source.topic)
-            try check(sqlite3_bind_int64(statement, 9, Int64(source.partition)))
-            try check(sqlite3_bind_int64(statement, 10, source.offset))
+            try bindText(statement, 5, source.topic)
+            try check(sqlite3_bind_int64(statement, 6, Int64(source.partition)))
+            try check(sqlite3_bind_int64(statement, 7, source.offset))
         }
         let code = body.withUnsafeBytes { bytes -> Int32 in
             // SQLITE_STATIC: the bytes stay valid until the step below has run.
-            let bound = sqlite3_bind_blob(statement, 7, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), nil)
+            let bound = sqlite3_bind_blob(statement, 4, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), nil)
             guard bound == SQLITE_OK else { return bound }
             return sqlite3_step(statement)
         }
@@ -521,11 +650,8 @@ public struct StateTransaction {
     }
 
     public func putRecord(_ record: STIProtocol.Record, body: Data) throws {
-        let statement = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO records(identity, kind, county, year, revision, status, body) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """)
-        try statement.execute(arguments: [record.identity, record.kind.rawValue, record.county, record.year,
-                                          record.revision, record.status.rawValue, body])
+        let statement = try db.cachedStatement(sql: "INSERT OR REPLACE INTO records(identity, kind, year, body) VALUES (?, ?, ?, ?)")
+        try statement.execute(arguments: [record.identity, record.kind.rawValue, record.year, body])
     }
 
     public func putTotals(year: Int, geo: String, body: Data?) throws {
@@ -549,22 +675,34 @@ public struct StateTransaction {
             """, arguments: [key.topic, key.partition, range.first, range.next])
     }
 
-    public func addCounts(_ counts: [String: Int]) throws {
-        for (name, count) in counts where count != 0 {
-            try db.execute(sql: """
-                INSERT INTO pending_counts(name, count) VALUES (?, ?)
-                ON CONFLICT(name) DO UPDATE SET count = count + excluded.count
-                """, arguments: [name, count])
-        }
+    /// Adds a batch's counts to the pending ones: one row per counter and per code counted.
+    public func addCounts(_ counts: RunCounts) throws {
+        var rows: [(counter: String, code: String, count: Int)] = [
+            ("read", "", counts.read), ("accepted", "", counts.accepted), ("duplicates", "", counts.duplicates),
+            ("rejected", "", counts.rejected), ("held", "", counts.held),
+        ]
+        for (code, n) in counts.rejectedByCode { rows.append(("rejected", code.rawValue, n)) }
+        for (code, n) in counts.heldByCode { rows.append(("held", code.rawValue, n)) }
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO pending_counts(counter, code, count) VALUES (?, ?, ?)
+            ON CONFLICT(counter, code) DO UPDATE SET count = count + excluded.count
+            """)
+        for row in rows where row.count != 0 { try statement.execute(arguments: [row.counter, row.code, row.count]) }
     }
 
     public func addRejection(_ rejection: PendingRejection) throws {
         let statement = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO pending_rejections(topic, partition, "offset", county, codes, first_message) VALUES (?, ?, ?, ?, ?, ?)
+            INSERT OR REPLACE INTO pending_rejections(topic, partition, "offset", county, first_message) VALUES (?, ?, ?, ?, ?)
             """)
         try statement.execute(arguments: [rejection.topic, rejection.partition, rejection.offset,
-                                          rejection.county, PendingRejection.encodeCodes(rejection.codes, rejection.warningCodes),
-                                          rejection.firstMessage])
+                                          rejection.county, rejection.firstMessage])
+        // The codes, `E_` codes first, one row each (typed: no text to split again).
+        let codes = try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO pending_rejection_codes(topic, partition, "offset", position, code) VALUES (?, ?, ?, ?, ?)
+            """)
+        for (position, code) in (rejection.codes.map(\.rawValue) + rejection.warningCodes.map(\.rawValue)).enumerated() {
+            try codes.execute(arguments: [rejection.topic, rejection.partition, rejection.offset, position, code])
+        }
     }
 
     /// Stores the warnings of the current record of `entry.identity`, accepted with an
@@ -628,150 +766,6 @@ public struct StateTransaction {
 
 /// SQLite's `SQLITE_TRANSIENT` destructor (a C macro Swift does not import): copy the bytes.
 private let sqliteTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
-
-/// A topic-partition, as a dictionary key.
-public struct TopicPartitionKey: Hashable, Sendable, Comparable, CustomStringConvertible {
-    public var topic: String
-    public var partition: Int32
-    public init(topic: String, partition: Int32) { self.topic = topic; self.partition = partition }
-    public static func < (a: Self, b: Self) -> Bool { (a.topic, a.partition) < (b.topic, b.partition) }
-    public var description: String { "\(topic)[\(partition)]" }
-}
-
-/// Offsets `[first, next)` of one partition.
-public struct OffsetRange: Hashable, Sendable {
-    public var first: Int64
-    public var next: Int64
-    public init(first: Int64, next: Int64) { self.first = first; self.next = next }
-}
-
-/// The last message consumed from a partition, remembered so that a later run can tell that
-/// the log it resumes is still the one it read (a topic deleted and recreated has other
-/// messages at the same offsets): its offset, its Kafka timestamp and the SHA-256 of its key
-/// and value (`PartitionTails.digest`).
-public struct ConsumedTail: Hashable, Sendable {
-    public var offset: Int64
-    public var timestampMillis: Int64
-    public var digest: [UInt8]
-    public init(offset: Int64, timestampMillis: Int64, digest: [UInt8]) {
-        self.offset = offset; self.timestampMillis = timestampMillis; self.digest = digest
-    }
-}
-
-/// A rejection not yet listed in a snapshot's `rejections.csv`.
-public struct PendingRejection: Hashable, Sendable {
-    public var topic: String
-    public var partition: Int32
-    public var offset: Int64
-    public var county: String?
-    /// The distinct codes, in report order.
-    public var codes: [ErrorCode]
-    /// The distinct `W_` codes of a held message (section 5a), after `codes`.
-    public var warningCodes: [WarningCode]
-    public var firstMessage: String
-    public init(topic: String, partition: Int32, offset: Int64, county: String?, codes: [ErrorCode],
-                warningCodes: [WarningCode] = [], firstMessage: String) {
-        self.topic = topic; self.partition = partition; self.offset = offset
-        self.county = county; self.codes = codes; self.warningCodes = warningCodes; self.firstMessage = firstMessage
-    }
-
-    /// The row of `rejections.csv`.
-    public var row: RejectionRow {
-        RejectionRow(topic: topic, partition: partition, offset: offset, county: county, codes: codes,
-                     warningCodes: warningCodes, firstMessage: firstMessage)
-    }
-
-    /// The `codes` column of `pending_rejections`: the codes' names joined with `;`, `E_` codes
-    /// first. Only this type writes and reads it.
-    static func encodeCodes(_ codes: [ErrorCode], _ warningCodes: [WarningCode] = []) -> String {
-        (codes.map(\.rawValue) + warningCodes.map(\.rawValue)).joined(separator: ";")
-    }
-
-    static func decodeCodes(_ text: String) throws -> (codes: [ErrorCode], warningCodes: [WarningCode]) {
-        var codes: [ErrorCode] = [], warningCodes: [WarningCode] = []
-        for name in text.split(separator: ";").map(String.init) {
-            if let code = ErrorCode(rawValue: name) { codes.append(code) } else if let code = WarningCode(rawValue: name) {
-                warningCodes.append(code)
-            } else {
-                throw StateStoreError("pending rejection with unknown code \(name); run with --rebuild")
-            }
-        }
-        return (codes, warningCodes)
-    }
-}
-
-/// The warnings of one message as the state keeps them (section 5a): of a current record
-/// accepted with an explanation (`record_warnings`), or of the last held message of an
-/// identity (`held_messages`). What `warnings.csv` needs, with the message that carried them.
-public struct StoredWarnings: Sendable, Hashable, Codable {
-    public var identity: String
-    public var year: Int
-    public var county: String
-    public var kind: RecordKind
-    /// `warnings.csv`'s `identity`: the performer, the contract number, or empty.
-    public var displayIdentity: String
-    /// Empty for a held message.
-    public var explanation: String
-    public var topic: String
-    public var partition: Int32
-    public var offset: Int64
-    /// In section 5a's order, then section 3's field order.
-    public var warnings: [PlausibilityWarning]
-
-    public init(record: STIProtocol.Record, warnings: [PlausibilityWarning], topic: String, partition: Int32, offset: Int64) {
-        identity = record.identity
-        year = record.year
-        county = record.county
-        kind = record.kind
-        switch record.body {
-        case .rd(let r): displayIdentity = r.performer.rawValue
-        case .techContract(let c): displayIdentity = c.contractNo
-        case .countyProfile: displayIdentity = ""
-        }
-        explanation = record.explanation ?? ""
-        self.topic = topic; self.partition = partition; self.offset = offset
-        self.warnings = warnings
-    }
-
-    /// `warnings.csv` orders kinds `rd`, `tech-contract`, `county-profile` (section 8).
-    var kindOrder: Int { RecordKind.allCases.firstIndex(of: kind)! }
-
-    /// The identity's place within its kind: the performer's position in section 3's order
-    /// (two digits, so text order is that order), the contract number (compared as bytes), or
-    /// empty for a profile.
-    var sortKey: String {
-        switch kind {
-        case .rd:
-            let index = Performer(rawValue: displayIdentity).flatMap { Performer.allCases.firstIndex(of: $0) } ?? 99
-            return index < 10 ? "0\(index)" : String(index)
-        case .techContract, .countyProfile:
-            return displayIdentity
-        }
-    }
-
-    func rows(disposition: WarningDisposition) -> [WarningRow] {
-        warnings.map {
-            WarningRow(year: year, geoCode: county, kind: kind, identity: displayIdentity, warning: $0, disposition: disposition,
-                       explanation: disposition == .held ? "" : explanation, topic: topic, partition: partition, offset: offset)
-        }
-    }
-}
-
-/// Everything consumed since the last snapshot: it all goes into the next snapshot's manifest.
-public struct PendingWork: Sendable {
-    public var ranges: [TopicPartitionKey: OffsetRange] = [:]
-    public var counts: [String: Int] = [:]
-    /// How many rejections wait for the next snapshot (`StateStore.forEachPendingRejection`
-    /// reads them).
-    public var rejectionCount = 0
-    public var isEmpty: Bool { ranges.isEmpty && counts.isEmpty && rejectionCount == 0 }
-}
-
-/// A state file that cannot be opened or used, with what to do about it.
-public struct StateStoreError: Error, Sendable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-}
 
 /// An exclusive, non-blocking `flock` on a side file: a second run on the same state fails at
 /// once with a clear error. The kernel releases it when the process dies, even by SIGKILL.
