@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "STIProtocol",
             dependencies: [
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto")
             ],
             swiftSettings: strict
         ),
@@ -113,16 +113,24 @@ let package = Package(
         ),
         // A tiny kcat-like client over the Kafka module, run as a child process by the tests
         // (SIGKILL mid-stream, and the in-process library version differing from the child's).
-        .executableTarget(name: "kafka-probe", dependencies: ["Kafka"], path: "Tests/KafkaProbe", swiftSettings: strict),
-        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "STITestSupport", "kafka-probe"], swiftSettings: strict),
+        .executableTarget(
+            name: "kafka-probe", dependencies: ["Kafka"], path: "Tests/KafkaProbe", swiftSettings: strict),
+        .testTarget(
+            name: "KafkaTests", dependencies: ["Kafka", "STITestSupport", "kafka-probe"], swiftSettings: strict),
         .testTarget(name: "STIProtocolTests", dependencies: ["STIProtocol"], swiftSettings: strict),
-        .testTarget(name: "STIPipelineTests", dependencies: ["STIPipeline", "STIProtocol", "STIFeedGenerator", "Kafka", "STITestSupport",
-                                                          .product(name: "GRDB", package: "GRDB.swift"),
-                                                          // hostile workbooks, zipped part by part
-                                                          .product(name: "ZIPFoundation", package: "ZIPFoundation")], swiftSettings: strict),
-        .testTarget(name: "stiTests", dependencies: ["sti", "STIPipeline", "STIProtocol", "STIFeedGenerator", "Kafka", "STITestSupport"],
-                    // run by LibreOffice's own python (python3-uno) in LibreOfficeTests
-                    exclude: ["LibreOffice/fill_template.py"], swiftSettings: strict),
+        .testTarget(
+            name: "STIPipelineTests",
+            dependencies: [
+                "STIPipeline", "STIProtocol", "STIFeedGenerator", "Kafka", "STITestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                // hostile workbooks, zipped part by part
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ], swiftSettings: strict),
+        .testTarget(
+            name: "stiTests",
+            dependencies: ["sti", "STIPipeline", "STIProtocol", "STIFeedGenerator", "Kafka", "STITestSupport"],
+            // run by LibreOffice's own python (python3-uno) in LibreOfficeTests
+            exclude: ["LibreOffice/fill_template.py"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -50,7 +50,9 @@ public final class KafkaAdmin: Sendable {
 
     public init(configuration: KafkaConfiguration) throws {
         let conf = try configuration.makeNative()
-        handle = NativeHandle(pointer: try makeClient(type: RD_KAFKA_PRODUCER, configuration: conf, properties: configuration.allProperties))
+        handle = NativeHandle(
+            pointer: try makeClient(
+                type: RD_KAFKA_PRODUCER, configuration: conf, properties: configuration.allProperties))
     }
 
     deinit { rd_kafka_destroy(handle.pointer) }
@@ -79,7 +81,8 @@ public final class KafkaAdmin: Sendable {
             for (key, value) in topic.configs.sorted(by: { $0.key < $1.key }) {
                 let err = rd_kafka_NewTopic_set_config(newTopic, key, value)
                 guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                    throw KafkaError.from(err, message: "\(topic.name): config \(key)=\(value) rejected", operation: "createTopics")
+                    throw KafkaError.from(
+                        err, message: "\(topic.name): config \(key)=\(value) rejected", operation: "createTopics")
                 }
             }
         }
@@ -106,7 +109,8 @@ public final class KafkaAdmin: Sendable {
             let err = rd_kafka_topic_result_error(item)
             guard err != RD_KAFKA_RESP_ERR_NO_ERROR else { return CreateTopicResult(name: name, error: nil) }
             let text = rd_kafka_topic_result_error_string(item).map { String(cString: $0) }
-            return CreateTopicResult(name: name, error: KafkaError.from(err, message: text, operation: "create topic \(name)"))
+            return CreateTopicResult(
+                name: name, error: KafkaError.from(err, message: text, operation: "create topic \(name)"))
         }
     }
 
@@ -122,7 +126,8 @@ public final class KafkaAdmin: Sendable {
         for index in 0..<Int(metadata.pointee.topic_cnt) {
             let topic = metadata.pointee.topics[index]
             let partitions = (0..<Int(topic.partition_cnt)).map { topic.partitions[$0].id }.sorted()
-            let error = topic.err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError.from(topic.err, operation: "metadata")
+            let error =
+                topic.err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError.from(topic.err, operation: "metadata")
             topics.append(TopicMetadata(name: String(cString: topic.topic), partitions: partitions, error: error))
         }
         return topics.sorted { $0.name < $1.name }
@@ -133,7 +138,9 @@ public final class KafkaAdmin: Sendable {
     /// not describe comes back as its error.
     ///
     /// - Throws: `KafkaError` when the request as a whole failed (timeout, unsupported).
-    public func describeTopicConfigs(_ names: [String], timeout: Duration) throws -> [String: Result<[String: String?], KafkaError>] {
+    public func describeTopicConfigs(_ names: [String], timeout: Duration) throws -> [String: Result<
+        [String: String?], KafkaError
+    >] {
         guard !names.isEmpty else { return [:] }
         var resources: [OpaquePointer?] = names.map { rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, $0) }
         defer { for resource in resources { rd_kafka_ConfigResource_destroy(resource) } }
@@ -144,8 +151,11 @@ public final class KafkaAdmin: Sendable {
         // Any broker describes a topic's configuration; librdkafka would wait for the controller,
         // which a cluster without one (librdkafka's mock) never names: ask a broker we know.
         var metadata: UnsafePointer<rd_kafka_metadata>?
-        if rd_kafka_metadata(handle.pointer, 0, nil, &metadata, milliseconds(timeout)) == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata {
-            let broker = metadata.pointee.broker_cnt > 0 ? metadata.pointee.brokers[0].id : metadata.pointee.orig_broker_id
+        if rd_kafka_metadata(handle.pointer, 0, nil, &metadata, milliseconds(timeout)) == RD_KAFKA_RESP_ERR_NO_ERROR,
+            let metadata
+        {
+            let broker =
+                metadata.pointee.broker_cnt > 0 ? metadata.pointee.brokers[0].id : metadata.pointee.orig_broker_id
             rd_kafka_metadata_destroy(metadata)
             _ = rd_kafka_AdminOptions_set_broker(options, broker, &errstr, errstr.count)
         }
@@ -175,7 +185,9 @@ public final class KafkaAdmin: Sendable {
             if let list = rd_kafka_ConfigResource_configs(resource, &entryCount) {
                 for e in 0..<entryCount {
                     guard let entry = list[e] else { continue }
-                    entries[String(cString: rd_kafka_ConfigEntry_name(entry))] = rd_kafka_ConfigEntry_value(entry).map { String(cString: $0) }
+                    entries[String(cString: rd_kafka_ConfigEntry_name(entry))] = rd_kafka_ConfigEntry_value(entry).map {
+                        String(cString: $0)
+                    }
                 }
             }
             out[name] = .success(entries)

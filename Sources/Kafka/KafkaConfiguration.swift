@@ -50,16 +50,25 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
     /// properties form `sasl.password: secret`): the error shows at most its key part.
     public static func parseProperty(_ text: String) throws(KafkaConfigurationError) -> (key: String, value: String) {
         guard let equals = text.firstIndex(of: "=") else {
-            throw KafkaConfigurationError(key: nil, message: "expected key=value, \(describeMalformed(text)) (the text is not shown: it may hold a secret)")
+            throw KafkaConfigurationError(
+                key: nil,
+                message: "expected key=value, \(describeMalformed(text)) (the text is not shown: it may hold a secret)")
         }
         let key = text[..<equals].trimmingCharacters(in: .whitespaces)
         let value = text[text.index(after: equals)...].trimmingCharacters(in: .whitespaces)
         guard !key.isEmpty else {
-            throw KafkaConfigurationError(key: nil, message: "expected key=value, got an empty key before '=' (the value is not shown: it may hold a secret)")
+            throw KafkaConfigurationError(
+                key: nil,
+                message:
+                    "expected key=value, got an empty key before '=' (the value is not shown: it may hold a secret)")
         }
         // `sasl.password: secret=x` would otherwise become a property named after the secret.
         guard !key.contains(where: { $0 == ":" || $0.isWhitespace }) else {
-            throw KafkaConfigurationError(key: nil, message: "expected key=value, \(describeMalformed(String(key))) (the text is not shown: it may hold a secret)")
+            throw KafkaConfigurationError(
+                key: nil,
+                message:
+                    "expected key=value, \(describeMalformed(String(key))) (the text is not shown: it may hold a secret)"
+            )
         }
         return (key, value)
     }
@@ -70,8 +79,11 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
     static func describeMalformed(_ text: String) -> String {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let keyPart = trimmed.prefix { $0 != ":" && $0 != "=" && !$0.isWhitespace }
-        let looksLikeName = keyPart.count <= 64 && keyPart.contains(".") && keyPart.first?.isLetter == true
-            && keyPart.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "_" || $0 == "-" }
+        let looksLikeName =
+            keyPart.count <= 64 && keyPart.contains(".") && keyPart.first?.isLetter == true
+            && keyPart.allSatisfy {
+                ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "_" || $0 == "-"
+            }
         guard looksLikeName else { return "got \(trimmed.count) characters without '='" }
         let rest = trimmed.dropFirst(keyPart.count).drop { $0.isWhitespace }
         if rest.isEmpty { return "got \(keyPart) without '=' and a value" }
@@ -112,7 +124,8 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw KafkaConfigurationError(key: nil, message: "cannot read properties file \(path): \(error.localizedDescription)")
+            throw KafkaConfigurationError(
+                key: nil, message: "cannot read properties file \(path): \(error.localizedDescription)")
         }
         let parsed: [String: String]
         do {
@@ -214,7 +227,8 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
             let result = rd_kafka_conf_set(conf, key, value, &errstr, errstr.count)
             if result != RD_KAFKA_CONF_OK {
                 rd_kafka_conf_destroy(conf)
-                throw KafkaConfigurationError(key: key, message: Self.redacted(string(fromNullTerminated: errstr), key: key, properties: merged))
+                throw KafkaConfigurationError(
+                    key: key, message: Self.redacted(string(fromNullTerminated: errstr), key: key, properties: merged))
             }
         }
         return conf
@@ -224,8 +238,10 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
 /// Creates an `rd_kafka_t` from a configuration it takes ownership of (librdkafka frees it on
 /// success; this function frees it on failure), turning librdkafka's refusal into a
 /// `KafkaConfigurationError` with its text.
-func makeClient(type: rd_kafka_type_t, configuration conf: OpaquePointer,
-                properties: [String: String] = [:]) throws(KafkaConfigurationError) -> OpaquePointer {
+func makeClient(
+    type: rd_kafka_type_t, configuration conf: OpaquePointer,
+    properties: [String: String] = [:]
+) throws(KafkaConfigurationError) -> OpaquePointer {
     var errstr = [CChar](repeating: 0, count: 512)
     guard let handle = rd_kafka_new(type, conf, &errstr, errstr.count) else {
         let message = KafkaConfiguration.redacted(string(fromNullTerminated: errstr), key: nil, properties: properties)
@@ -234,4 +250,3 @@ func makeClient(type: rd_kafka_type_t, configuration conf: OpaquePointer,
     }
     return handle
 }
-

@@ -72,7 +72,8 @@ public final class KafkaConsumer: Sendable {
             required: ["enable.auto.commit": "false", "enable.auto.offset.store": "false"])
         rd_kafka_conf_set_rebalance_cb(conf, consumerRebalance)
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(state).toOpaque())
-        let handle = try makeClient(type: RD_KAFKA_CONSUMER, configuration: conf, properties: configuration.allProperties)
+        let handle = try makeClient(
+            type: RD_KAFKA_CONSUMER, configuration: conf, properties: configuration.allProperties)
         // Everything (errors, rebalances, commit results) then arrives through the one queue
         // that `poll` serves, and nothing piles up unserved on the main queue.
         rd_kafka_poll_set_consumer(handle)
@@ -111,7 +112,9 @@ public final class KafkaConsumer: Sendable {
     public func subscribe(topics: [String], onRebalance: KafkaRebalanceHandler? = nil) throws {
         try checkOpen("subscribe")
         guard hasGroup else {
-            throw KafkaError(code: .invalidArgument, message: "subscribe needs a group id (KafkaConfiguration.groupId)", operation: "subscribe")
+            throw KafkaError(
+                code: .invalidArgument, message: "subscribe needs a group id (KafkaConfiguration.groupId)",
+                operation: "subscribe")
         }
         state.shared.withLock { $0.rebalanceHandler = onRebalance }
         let list = rd_kafka_topic_partition_list_new(Int32(max(topics.count, 1)))!
@@ -276,7 +279,8 @@ public final class KafkaConsumer: Sendable {
     /// Do not trust `high` on Tansu 0.6: it reports the last batch's base offset + 1, too low
     /// when that batch holds several records. To know a partition is fully read, consume until
     /// its partition-EOF event instead.
-    public func queryWatermarks(topic: String, partition: Int32, timeout: Duration) throws -> (low: Int64, high: Int64) {
+    public func queryWatermarks(topic: String, partition: Int32, timeout: Duration) throws -> (low: Int64, high: Int64)
+    {
         try checkOpen("queryWatermarks")
         var low: Int64 = 0
         var high: Int64 = 0
@@ -414,7 +418,9 @@ private func consumerRebalance(
             }
         } else {
             let result = rd_kafka_assign(rk, nil)
-            if result != RD_KAFKA_RESP_ERR_NO_ERROR { failure = KafkaError.from(result, operation: "rebalance unassign") }
+            if result != RD_KAFKA_RESP_ERR_NO_ERROR {
+                failure = KafkaError.from(result, operation: "rebalance unassign")
+            }
         }
     } else {
         // librdkafka's documented reaction to a rebalance error: drop the assignment.

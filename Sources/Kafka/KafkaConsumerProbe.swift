@@ -56,11 +56,13 @@ extension KafkaConsumer {
         guard !partitions.isEmpty else { return }
         let list = makePartitionList(partitions.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition) })
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        let err = pause ? rd_kafka_pause_partitions(handle.pointer, list) : rd_kafka_resume_partitions(handle.pointer, list)
+        let err =
+            pause ? rd_kafka_pause_partitions(handle.pointer, list) : rd_kafka_resume_partitions(handle.pointer, list)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.from(err, operation: operation) }
         if let failed = Kafka.partitions(of: list, operation: operation).first(where: { $0.error != nil }) {
-            throw KafkaError(code: KafkaErrorCode(rawValue: failed.error!.code),
-                             message: "\(failed.topic)[\(failed.partition)]: \(failed.error!.message)", operation: operation)
+            throw KafkaError(
+                code: KafkaErrorCode(rawValue: failed.error!.code),
+                message: "\(failed.topic)[\(failed.partition)]: \(failed.error!.message)", operation: operation)
         }
     }
 
@@ -84,11 +86,14 @@ extension KafkaConsumer {
         for position in positions {
             let key = KafkaPartition(topic: position.topic, partition: position.partition)
             guard position.offset >= 0, targets[key] == nil else {
-                throw KafkaError(code: .invalidArgument, message: "\(key): one real offset per partition, got \(KafkaOffset.describe(position.offset))",
-                                 operation: "messages(at:)")
+                throw KafkaError(
+                    code: .invalidArgument,
+                    message: "\(key): one real offset per partition, got \(KafkaOffset.describe(position.offset))",
+                    operation: "messages(at:)")
             }
             targets[key] = position.offset
-            let marks = try queryWatermarks(topic: key.topic, partition: key.partition, timeout: remaining(until: deadline))
+            let marks = try queryWatermarks(
+                topic: key.topic, partition: key.partition, timeout: remaining(until: deadline))
             let start = min(position.offset, max(marks.low, marks.high - 1, 0))
             starts.append(TopicPartitionOffset(topic: key.topic, partition: key.partition, offset: start))
         }
@@ -99,8 +104,10 @@ extension KafkaConsumer {
         while results.count < targets.count {
             guard ContinuousClock.now < deadline else {
                 let pending = targets.keys.filter { results[$0] == nil }.sorted().map { "\($0)@\(targets[$0]!)" }
-                throw KafkaError(code: .timedOut, message: "no answer within \(timeout) for \(pending.joined(separator: ", "))"
-                                 + (lastError.map { " (last error: \($0))" } ?? ""), operation: "messages(at:)")
+                throw KafkaError(
+                    code: .timedOut,
+                    message: "no answer within \(timeout) for \(pending.joined(separator: ", "))"
+                        + (lastError.map { " (last error: \($0))" } ?? ""), operation: "messages(at:)")
             }
             try poll(maxMessages: 10_000, timeout: min(.milliseconds(200), remaining(until: deadline))) { view in
                 let key = KafkaPartition(topic: view.topic, partition: view.partition)
@@ -111,14 +118,20 @@ extension KafkaConsumer {
                 switch view.kind {
                 case .message:
                     if view.offset == target {
-                        results[key] = .found(KafkaStoredMessage(topic: key.topic, partition: key.partition, offset: view.offset,
-                                                                 timestampMillis: view.timestampMillis, key: view.keyBytes,
-                                                                 value: view.valueBytes))
+                        results[key] = .found(
+                            KafkaStoredMessage(
+                                topic: key.topic, partition: key.partition, offset: view.offset,
+                                timestampMillis: view.timestampMillis, key: view.keyBytes,
+                                value: view.valueBytes))
                     } else if view.offset > target {
                         results[key] = .gap(next: view.offset)
                     }
                 case .partitionEOF:
-                    if view.offset <= target { results[key] = .pastEnd(end: view.offset) } else { results[key] = .gap(next: view.offset) }
+                    if view.offset <= target {
+                        results[key] = .pastEnd(end: view.offset)
+                    } else {
+                        results[key] = .gap(next: view.offset)
+                    }
                 case .error(let error):
                     if error.errorCode == .autoOffsetReset || error.errorCode == .offsetOutOfRange {
                         results[key] = .outOfRange(error)
@@ -158,18 +171,24 @@ extension KafkaConsumer {
         let deadline = ContinuousClock.now + timeout
         var starts: [KafkaPartition: Int64] = [:]
         for key in Set(partitions) {
-            let marks = try queryWatermarks(topic: key.topic, partition: key.partition, timeout: remaining(until: deadline))
+            let marks = try queryWatermarks(
+                topic: key.topic, partition: key.partition, timeout: remaining(until: deadline))
             starts[key] = max(marks.high, 0)
         }
-        try assign(starts.sorted { $0.key < $1.key }.map { TopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) })
+        try assign(
+            starts.sorted { $0.key < $1.key }.map {
+                TopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value)
+            })
         defer { try? unassign() }
         var ends: [KafkaPartition: Int64] = [:]
         var lastError: KafkaError?
         while ends.count < starts.count {
             guard ContinuousClock.now < deadline else {
                 let pending = starts.keys.filter { ends[$0] == nil }.sorted().map(\.description)
-                throw KafkaError(code: .timedOut, message: "the end of \(pending.joined(separator: ", ")) was not reported within \(timeout)"
-                                 + (lastError.map { " (last error: \($0))" } ?? ""), operation: "logEnds")
+                throw KafkaError(
+                    code: .timedOut,
+                    message: "the end of \(pending.joined(separator: ", ")) was not reported within \(timeout)"
+                        + (lastError.map { " (last error: \($0))" } ?? ""), operation: "logEnds")
             }
             try poll(maxMessages: 10_000, timeout: min(.milliseconds(200), remaining(until: deadline))) { view in
                 let key = KafkaPartition(topic: view.topic, partition: view.partition)
@@ -178,7 +197,8 @@ extension KafkaConsumer {
                     if let start = starts[key], ends[key] == nil, view.offset >= start { ends[key] = view.offset }
                 case .error(let error):
                     if starts[key] != nil, error.errorCode == .autoOffsetReset || error.errorCode == .offsetOutOfRange {
-                        throw KafkaError(code: error.errorCode, message: "\(key): \(error.message)", operation: "logEnds")
+                        throw KafkaError(
+                            code: error.errorCode, message: "\(key): \(error.message)", operation: "logEnds")
                     }
                     lastError = error
                 case .message:

@@ -57,7 +57,9 @@ public final class KafkaProducer: Sendable {
         let conf = try configuration.makeNative(defaults: ["enable.idempotence": "true"])
         rd_kafka_conf_set_dr_msg_cb(conf, producerDeliveryReport)
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(state).toOpaque())
-        self.handle = NativeHandle(pointer: try makeClient(type: RD_KAFKA_PRODUCER, configuration: conf, properties: configuration.allProperties))
+        self.handle = NativeHandle(
+            pointer: try makeClient(
+                type: RD_KAFKA_PRODUCER, configuration: conf, properties: configuration.allProperties))
         self.state = state
         self.queueFullTimeout = queueFullTimeout
     }
@@ -110,7 +112,8 @@ public final class KafkaProducer: Sendable {
             if headers.isEmpty {
                 err = produceSimple(rkt: rkt, partition: partition, key: key, value: value, tag: tag)
             } else {
-                err = produceWithHeaders(rkt: rkt, partition: partition, key: key, value: value, headers: headers, tag: tag)
+                err = produceWithHeaders(
+                    rkt: rkt, partition: partition, key: key, value: value, headers: headers, tag: tag)
             }
             if err == RD_KAFKA_RESP_ERR_NO_ERROR { break }
             if err == RD_KAFKA_RESP_ERR__QUEUE_FULL {
@@ -125,7 +128,8 @@ public final class KafkaProducer: Sendable {
                 rd_kafka_poll(handle.pointer, 100)
                 continue
             }
-            if err == RD_KAFKA_RESP_ERR__FATAL, let fatal = KafkaError.fatalError(of: handle.pointer, operation: "send") {
+            if err == RD_KAFKA_RESP_ERR__FATAL, let fatal = KafkaError.fatalError(of: handle.pointer, operation: "send")
+            {
                 throw fatal
             }
             throw KafkaError.from(err, operation: "send to \(topic)")
@@ -144,7 +148,9 @@ public final class KafkaProducer: Sendable {
         try value.withUnsafeBytes { valueBytes in
             if let key {
                 try key.withUnsafeBytes { keyBytes in
-                    try send(topic: topic, key: keyBytes, value: valueBytes, headers: headers, partition: partition, tag: tag)
+                    try send(
+                        topic: topic, key: keyBytes, value: valueBytes, headers: headers, partition: partition, tag: tag
+                    )
                 }
             } else {
                 try send(topic: topic, key: nil, value: valueBytes, headers: headers, partition: partition, tag: tag)
@@ -283,7 +289,9 @@ final class ProducerState: Sendable {
         }
     }
 
-    private func report(_ message: UnsafePointer<rd_kafka_message_t>, error: KafkaError?, tag: Int) -> KafkaDeliveryReport {
+    private func report(_ message: UnsafePointer<rd_kafka_message_t>, error: KafkaError?, tag: Int)
+        -> KafkaDeliveryReport
+    {
         let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
         let offset = message.pointee.offset
         return KafkaDeliveryReport(

@@ -104,7 +104,9 @@ func makePartitionList(_ partitions: [TopicPartitionOffset]) -> UnsafeMutablePoi
 }
 
 /// Reads an `rd_kafka_topic_partition_list_t` into Swift values (per-partition errors included).
-func partitions(of list: UnsafePointer<rd_kafka_topic_partition_list_t>?, operation: String = "") -> [TopicPartitionOffset] {
+func partitions(of list: UnsafePointer<rd_kafka_topic_partition_list_t>?, operation: String = "")
+    -> [TopicPartitionOffset]
+{
     guard let list, list.pointee.cnt > 0, let elements = list.pointee.elems else { return [] }
     var result: [TopicPartitionOffset] = []
     result.reserveCapacity(Int(list.pointee.cnt))

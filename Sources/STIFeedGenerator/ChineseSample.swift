@@ -25,7 +25,9 @@ extension FeedGenerator {
             copy.body = .rd(rd)
             var row = FeedRow(record: copy)
             if case .string(let code)? = row[.performer],
-               let label = ChineseNames.labels(fieldName: MessageField.performer.name).first(where: { $0.code == code })?.label {
+                let label = ChineseNames.labels(fieldName: MessageField.performer.name).first(where: { $0.code == code }
+                )?.label
+            {
                 row[.performer] = .string(label)
             }
             try writer.append { row.appendCSV(columns: columns, to: &$0) }

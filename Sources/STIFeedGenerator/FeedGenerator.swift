@@ -36,7 +36,10 @@ public struct FeedGeneratorError: Error, Sendable, Hashable, CustomStringConvert
 
     public var code: Code
     public var description: String
-    public init(_ code: Code, _ description: String) { self.code = code; self.description = description }
+    public init(_ code: Code, _ description: String) {
+        self.code = code
+        self.description = description
+    }
     /// A file-system failure.
     init(_ description: String) { self.init(.cannotWrite, description) }
 }
@@ -89,21 +92,31 @@ enum PerformerMix {
     var shares: [(Performer, Int64)] {
         switch self {
         case .university:
-            [(.enterpriseAboveScale, 380), (.enterpriseOther, 50), (.researchInstitute, 210),
-             (.higherEducation, 290), (.medical, 50), (.other, 20)]
+            [
+                (.enterpriseAboveScale, 380), (.enterpriseOther, 50), (.researchInstitute, 210),
+                (.higherEducation, 290), (.medical, 50), (.other, 20),
+            ]
         case .urban:
-            [(.enterpriseAboveScale, 580), (.enterpriseOther, 70), (.researchInstitute, 150),
-             (.higherEducation, 100), (.medical, 80), (.other, 20)]
+            [
+                (.enterpriseAboveScale, 580), (.enterpriseOther, 70), (.researchInstitute, 150),
+                (.higherEducation, 100), (.medical, 80), (.other, 20),
+            ]
         case .industrial:
-            [(.enterpriseAboveScale, 820), (.enterpriseOther, 60), (.researchInstitute, 50),
-             (.higherEducation, 30), (.medical, 30), (.other, 10)]
+            [
+                (.enterpriseAboveScale, 820), (.enterpriseOther, 60), (.researchInstitute, 50),
+                (.higherEducation, 30), (.medical, 30), (.other, 10),
+            ]
         case .rural:
             // No university: rural counties send no higher_education record at all.
-            [(.enterpriseAboveScale, 760), (.enterpriseOther, 90), (.researchInstitute, 70),
-             (.medical, 60), (.other, 20)]
+            [
+                (.enterpriseAboveScale, 760), (.enterpriseOther, 90), (.researchInstitute, 70),
+                (.medical, 60), (.other, 20),
+            ]
         case .highTechZone:
-            [(.enterpriseAboveScale, 700), (.enterpriseOther, 120), (.researchInstitute, 100),
-             (.higherEducation, 50), (.medical, 20), (.other, 10)]
+            [
+                (.enterpriseAboveScale, 700), (.enterpriseOther, 120), (.researchInstitute, 100),
+                (.higherEducation, 50), (.medical, 20), (.other, 10),
+            ]
         }
     }
 
@@ -134,41 +147,58 @@ struct GeoModel {
     let highTechSharePct: Int64
 
     static let kunming: [GeoModel] = [
-        GeoModel(code: "530102", gdp: 128_500, population: 10_820, intensityBP: 240, mix: .university, contracts: 520,
-                 contractWeight: 200, highTechEnterprises: 260, patents: 5600, industrialOutput: 160, highTechSharePct: 74),
-        GeoModel(code: "530103", gdp: 82_000, population: 9_960, intensityBP: 180, mix: .urban, contracts: 380,
-                 contractWeight: 110, highTechEnterprises: 130, patents: 2600, industrialOutput: 260, highTechSharePct: 61),
-        GeoModel(code: "530111", gdp: 153_000, population: 15_050, intensityBP: 140, mix: .urban, contracts: 450,
-                 contractWeight: 190, highTechEnterprises: 230, patents: 3900, industrialOutput: 720, highTechSharePct: 52),
-        GeoModel(code: "530112", gdp: 90_500, population: 9_780, intensityBP: 120, mix: .urban, contracts: 300,
-                 contractWeight: 90, highTechEnterprises: 110, patents: 1900, industrialOutput: 310, highTechSharePct: 49),
-        GeoModel(code: "530114", gdp: 45_500, population: 6_790, intensityBP: 360, mix: .university, contracts: 420,
-                 contractWeight: 150, highTechEnterprises: 120, patents: 4200, industrialOutput: 210, highTechSharePct: 79),
-        GeoModel(code: "530115", gdp: 31_000, population: 3_480, intensityBP: 100, mix: .industrial, contracts: 150,
-                 contractWeight: 30, highTechEnterprises: 45, patents: 380, industrialOutput: 330, highTechSharePct: 38),
-        GeoModel(code: "530113", gdp: 17_000, population: 2_710, intensityBP: 80, mix: .rural, contracts: 100,
-                 contractWeight: 12, highTechEnterprises: 14, patents: 120, industrialOutput: 160, highTechSharePct: 21),
-        GeoModel(code: "530181", gdp: 76_000, population: 5_030, intensityBP: 160, mix: .industrial, contracts: 240,
-                 contractWeight: 80, highTechEnterprises: 95, patents: 950, industrialOutput: 1480, highTechSharePct: 32),
-        GeoModel(code: "530124", gdp: 12_200, population: 1_520, intensityBP: 60, mix: .rural, contracts: 100,
-                 contractWeight: 8, highTechEnterprises: 12, patents: 70, industrialOutput: 110, highTechSharePct: 26),
-        GeoModel(code: "530125", gdp: 28_500, population: 4_340, intensityBP: 70, mix: .rural, contracts: 120,
-                 contractWeight: 15, highTechEnterprises: 22, patents: 180, industrialOutput: 210, highTechSharePct: 25),
-        GeoModel(code: "530126", gdp: 17_200, population: 2_510, intensityBP: 60, mix: .rural, contracts: 100,
-                 contractWeight: 10, highTechEnterprises: 15, patents: 110, industrialOutput: 105, highTechSharePct: 28),
-        GeoModel(code: "530127", gdp: 33_500, population: 4_190, intensityBP: 150, mix: .industrial, contracts: 200,
-                 contractWeight: 60, highTechEnterprises: 90, patents: 650, industrialOutput: 320, highTechSharePct: 52),
-        GeoModel(code: "530128", gdp: 18_800, population: 4_020, intensityBP: 55, mix: .rural, contracts: 100,
-                 contractWeight: 9, highTechEnterprises: 12, patents: 75, industrialOutput: 95, highTechSharePct: 18),
-        GeoModel(code: "530129", gdp: 20_300, population: 4_680, intensityBP: 60, mix: .rural, contracts: 100,
-                 contractWeight: 10, highTechEnterprises: 15, patents: 90, industrialOutput: 170, highTechSharePct: 19),
+        GeoModel(
+            code: "530102", gdp: 128_500, population: 10_820, intensityBP: 240, mix: .university, contracts: 520,
+            contractWeight: 200, highTechEnterprises: 260, patents: 5600, industrialOutput: 160, highTechSharePct: 74),
+        GeoModel(
+            code: "530103", gdp: 82_000, population: 9_960, intensityBP: 180, mix: .urban, contracts: 380,
+            contractWeight: 110, highTechEnterprises: 130, patents: 2600, industrialOutput: 260, highTechSharePct: 61),
+        GeoModel(
+            code: "530111", gdp: 153_000, population: 15_050, intensityBP: 140, mix: .urban, contracts: 450,
+            contractWeight: 190, highTechEnterprises: 230, patents: 3900, industrialOutput: 720, highTechSharePct: 52),
+        GeoModel(
+            code: "530112", gdp: 90_500, population: 9_780, intensityBP: 120, mix: .urban, contracts: 300,
+            contractWeight: 90, highTechEnterprises: 110, patents: 1900, industrialOutput: 310, highTechSharePct: 49),
+        GeoModel(
+            code: "530114", gdp: 45_500, population: 6_790, intensityBP: 360, mix: .university, contracts: 420,
+            contractWeight: 150, highTechEnterprises: 120, patents: 4200, industrialOutput: 210, highTechSharePct: 79),
+        GeoModel(
+            code: "530115", gdp: 31_000, population: 3_480, intensityBP: 100, mix: .industrial, contracts: 150,
+            contractWeight: 30, highTechEnterprises: 45, patents: 380, industrialOutput: 330, highTechSharePct: 38),
+        GeoModel(
+            code: "530113", gdp: 17_000, population: 2_710, intensityBP: 80, mix: .rural, contracts: 100,
+            contractWeight: 12, highTechEnterprises: 14, patents: 120, industrialOutput: 160, highTechSharePct: 21),
+        GeoModel(
+            code: "530181", gdp: 76_000, population: 5_030, intensityBP: 160, mix: .industrial, contracts: 240,
+            contractWeight: 80, highTechEnterprises: 95, patents: 950, industrialOutput: 1480, highTechSharePct: 32),
+        GeoModel(
+            code: "530124", gdp: 12_200, population: 1_520, intensityBP: 60, mix: .rural, contracts: 100,
+            contractWeight: 8, highTechEnterprises: 12, patents: 70, industrialOutput: 110, highTechSharePct: 26),
+        GeoModel(
+            code: "530125", gdp: 28_500, population: 4_340, intensityBP: 70, mix: .rural, contracts: 120,
+            contractWeight: 15, highTechEnterprises: 22, patents: 180, industrialOutput: 210, highTechSharePct: 25),
+        GeoModel(
+            code: "530126", gdp: 17_200, population: 2_510, intensityBP: 60, mix: .rural, contracts: 100,
+            contractWeight: 10, highTechEnterprises: 15, patents: 110, industrialOutput: 105, highTechSharePct: 28),
+        GeoModel(
+            code: "530127", gdp: 33_500, population: 4_190, intensityBP: 150, mix: .industrial, contracts: 200,
+            contractWeight: 60, highTechEnterprises: 90, patents: 650, industrialOutput: 320, highTechSharePct: 52),
+        GeoModel(
+            code: "530128", gdp: 18_800, population: 4_020, intensityBP: 55, mix: .rural, contracts: 100,
+            contractWeight: 9, highTechEnterprises: 12, patents: 75, industrialOutput: 95, highTechSharePct: 18),
+        GeoModel(
+            code: "530129", gdp: 20_300, population: 4_680, intensityBP: 60, mix: .rural, contracts: 100,
+            contractWeight: 10, highTechEnterprises: 15, patents: 90, industrialOutput: 170, highTechSharePct: 19),
         // Zones lie inside the counties above; their own figures, never added into totals.
-        GeoModel(code: "KM-HTZ", gdp: 72_000, population: 3_250, intensityBP: 380, mix: .highTechZone, contracts: 400,
-                 contractWeight: 300, highTechEnterprises: 420, patents: 4800, industrialOutput: 850, highTechSharePct: 55),
-        GeoModel(code: "KM-ETDZ", gdp: 61_000, population: 2_640, intensityBP: 220, mix: .industrial, contracts: 250,
-                 contractWeight: 160, highTechEnterprises: 180, patents: 1500, industrialOutput: 1100, highTechSharePct: 32),
-        GeoModel(code: "KM-DZNA", gdp: 98_000, population: 8_800, intensityBP: 170, mix: .industrial, contracts: 200,
-                 contractWeight: 120, highTechEnterprises: 160, patents: 1300, industrialOutput: 2100, highTechSharePct: 20),
+        GeoModel(
+            code: "KM-HTZ", gdp: 72_000, population: 3_250, intensityBP: 380, mix: .highTechZone, contracts: 400,
+            contractWeight: 300, highTechEnterprises: 420, patents: 4800, industrialOutput: 850, highTechSharePct: 55),
+        GeoModel(
+            code: "KM-ETDZ", gdp: 61_000, population: 2_640, intensityBP: 220, mix: .industrial, contracts: 250,
+            contractWeight: 160, highTechEnterprises: 180, patents: 1500, industrialOutput: 1100, highTechSharePct: 32),
+        GeoModel(
+            code: "KM-DZNA", gdp: 98_000, population: 8_800, intensityBP: 170, mix: .industrial, contracts: 200,
+            contractWeight: 120, highTechEnterprises: 160, patents: 1300, industrialOutput: 2100, highTechSharePct: 20),
     ]
 
     /// Σ contractWeight over the 14 counties: the city's contract value splits in these parts.
@@ -179,21 +209,28 @@ struct GeoModel {
 enum FeedDraw {
     /// The plan's South and Southeast Asia list (protocol section 7).
     static let southSoutheastAsia: Set<String> = [
-        "BN", "KH", "ID", "LA", "MY", "MM", "PH", "SG", "TH", "VN", "TL", "IN", "PK", "BD", "LK", "NP", "BT", "MV", "AF",
+        "BN", "KH", "ID", "LA", "MY", "MM", "PH", "SG", "TH", "VN", "TL", "IN", "PK", "BD", "LK", "NP", "BT", "MV",
+        "AF",
     ]
 
-    static let contractTypes: [(ContractType, UInt64)] = [(.development, 35), (.transfer, 8), (.consulting, 7), (.service, 50)]
+    static let contractTypes: [(ContractType, UInt64)] = [
+        (.development, 35), (.transfer, 8), (.consulting, 7), (.service, 50),
+    ]
 
     static func domains(rural: Bool) -> [(TechDomain, UInt64)] { rural ? ruralDomains : urbanDomains }
 
     private static let ruralDomains: [(TechDomain, UInt64)] = [
         (.electronicInformation, 8), (.biomedicine, 12), (.newMaterials, 8), (.advancedManufacturing, 10),
-        (.newEnergy, 10), (.agriculture, 35), (.environment, 12), (.other, 5)]
+        (.newEnergy, 10), (.agriculture, 35), (.environment, 12), (.other, 5),
+    ]
     private static let urbanDomains: [(TechDomain, UInt64)] = [
         (.electronicInformation, 26), (.biomedicine, 16), (.newMaterials, 12), (.advancedManufacturing, 15),
-        (.newEnergy, 8), (.agriculture, 8), (.environment, 8), (.other, 7)]
+        (.newEnergy, 8), (.agriculture, 8), (.environment, 8), (.other, 7),
+    ]
     private static let southSoutheastAsiaBuyers: [(String, UInt64)] = [
-        ("LA", 12), ("MM", 10), ("TH", 10), ("VN", 10), ("KH", 4), ("MY", 4), ("SG", 3), ("BD", 2), ("LK", 2), ("NP", 2), ("IN", 1)]
+        ("LA", 12), ("MM", 10), ("TH", 10), ("VN", 10), ("KH", 4), ("MY", 4), ("SG", 3), ("BD", 2), ("LK", 2),
+        ("NP", 2), ("IN", 1),
+    ]
     private static let otherBuyers = ["US", "DE", "JP", "KR", "GB", "FR", "RU", "AU", "HK"]
 
     /// Mostly domestic buyers; Kunming's gateway role shows in ~6 % South / Southeast Asian ones.

@@ -52,22 +52,22 @@ extension FeedGenerator {
 
     /// A realistic mistake in a submission, and the one code it must be rejected with.
     enum Mistake: CaseIterable {
-        case negativeAmount        // E_RANGE: a refund typed as a negative figure
-        case zeroGDP               // E_RANGE: "0" typed for an unknown GDP
-        case badContractNo         // E_RANGE: a space and Chinese characters in the number
-        case impossibleDate        // E_PERIOD: 2024-02-30
-        case slashedDate           // E_PERIOD: a spreadsheet's 2024/03/15
-        case yearTypo              // E_PERIOD: 204 for 2024
-        case unknownField          // E_FIELD_UNKNOWN: a free-text remark
-        case misspeltField         // E_FIELD_UNKNOWN: `staus` for `status`
-        case amountAsString        // E_TYPE: "1250.5" in quotes
-        case dateAsNumber          // E_TYPE: 20240315 for "2024-03-15"
+        case negativeAmount  // E_RANGE: a refund typed as a negative figure
+        case zeroGDP  // E_RANGE: "0" typed for an unknown GDP
+        case badContractNo  // E_RANGE: a space and Chinese characters in the number
+        case impossibleDate  // E_PERIOD: 2024-02-30
+        case slashedDate  // E_PERIOD: a spreadsheet's 2024/03/15
+        case yearTypo  // E_PERIOD: 204 for 2024
+        case unknownField  // E_FIELD_UNKNOWN: a free-text remark
+        case misspeltField  // E_FIELD_UNKNOWN: `staus` for `status`
+        case amountAsString  // E_TYPE: "1250.5" in quotes
+        case dateAsNumber  // E_TYPE: 20240315 for "2024-03-15"
         case transactionOverValue  // E_INCONSISTENT: technology transaction > contract value
-        case highTechOverIndustrial // E_INCONSISTENT: high-tech output > industrial output
-        case fiveDigits            // E_PRECISION: 12.34567
-        case fractionalCount       // E_PRECISION: 12.5 high-tech enterprises
-        case badEnum               // E_ENUM: a performer, type or country off the list
-        case cityAsCounty          // E_COUNTY: the city's own code 530100 submits
+        case highTechOverIndustrial  // E_INCONSISTENT: high-tech output > industrial output
+        case fiveDigits  // E_PRECISION: 12.34567
+        case fractionalCount  // E_PRECISION: 12.5 high-tech enterprises
+        case badEnum  // E_ENUM: a performer, type or country off the list
+        case cityAsCounty  // E_COUNTY: the city's own code 530100 submits
 
         var code: ErrorCode {
             switch self {
@@ -92,10 +92,12 @@ extension FeedGenerator {
 
         func applies(to kind: RecordKind) -> Bool {
             switch self {
-            case .negativeAmount, .yearTypo, .unknownField, .misspeltField, .amountAsString, .fiveDigits, .badEnum, .cityAsCounty:
+            case .negativeAmount, .yearTypo, .unknownField, .misspeltField, .amountAsString, .fiveDigits, .badEnum,
+                .cityAsCounty:
                 kind != .countyProfile || self != .badEnum
             case .zeroGDP, .highTechOverIndustrial, .fractionalCount: kind == .countyProfile
-            case .badContractNo, .impossibleDate, .slashedDate, .dateAsNumber, .transactionOverValue: kind == .techContract
+            case .badContractNo, .impossibleDate, .slashedDate, .dateAsNumber, .transactionOverValue:
+                kind == .techContract
             }
         }
 
@@ -109,9 +111,13 @@ extension FeedGenerator {
     /// exactly ⌊messages × invalidFraction⌋ invalid ones spread evenly. Also writes
     /// `load-summary.json`. `submitted_at` runs one second a message from 2026-01-05T08:00+08:00.
     @discardableResult
-    public func writeLoad(to dir: URL, messages: Int, invalidFraction: Double = 0.01,
-                          format: LoadFormat = .jsonl) throws(FeedGeneratorError) -> LoadSummary {
-        guard messages >= 0 else { throw FeedGeneratorError(.badArgument, "messages must be 0 or more, not \(messages)") }
+    public func writeLoad(
+        to dir: URL, messages: Int, invalidFraction: Double = 0.01,
+        format: LoadFormat = .jsonl
+    ) throws(FeedGeneratorError) -> LoadSummary {
+        guard messages >= 0 else {
+            throw FeedGeneratorError(.badArgument, "messages must be 0 or more, not \(messages)")
+        }
         guard invalidFraction.isFinite, invalidFraction >= 0, invalidFraction <= 1 else {
             throw FeedGeneratorError(.badArgument, "invalidFraction must be between 0 and 1, not \(invalidFraction)")
         }
@@ -143,7 +149,8 @@ extension FeedGenerator {
 
         for i in 0..<Int64(messages) {
             let kind = state.rng.weighted(FeedGenerator.loadMix)
-            let record = state.record(kind: kind, submittedAt: FeedCalendar.timestampUTC8(seconds: submittedBase + Int(i)))
+            let record = state.record(
+                kind: kind, submittedAt: FeedCalendar.timestampUTC8(seconds: submittedBase + Int(i)))
             var row = FeedRow(record: record)
             // Bresenham spacing: message i is invalid when ⌊(i+1)·ppm/10⁶⌋ steps up.
             if (i + 1) * invalidPPM / 1_000_000 > i * invalidPPM / 1_000_000 {
@@ -160,19 +167,30 @@ extension FeedGenerator {
             case .jsonl:
                 scratch.removeAll(keepingCapacity: true)
                 row.appendJSON(to: &scratch)
-                try kindWriters[0].append { $0 += scratch; $0.append(0x0A) }
+                try kindWriters[0].append {
+                    $0 += scratch
+                    $0.append(0x0A)
+                }
                 // JSON escapes every tab inside strings, so the first tab always ends the key.
-                try kindWriters[1].append { $0 += row.county.utf8; $0.append(0x09); $0 += scratch; $0.append(0x0A) }
+                try kindWriters[1].append {
+                    $0 += row.county.utf8
+                    $0.append(0x09)
+                    $0 += scratch
+                    $0.append(0x0A)
+                }
             case .csv:
-                if kind == .techContract && row[.status] == nil { row[.status] = FeedValue.string(RecordStatus.active.rawValue) }
+                if kind == .techContract && row[.status] == nil {
+                    row[.status] = FeedValue.string(RecordStatus.active.rawValue)
+                }
                 let columns = FeedRow.csvColumns(kind)
                 try kindWriters[0].append { row.appendCSV(columns: columns, to: &$0) }
             }
         }
         for kindWriters in writers.values { for writer in kindWriters { try writer.close() } }
 
-        let summary = LoadSummary(seed: seed, format: format, messages: messages, invalid: invalidTotal,
-                                  topics: RecordKind.allCases.map { topics[$0]! }, invalidByCode: invalidByCode)
+        let summary = LoadSummary(
+            seed: seed, format: format, messages: messages, invalid: invalidTotal,
+            topics: RecordKind.allCases.map { topics[$0]! }, invalidByCode: invalidByCode)
         try FeedGenerator.writeLoadSummary(summary, to: dir.appendingPathComponent(LoadSummary.fileName))
         return summary
     }
@@ -180,7 +198,8 @@ extension FeedGenerator {
     /// `load-summary.json`: the summary, for benchmarks written in any language.
     static func writeLoadSummary(_ s: LoadSummary, to url: URL) throws(FeedGeneratorError) {
         var text = "{\n  \"seed\": \(s.seed),\n  \"format\": \"\(s.format.rawValue)\",\n"
-        text += "  \"messages\": \(s.messages),\n  \"invalid\": \(s.invalid),\n  \"valid\": \(s.messages - s.invalid),\n"
+        text +=
+            "  \"messages\": \(s.messages),\n  \"invalid\": \(s.invalid),\n  \"valid\": \(s.messages - s.invalid),\n"
         text += "  \"topics\": [\n"
         for (i, t) in s.topics.enumerated() {
             let files = t.files.map { "\"\($0)\"" }.joined(separator: ", ")
@@ -244,8 +263,9 @@ struct LoadState {
             var yuan = FeedDraw.scale(totalYuan * share / 1000, perMille: rng.int(in: 700...1100))
             if rng.chance(perMille: 800) { yuan = FeedDraw.round(yuan, to: 1000) }
             let identity = "rd|\(model.code)|\(year)|\(performer.rawValue)"
-            return Record(county: model.code, revision: nextRevision(identity), submittedAt: submittedAt,
-                          body: .rd(RDExpenditure(year: year, performer: performer, expenditure: ExactAmount(scaled: yuan))))
+            return Record(
+                county: model.code, revision: nextRevision(identity), submittedAt: submittedAt,
+                body: .rd(RDExpenditure(year: year, performer: performer, expenditure: ExactAmount(scaled: yuan))))
         case .countyProfile:
             let year = rng.int(in: 2016...2025)
             // Roughly 5 % a year of growth around the 2024 baseline.
@@ -255,30 +275,34 @@ struct LoadState {
             let profile = CountyProfile(
                 year: year,
                 gdp: ExactAmount(scaled: grown(model.gdp) * 100),
-                residentPopulation: ExactAmount(scaled: FeedDraw.scale(model.population, perMille: rng.int(in: 960...1010)) * 100),
+                residentPopulation: ExactAmount(
+                    scaled: FeedDraw.scale(model.population, perMille: rng.int(in: 960...1010)) * 100),
                 highTechEnterprises: grown(model.highTechEnterprises),
                 inventionPatentsHeld: grown(model.patents),
                 industrialOutput: ExactAmount(scaled: industrial * 100),
                 highTechIndustrialOutput: ExactAmount(scaled: industrial * model.highTechSharePct / 100 * 100))
             let identity = "county-profile|\(model.code)|\(year)"
-            return Record(county: model.code, revision: nextRevision(identity), submittedAt: submittedAt,
-                          body: .countyProfile(profile))
+            return Record(
+                county: model.code, revision: nextRevision(identity), submittedAt: submittedAt,
+                body: .countyProfile(profile))
         }
     }
 
     /// Breaks exactly one rule of `row`.
     mutating func apply(_ mistake: FeedGenerator.Mistake, to row: inout FeedRow) {
         let schema = row[.schema]?.text ?? ""
-        let amountField: MessageField = switch schema {
-        case RecordKind.rd.schema: .expenditure
-        case RecordKind.techContract.schema: .techTransactionValue
-        default: .residentPopulation
-        }
+        let amountField: MessageField =
+            switch schema {
+            case RecordKind.rd.schema: .expenditure
+            case RecordKind.techContract.schema: .techTransactionValue
+            default: .residentPopulation
+            }
         switch mistake {
         case .negativeAmount:
             // Negative R&D, negative transaction value, or a negative industrial output: each
             // breaks only its own range (a negative transaction value is still ≤ the contract's).
-            let field: MessageField = schema == RecordKind.countyProfile.schema ? .highTechIndustrialOutput : amountField
+            let field: MessageField =
+                schema == RecordKind.countyProfile.schema ? .highTechIndustrialOutput : amountField
             row[field] = .number("-" + (row[field]?.text ?? "1"))
         case .zeroGDP:
             row[.gdp] = .number("0")

@@ -11,15 +11,15 @@ import STIProtocol
 extension FeedGenerator {
     /// One geography's figures for one sample year.
     struct YearFigures {
-        var gdp: Int64          // 0.01 亿元
-        var population: Int64   // 0.01 万人
+        var gdp: Int64  // 0.01 亿元
+        var population: Int64  // 0.01 万人
         var intensityBP: Int64
         var highTechEnterprises: Int64
         var patents: Int64
         var industrialOutput: Int64  // 0.01 亿元
-        var highTechOutput: Int64    // 0.01 亿元
+        var highTechOutput: Int64  // 0.01 亿元
         var contracts: Int
-        var contractYuan: Int64      // target Σ contract value, yuan
+        var contractYuan: Int64  // target Σ contract value, yuan
     }
 
     /// The city's technology-contract turnover in the first sample year, yuan (≈ 36 亿元, the
@@ -114,8 +114,12 @@ extension FeedGenerator {
                 highTechOutput: industrial2 * min(95, sharePct + rng.int(in: 0...2)) / 100,
                 contracts: Int(FeedDraw.scale(Int64(y1.contracts), perMille: rng.int(in: 1000...1150))),
                 contractYuan: FeedDraw.scale(y1.contractYuan, perMille: rng.int(in: 1050...1150)))
-            if model.code == FeedGenerator.profileJump.county && FeedGenerator.sampleYears[1] == FeedGenerator.profileJump.year {
-                y2.highTechOutput = min(y2.industrialOutput, FeedDraw.scale(y2.highTechOutput, perMille: FeedGenerator.profileJump.perMille))
+            if model.code == FeedGenerator.profileJump.county
+                && FeedGenerator.sampleYears[1] == FeedGenerator.profileJump.year
+            {
+                y2.highTechOutput = min(
+                    y2.industrialOutput, FeedDraw.scale(y2.highTechOutput, perMille: FeedGenerator.profileJump.perMille)
+                )
             }
             first.append(y1)
             second.append(y2)
@@ -127,14 +131,17 @@ extension FeedGenerator {
 
     func sampleProfiles(year: Int, figures: [YearFigures]) -> [Record] {
         zip(GeoModel.kunming, figures).map { model, f in
-            Record(county: model.code, revision: 1, submittedAt: "", body: .countyProfile(CountyProfile(
-                year: year,
-                gdp: ExactAmount(scaled: f.gdp * 100),
-                residentPopulation: ExactAmount(scaled: f.population * 100),
-                highTechEnterprises: f.highTechEnterprises,
-                inventionPatentsHeld: f.patents,
-                industrialOutput: ExactAmount(scaled: f.industrialOutput * 100),
-                highTechIndustrialOutput: ExactAmount(scaled: f.highTechOutput * 100))))
+            Record(
+                county: model.code, revision: 1, submittedAt: "",
+                body: .countyProfile(
+                    CountyProfile(
+                        year: year,
+                        gdp: ExactAmount(scaled: f.gdp * 100),
+                        residentPopulation: ExactAmount(scaled: f.population * 100),
+                        highTechEnterprises: f.highTechEnterprises,
+                        inventionPatentsHeld: f.patents,
+                        industrialOutput: ExactAmount(scaled: f.industrialOutput * 100),
+                        highTechIndustrialOutput: ExactAmount(scaled: f.highTechOutput * 100))))
         }
     }
 
@@ -149,9 +156,13 @@ extension FeedGenerator {
             for (performer, share) in shares {
                 // Statistics are reported to 0.1 万元 (1,000 yuan).
                 let yuan = FeedDraw.round(totalYuan * share / shareTotal, to: 1000)
-                records.append(Record(county: model.code, revision: 1, submittedAt: "",
-                                      body: .rd(RDExpenditure(year: year, performer: performer,
-                                                              expenditure: ExactAmount(scaled: yuan)))))
+                records.append(
+                    Record(
+                        county: model.code, revision: 1, submittedAt: "",
+                        body: .rd(
+                            RDExpenditure(
+                                year: year, performer: performer,
+                                expenditure: ExactAmount(scaled: yuan)))))
             }
         }
         return records
@@ -164,7 +175,8 @@ extension FeedGenerator {
         for (model, f) in zip(GeoModel.kunming, figures) {
             let weights = (0..<f.contracts).map { _ in FeedDraw.contractWeight(&rng) }
             let weightTotal = weights.reduce(0, +)
-            let days = (0..<f.contracts).map { _ in firstDay + rng.int(in: 0...(FeedCalendar.daysInYear(year) - 1)) }.sorted()
+            let days = (0..<f.contracts).map { _ in firstDay + rng.int(in: 0...(FeedCalendar.daysInYear(year) - 1)) }
+                .sorted()
             for (i, (weight, day)) in zip(weights, days).enumerated() {
                 let yuan = FeedDraw.roundContractYuan(max(5000, f.contractYuan * weight / weightTotal), &rng)
                 let type = rng.weighted(FeedDraw.contractTypes)
@@ -174,7 +186,8 @@ extension FeedGenerator {
                     contractType: type,
                     domain: rng.weighted(FeedDraw.domains(rural: model.mix.isRural)),
                     contractValue: ExactAmount(scaled: yuan),
-                    techTransactionValue: ExactAmount(scaled: FeedDraw.transaction(contractYuan: yuan, type: type, &rng)),
+                    techTransactionValue: ExactAmount(
+                        scaled: FeedDraw.transaction(contractYuan: yuan, type: type, &rng)),
                     buyerCountry: FeedDraw.buyerCountry(&rng))
                 records.append(Record(county: model.code, revision: 1, submittedAt: "", body: .techContract(contract)))
             }
@@ -201,11 +214,13 @@ extension FeedGenerator {
 
             var profiles = sampleProfiles(year: year, figures: yearFigures)
             if year == FeedGenerator.profileRevision.year,
-               let original = profiles.first(where: { $0.county == FeedGenerator.profileRevision.county }),
-               case .countyProfile(var p) = original.body, let gdp = p.gdp {
+                let original = profiles.first(where: { $0.county == FeedGenerator.profileRevision.county }),
+                case .countyProfile(var p) = original.body, let gdp = p.gdp
+            {
                 // Final verification raised GDP by 2–4 %; every other figure is re-sent unchanged,
                 // because a revision replaces the whole profile.
-                p.gdp = ExactAmount(scaled: FeedDraw.round(FeedDraw.scale(gdp.scaled, perMille: revRng.int(in: 1020...1040)), to: 100))
+                p.gdp = ExactAmount(
+                    scaled: FeedDraw.round(FeedDraw.scale(gdp.scaled, perMille: revRng.int(in: 1020...1040)), to: 100))
                 var revision = original
                 revision.revision = 2
                 revision.body = .countyProfile(p)
@@ -214,21 +229,32 @@ extension FeedGenerator {
             }
 
             var rd = sampleRD(year: year, figures: yearFigures)
-            if year == FeedGenerator.rdJump.year, let i = rd.firstIndex(where: {
-                if case .rd(let r) = $0.body { return $0.county == FeedGenerator.rdJump.county && r.performer == FeedGenerator.rdJump.performer }
-                return false
-            }), case .rd(var r) = rd[i].body {
-                r.expenditure = ExactAmount(scaled: FeedDraw.round(FeedDraw.scale(r.expenditure.scaled, perMille: FeedGenerator.rdJump.perMille), to: 1000))
+            if year == FeedGenerator.rdJump.year,
+                let i = rd.firstIndex(where: {
+                    if case .rd(let r) = $0.body {
+                        return $0.county == FeedGenerator.rdJump.county && r.performer == FeedGenerator.rdJump.performer
+                    }
+                    return false
+                }), case .rd(var r) = rd[i].body
+            {
+                r.expenditure = ExactAmount(
+                    scaled: FeedDraw.round(
+                        FeedDraw.scale(r.expenditure.scaled, perMille: FeedGenerator.rdJump.perMille), to: 1000))
                 rd[i].body = .rd(r)
             }
             for target in FeedGenerator.rdRevisions where target.year == year {
-                guard let original = rd.first(where: {
-                    if case .rd(let r) = $0.body { return $0.county == target.county && r.performer == target.performer }
-                    return false
-                }), case .rd(var r) = original.body else { continue }
+                guard
+                    let original = rd.first(where: {
+                        if case .rd(let r) = $0.body {
+                            return $0.county == target.county && r.performer == target.performer
+                        }
+                        return false
+                    }), case .rd(var r) = original.body
+                else { continue }
                 var perMille: Int64 = revRng.int(in: 940...1060)
                 if perMille == 1000 { perMille = 1030 }
-                r.expenditure = ExactAmount(scaled: FeedDraw.round(FeedDraw.scale(r.expenditure.scaled, perMille: perMille), to: 1000))
+                r.expenditure = ExactAmount(
+                    scaled: FeedDraw.round(FeedDraw.scale(r.expenditure.scaled, perMille: perMille), to: 1000))
                 var revision = original
                 revision.revision = 2
                 revision.body = .rd(r)
@@ -237,11 +263,17 @@ extension FeedGenerator {
             }
 
             var contracts = sampleContracts(year: year, figures: yearFigures)
-            if year == FeedGenerator.lowShareContract.year, let i = contracts.firstIndex(where: {
-                guard $0.county == FeedGenerator.lowShareContract.county, case .techContract(let c) = $0.body else { return false }
-                return c.contractType == .service && c.contractValue.scaled >= 1_000_000 && c.contractValue.scaled < 100_000_000
-            }), case .techContract(var c) = contracts[i].body {
-                c.techTransactionValue = ExactAmount(scaled: c.contractValue.scaled * FeedGenerator.lowShareContract.percent / 100)
+            if year == FeedGenerator.lowShareContract.year,
+                let i = contracts.firstIndex(where: {
+                    guard $0.county == FeedGenerator.lowShareContract.county, case .techContract(let c) = $0.body else {
+                        return false
+                    }
+                    return c.contractType == .service && c.contractValue.scaled >= 1_000_000
+                        && c.contractValue.scaled < 100_000_000
+                }), case .techContract(var c) = contracts[i].body
+            {
+                c.techTransactionValue = ExactAmount(
+                    scaled: c.contractValue.scaled * FeedGenerator.lowShareContract.percent / 100)
                 contracts[i].body = .techContract(c)
             }
             for target in FeedGenerator.withdrawals where target.year == year {
@@ -254,9 +286,11 @@ extension FeedGenerator {
                 withdrawn.append(revision.identity)
             }
 
-            for (kind, unexplained, name) in [(RecordKind.countyProfile, profiles, "county-profiles-\(year).csv"),
-                                              (.rd, rd, "rd-\(year).csv"),
-                                              (.techContract, contracts, "tech-contracts-\(year).csv")] {
+            for (kind, unexplained, name) in [
+                (RecordKind.countyProfile, profiles, "county-profiles-\(year).csv"),
+                (.rd, rd, "rd-\(year).csv"),
+                (.techContract, contracts, "tech-contracts-\(year).csv"),
+            ] {
                 // Section 5a, as the aggregator will judge them: files of one kind are applied in
                 // year order, so the previous year's record is the one `current` holds.
                 var records = unexplained
@@ -264,7 +298,11 @@ extension FeedGenerator {
                     let warnings = Plausibility.warnings(for: records[i], current: { current[$0] })
                     guard !warnings.isEmpty else { continue }
                     records[i].explanation = FeedGenerator.sampleExplanation(for: records[i], warnings: warnings)
-                    if records[i].explanation == nil { held.append(records[i].identity) } else { explained.append(records[i].identity) }
+                    if records[i].explanation == nil {
+                        held.append(records[i].identity)
+                    } else {
+                        explained.append(records[i].identity)
+                    }
                 }
                 try FeedGenerator.writeCSV(records, kind: kind, to: dir.appendingPathComponent(name))
                 files.append(name)
@@ -276,8 +314,9 @@ extension FeedGenerator {
         try writeDemoKeys(to: dir.appendingPathComponent("keys.demo.json"))
         files.append("keys.demo.json")
 
-        var summary = SamplesSummary(years: FeedGenerator.sampleYears.map { FeedGenerator.cityTotals(year: $0, current: current) },
-                                     files: files.sorted(), revised: revised, withdrawn: withdrawn)
+        var summary = SamplesSummary(
+            years: FeedGenerator.sampleYears.map { FeedGenerator.cityTotals(year: $0, current: current) },
+            files: files.sorted(), revised: revised, withdrawn: withdrawn)
         summary.explained = explained
         summary.held = held
         return summary
@@ -332,11 +371,13 @@ extension FeedGenerator {
     /// City totals (the 14 counties, zones excluded) of the current active records of a year.
     static func cityTotals(year: Int, current: [String: Record]) -> SamplesSummary.Year {
         let registry = Registry.kunming
-        var t = SamplesSummary.Year(year: year, rdExpenditure: .init(scaled: 0), enterpriseAboveScaleRD: .init(scaled: 0),
-                                    activeContracts: 0, contractValue: .init(scaled: 0), techTransactionValue: .init(scaled: 0),
-                                    contractValueSouthSoutheastAsia: .init(scaled: 0), highTechEnterprises: 0,
-                                    inventionPatentsHeld: 0, gdp: .init(scaled: 0), residentPopulation: .init(scaled: 0))
-        for record in current.values where record.isActive && record.year == year && registry[record.county]?.inTotal == true {
+        var t = SamplesSummary.Year(
+            year: year, rdExpenditure: .init(scaled: 0), enterpriseAboveScaleRD: .init(scaled: 0),
+            activeContracts: 0, contractValue: .init(scaled: 0), techTransactionValue: .init(scaled: 0),
+            contractValueSouthSoutheastAsia: .init(scaled: 0), highTechEnterprises: 0,
+            inventionPatentsHeld: 0, gdp: .init(scaled: 0), residentPopulation: .init(scaled: 0))
+        for record in current.values
+        where record.isActive && record.year == year && registry[record.county]?.inTotal == true {
             switch record.body {
             case .rd(let r):
                 t.rdExpenditure.scaled += r.expenditure.scaled

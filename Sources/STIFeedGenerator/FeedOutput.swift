@@ -72,7 +72,10 @@ struct FeedRandom {
 /// Day numbers (days since 1970-01-01) for the generator, on STIProtocol's calendar
 /// arithmetic: no Foundation calendar, no time zone.
 enum FeedCalendar {
-    static func daysInYear(_ year: Int) -> Int { CalendarDate(year: year + 1, month: 1, day: 1).daysSinceEpoch - CalendarDate(year: year, month: 1, day: 1).daysSinceEpoch == 366 ? 366 : 365 }
+    static func daysInYear(_ year: Int) -> Int {
+        CalendarDate(year: year + 1, month: 1, day: 1).daysSinceEpoch
+            - CalendarDate(year: year, month: 1, day: 1).daysSinceEpoch == 366 ? 366 : 365
+    }
 
     static func dayNumber(_ date: CalendarDate) -> Int { Int(date.daysSinceEpoch) }
 
@@ -197,18 +200,27 @@ extension FeedRow {
     static func appendJSONString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Almost every string needs no escape: scan its bytes in place and copy it whole.
-        let plain = s.utf8.withContiguousStorageIfAvailable { bytes in
-            !bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
-        } ?? false
+        let plain =
+            s.utf8.withContiguousStorageIfAvailable { bytes in
+                !bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+            } ?? false
         if plain {
             out.append(contentsOf: s.utf8)
         } else {
             for byte in s.utf8 {
                 switch byte {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(byte)
-                case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
-                case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
-                case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                    out.append(UInt8(ascii: "\\"))
+                    out.append(byte)
+                case 0x0A:
+                    out.append(UInt8(ascii: "\\"))
+                    out.append(UInt8(ascii: "n"))
+                case 0x0D:
+                    out.append(UInt8(ascii: "\\"))
+                    out.append(UInt8(ascii: "r"))
+                case 0x09:
+                    out.append(UInt8(ascii: "\\"))
+                    out.append(UInt8(ascii: "t"))
                 case 0..<0x20:
                     out.append(contentsOf: "\\u00".utf8)
                     out.append(hexDigits[Int(byte >> 4)])
@@ -246,7 +258,10 @@ extension FeedRow {
             default: false
             }
         }
-        guard needsQuotes else { out.append(contentsOf: text.utf8); return }
+        guard needsQuotes else {
+            out.append(contentsOf: text.utf8)
+            return
+        }
         out.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             if byte == UInt8(ascii: "\"") { out.append(byte) }

@@ -1,6 +1,6 @@
 import Foundation
-public import Logging
 import Kafka
+public import Logging
 import ServiceLifecycle
 import Synchronization
 
@@ -20,26 +20,36 @@ public struct AggregateLifecycle: Sendable {
     public var metricsAddress: String?
     public var logger: Logger
 
-    public init(options: AggregateOptions, follow: Duration? = nil, metricsPath: String? = nil, metricsAddress: String? = nil,
-                logger: Logger) {
-        self.options = options; self.follow = follow; self.metricsPath = metricsPath
-        self.metricsAddress = metricsAddress; self.logger = logger
+    public init(
+        options: AggregateOptions, follow: Duration? = nil, metricsPath: String? = nil, metricsAddress: String? = nil,
+        logger: Logger
+    ) {
+        self.options = options
+        self.follow = follow
+        self.metricsPath = metricsPath
+        self.metricsAddress = metricsAddress
+        self.logger = logger
     }
 
     /// Runs until done: returns the summary of the one run (nil in follow mode, which ends at a
     /// graceful shutdown), or throws the `AggregateError` of a failed one run (already logged).
     public func run() async throws -> AggregateSummary? {
         let lastRun = Mutex<(summary: AggregateSummary?, duration: Duration?)>((nil, nil))
-        let options = self.options, logger = self.logger, metricsPath = self.metricsPath
+        let options = self.options
+        let logger = self.logger
+        let metricsPath = self.metricsPath
         // Consumer lag comes from the run itself: the log ends it saw at its start and the
         // offsets it committed (no second connection to the brokers).
         let record: @Sendable (AggregateSummary?, Duration) async -> Void = { summary, duration in
             lastRun.withLock { $0 = (summary, duration) }
             guard let metricsPath else { return }
-            let context = MetricsFile.Context(snapshotAgeSeconds: MetricsFile.snapshotAge(out: options.out),
-                                              recordsPerGeography: summary?.recordsPerGeography ?? [:],
-                                              consumerLag: summary?.consumerLag ?? [])
-            do { try MetricsFile.write(path: metricsPath, summary: summary, duration: duration, context: context) } catch {
+            let context = MetricsFile.Context(
+                snapshotAgeSeconds: MetricsFile.snapshotAge(out: options.out),
+                recordsPerGeography: summary?.recordsPerGeography ?? [:],
+                consumerLag: summary?.consumerLag ?? [])
+            do {
+                try MetricsFile.write(path: metricsPath, summary: summary, duration: duration, context: context)
+            } catch {
                 logger.warning("metrics file \(metricsPath) not written: \(error)")
             }
         }
@@ -48,24 +58,31 @@ public struct AggregateLifecycle: Sendable {
         if let metricsAddress {
             let server = try await MetricsServer.start(address: metricsAddress) {
                 let (summary, duration) = lastRun.withLock { $0 }
-                return MetricsFile.render(summary: summary, duration: duration,
-                                          context: .init(snapshotAgeSeconds: MetricsFile.snapshotAge(out: options.out),
-                                                         recordsPerGeography: summary?.recordsPerGeography ?? [:],
-                                                         consumerLag: summary?.consumerLag ?? []))
+                return MetricsFile.render(
+                    summary: summary, duration: duration,
+                    context: .init(
+                        snapshotAgeSeconds: MetricsFile.snapshotAge(out: options.out),
+                        recordsPerGeography: summary?.recordsPerGeography ?? [:],
+                        consumerLag: summary?.consumerLag ?? []))
             }
             logger.info("metrics on \(server.host):\(server.port)")
             services.append(.init(service: server))
         }
         let outcome = RunOutcome()
         if let follow {
-            services.append(.init(service: AggregatorService(options: options, interval: follow, logger: logger, onRun: record)))
+            services.append(
+                .init(service: AggregatorService(options: options, interval: follow, logger: logger, onRun: record)))
         } else {
             // Its end is the end of the group, not a failure of it.
-            services.append(.init(service: OneRunService(options: options, logger: logger, onRun: record, outcome: outcome),
-                                  successTerminationBehavior: .gracefullyShutdownGroup))
+            services.append(
+                .init(
+                    service: OneRunService(options: options, logger: logger, onRun: record, outcome: outcome),
+                    successTerminationBehavior: .gracefullyShutdownGroup))
         }
-        let group = ServiceGroup(configuration: .init(services: services,
-                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services,
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         switch outcome.value.withLock({ $0 }) {
         case .success(let summary): return summary
@@ -91,10 +108,12 @@ struct OneRunService: Service {
     func run() async throws {
         let stop = StopToken()
         let started = ContinuousClock.now
-        let options = self.options, logger = self.logger
+        let options = self.options
+        let logger = self.logger
         let result: Result<AggregateSummary, AggregateError> = await withGracefulShutdownHandler {
             do {
-                return .success(try await onDedicatedThread { try Aggregator(options: options, logger: logger, stop: stop).run() })
+                return .success(
+                    try await onDedicatedThread { try Aggregator(options: options, logger: logger, stop: stop).run() })
             } catch let error as AggregateError {
                 return .failure(error)
             } catch {

@@ -25,14 +25,26 @@ public struct AggregateOptions: Sendable {
     public var maxMessages: Int?
     public var programVersion: String
 
-    public init(brokers: String, out: URL, statePath: String, keysPath: String? = nil, registry: Registry = .kunming,
-                groupId: String = Defaults.groupId, topicPrefix: String = Defaults.topicPrefix, kafkaProperties: [String: String] = [:],
-                rebuild: Bool = false, timeout: Duration = .seconds(30), batchSize: Int = Defaults.batchSize,
-                maxMessages: Int? = nil, programVersion: String = stiVersion) {
-        self.brokers = brokers; self.out = out; self.statePath = statePath; self.keysPath = keysPath
-        self.registry = registry; self.groupId = groupId; self.topicPrefix = topicPrefix
-        self.kafkaProperties = kafkaProperties; self.rebuild = rebuild; self.timeout = timeout
-        self.batchSize = batchSize; self.maxMessages = maxMessages; self.programVersion = programVersion
+    public init(
+        brokers: String, out: URL, statePath: String, keysPath: String? = nil, registry: Registry = .kunming,
+        groupId: String = Defaults.groupId, topicPrefix: String = Defaults.topicPrefix,
+        kafkaProperties: [String: String] = [:],
+        rebuild: Bool = false, timeout: Duration = .seconds(30), batchSize: Int = Defaults.batchSize,
+        maxMessages: Int? = nil, programVersion: String = stiVersion
+    ) {
+        self.brokers = brokers
+        self.out = out
+        self.statePath = statePath
+        self.keysPath = keysPath
+        self.registry = registry
+        self.groupId = groupId
+        self.topicPrefix = topicPrefix
+        self.kafkaProperties = kafkaProperties
+        self.rebuild = rebuild
+        self.timeout = timeout
+        self.batchSize = batchSize
+        self.maxMessages = maxMessages
+        self.programVersion = programVersion
     }
 }
 
@@ -59,11 +71,15 @@ public struct AggregateSummary: Sendable {
 
     /// One line for logs and the terminal.
     public var line: String {
-        var rejected = counts.rejectedByCode.sorted { $0.key < $1.key }.map { "\($0.key.rawValue)=\($0.value)" }.joined(separator: " ")
+        var rejected = counts.rejectedByCode.sorted { $0.key < $1.key }.map { "\($0.key.rawValue)=\($0.value)" }.joined(
+            separator: " ")
         if rejected.isEmpty { rejected = "none" }
-        var head = "read \(counts.read), accepted \(counts.accepted), duplicates \(counts.duplicates), rejected \(counts.rejected) (\(rejected))"
+        var head =
+            "read \(counts.read), accepted \(counts.accepted), duplicates \(counts.duplicates), rejected \(counts.rejected) (\(rejected))"
         // Section 5a: held messages wait for the bureau's explanation.
-        let held = counts.heldByCode.filter { $0.value != 0 }.sorted { $0.key < $1.key }.map { "\($0.key.rawValue)=\($0.value)" }
+        let held = counts.heldByCode.filter { $0.value != 0 }.sorted { $0.key < $1.key }.map {
+            "\($0.key.rawValue)=\($0.value)"
+        }
         head += ", held \(counts.held)" + (held.isEmpty ? "" : " (\(held.joined(separator: " ")))")
         if let snapshotPath { return "\(head); snapshot \(snapshotPath)" }
         return "\(head); nothing new, no new snapshot"
@@ -85,7 +101,10 @@ public struct AggregateError: Error, Sendable, CustomStringConvertible {
 
     public var code: Code
     public var description: String
-    public init(_ description: String, code: Code = .other) { self.description = description; self.code = code }
+    public init(_ description: String, code: Code = .other) {
+        self.description = description
+        self.code = code
+    }
 
     /// `error_code` for a log line about `error` when it has a specific code (JSON logs carry
     /// it as a field, so alerts need not match the text).
@@ -180,7 +199,9 @@ public final class Aggregator {
     func prepare() throws(AggregateError) -> Prepared {
         var writer = SnapshotWriter(out: options.out)
         writer.extraFile = SnapshotWorkbook.extraFile  // snapshot.xlsx (Feed/SnapshotWorkbook.swift)
-        do { try writer.checkWritable() } catch { throw AggregateError("--out \(options.out.path) is not usable: \(error)") }
+        do { try writer.checkWritable() } catch {
+            throw AggregateError("--out \(options.out.path) is not usable: \(error)")
+        }
 
         var keyRing: KeyRing?
         if let keysPath = options.keysPath {
@@ -194,9 +215,13 @@ public final class Aggregator {
 
         let store: any StateStore
         do {
-            let sqlite = options.rebuild ? try SQLiteStateStore(rebuildingAt: options.statePath) : try SQLiteStateStore(path: options.statePath)
+            let sqlite =
+                options.rebuild
+                ? try SQLiteStateStore(rebuildingAt: options.statePath) : try SQLiteStateStore(path: options.statePath)
             if options.rebuild {
-                logger.info("rebuild: replaying every topic from offset 0 into \(sqlite.databasePath); the old state is replaced only when the run succeeds")
+                logger.info(
+                    "rebuild: replaying every topic from offset 0 into \(sqlite.databasePath); the old state is replaced only when the run succeeds"
+                )
             }
             store = sqlite
         } catch { throw AggregateError("\(error)") }
@@ -206,7 +231,8 @@ public final class Aggregator {
         if let keyRing {
             let listed = Set(keyRing.keys.map(\.id))
             for id in try wrapState({ try store.signingKeyIds() }).subtracting(listed).sorted() {
-                logger.warning("""
+                logger.warning(
+                    """
                     key \"\(id)\" signed messages this state accepted but is no longer in \(options.keysPath ?? "the keys file"): \
                     a --rebuild would reject every one of them with E_AUTH and drop them from the snapshots. Keep retired and \
                     compromised keys listed with a not_after instead of removing them (docs/protocol.md section 4)
@@ -216,15 +242,21 @@ public final class Aggregator {
 
         // Step 4 repair: a crash after the state took a snapshot but before `latest` moved.
         if let last = try wrapState({ try store.meta("last_run_id") }), writer.latestRunId() != last,
-           FileManager.default.fileExists(atPath: options.out.appendingPathComponent("runs/\(last)/\(SnapshotWriter.manifestFile)").path) {
-            do { try writer.publishLatest(runId: last) } catch { throw AggregateError("cannot repair latest: \(error)") }
+            FileManager.default.fileExists(
+                atPath: options.out.appendingPathComponent("runs/\(last)/\(SnapshotWriter.manifestFile)").path)
+        {
+            do { try writer.publishLatest(runId: last) } catch {
+                throw AggregateError("cannot repair latest: \(error)")
+            }
             logger.notice("latest repaired to point at run \(last)")
         }
         writer.removeStaleTemporaryLinks()
 
         var base = try baseConfiguration()
         let admin: KafkaAdmin
-        do { admin = try KafkaAdmin(configuration: base) } catch { throw AggregateError("Kafka configuration: \(error)") }
+        do { admin = try KafkaAdmin(configuration: base) } catch {
+            throw AggregateError("Kafka configuration: \(error)")
+        }
         let metadata: [TopicMetadata]
         do { metadata = try admin.metadata(timeout: options.timeout) } catch {
             throw AggregateError("cannot reach the brokers at \(options.brokers) within \(options.timeout): \(error)")
@@ -235,8 +267,11 @@ public final class Aggregator {
         var partitions: [TopicPartitionKey: Int64] = [:]
         let stored = try wrapState { try store.offsets() }
         for topic in submissionTopics + [rejectedTopic] {
-            guard let entry = metadata.first(where: { $0.name == topic }), entry.error == nil, !entry.partitions.isEmpty else {
-                throw AggregateError("topic \(topic) does not exist on the brokers at \(options.brokers); create the topics with `sti topics create --brokers \(options.brokers)`")
+            guard let entry = metadata.first(where: { $0.name == topic }), entry.error == nil, !entry.partitions.isEmpty
+            else {
+                throw AggregateError(
+                    "topic \(topic) does not exist on the brokers at \(options.brokers); create the topics with `sti topics create --brokers \(options.brokers)`"
+                )
             }
             guard topic != rejectedTopic else { continue }
             for partition in entry.partitions {
@@ -247,17 +282,23 @@ public final class Aggregator {
         // Section 4: key windows are judged on broker timestamps; say so when a topic keeps the
         // producers' (the run goes on: unbounded keys and disabled authentication are unaffected).
         do {
-            let described = try admin.describeTopicConfigs(submissionTopics, timeout: min(options.timeout, .seconds(10)))
+            let described = try admin.describeTopicConfigs(
+                submissionTopics, timeout: min(options.timeout, .seconds(10)))
             let bounded = keyRing?.keys.contains { $0.notBefore != nil || $0.notAfter != nil } ?? false
-            for warning in TopicLayout.configurationWarnings(described, topics: submissionTopics, keysBounded: bounded) {
+            for warning in TopicLayout.configurationWarnings(described, topics: submissionTopics, keysBounded: bounded)
+            {
                 logger.warning("\(warning)")
             }
         } catch {
-            logger.warning("cannot check the submission topics' \(TopicLayout.timestampTypeConfig) (\(error)); section 4 asks for \(TopicLayout.logAppendTime)")
+            logger.warning(
+                "cannot check the submission topics' \(TopicLayout.timestampTypeConfig) (\(error)); section 4 asks for \(TopicLayout.logAppendTime)"
+            )
         }
 
         for key in stored.keys where partitions[key] == nil {
-            throw AggregateError("the state has offsets for \(key), which the brokers no longer have: the topics were recreated or this state belongs to another cluster; run with --rebuild")
+            throw AggregateError(
+                "the state has offsets for \(key), which the brokers no longer have: the topics were recreated or this state belongs to another cluster; run with --rebuild"
+            )
         }
 
         // Before anything is consumed: the log resumed is the log read, and where it ends now.
@@ -268,15 +309,25 @@ public final class Aggregator {
             defer { try? probe.close() }
             try checkTails(probe: probe, stored: stored, store: store)
             let ends: [KafkaPartition: Int64]
-            do { ends = try probe.logEnds(of: partitions.keys.map { KafkaPartition(topic: $0.topic, partition: $0.partition) }, timeout: options.timeout) } catch {
+            do {
+                ends = try probe.logEnds(
+                    of: partitions.keys.map { KafkaPartition(topic: $0.topic, partition: $0.partition) },
+                    timeout: options.timeout)
+            } catch {
                 throw AggregateError("cannot read the log ends from the brokers at \(options.brokers): \(error)")
             }
             var found: [TopicPartitionKey: Int64] = [:]
             for (key, end) in ends { found[TopicPartitionKey(topic: key.topic, partition: key.partition)] = end }
             let beyond = partitions.filter { $0.value > (found[$0.key] ?? .max) }.keys.sorted()
             if !beyond.isEmpty {
-                throw Self.logReplacedError(beyond.map { ($0, "this state read up to offset \(partitions[$0]!), but the partition now ends at offset \(found[$0]!)") },
-                                            statePath: options.statePath)
+                throw Self.logReplacedError(
+                    beyond.map {
+                        (
+                            $0,
+                            "this state read up to offset \(partitions[$0]!), but the partition now ends at offset \(found[$0]!)"
+                        )
+                    },
+                    statePath: options.statePath)
             }
             limits = found
         }
@@ -299,23 +350,29 @@ public final class Aggregator {
             // crash; section 6 allows it, `source` identifies it), and an idempotent producer
             // first waits for a producer id, which held the first batch's commit for up to a
             // second (measured on Tansu). Delivery is still confirmed before every commit.
-            if options.kafkaProperties["enable.idempotence"] == nil { producerConfig.set("enable.idempotence", "false") }
+            if options.kafkaProperties["enable.idempotence"] == nil {
+                producerConfig.set("enable.idempotence", "false")
+            }
             // A batch commits only once its notices are confirmed, within `timeout`. After a
             // broker blip librdkafka's reconnect backoff grows to 10 s by default, which alone
             // could outlast that wait although the broker was back: cap it at a second.
-            if options.kafkaProperties["reconnect.backoff.max.ms"] == nil { producerConfig.set("reconnect.backoff.max.ms", "1000") }
+            if options.kafkaProperties["reconnect.backoff.max.ms"] == nil {
+                producerConfig.set("reconnect.backoff.max.ms", "1000")
+            }
             producer = try KafkaProducer(configuration: producerConfig)
             // Partitions already at their end are not read at all.
-            try consumer.assign(partitions.filter { $0.value < limits[$0.key] ?? .max }.sorted { $0.key < $1.key }.map {
-                TopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value)
-            })
+            try consumer.assign(
+                partitions.filter { $0.value < limits[$0.key] ?? .max }.sorted { $0.key < $1.key }.map {
+                    TopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value)
+                })
         } catch { throw AggregateError("Kafka: \(error)") }
 
         var book = AggregateBook()
         for (key, totals) in try wrapState({ try store.totals() }) { book.setEntry(totals, for: key) }
         let validator = MessageValidator(registry: options.registry, keyRing: keyRing)
-        return Prepared(store: store, writer: writer, validator: validator, keyRingEnabled: keyRing != nil, book: book,
-                        consumer: consumer, producer: producer, partitions: partitions, limits: limits)
+        return Prepared(
+            store: store, writer: writer, validator: validator, keyRingEnabled: keyRing != nil, book: book,
+            consumer: consumer, producer: producer, partitions: partitions, limits: limits)
     }
 
     /// A state file remembers the cluster and topic prefix it was built from; another cluster's
@@ -323,21 +380,29 @@ public final class Aggregator {
     func checkCluster(admin: KafkaAdmin, store: any StateStore) throws(AggregateError) {
         let clusterId: String?
         do { clusterId = try admin.clusterId(timeout: options.timeout) } catch {
-            logger.warning("the brokers did not tell their cluster id (\(error)); cannot check that the state belongs to this cluster")
+            logger.warning(
+                "the brokers did not tell their cluster id (\(error)); cannot check that the state belongs to this cluster"
+            )
             clusterId = nil
         }
         let storedCluster = try wrapState { try store.meta("cluster_id") }
         let storedPrefix = try wrapState { try store.meta("topic_prefix") }
         if let clusterId, let storedCluster, storedCluster != clusterId {
-            throw AggregateError("state file \(options.statePath) belongs to Kafka cluster \(storedCluster), but the brokers at \(options.brokers) are cluster \(clusterId); run with --rebuild to rebuild it from this cluster")
+            throw AggregateError(
+                "state file \(options.statePath) belongs to Kafka cluster \(storedCluster), but the brokers at \(options.brokers) are cluster \(clusterId); run with --rebuild to rebuild it from this cluster"
+            )
         }
         if let storedPrefix, storedPrefix != options.topicPrefix {
-            throw AggregateError("state file \(options.statePath) was built from topics with prefix \(storedPrefix), not \(options.topicPrefix); run with --rebuild or use another --state")
+            throw AggregateError(
+                "state file \(options.statePath) was built from topics with prefix \(storedPrefix), not \(options.topicPrefix); run with --rebuild or use another --state"
+            )
         }
         var entries: [(key: String, value: String)] = []
         if let clusterId, storedCluster == nil { entries.append(("cluster_id", clusterId)) }
         if storedPrefix == nil { entries.append(("topic_prefix", options.topicPrefix)) }
-        do { try store.setMetaIfAbsent(entries) } catch { throw AggregateError("state file \(options.statePath): \(error)") }
+        do { try store.setMetaIfAbsent(entries) } catch {
+            throw AggregateError("state file \(options.statePath): \(error)")
+        }
     }
 
     func wrapState<T>(_ body: () throws -> T) throws(AggregateError) -> T {
@@ -358,9 +423,11 @@ public final class Aggregator {
         var summary = try snapshot(&prepared, startedAt: startedAt, runCounts: counts)
         let stored = try wrapState { try prepared.store.offsets() }
         summary.consumerLag = prepared.limits.keys.sorted().map { key in
-            let offset = stored[key] ?? 0, end = prepared.limits[key]!
-            return StatusReport.Partition(topic: key.topic, partition: key.partition, storedOffset: offset, endOffset: end,
-                                          lag: max(0, end - offset), storedBeyondEnd: offset > end)
+            let offset = stored[key] ?? 0
+            let end = prepared.limits[key]!
+            return StatusReport.Partition(
+                topic: key.topic, partition: key.partition, storedOffset: offset, endOffset: end,
+                lag: max(0, end - offset), storedBeyondEnd: offset > end)
         }
         try commitRebuild(prepared.store)
         return summary
@@ -381,13 +448,15 @@ public final class Aggregator {
         let startedEmpty = try !wrapState { try p.store.hasRecords() } && !warningRowsMayExist
         var partitionCounts: [String: Int32] = [:]
         for key in p.partitions.keys { partitionCounts[key.topic, default: 0] += 1 }
-        let poller = BatchPoller(aggregator: self, consumer: p.consumer,
-                                 partitions: DrainPartitions(starts: p.partitions, limits: p.limits),
-                                 validator: BatchValidator(validator: p.validator, topicKinds: topicKinds, partitionCounts: partitionCounts),
-                                 budget: options.maxMessages ?? .max)
+        let poller = BatchPoller(
+            aggregator: self, consumer: p.consumer,
+            partitions: DrainPartitions(starts: p.partitions, limits: p.limits),
+            validator: BatchValidator(validator: p.validator, topicKinds: topicKinds, partitionCounts: partitionCounts),
+            budget: options.maxMessages ?? .max)
         var pipeline = BatchPipeline(
-            processor: BatchProcessor(book: p.book, startedEmpty: startedEmpty, identityMemoryLimit: identityMemoryLimit,
-                                      warningRowsMayExist: warningRowsMayExist),
+            processor: BatchProcessor(
+                book: p.book, startedEmpty: startedEmpty, identityMemoryLimit: identityMemoryLimit,
+                warningRowsMayExist: warningRowsMayExist),
             sender: NoticeSender(rejectedTopic: rejectedTopic, logger: logger), store: p.store, producer: p.producer,
             timeout: options.timeout, afterDecide: afterDecide)
         let worker = concurrentBatches ? DispatchQueue(label: "sti-poll") : nil
@@ -399,7 +468,9 @@ public final class Aggregator {
                 break
             }
             if poller.budget <= 0 {
-                logger.notice("read the \(options.maxMessages ?? 0) messages a run may read (--max-messages); the next run goes on from here")
+                logger.notice(
+                    "read the \(options.maxMessages ?? 0) messages a run may read (--max-messages); the next run goes on from here"
+                )
                 break
             }
             // The next batch is polled and validated (on the worker) while the one before is
@@ -434,22 +505,27 @@ public final class Aggregator {
     }
 
     /// Writes a snapshot when anything was consumed since the last one.
-    func snapshot(_ p: inout Prepared, startedAt: Date, runCounts: RunCounts) throws(AggregateError) -> AggregateSummary {
+    func snapshot(_ p: inout Prepared, startedAt: Date, runCounts: RunCounts) throws(AggregateError) -> AggregateSummary
+    {
         let pending = try wrapState { try p.store.pending() }
-        var summary = AggregateSummary(runId: nil, snapshotPath: nil, counts: runCounts,
-                                       authenticationEnabled: p.keyRingEnabled, indicators: [],
-                                       stoppedEarly: stop.isRequested)
+        var summary = AggregateSummary(
+            runId: nil, snapshotPath: nil, counts: runCounts,
+            authenticationEnabled: p.keyRingEnabled, indicators: [],
+            stoppedEarly: stop.isRequested)
         // Every run reports the current records, also one with nothing new: a metric that
         // vanished after such a run would look like data lost.
         for (key, totals) in p.book.entries {
-            summary.recordsPerGeography[key.geo, default: 0] += RecordKind.allCases.reduce(0) { $0 + totals.activeRecords(of: $1) }
+            summary.recordsPerGeography[key.geo, default: 0] += RecordKind.allCases.reduce(0) {
+                $0 + totals.activeRecords(of: $1)
+            }
         }
         guard !pending.isEmpty else { return summary }
 
         let indicators = computeIndicators(book: p.book, registry: options.registry)
         let completeness = computeCompleteness(book: p.book, registry: options.registry)
         let offsets = pending.ranges.sorted { $0.key < $1.key }.map {
-            TopicPartitionRange(topic: $0.key.topic, partition: $0.key.partition, firstOffset: $0.value.first, endOffset: $0.value.next)
+            TopicPartitionRange(
+                topic: $0.key.topic, partition: $0.key.partition, firstOffset: $0.value.first, endOffset: $0.value.next)
         }
         let previous = (try wrapState { try p.store.meta("last_run_id") }) ?? p.writer.latestRunId()
         let finishedAt = Date()
@@ -458,25 +534,30 @@ public final class Aggregator {
             let analysts = try analystFiles(store: p.store, writer: p.writer, indicators: indicators)
             runId = try p.writer.allocateRunId(start: startedAt)
             let store = p.store
-            try p.writer.write(runId: runId, indicators: indicators, completeness: completeness,
-                               rejections: { emit in try store.forEachPendingRejection { try emit($0.row) } },
-                               warnings: { emit in try store.forEachWarningRow(registry: options.registry, emit) },
-                               inputs: ManifestInputs(startedAt: startedAt, finishedAt: finishedAt,
-                                                      programVersion: options.programVersion,
-                                                      authenticationEnabled: p.keyRingEnabled, offsets: offsets,
-                                                      counts: pending.counts,
-                                                      previousRunId: previous),
-                               analysts: analysts)
+            try p.writer.write(
+                runId: runId, indicators: indicators, completeness: completeness,
+                rejections: { emit in try store.forEachPendingRejection { try emit($0.row) } },
+                warnings: { emit in try store.forEachWarningRow(registry: options.registry, emit) },
+                inputs: ManifestInputs(
+                    startedAt: startedAt, finishedAt: finishedAt,
+                    programVersion: options.programVersion,
+                    authenticationEnabled: p.keyRingEnabled, offsets: offsets,
+                    counts: pending.counts,
+                    previousRunId: previous),
+                analysts: analysts)
         } catch { throw AggregateError("cannot write the snapshot: \(error)") }
         try wrapState { try p.store.markSnapshotted(runId: runId, finishedAt: UTCTime.rfc3339(finishedAt)) }
-        do { try p.writer.publishLatest(runId: runId) } catch { throw AggregateError("snapshot \(runId) written but latest not moved: \(error); the next run repairs it") }
+        do { try p.writer.publishLatest(runId: runId) } catch {
+            throw AggregateError("snapshot \(runId) written but latest not moved: \(error); the next run repairs it")
+        }
 
         // For monitoring only (lag in standard tools); the state store stays the truth.
         let stored = (try? p.store.offsets()) ?? [:]
         do {
-            try p.consumer.commit(stored.sorted { $0.key < $1.key }.map {
-                TopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value)
-            }, synchronous: true)
+            try p.consumer.commit(
+                stored.sorted { $0.key < $1.key }.map {
+                    TopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value)
+                }, synchronous: true)
         } catch {
             logger.warning("offsets not committed to group \(options.groupId) (monitoring only): \(error)")
         }
@@ -490,7 +571,10 @@ public final class Aggregator {
 extension RunCounts {
     /// Adds another batch's or run's counts.
     mutating func add(_ other: RunCounts) {
-        read += other.read; accepted += other.accepted; duplicates += other.duplicates; rejected += other.rejected
+        read += other.read
+        accepted += other.accepted
+        duplicates += other.duplicates
+        rejected += other.rejected
         for (code, n) in other.rejectedByCode { rejectedByCode[code, default: 0] += n }
         held += other.held
         for (code, n) in other.heldByCode { heldByCode[code, default: 0] += n }

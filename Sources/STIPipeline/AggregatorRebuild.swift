@@ -19,18 +19,24 @@ extension Aggregator {
         let head = "the stored offset of \(key) is not on the broker (\(error.message))"
         let marks: (low: Int64, high: Int64)
         do {
-            marks = try consumer.queryWatermarks(topic: key.topic, partition: key.partition, timeout: min(options.timeout, .seconds(10)))
+            marks = try consumer.queryWatermarks(
+                topic: key.topic, partition: key.partition, timeout: min(options.timeout, .seconds(10)))
         } catch {
-            return AggregateError("\(head), and the brokers did not say where its log starts (\(error)); run again to learn whether the log was truncated or the topic recreated")
+            return AggregateError(
+                "\(head), and the brokers did not say where its log starts (\(error)); run again to learn whether the log was truncated or the topic recreated"
+            )
         }
         if marks.low > 0 {
-            return AggregateError("""
+            return AggregateError(
+                """
                 \(head): its log now starts at offset \(marks.low), so the messages before it were deleted (retention.ms or \
                 DeleteRecords). A rebuild replays from offset 0 and cannot bring them back, so it would fail the same way: the \
                 state, which still holds their records, is kept. Submission topics must keep everything: check retention.ms=-1 \
                 on \(key.topic)
                 """)
         }
-        return AggregateError("\(head), while its log holds offsets \(marks.low) to \(marks.high): the topic was recreated or this state belongs to another cluster; run with --rebuild")
+        return AggregateError(
+            "\(head), while its log holds offsets \(marks.low) to \(marks.high): the topic was recreated or this state belongs to another cluster; run with --rebuild"
+        )
     }
 }

@@ -21,10 +21,17 @@ struct BatchPipeline {
     private(set) var counts = RunCounts()
     private var batches = 0
 
-    init(processor: BatchProcessor, sender: NoticeSender, store: any StateStore, producer: KafkaProducer, timeout: Duration,
-         afterDecide: (@Sendable (Int) throws -> Void)? = nil) {
-        self.processor = processor; self.sender = sender; self.store = store; self.producer = producer
-        self.timeout = timeout; self.afterDecide = afterDecide
+    init(
+        processor: BatchProcessor, sender: NoticeSender, store: any StateStore, producer: KafkaProducer,
+        timeout: Duration,
+        afterDecide: (@Sendable (Int) throws -> Void)? = nil
+    ) {
+        self.processor = processor
+        self.sender = sender
+        self.store = store
+        self.producer = producer
+        self.timeout = timeout
+        self.afterDecide = afterDecide
     }
 
     mutating func apply(_ batch: ValidatedBatch) throws(AggregateError) {
@@ -33,7 +40,9 @@ struct BatchPipeline {
         do { decided = try processor.decide(batch, store: store) } catch {
             throw AggregateError("batch failed, nothing of it committed: \(error)")
         }
-        do { try afterDecide?(batches) } catch { throw AggregateError("batch failed, nothing of it committed: \(error)") }
+        do { try afterDecide?(batches) } catch {
+            throw AggregateError("batch failed, nothing of it committed: \(error)")
+        }
         // Notices reach the broker before the batch commits, so a rejected source offset is
         // never committed without its notice: they are sent first, the batch's writes go into its
         // transaction while they travel, and the commit waits for their confirmation.
@@ -66,9 +75,15 @@ final class BatchPoller: @unchecked Sendable {
     private var lastProgress = ContinuousClock.now
     private var lastError: KafkaError?
 
-    init(aggregator: Aggregator, consumer: KafkaConsumer, partitions: DrainPartitions, validator: BatchValidator, budget: Int) {
-        self.aggregator = aggregator; self.consumer = consumer; self.partitions = partitions
-        self.validator = validator; self.budget = budget
+    init(
+        aggregator: Aggregator, consumer: KafkaConsumer, partitions: DrainPartitions, validator: BatchValidator,
+        budget: Int
+    ) {
+        self.aggregator = aggregator
+        self.consumer = consumer
+        self.partitions = partitions
+        self.validator = validator
+        self.budget = budget
     }
 
     var allFinished: Bool { partitions.allFinished }
@@ -89,7 +104,9 @@ final class BatchPoller: @unchecked Sendable {
                 switch view.kind {
                 case .partitionEOF:
                     progressed = true
-                    if let entry = partitions.entry(topic: view.topic, partition: view.partition), partitions.finish(entry) {
+                    if let entry = partitions.entry(topic: view.topic, partition: view.partition),
+                        partitions.finish(entry)
+                    {
                         finishedNow.append(KafkaPartition(topic: key.topic, partition: key.partition))
                     }
                 case .error(let error):
@@ -103,7 +120,9 @@ final class BatchPoller: @unchecked Sendable {
                     if let entry, entry.finished || view.offset >= entry.limit {
                         // Past this run's end (fetched before the partition was paused): the
                         // next run reads it.
-                        if partitions.finish(entry) { finishedNow.append(KafkaPartition(topic: key.topic, partition: key.partition)) }
+                        if partitions.finish(entry) {
+                            finishedNow.append(KafkaPartition(topic: key.topic, partition: key.partition))
+                        }
                         return
                     }
                     validator.add(view, key: key, to: &batch)
@@ -132,7 +151,9 @@ final class BatchPoller: @unchecked Sendable {
             lastProgress = .now
         } else if ContinuousClock.now - lastProgress > options.timeout {
             let pending = partitions.pending.map(\.description).joined(separator: ", ")
-            throw AggregateError("no answer from the brokers at \(options.brokers) for \(options.timeout) while reading \(pending)\(lastError.map { ": \($0)" } ?? "")")
+            throw AggregateError(
+                "no answer from the brokers at \(options.brokers) for \(options.timeout) while reading \(pending)\(lastError.map { ": \($0)" } ?? "")"
+            )
         }
         return batch
     }

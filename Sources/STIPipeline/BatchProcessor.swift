@@ -65,7 +65,9 @@ struct BatchValidator {
     private var lastKeyId: [UInt8] = []
 
     init(validator: MessageValidator, topicKinds: [String: RecordKind], partitionCounts: [String: Int32]) {
-        self.validator = validator; self.topicKinds = topicKinds; self.partitionCounts = partitionCounts
+        self.validator = validator
+        self.topicKinds = topicKinds
+        self.partitionCounts = partitionCounts
     }
 
     mutating func add(_ view: borrowing KafkaMessageView, key: TopicPartitionKey, to batch: inout ValidatedBatch) {
@@ -73,19 +75,21 @@ struct BatchValidator {
             batch.count(key, offset: view.offset)
             return
         }
-        let message = InboundMessage(topicKind: kind, key: view.key, value: view.value,
-                                     keyIdHeader: view.header(named: "sti-key-id"),
-                                     signatureHeader: view.header(named: "sti-signature"),
-                                     timestampMillis: view.timestampMillis,
-                                     timestampSource: view.timestampType == .logAppendTime ? .broker : .producer,
-                                     placement: partitionCounts[view.topic].map {
-                                         MessagePlacement(partition: view.partition, partitionCount: $0)
-                                     })
+        let message = InboundMessage(
+            topicKind: kind, key: view.key, value: view.value,
+            keyIdHeader: view.header(named: "sti-key-id"),
+            signatureHeader: view.header(named: "sti-signature"),
+            timestampMillis: view.timestampMillis,
+            timestampSource: view.timestampType == .logAppendTime ? .broker : .producer,
+            placement: partitionCounts[view.topic].map {
+                MessagePlacement(partition: view.partition, partitionCount: $0)
+            })
         add(message, key: key, offset: view.offset, to: &batch)
     }
 
     /// Validates one message of `key`'s partition at `offset` into `batch`.
-    mutating func add(_ message: InboundMessage, key: TopicPartitionKey, offset: Int64, to batch: inout ValidatedBatch) {
+    mutating func add(_ message: InboundMessage, key: TopicPartitionKey, offset: Int64, to batch: inout ValidatedBatch)
+    {
         batch.count(key, offset: offset)
         let outcome: ValidatedMessage.Outcome
         switch validator.validate(message) {
@@ -106,8 +110,10 @@ struct BatchValidator {
         }
         let start = batch.bytes.count
         batch.bytes.append(contentsOf: message.value)
-        batch.messages.append(ValidatedMessage(partition: key, offset: offset, outcome: outcome, key: keyRange,
-                                               value: start..<batch.bytes.count))
+        batch.messages.append(
+            ValidatedMessage(
+                partition: key, offset: offset, outcome: outcome, key: keyRange,
+                value: start..<batch.bytes.count))
     }
 }
 
@@ -191,7 +197,8 @@ struct BatchProcessor {
             // of its identity. That identity may have been met in this run even when this one
             // was not, so `met` is asked for it too.
             if record.isActive, let previousIdentity = Plausibility.previousYearIdentity(of: record),
-               !tracking || met.contains(previousIdentity.hashValue) {
+                !tracking || met.contains(previousIdentity.hashValue)
+            {
                 previous = previousIdentity
                 wanted.insert(previousIdentity)
             }
@@ -211,13 +218,15 @@ struct BatchProcessor {
         func current(_ identity: String) -> Record? { decided[identity] ?? stored[identity] }
 
         for (message, lookup) in zip(batch.messages, lookups) {
-            let record: Record, identity: String
+            let record: Record
+            let identity: String
             switch message.outcome {
             case .rejected(let errors, let county):
                 reject(message, batch: batch, errors: errors, county: county, into: &decision, notices: &notices)
                 continue
             case .record(let valid, let validIdentity):
-                record = valid; identity = validIdentity
+                record = valid
+                identity = validIdentity
             }
             let currentRecord = lookup.current ? current(identity) : nil
             switch decideRevision(current: currentRecord, incoming: record) {
@@ -233,14 +242,20 @@ struct BatchProcessor {
                 if let currentRecord { dirty.insert(book.remove(currentRecord)) }
                 dirty.insert(book.add(record))
                 decided[identity] = record
-                decision.writes.append(.putRecord(record, identity: identity, source: RecordSource(
-                    topic: message.partition.topic, partition: message.partition.partition, offset: message.offset)))
+                decision.writes.append(
+                    .putRecord(
+                        record, identity: identity,
+                        source: RecordSource(
+                            topic: message.partition.topic, partition: message.partition.partition,
+                            offset: message.offset)))
                 // Section 8: the warnings of an explained record are listed while it is current; a
                 // record becoming current supersedes the identity's held message.
                 if !warnings.isEmpty {
-                    decision.writes.append(.putRecordWarnings(StoredWarnings(
-                        record: record, warnings: warnings, topic: message.partition.topic,
-                        partition: message.partition.partition, offset: message.offset)))
+                    decision.writes.append(
+                        .putRecordWarnings(
+                            StoredWarnings(
+                                record: record, warnings: warnings, topic: message.partition.topic,
+                                partition: message.partition.partition, offset: message.offset)))
                     warningRowsMayExist = true
                 } else if warningRowsMayExist && lookup.current {
                     decision.writes.append(.clearWarnings(identity: identity))
@@ -249,12 +264,24 @@ struct BatchProcessor {
             case .duplicate:
                 decision.counts.duplicates += 1
             case .stale(let currentRevision):
-                reject(message, batch: batch, errors: [FieldError(.staleRevision, field: "revision",
-                    "revision \(record.revision) is lower than revision \(currentRevision), the current one of this record")],
+                reject(
+                    message, batch: batch,
+                    errors: [
+                        FieldError(
+                            .staleRevision, field: "revision",
+                            "revision \(record.revision) is lower than revision \(currentRevision), the current one of this record"
+                        )
+                    ],
                     county: record.county, into: &decision, notices: &notices)
             case .conflict(let currentRevision):
-                reject(message, batch: batch, errors: [FieldError(.revisionConflict, field: "revision",
-                    "revision \(currentRevision) of this record was already received with different values; the first one stands")],
+                reject(
+                    message, batch: batch,
+                    errors: [
+                        FieldError(
+                            .revisionConflict, field: "revision",
+                            "revision \(currentRevision) of this record was already received with different values; the first one stands"
+                        )
+                    ],
                     county: record.county, into: &decision, notices: &notices)
             }
         }
@@ -272,33 +299,46 @@ struct BatchProcessor {
     /// Section 5a: a message with warnings and no explanation is held. Nothing of the current
     /// records changes; a notice with disposition `held` names each warning; the message is
     /// listed in `rejections.csv` and, as the identity's last held message, in `warnings.csv`.
-    private mutating func hold(_ message: ValidatedMessage, batch: ValidatedBatch, record: Record, warnings: [PlausibilityWarning],
-                               into decision: inout BatchDecision, notices: inout [OutgoingNotice]) {
+    private mutating func hold(
+        _ message: ValidatedMessage, batch: ValidatedBatch, record: Record, warnings: [PlausibilityWarning],
+        into decision: inout BatchDecision, notices: inout [OutgoingNotice]
+    ) {
         decision.counts.held += 1
         let key = message.partition
-        let notice = RejectionNotice.held(topic: key.topic, partition: key.partition, offset: message.offset, county: record.county,
-                                          warnings: warnings, heldAt: UTCTime.rfc3339(now()),
-                                          payload: Array(batch.bytes[message.value]))
+        let notice = RejectionNotice.held(
+            topic: key.topic, partition: key.partition, offset: message.offset, county: record.county,
+            warnings: warnings, heldAt: UTCTime.rfc3339(now()),
+            payload: Array(batch.bytes[message.value]))
         for code in notice.warningCodes { decision.counts.heldByCode[code, default: 0] += 1 }
         notices.append(OutgoingNotice(notice: notice, key: noticeKey(message, batch)))
-        decision.rejections.append(PendingRejection(topic: key.topic, partition: key.partition, offset: message.offset,
-                                                    county: record.county, codes: [], warningCodes: notice.warningCodes,
-                                                    firstMessage: notice.firstMessage))
-        decision.writes.append(.putHeld(StoredWarnings(record: record, warnings: warnings, topic: key.topic,
-                                                       partition: key.partition, offset: message.offset)))
+        decision.rejections.append(
+            PendingRejection(
+                topic: key.topic, partition: key.partition, offset: message.offset,
+                county: record.county, codes: [], warningCodes: notice.warningCodes,
+                firstMessage: notice.firstMessage))
+        decision.writes.append(
+            .putHeld(
+                StoredWarnings(
+                    record: record, warnings: warnings, topic: key.topic,
+                    partition: key.partition, offset: message.offset)))
         warningRowsMayExist = true
     }
 
-    private func reject(_ message: ValidatedMessage, batch: ValidatedBatch, errors: [FieldError], county: String?,
-                        into decision: inout BatchDecision, notices: inout [OutgoingNotice]) {
+    private func reject(
+        _ message: ValidatedMessage, batch: ValidatedBatch, errors: [FieldError], county: String?,
+        into decision: inout BatchDecision, notices: inout [OutgoingNotice]
+    ) {
         decision.counts.rejected += 1
         let key = message.partition
-        let notice = RejectionNotice(topic: key.topic, partition: key.partition, offset: message.offset, county: county,
-                                     errors: errors, rejectedAt: UTCTime.rfc3339(now()), payload: Array(batch.bytes[message.value]))
+        let notice = RejectionNotice(
+            topic: key.topic, partition: key.partition, offset: message.offset, county: county,
+            errors: errors, rejectedAt: UTCTime.rfc3339(now()), payload: Array(batch.bytes[message.value]))
         for code in Set(errors.map(\.code)) { decision.counts.rejectedByCode[code, default: 0] += 1 }
         notices.append(OutgoingNotice(notice: notice, key: noticeKey(message, batch)))
-        decision.rejections.append(PendingRejection(topic: key.topic, partition: key.partition, offset: message.offset,
-                                                    county: county, codes: notice.codes, firstMessage: notice.firstMessage))
+        decision.rejections.append(
+            PendingRejection(
+                topic: key.topic, partition: key.partition, offset: message.offset,
+                county: county, codes: notice.codes, firstMessage: notice.firstMessage))
     }
 }
 
@@ -312,7 +352,10 @@ struct NoticeSender {
     private var notices: [SentNotice] = []
     private var noticesSent = 0
 
-    init(rejectedTopic: String, logger: Logger) { self.rejectedTopic = rejectedTopic; self.logger = logger }
+    init(rejectedTopic: String, logger: Logger) {
+        self.rejectedTopic = rejectedTopic
+        self.logger = logger
+    }
 
     /// Hands every notice to the producer; `deliver` then waits for the brokers' confirmation.
     mutating func send(_ outgoing: [OutgoingNotice], producer: KafkaProducer) throws(AggregateError) {
@@ -350,14 +393,18 @@ struct NoticeSender {
         var round = 0
         while noticesSent > 0 {
             do { try producer.flush(timeout: timeout) } catch {
-                throw AggregateError("batch failed, nothing of it committed: rejection notices to \(rejectedTopic) not confirmed: \(error)")
+                throw AggregateError(
+                    "batch failed, nothing of it committed: rejection notices to \(rejectedTopic) not confirmed: \(error)"
+                )
             }
             let failures = producer.takeFailures()
             guard !failures.isEmpty else { return }
             var resend: [SentNotice] = []
             for failure in failures {
-                guard let error = failure.error, error.refusesTheMessageItself, notices.indices.contains(failure.tag) else {
-                    throw AggregateError("\(failures.count) rejection notice(s) could not be delivered to \(rejectedTopic): \(failure)")
+                guard let error = failure.error, error.refusesTheMessageItself, notices.indices.contains(failure.tag)
+                else {
+                    throw AggregateError(
+                        "\(failures.count) rejection notice(s) could not be delivered to \(rejectedTopic): \(failure)")
                 }
                 let sent = notices[failure.tag]
                 if sent.reduced { noticeUndeliverable(sent.notice, error) } else { resend.append(sent) }
@@ -375,7 +422,8 @@ struct NoticeSender {
     }
 
     private func noticeUndeliverable(_ notice: RejectionNotice, _ error: KafkaError) {
-        logger.error("""
+        logger.error(
+            """
             the brokers refuse the rejection notice of \(notice.topic)[\(notice.partition)]@\(notice.offset) even without its \
             payload (\(error)); the message stays rejected and is listed in rejections.csv, without a notice on \
             \(rejectedTopic)

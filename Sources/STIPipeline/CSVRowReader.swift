@@ -80,7 +80,10 @@ struct CSVRowReader {
                 lineStart = i
                 continue
             }
-            guard b == Self.quote else { i += 1; continue }
+            guard b == Self.quote else {
+                i += 1
+                continue
+            }
             field += bytes[start..<i]
             i += 1
             guard i < bytes.count else { return (String(decoding: field, as: UTF8.self), true) }
@@ -138,7 +141,8 @@ struct CSVQuotingError: Error, Equatable {
         let which = "field \(field)\(name.map { " (\($0))" } ?? "")"
         switch kind {
         case .quoteInUnquotedField:
-            return "malformed quoting at column \(column), \(which): a quote inside a field that does not start with one; "
+            return
+                "malformed quoting at column \(column), \(which): a quote inside a field that does not start with one; "
                 + "quote the whole field and double the quotes inside it, as in \"ab\"\"c\""
         case .textAfterClosingQuote:
             return "malformed quoting at column \(column), \(which): text after the closing quote; "

@@ -1,7 +1,8 @@
 import Foundation
 public import STIProtocol
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reads a county bureau's feed file (CSV with a header row of protocol field names, or JSON
@@ -12,7 +13,10 @@ import Glibc
 /// `sti validate`, `sti submit` and the aggregator apply the very same rules.
 public struct FeedReader: Sendable {
     public enum Format: String, Sendable { case csv, jsonl, xlsx }
-    public enum Encoding: String, Sendable, CaseIterable { case utf8 = "utf-8", gb18030 }
+    public enum Encoding: String, Sendable, CaseIterable {
+        case utf8 = "utf-8"
+        case gb18030
+    }
 
     public var kind: RecordKind
     /// Used as `county` where a row has none, and as the message key.
@@ -25,7 +29,10 @@ public struct FeedReader: Sendable {
     public var xlsxLimits = XLSXLimits()
 
     public init(kind: RecordKind, county: String? = nil, encoding: Encoding = .utf8, submittedAt: String) {
-        self.kind = kind; self.county = county; self.encoding = encoding; self.submittedAt = submittedAt
+        self.kind = kind
+        self.county = county
+        self.encoding = encoding
+        self.submittedAt = submittedAt
     }
 
     /// One row of a feed, as it will travel.
@@ -40,7 +47,10 @@ public struct FeedReader: Sendable {
         public var sheet: SheetPlace?
 
         public init(line: Int, key: String?, value: [UInt8], sheet: SheetPlace? = nil) {
-            self.line = line; self.key = key; self.value = value; self.sheet = sheet
+            self.line = line
+            self.key = key
+            self.value = value
+            self.sheet = sheet
         }
     }
 
@@ -78,7 +88,9 @@ public struct FeedReader: Sendable {
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         // One pass over the whole file; only a file that is not UTF-8 is searched line by line.
         if let text = String(validating: bytes, as: UTF8.self) { return text }
-        throw FeedError(path: path, line: Self.firstInvalidUTF8Line(bytes) ?? 1, """
+        throw FeedError(
+            path: path, line: Self.firstInvalidUTF8Line(bytes) ?? 1,
+            """
             is not valid UTF-8 (a GBK or GB18030 export from a spreadsheet is the common cause). \
             Convert it with `iconv -f GB18030 -t UTF-8 '\(path)' > converted.csv`, or pass --encoding gb18030
             """)
@@ -140,7 +152,9 @@ public struct FeedReader: Sendable {
         var header: [String] = []
         func nextRow() throws(FeedError) -> [String]? {
             do { return try reader.next() } catch {
-                throw FeedError(path: path, line: error.line, error.message(fieldName: error.field <= header.count ? header[error.field - 1] : nil))
+                throw FeedError(
+                    path: path, line: error.line,
+                    error.message(fieldName: error.field <= header.count ? header[error.field - 1] : nil))
             }
         }
         guard let headerRow = try nextRow() else {
@@ -150,7 +164,8 @@ public struct FeedReader: Sendable {
         // Line numbers: a record starts one line after the previous one ended; a quoted field
         // holding line breaks makes its record span several lines.
         var line = 2 + header.joined().filter { $0 == "\n" }.count
-        return try rows(header: headerRow, path: path, place: { _ in (1, nil) }) { () throws(FeedError) -> (line: Int, cells: [String])? in
+        return try rows(header: headerRow, path: path, place: { _ in (1, nil) }) {
+            () throws(FeedError) -> (line: Int, cells: [String])? in
             guard let cells = try nextRow() else { return nil }
             var span = 0
             for cell in cells { for byte in cell.utf8 where byte == 0x0A { span += 1 } }
@@ -165,9 +180,11 @@ public struct FeedReader: Sendable {
     /// fields Chinese labels (`ChineseNames`): both become the protocol's names and codes here,
     /// before anything is validated or signed. `place` says where a header column is (for
     /// errors): its line, and for a sheet the cell.
-    func rows(header headerRow: [String], path: String, sheet: SheetPlace? = nil,
-              place: (Int) -> (line: Int, cell: String?),
-              next: () throws(FeedError) -> (line: Int, cells: [String])?) throws(FeedError) -> [Row] {
+    func rows(
+        header headerRow: [String], path: String, sheet: SheetPlace? = nil,
+        place: (Int) -> (line: Int, cell: String?),
+        next: () throws(FeedError) -> (line: Int, cells: [String])?
+    ) throws(FeedError) -> [Row] {
         func at(_ column: Int) -> String { place(column).cell.map { " (cell \($0))" } ?? "" }
         let written = headerRow.map { $0.trimmingCharacters(in: .whitespaces) }
         guard !written.isEmpty, !(written.count == 1 && written[0].isEmpty) else {
@@ -176,10 +193,14 @@ public struct FeedReader: Sendable {
         let header = written.map { ChineseNames.protocolFieldName(forHeader: $0) ?? $0 }
         var seen: [String: Int] = [:]
         for (index, name) in header.enumerated() {
-            guard !name.isEmpty else { throw FeedError(path: path, line: place(index).line, "a header column\(at(index)) has no name") }
+            guard !name.isEmpty else {
+                throw FeedError(path: path, line: place(index).line, "a header column\(at(index)) has no name")
+            }
             if let earlier = seen[name] {
-                let both = written[earlier] == written[index] ? name : "\(name) (as \(written[earlier]) and \(written[index]))"
-                throw FeedError(path: path, line: place(index).line, "column \(both) appears twice in the header\(at(index))")
+                let both =
+                    written[earlier] == written[index] ? name : "\(name) (as \(written[earlier]) and \(written[index]))"
+                throw FeedError(
+                    path: path, line: place(index).line, "column \(both) appears twice in the header\(at(index))")
             }
             seen[name] = index
         }
@@ -190,16 +211,24 @@ public struct FeedReader: Sendable {
         let numeric = header.map { Self.numericFields.contains($0) }
         let labelled = header.map { ChineseNames.hasLabels(fieldName: $0) }
         let countyColumn = header.firstIndex(of: MessageField.county.name)
-        let defaultColumns = (schema: header.firstIndex(of: MessageField.schema.name), county: countyColumn,
-                              revision: header.firstIndex(of: MessageField.revision.name), submittedAt: header.firstIndex(of: MessageField.submittedAt.name))
-        func member(_ f: MessageField, _ value: String) -> [UInt8] { Array((Self.jsonString(f.name) + ":" + value).utf8) }
+        let defaultColumns = (
+            schema: header.firstIndex(of: MessageField.schema.name), county: countyColumn,
+            revision: header.firstIndex(of: MessageField.revision.name),
+            submittedAt: header.firstIndex(of: MessageField.submittedAt.name)
+        )
+        func member(_ f: MessageField, _ value: String) -> [UInt8] {
+            Array((Self.jsonString(f.name) + ":" + value).utf8)
+        }
         let schemaPart = member(.schema, Self.jsonString(kind.schema))
         let countyPart = county.map { member(.county, Self.jsonString($0)) }
         let revisionPart = member(.revision, "1")
         let submittedAtPart = member(.submittedAt, Self.jsonString(submittedAt))
         let sheetColumns = sheet.map { sheet in
-            Dictionary(header.indices.map { (header[$0], (column: SheetPlace.columnLetters($0 + sheet.firstColumn), header: written[$0])) },
-                       uniquingKeysWith: { first, _ in first })
+            Dictionary(
+                header.indices.map {
+                    (header[$0], (column: SheetPlace.columnLetters($0 + sheet.firstColumn), header: written[$0]))
+                },
+                uniquingKeysWith: { first, _ in first })
         }
 
         var rows: [Row] = []
@@ -207,7 +236,9 @@ public struct FeedReader: Sendable {
         while let (line, cells) = try next() {
             if cells.allSatisfy({ $0.isEmpty }) { continue }
             if cells.count > header.count, cells[header.count...].contains(where: { !$0.isEmpty }) {
-                throw FeedError(path: path, line: line, "the row has \(cells.count) cells but the header has \(header.count) columns")
+                throw FeedError(
+                    path: path, line: line,
+                    "the row has \(cells.count) cells but the header has \(header.count) columns")
             }
             func given(_ column: Int?) -> Bool { column.map { $0 < cells.count && !cells[$0].isEmpty } ?? false }
             value.removeAll(keepingCapacity: true)
@@ -226,7 +257,8 @@ public struct FeedReader: Sendable {
                 var cell = cells[index]
                 // Labels are Chinese: an ASCII cell (a code, or a mistake the validator names) is kept.
                 if labelled[index], cell.utf8.contains(where: { $0 >= 0x80 }),
-                   let code = ChineseNames.protocolCode(forLabel: cell, fieldName: header[index]) {
+                    let code = ChineseNames.protocolCode(forLabel: cell, fieldName: header[index])
+                {
                     cell = code
                 }
                 appendLiteral(cell: cell, numeric: numeric[index], to: &value)
@@ -235,7 +267,9 @@ public struct FeedReader: Sendable {
             value.append(UInt8(ascii: "}"))
             let rowCounty = given(countyColumn) ? cells[countyColumn!] : nil
             var row = Row(line: line, key: rowCounty ?? county, value: value)
-            if let sheet, let sheetColumns { row.sheet = SheetPlace(sheet: sheet.sheet, firstColumn: sheet.firstColumn, columns: sheetColumns) }
+            if let sheet, let sheetColumns {
+                row.sheet = SheetPlace(sheet: sheet.sheet, firstColumn: sheet.firstColumn, columns: sheetColumns)
+            }
             rows.append(row)
         }
         return rows
@@ -247,7 +281,10 @@ public struct FeedReader: Sendable {
     func appendLiteral(cell: String, numeric: Bool, to out: inout [UInt8]) {
         if numeric {
             let trimmed = Self.trimmedOfWhitespace(cell)
-            if Self.isJSONNumber(trimmed) { out += trimmed.utf8; return }
+            if Self.isJSONNumber(trimmed) {
+                out += trimmed.utf8
+                return
+            }
         }
         Self.appendJSONString(cell, to: &out)
     }
@@ -257,7 +294,8 @@ public struct FeedReader: Sendable {
     static func trimmedOfWhitespace(_ cell: String) -> String {
         let utf8 = cell.utf8
         if let head = utf8.first, let tail = utf8.last, head < 0x80, tail < 0x80,
-           head != 0x20, head != 0x09, tail != 0x20, tail != 0x09 {
+            head != 0x20, head != 0x09, tail != 0x20, tail != 0x09
+        {
             return cell
         }
         return cell.trimmingCharacters(in: .whitespaces)
@@ -317,9 +355,13 @@ public struct FeedReader: Sendable {
         var inserts: [String] = []
         func member(_ f: MessageField, _ value: String) -> String { Self.jsonString(f.name) + ":" + value }
         if !keys.contains(MessageField.schema.name) { inserts.append(member(.schema, Self.jsonString(kind.schema))) }
-        if !keys.contains(MessageField.county.name), let county { inserts.append(member(.county, Self.jsonString(county))) }
+        if !keys.contains(MessageField.county.name), let county {
+            inserts.append(member(.county, Self.jsonString(county)))
+        }
         if !keys.contains(MessageField.revision.name) { inserts.append(member(.revision, "1")) }
-        if !keys.contains(MessageField.submittedAt.name) { inserts.append(member(.submittedAt, Self.jsonString(submittedAt))) }
+        if !keys.contains(MessageField.submittedAt.name) {
+            inserts.append(member(.submittedAt, Self.jsonString(submittedAt)))
+        }
         guard !inserts.isEmpty else { return trimmed }
         let body = trimmed.dropFirst().trimmingCharacters(in: .whitespaces)
         let separator = body == "}" ? "" : ","
@@ -333,7 +375,8 @@ public struct FeedReader: Sendable {
 
     static func topLevelCounty(_ text: String) -> String? {
         guard let raw = topLevelPairs(text).first(where: { $0.key == MessageField.county.name })?.rawValue,
-              raw.hasPrefix("\""), raw.hasSuffix("\""), raw.count >= 2 else { return nil }
+            raw.hasPrefix("\""), raw.hasSuffix("\""), raw.count >= 2
+        else { return nil }
         let inner = raw.dropFirst().dropLast()
         return inner.contains("\\") ? nil : String(inner)
     }
@@ -351,7 +394,8 @@ public struct FeedReader: Sendable {
                 let raw = String(decoding: bytes[start..<end], as: UTF8.self).trimmingCharacters(in: .whitespaces)
                 pairs.append((key, raw))
             }
-            currentKey = nil; valueStart = nil
+            currentKey = nil
+            valueStart = nil
         }
         while i < bytes.count {
             let b = bytes[i]
@@ -398,11 +442,18 @@ public struct FeedReader: Sendable {
 
     private static func isJSONNumber(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         var i = 0
-        func digits() -> Int { let start = i; while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { i += 1 }; return i - start }
+        func digits() -> Int {
+            let start = i
+            while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { i += 1 }
+            return i - start
+        }
         if i < b.count, b[i] == UInt8(ascii: "-") { i += 1 }
         guard i < b.count else { return false }
         if b[i] == UInt8(ascii: "0") { i += 1 } else if digits() == 0 { return false }
-        if i < b.count, b[i] == UInt8(ascii: ".") { i += 1; if digits() == 0 { return false } }
+        if i < b.count, b[i] == UInt8(ascii: ".") {
+            i += 1
+            if digits() == 0 { return false }
+        }
         if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
             i += 1
             if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
@@ -419,7 +470,11 @@ public struct FeedError: Error, Sendable, CustomStringConvertible {
     public var path: String
     public var line: Int?
     public var message: String
-    public init(path: String, line: Int?, _ message: String) { self.path = path; self.line = line; self.message = message }
+    public init(path: String, line: Int?, _ message: String) {
+        self.path = path
+        self.line = line
+        self.message = message
+    }
     public var description: String {
         if let line { return "\(path):\(line): \(message)" }
         return "\(path): \(message)"

@@ -1,7 +1,7 @@
-public import Logging
-public import ServiceLifecycle
 import Foundation
 import Kafka
+public import Logging
+public import ServiceLifecycle
 import Synchronization
 
 /// `sti aggregate --follow` as a swift-service-lifecycle `Service`: one aggregation run every
@@ -16,9 +16,14 @@ public struct AggregatorService: Service {
     /// Set at graceful shutdown: the run in progress stops after its batch, no new one starts.
     public let stop = StopToken()
 
-    public init(options: AggregateOptions, interval: Duration, logger: Logger,
-                onRun: @escaping @Sendable (AggregateSummary?, Duration) async -> Void) {
-        self.options = options; self.interval = interval; self.logger = logger; self.onRun = onRun
+    public init(
+        options: AggregateOptions, interval: Duration, logger: Logger,
+        onRun: @escaping @Sendable (AggregateSummary?, Duration) async -> Void
+    ) {
+        self.options = options
+        self.interval = interval
+        self.logger = logger
+        self.onRun = onRun
     }
 
     public func run() async throws {
@@ -34,7 +39,9 @@ public struct AggregatorService: Service {
                 let thisRun = runOptions
                 let stop = self.stop
                 do {
-                    let summary = try await onDedicatedThread { try Aggregator(options: thisRun, logger: logger, stop: stop).run() }
+                    let summary = try await onDedicatedThread {
+                        try Aggregator(options: thisRun, logger: logger, stop: stop).run()
+                    }
                     logger.info("\(summary.line)", metadata: ["run_id": "\(summary.runId ?? "-")"])
                     await onRun(summary, .now - started)
                 } catch {

@@ -1,5 +1,5 @@
-public import Logging
 public import Foundation
+public import Logging
 import STIProtocol
 
 /// A swift-log handler writing one JSON object per line to standard error (`--log-format
@@ -23,11 +23,13 @@ public struct JSONLogHandler: LogHandler {
     /// The JSON line for one event (separate from writing, so tests can check it).
     public static func line(event: LogEvent, label: String, base: Logger.Metadata, date: Date = Date()) -> String {
         var fields: [(String, String)] = [
-            ("ts", UTCTime.rfc3339(date)), ("level", event.level.rawValue), ("label", label), ("message", "\(event.message)"),
+            ("ts", UTCTime.rfc3339(date)), ("level", event.level.rawValue), ("label", label),
+            ("message", "\(event.message)"),
         ]
         var merged = base
         if let extra = event.metadata { merged.merge(extra) { $1 } }
-        for (key, value) in merged.sorted(by: { $0.key < $1.key }) where !["ts", "level", "label", "message"].contains(key) {
+        for (key, value) in merged.sorted(by: { $0.key < $1.key })
+        where !["ts", "level", "label", "message"].contains(key) {
             fields.append((key, "\(value)"))
         }
         return "{" + fields.map { "\(JSONText.string($0.0)):\(JSONText.string($0.1))" }.joined(separator: ",") + "}"

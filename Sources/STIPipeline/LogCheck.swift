@@ -33,7 +33,9 @@ struct DrainPartitions {
         var value: [UInt8] = []
 
         init(key: TopicPartitionKey, limit: Int64, finished: Bool) {
-            self.key = key; self.limit = limit; self.finished = finished
+            self.key = key
+            self.limit = limit
+            self.finished = finished
         }
 
         /// Copies what the tail needs of the message just processed (into reused buffers).
@@ -42,14 +44,20 @@ struct DrainPartitions {
             offset = view.offset
             timestampMillis = view.timestampMillis
             messageKey.removeAll(keepingCapacity: true)
-            if let key = view.key { hasKey = true; messageKey.append(contentsOf: key) } else { hasKey = false }
+            if let key = view.key {
+                hasKey = true
+                messageKey.append(contentsOf: key)
+            } else {
+                hasKey = false
+            }
             value.removeAll(keepingCapacity: true)
             value.append(contentsOf: view.value)
         }
 
         var tail: ConsumedTail {
-            ConsumedTail(offset: offset, timestampMillis: timestampMillis,
-                         digest: PartitionTails.digest(key: hasKey ? messageKey : nil, value: value))
+            ConsumedTail(
+                offset: offset, timestampMillis: timestampMillis,
+                digest: PartitionTails.digest(key: hasKey ? messageKey : nil, value: value))
         }
     }
 
@@ -77,7 +85,9 @@ struct DrainPartitions {
     var touched: [Entry] { entries.filter(\.touched) }
 
     mutating func entry(topic: String, partition: Int32) -> Entry? {
-        if last < entries.count, entries[last].key.partition == partition, entries[last].key.topic == topic { return entries[last] }
+        if last < entries.count, entries[last].key.partition == partition, entries[last].key.topic == topic {
+            return entries[last]
+        }
         guard let i = index[TopicPartitionKey(topic: topic, partition: partition)] else { return nil }
         last = i
         return entries[i]
@@ -115,17 +125,23 @@ extension Aggregator {
         var changes: [String] = []
         var unrecorded: [(String, Int)] = []
         for topic in submissionTopics {
-            guard let entry = metadata.first(where: { $0.name == topic }), entry.error == nil, !entry.partitions.isEmpty else { continue }
+            guard let entry = metadata.first(where: { $0.name == topic }), entry.error == nil, !entry.partitions.isEmpty
+            else { continue }
             let now = entry.partitions.count
             if let before = recorded[topic] {
-                if before != now { changes.append("topic \(topic) has \(now) partition(s), but state file \(options.statePath) recorded \(before) when it first saw it") }
+                if before != now {
+                    changes.append(
+                        "topic \(topic) has \(now) partition(s), but state file \(options.statePath) recorded \(before) when it first saw it"
+                    )
+                }
             } else {
                 unrecorded.append((topic, now))
             }
         }
         if !changes.isEmpty {
             throw AggregateError(
-                changes.joined(separator: "; ") + ". The partition count of a submission topic never changes (section 2 of "
+                changes.joined(separator: "; ")
+                    + ". The partition count of a submission topic never changes (section 2 of "
                     + "docs/protocol.md): a county's messages go to partition murmur2(key) mod N, so with another count a county "
                     + "would move to another partition and its records would no longer be read in order. Nothing was consumed. "
                     + "If the topic was recreated by mistake, recreate it with the recorded count. If the new count is meant, every "
@@ -153,16 +169,23 @@ extension Aggregator {
     /// deleted and recreated, or truncated, otherwise goes unnoticed (other messages at the same
     /// offsets, read from the old position). Where the state has no tail (written before tails
     /// were kept), the message must at least exist. Bounded by `options.timeout`.
-    func checkTails(probe: KafkaConsumer, stored: [TopicPartitionKey: Int64], store: any StateStore) throws(AggregateError) {
+    func checkTails(probe: KafkaConsumer, stored: [TopicPartitionKey: Int64], store: any StateStore)
+        throws(AggregateError)
+    {
         let tails = try wrapState { try store.consumedTails() }
         let checked = stored.filter { $0.value > 0 }.keys.sorted()
         guard !checked.isEmpty else { return }
         let lookups: [KafkaOffsetLookup]
         do {
-            lookups = try probe.messages(at: checked.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: stored[$0]! - 1) },
-                                         timeout: options.timeout)
+            lookups = try probe.messages(
+                at: checked.map {
+                    TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: stored[$0]! - 1)
+                },
+                timeout: options.timeout)
         } catch {
-            throw AggregateError("cannot check, at the brokers at \(options.brokers), that the last messages this state consumed are still there: \(error)")
+            throw AggregateError(
+                "cannot check, at the brokers at \(options.brokers), that the last messages this state consumed are still there: \(error)"
+            )
         }
         var problems: [(TopicPartitionKey, String)] = []
         for (key, lookup) in zip(checked, lookups) {
@@ -172,26 +195,47 @@ extension Aggregator {
             case .found(let message):
                 guard let tail else { continue }
                 if tail.offset != offset {
-                    problems.append((key, "the state's record of the last message consumed is for offset \(tail.offset), not \(offset)"))
+                    problems.append(
+                        (
+                            key,
+                            "the state's record of the last message consumed is for offset \(tail.offset), not \(offset)"
+                        ))
                     continue
                 }
                 let digest = PartitionTails.digest(key: message.key, value: message.value)
                 if message.timestampMillis != tail.timestampMillis || digest != tail.digest {
                     var what: [String] = []
                     if message.timestampMillis != tail.timestampMillis {
-                        what.append("timestamp \(Self.describeTimestamp(message.timestampMillis)), was \(Self.describeTimestamp(tail.timestampMillis))")
+                        what.append(
+                            "timestamp \(Self.describeTimestamp(message.timestampMillis)), was \(Self.describeTimestamp(tail.timestampMillis))"
+                        )
                     }
                     what.append(digest != tail.digest ? "other key or value" : "same key and value")
-                    problems.append((key, "the message at offset \(offset) is not the one this state consumed there (\(what.joined(separator: "; ")))"))
+                    problems.append(
+                        (
+                            key,
+                            "the message at offset \(offset) is not the one this state consumed there (\(what.joined(separator: "; ")))"
+                        ))
                 }
             case .pastEnd(let end):
-                problems.append((key, "this state read up to offset \(offset + 1), but the partition now ends at offset \(end)"))
+                problems.append(
+                    (key, "this state read up to offset \(offset + 1), but the partition now ends at offset \(end)"))
             case .gap(let next):
-                try refuseIfTruncated(key, below: offset, KafkaError(code: .offsetOutOfRange, message: "the next message is at \(next)"), probe: probe)
-                problems.append((key, "offset \(offset), the last one this state consumed, is no longer in the partition (the next message is at \(next))"))
+                try refuseIfTruncated(
+                    key, below: offset, KafkaError(code: .offsetOutOfRange, message: "the next message is at \(next)"),
+                    probe: probe)
+                problems.append(
+                    (
+                        key,
+                        "offset \(offset), the last one this state consumed, is no longer in the partition (the next message is at \(next))"
+                    ))
             case .outOfRange(let error):
                 try refuseIfTruncated(key, below: offset, error, probe: probe)
-                problems.append((key, "offset \(offset), the last one this state consumed, is outside the partition's log (\(error.message))"))
+                problems.append(
+                    (
+                        key,
+                        "offset \(offset), the last one this state consumed, is outside the partition's log (\(error.message))"
+                    ))
             }
         }
         guard !problems.isEmpty else { return }
@@ -201,9 +245,14 @@ extension Aggregator {
     /// A log whose start moved past `offset` was truncated (retention, DeleteRecords), not
     /// recreated: a rebuild cannot bring those messages back, so the error must not suggest one
     /// (`outOfRange`, which owns that rule).
-    private func refuseIfTruncated(_ key: TopicPartitionKey, below offset: Int64, _ error: KafkaError, probe: KafkaConsumer) throws(AggregateError) {
-        guard let marks = try? probe.queryWatermarks(topic: key.topic, partition: key.partition, timeout: min(options.timeout, .seconds(10))),
-              marks.low > offset else { return }
+    private func refuseIfTruncated(
+        _ key: TopicPartitionKey, below offset: Int64, _ error: KafkaError, probe: KafkaConsumer
+    ) throws(AggregateError) {
+        guard
+            let marks = try? probe.queryWatermarks(
+                topic: key.topic, partition: key.partition, timeout: min(options.timeout, .seconds(10))),
+            marks.low > offset
+        else { return }
         throw outOfRange(key, error, consumer: probe)
     }
 

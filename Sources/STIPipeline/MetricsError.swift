@@ -15,5 +15,8 @@ public struct MetricsError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var code: Code
     public var description: String
-    public init(_ code: Code, _ description: String) { self.code = code; self.description = description }
+    public init(_ code: Code, _ description: String) {
+        self.code = code
+        self.description = description
+    }
 }

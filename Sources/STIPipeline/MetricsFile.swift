@@ -15,24 +15,34 @@ public enum MetricsFile {
         /// Per partition, what the log holds beyond the aggregator's stored offset, measured
         /// (`StatusProbe.consumerLag`) right after the run. Empty when it was not measured.
         public var consumerLag: [StatusReport.Partition]
-        public init(snapshotAgeSeconds: Double? = nil, recordsPerGeography: [String: Int] = [:],
-                    consumerLag: [StatusReport.Partition] = []) {
-            self.snapshotAgeSeconds = snapshotAgeSeconds; self.recordsPerGeography = recordsPerGeography
+        public init(
+            snapshotAgeSeconds: Double? = nil, recordsPerGeography: [String: Int] = [:],
+            consumerLag: [StatusReport.Partition] = []
+        ) {
+            self.snapshotAgeSeconds = snapshotAgeSeconds
+            self.recordsPerGeography = recordsPerGeography
             self.consumerLag = consumerLag
         }
     }
 
-    public static func render(summary: AggregateSummary?, duration: Duration?, context: Context, now: Date = Date()) -> String {
+    public static func render(summary: AggregateSummary?, duration: Duration?, context: Context, now: Date = Date())
+        -> String
+    {
         let registry = PrometheusCollectorRegistry()
         func gauge(_ name: String, _ unit: String, _ help: String, _ labels: [(String, String)] = []) -> Gauge {
             let descriptor = MetricNameDescriptor(namespace: "sti", metricName: name, unitName: unit, helpText: help)
-            return labels.isEmpty ? registry.makeGauge(descriptor: descriptor) : registry.makeGauge(descriptor: descriptor, labels: labels)
+            return labels.isEmpty
+                ? registry.makeGauge(descriptor: descriptor)
+                : registry.makeGauge(descriptor: descriptor, labels: labels)
         }
-        gauge("aggregate_last_run_success", "", "1 when the last aggregation run succeeded, 0 when it failed").set(Int64(summary == nil ? 0 : 1))
-        gauge("aggregate_last_run_timestamp", "seconds", "end of the last aggregation run, Unix time").set(now.timeIntervalSince1970)
+        gauge("aggregate_last_run_success", "", "1 when the last aggregation run succeeded, 0 when it failed").set(
+            Int64(summary == nil ? 0 : 1))
+        gauge("aggregate_last_run_timestamp", "seconds", "end of the last aggregation run, Unix time").set(
+            now.timeIntervalSince1970)
         if let duration {
             let (seconds, attoseconds) = duration.components
-            gauge("aggregate_run_duration", "seconds", "duration of the last aggregation run").set(Double(seconds) + Double(attoseconds) / 1e18)
+            gauge("aggregate_run_duration", "seconds", "duration of the last aggregation run").set(
+                Double(seconds) + Double(attoseconds) / 1e18)
         }
         if let summary {
             let counts = summary.counts
@@ -40,13 +50,19 @@ public enum MetricsFile {
             gauge("messages_accepted", "", "messages accepted by the last run").set(Int64(counts.accepted))
             gauge("messages_duplicates", "", "duplicates counted by the last run").set(Int64(counts.duplicates))
             for code in ErrorCode.allCases {
-                gauge("messages_rejected", "", "messages rejected by the last run, by validation code", [("code", code.rawValue)])
-                    .set(Int64(counts.rejectedByCode[code] ?? 0))
+                gauge(
+                    "messages_rejected", "", "messages rejected by the last run, by validation code",
+                    [("code", code.rawValue)]
+                )
+                .set(Int64(counts.rejectedByCode[code] ?? 0))
             }
             // Section 5a: messages held until their bureau explains them.
             for code in WarningCode.allCases {
-                gauge("messages_held", "", "messages held for plausibility warnings by the last run, by warning code", [("code", code.rawValue)])
-                    .set(Int64(counts.heldByCode[code] ?? 0))
+                gauge(
+                    "messages_held", "", "messages held for plausibility warnings by the last run, by warning code",
+                    [("code", code.rawValue)]
+                )
+                .set(Int64(counts.heldByCode[code] ?? 0))
             }
         }
         if let age = context.snapshotAgeSeconds {
@@ -56,8 +72,11 @@ public enum MetricsFile {
             gauge("current_records", "", "current records per geography", [("geo", geo)]).set(Int64(n))
         }
         for p in context.consumerLag {
-            gauge("consumer_lag", "", "messages in the log beyond the aggregator's stored offset, right after the last run",
-                  [("topic", p.topic), ("partition", String(p.partition))]).set(p.lag)
+            gauge(
+                "consumer_lag", "",
+                "messages in the log beyond the aggregator's stored offset, right after the last run",
+                [("topic", p.topic), ("partition", String(p.partition))]
+            ).set(p.lag)
         }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
@@ -74,7 +93,8 @@ public enum MetricsFile {
         guard let runId = SnapshotWriter(out: out).latestRunId() else { return nil }
         let manifest = out.appendingPathComponent("runs/\(runId)/\(SnapshotWriter.manifestFile)").path
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: manifest),
-              let modified = attributes[.modificationDate] as? Date else { return nil }
+            let modified = attributes[.modificationDate] as? Date
+        else { return nil }
         return now.timeIntervalSince(modified)
     }
 

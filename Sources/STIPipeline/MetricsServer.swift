@@ -1,10 +1,11 @@
-public import ServiceLifecycle
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+public import ServiceLifecycle
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The HTTP endpoint for Prometheus in `--follow` mode: `GET /metrics` answers the text
@@ -48,10 +49,14 @@ public final class MetricsServer: Service, Sendable {
         /// A request body (a GET has none), in bytes; beyond this the connection is closed.
         public var maxRequestBodyBytes: Int
 
-        public init(connectionDeadline: Duration = .seconds(5), maxConnections: Int = 512,
-                    maxRequestHeadBytes: Int = 16_384, maxRequestBodyBytes: Int = 16_384) {
-            self.connectionDeadline = connectionDeadline; self.maxConnections = maxConnections
-            self.maxRequestHeadBytes = maxRequestHeadBytes; self.maxRequestBodyBytes = maxRequestBodyBytes
+        public init(
+            connectionDeadline: Duration = .seconds(5), maxConnections: Int = 512,
+            maxRequestHeadBytes: Int = 16_384, maxRequestBodyBytes: Int = 16_384
+        ) {
+            self.connectionDeadline = connectionDeadline
+            self.maxConnections = maxConnections
+            self.maxRequestHeadBytes = maxRequestHeadBytes
+            self.maxRequestBodyBytes = maxRequestBodyBytes
         }
     }
 
@@ -80,12 +85,15 @@ public final class MetricsServer: Service, Sendable {
     /// Binds and listens on `address` (see `parseAddress`); serving starts at once, on NIO's
     /// shared event loops. `render` makes the body of each `GET /metrics`, on an event loop
     /// thread, so it must be quick and must not block.
-    public static func start(address: String, limits: Limits = Limits(),
-                             render: @escaping @Sendable () -> String) async throws -> MetricsServer {
+    public static func start(
+        address: String, limits: Limits = Limits(),
+        render: @escaping @Sendable () -> String
+    ) async throws -> MetricsServer {
         let (host, port) = try parseAddress(address)
         let open = OpenConnections(limit: limits.maxConnections)
-        let deadline = TimeAmount.nanoseconds(Int64(limits.connectionDeadline.components.seconds) * 1_000_000_000
-                                              + limits.connectionDeadline.components.attoseconds / 1_000_000_000)
+        let deadline = TimeAmount.nanoseconds(
+            Int64(limits.connectionDeadline.components.seconds) * 1_000_000_000
+                + limits.connectionDeadline.components.attoseconds / 1_000_000_000)
         let decoderLimits = {
             var decoder = NIOHTTPDecoderLimitConfiguration()
             decoder.maxHeaderListSize = limits.maxRequestHeadBytes
@@ -116,7 +124,9 @@ public final class MetricsServer: Service, Sendable {
     }
 
     private init(host: String, port: Int, channel: any Channel) {
-        self.host = host; self.port = port; self.channel = channel
+        self.host = host
+        self.port = port
+        self.channel = channel
     }
 
     /// Serves until a graceful shutdown or cancellation, then stops listening. Connections
@@ -211,7 +221,8 @@ private final class MetricsRequestHandler: ChannelInboundHandler {
     private var done = false
 
     init(render: @escaping @Sendable () -> String, maxBodyBytes: Int) {
-        self.render = render; self.maxBodyBytes = maxBodyBytes
+        self.render = render
+        self.maxBodyBytes = maxBodyBytes
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -245,7 +256,8 @@ private final class MetricsRequestHandler: ChannelInboundHandler {
         let head = HTTPResponseHead(version: .http1_1, status: wantsMetrics ? .ok : .notFound, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if !body.isEmpty {
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
+            context.write(
+                wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
         }
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }

@@ -24,15 +24,18 @@ public struct Settings: Sendable {
         "STI_INTERVAL": "seconds between snapshots in --follow mode (default 60)",
         "STI_FOLLOW": "true: keep running as with --follow; false (default): one run",
         "STI_BATCH_SIZE": "messages per batch, one state transaction each (default \(Defaults.batchSize))",
-        "STI_MAX_MESSAGES": "at most this many messages per aggregation run; 0 (default): up to the log ends seen at its start",
+        "STI_MAX_MESSAGES":
+            "at most this many messages per aggregation run; 0 (default): up to the log ends seen at its start",
         "STI_CONFIG": "this config file",
     ]
 
     public var environment: [String: String]
     public var file: [String: String]
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment,
-                configFile: String? = nil) throws(SettingsError) {
+    public init(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        configFile: String? = nil
+    ) throws(SettingsError) {
         self.environment = environment
         let path = configFile ?? environment["STI_CONFIG"]
         self.file = try path.map { (p: String) throws(SettingsError) in try Self.parseFile(p) } ?? [:]
@@ -49,13 +52,16 @@ public struct Settings: Sendable {
     /// A required setting; the error names the flag, the variable and the file.
     public func required(_ name: String, flag: String?, flagName: String) throws(SettingsError) -> String {
         guard let value = value(name, flag: flag), !value.isEmpty else {
-            throw SettingsError(.missing, "missing \(flagName): give it on the command line, in \(name), or in the config file")
+            throw SettingsError(
+                .missing, "missing \(flagName): give it on the command line, in \(name), or in the config file")
         }
         return value
     }
 
     /// An integer setting with a default, checked against its range.
-    public func integer(_ name: String, flag: Int?, default defaultValue: Int, range: ClosedRange<Int>, flagName: String) throws(SettingsError) -> Int {
+    public func integer(
+        _ name: String, flag: Int?, default defaultValue: Int, range: ClosedRange<Int>, flagName: String
+    ) throws(SettingsError) -> Int {
         let number: Int
         if let flag {
             number = flag
@@ -68,7 +74,8 @@ public struct Settings: Sendable {
             number = defaultValue
         }
         guard range.contains(number) else {
-            throw SettingsError(.outOfRange, "\(flagName) must be between \(range.lowerBound) and \(range.upperBound), got \(number)")
+            throw SettingsError(
+                .outOfRange, "\(flagName) must be between \(range.lowerBound) and \(range.upperBound), got \(number)")
         }
         return number
     }
@@ -101,8 +108,13 @@ public struct Settings: Sendable {
             guard let eq = line.firstIndex(of: "=") else {
                 // Not echoed: a line pasted here by mistake may hold a password.
                 let name = line.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
-                let shown = name.hasPrefix("STI_") ? "a line starting with \(name) but without '='" : "\(line.count) characters without '='"
-                throw SettingsError(.malformed, "\(path):\(index + 1): expected KEY=VALUE, got \(shown) (the line is not shown: it may hold a secret)")
+                let shown =
+                    name.hasPrefix("STI_")
+                    ? "a line starting with \(name) but without '='" : "\(line.count) characters without '='"
+                throw SettingsError(
+                    .malformed,
+                    "\(path):\(index + 1): expected KEY=VALUE, got \(shown) (the line is not shown: it may hold a secret)"
+                )
             }
             let key = String(line[..<eq]).trimmingCharacters(in: .whitespaces)
             var value = String(line[line.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
@@ -110,7 +122,10 @@ public struct Settings: Sendable {
                 value = String(value.dropFirst().dropLast())
             }
             guard known[key] != nil else {
-                throw SettingsError(.notAllowed, "\(path):\(index + 1): unknown setting \(key) (known: \(known.keys.sorted().joined(separator: ", ")))")
+                throw SettingsError(
+                    .notAllowed,
+                    "\(path):\(index + 1): unknown setting \(key) (known: \(known.keys.sorted().joined(separator: ", ")))"
+                )
             }
             guard key != "STI_CONFIG" else {
                 throw SettingsError(.notAllowed, "\(path):\(index + 1): STI_CONFIG cannot be set inside a config file")
@@ -140,7 +155,10 @@ public struct SettingsError: Error, Sendable, Hashable, CustomStringConvertible 
 
     public var code: Code
     public var description: String
-    public init(_ code: Code, _ description: String) { self.code = code; self.description = description }
+    public init(_ code: Code, _ description: String) {
+        self.code = code
+        self.description = description
+    }
 }
 
 /// The librdkafka properties passed through unchanged (`-X`, `--kafka-config`,
@@ -160,7 +178,8 @@ public enum KafkaPassThrough {
         for key in properties.keys.sorted() {
             guard let why = owned[key] else { continue }
             let place = origin[key].map { " (in \($0))" } ?? ""
-            throw SettingsError(.notAllowed, "the librdkafka property \(key)\(place) cannot be set here: \(why); remove it")
+            throw SettingsError(
+                .notAllowed, "the librdkafka property \(key)\(place) cannot be set here: \(why); remove it")
         }
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What a `--state` path names, found before SQLite (or a rebuild) touches it: `--state` set
@@ -35,13 +36,16 @@ enum StateFile {
         }
         var st = stat()
         if lstat(path, &st) == 0 {
-            throw StateStoreError("state file \(path) is a symbolic link to a file that does not exist; give --state the target's own path")
+            throw StateStoreError(
+                "state file \(path) is a symbolic link to a file that does not exist; give --state the target's own path"
+            )
         }
         let name = (path as NSString).lastPathComponent
         var directory = (path as NSString).deletingLastPathComponent
         if directory.isEmpty { directory = "." }
         guard let resolvedDirectory = realpath(directory, nil) else {
-            throw StateStoreError("state file \(path) cannot be created: its directory \(directory): \(String(cString: strerror(errno)))")
+            throw StateStoreError(
+                "state file \(path) cannot be created: its directory \(directory): \(String(cString: strerror(errno)))")
         }
         defer { free(resolvedDirectory) }
         let base = String(cString: resolvedDirectory)
@@ -86,7 +90,8 @@ enum StateFile {
         let queue = try DatabaseQueue(path: real, configuration: config)
         defer { try? queue.close() }
         return try queue.read { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta')") ?? false
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta')") ?? false
         }
     }
 
@@ -98,15 +103,19 @@ enum StateFile {
         case .absent, .empty, .stiState:
             return nil
         case .directory:
-            return "state file \(path) is a directory, not an sti state; \(untouched), it names a file such as \(path)/state.db"
+            return
+                "state file \(path) is a directory, not an sti state; \(untouched), it names a file such as \(path)/state.db"
         case .notRegularFile:
-            return "state file \(path) is not a regular file (a device, pipe or socket), so it is not an sti state; \(untouched)"
+            return
+                "state file \(path) is not a regular file (a device, pipe or socket), so it is not an sti state; \(untouched)"
         case .notSQLite:
-            return "state file \(path) is not an SQLite database (it does not start with the SQLite header), so it is not an sti state; \(untouched)"
+            return
+                "state file \(path) is not an SQLite database (it does not start with the SQLite header), so it is not an sti state; \(untouched)"
         case .sqliteWithoutMeta:
             return "state file \(path) is an SQLite database but not an sti state (no meta table); \(untouched)"
         case .unreadableSQLite(let reason):
-            return "state file \(path) is an SQLite database whose tables cannot be read (\(reason)), so it cannot be told to be an sti state; "
+            return
+                "state file \(path) is an SQLite database whose tables cannot be read (\(reason)), so it cannot be told to be an sti state; "
                 + "\(untouched). If it is a damaged sti state, move it away yourself: the next run rebuilds the state from the topics"
         case .unreadable(let reason):
             return "state file \(path) cannot be read: \(reason)"
@@ -128,7 +137,9 @@ enum StateFile {
         for name in names where name.hasPrefix(prefix) {
             let rest = name.dropFirst(prefix.count)
             let pid = rest.split(separator: "-", maxSplits: 1).first ?? ""
-            guard !pid.isEmpty, pid.allSatisfy(\.isNumber), ["", "-wal", "-shm"].contains(String(rest.dropFirst(pid.count))) else { continue }
+            guard !pid.isEmpty, pid.allSatisfy(\.isNumber),
+                ["", "-wal", "-shm"].contains(String(rest.dropFirst(pid.count)))
+            else { continue }
             unlink(directory + "/" + name)
         }
     }
@@ -151,8 +162,12 @@ enum StateFile {
 
     static func fsync(path: String, directory: Bool) throws(StateStoreError) {
         let fd = open(path, (directory ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC)
-        guard fd >= 0 else { throw StateStoreError("cannot open \(path) to sync it: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw StateStoreError("cannot open \(path) to sync it: \(String(cString: strerror(errno)))")
+        }
         defer { close(fd) }
-        guard Glibc.fsync(fd) == 0 else { throw StateStoreError("cannot fsync \(path): \(String(cString: strerror(errno)))") }
+        guard Glibc.fsync(fd) == 0 else {
+            throw StateStoreError("cannot fsync \(path): \(String(cString: strerror(errno)))")
+        }
     }
 }

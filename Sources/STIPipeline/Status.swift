@@ -15,7 +15,10 @@ public struct StatusError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var code: Code
     public var description: String
-    public init(_ code: Code, _ description: String) { self.code = code; self.description = description }
+    public init(_ code: Code, _ description: String) {
+        self.code = code
+        self.description = description
+    }
 }
 
 /// What `sti status` reports: per partition how far the aggregator has read and how far the
@@ -69,7 +72,11 @@ public struct StatusReport: Codable, Sendable {
         }
 
         init(code: String, nameZh: String, count: (RecordKind) -> Int) {
-            self.code = code; self.nameZh = nameZh; rd = 0; techContract = 0; countyProfile = 0
+            self.code = code
+            self.nameZh = nameZh
+            rd = 0
+            techContract = 0
+            countyProfile = 0
             for kind in RecordKind.allCases { self[kind] = count(kind) }
         }
     }
@@ -84,21 +91,39 @@ public struct StatusReport: Codable, Sendable {
     public var problems: [String] = []
 
     enum CodingKeys: String, CodingKey {
-        case brokers, partitions, totalLag = "total_lag", lastSnapshot = "last_snapshot"
-        case latestYear = "latest_year", completeness, problems
+        case brokers, partitions
+        case totalLag = "total_lag"
+        case lastSnapshot = "last_snapshot"
+        case latestYear = "latest_year"
+        case completeness, problems
     }
 }
 
 extension StatusReport.Partition {
     enum CodingKeys: String, CodingKey {
-        case topic, partition, storedOffset = "stored_offset", endOffset = "end_offset", lag, storedBeyondEnd = "stored_beyond_end"
+        case topic, partition
+        case storedOffset = "stored_offset"
+        case endOffset = "end_offset"
+        case lag
+        case storedBeyondEnd = "stored_beyond_end"
     }
 }
 extension StatusReport.Snapshot {
-    enum CodingKeys: String, CodingKey { case runId = "run_id", finishedAt = "finished_at", ageSeconds = "age_seconds", counts, authentication }
+    enum CodingKeys: String, CodingKey {
+        case runId = "run_id"
+        case finishedAt = "finished_at"
+        case ageSeconds = "age_seconds"
+        case counts, authentication
+    }
 }
 extension StatusReport.CountyCompleteness {
-    enum CodingKeys: String, CodingKey { case code, nameZh = "name_zh", rd, techContract = "tech_contract", countyProfile = "county_profile" }
+    enum CodingKeys: String, CodingKey {
+        case code
+        case nameZh = "name_zh"
+        case rd
+        case techContract = "tech_contract"
+        case countyProfile = "county_profile"
+    }
 }
 
 /// Collects a `StatusReport` from the state file, the brokers and the snapshot folder.
@@ -111,31 +136,46 @@ public struct StatusProbe: Sendable {
     public var kafkaProperties: [String: String]
     public var timeout: Duration
 
-    public init(brokers: String, statePath: String, out: URL, registry: Registry = .kunming, topicPrefix: String = Defaults.topicPrefix,
-                kafkaProperties: [String: String] = [:], timeout: Duration = .seconds(30)) {
-        self.brokers = brokers; self.statePath = statePath; self.out = out; self.registry = registry
-        self.topicPrefix = topicPrefix; self.kafkaProperties = kafkaProperties; self.timeout = timeout
+    public init(
+        brokers: String, statePath: String, out: URL, registry: Registry = .kunming,
+        topicPrefix: String = Defaults.topicPrefix,
+        kafkaProperties: [String: String] = [:], timeout: Duration = .seconds(30)
+    ) {
+        self.brokers = brokers
+        self.statePath = statePath
+        self.out = out
+        self.registry = registry
+        self.topicPrefix = topicPrefix
+        self.kafkaProperties = kafkaProperties
+        self.timeout = timeout
     }
 
     public func collect(now: Date = Date()) throws(StatusError) -> StatusReport {
         let partitions = try consumerLag()
-        var report = StatusReport(brokers: brokers, partitions: partitions, totalLag: partitions.reduce(0) { $0 + $1.lag },
-                                  lastSnapshot: nil, latestYear: nil, completeness: [])
+        var report = StatusReport(
+            brokers: brokers, partitions: partitions, totalLag: partitions.reduce(0) { $0 + $1.lag },
+            lastSnapshot: nil, latestYear: nil, completeness: [])
         for p in partitions where p.storedBeyondEnd {
-            report.problems.append("\(p.topic)[\(p.partition)]: the state read up to offset \(p.storedOffset), but the log ends at \(p.endOffset): "
-                                   + "the topic was deleted and recreated (or truncated); the next aggregation run stops with an error that says what to do")
+            report.problems.append(
+                "\(p.topic)[\(p.partition)]: the state read up to offset \(p.storedOffset), but the log ends at \(p.endOffset): "
+                    + "the topic was deleted and recreated (or truncated); the next aggregation run stops with an error that says what to do"
+            )
         }
         let writer = SnapshotWriter(out: out)
         if let runId = writer.latestRunId() {
             let runDir = out.appendingPathComponent("runs/\(runId)")
-            if let manifest = try? Manifest.load(contentsOf: runDir.appendingPathComponent(SnapshotWriter.manifestFile)) {
+            if let manifest = try? Manifest.load(contentsOf: runDir.appendingPathComponent(SnapshotWriter.manifestFile))
+            {
                 let finished = Self.parseUTC(manifest.finishedAt)
-                report.lastSnapshot = .init(runId: runId, finishedAt: manifest.finishedAt,
-                                            ageSeconds: finished.map { Int(now.timeIntervalSince($0)) } ?? -1,
-                                            counts: manifest.counts, authentication: manifest.authentication)
+                report.lastSnapshot = .init(
+                    runId: runId, finishedAt: manifest.finishedAt,
+                    ageSeconds: finished.map { Int(now.timeIntervalSince($0)) } ?? -1,
+                    counts: manifest.counts, authentication: manifest.authentication)
             }
             report.latestYear = nil
-            if let text = try? String(contentsOf: runDir.appendingPathComponent(SnapshotWriter.completenessFile), encoding: .utf8) {
+            if let text = try? String(
+                contentsOf: runDir.appendingPathComponent(SnapshotWriter.completenessFile), encoding: .utf8)
+            {
                 (report.latestYear, report.completeness) = Self.latestCompleteness(csv: text, registry: registry)
             }
         }
@@ -146,14 +186,17 @@ public struct StatusProbe: Sendable {
     /// log from the brokers, and the difference.
     public func consumerLag() throws(StatusError) -> [StatusReport.Partition] {
         let store: SQLiteStateStore
-        do { store = try SQLiteStateStore(readingFrom: statePath) } catch { throw StatusError(.stateUnreadable, "\(error)") }
+        do { store = try SQLiteStateStore(readingFrom: statePath) } catch {
+            throw StatusError(.stateUnreadable, "\(error)")
+        }
         let stored: [TopicPartitionKey: Int64]
         do { stored = try store.offsets() } catch { throw StatusError(.stateUnreadable, "\(error)") }
         let ends = try logEnds()
         return ends.keys.sorted().map { key in
             let offset = stored[key] ?? 0
-            return StatusReport.Partition(topic: key.topic, partition: key.partition, storedOffset: offset,
-                                          endOffset: ends[key]!, lag: max(0, ends[key]! - offset), storedBeyondEnd: offset > ends[key]!)
+            return StatusReport.Partition(
+                topic: key.topic, partition: key.partition, storedOffset: offset,
+                endOffset: ends[key]!, lag: max(0, ends[key]! - offset), storedBeyondEnd: offset > ends[key]!)
         }
     }
 
@@ -203,11 +246,14 @@ public struct StatusProbe: Sendable {
         text.withUTF8 { bytes in
             var reader = CSVRowReader(bytes)
             guard let header = try? reader.next(),
-                  let yearAt = header.firstIndex(of: "year"), let geoAt = header.firstIndex(of: "geo_code"),
-                  let kindAt = header.firstIndex(of: "kind"), let recordsAt = header.firstIndex(of: "records") else { return }
+                let yearAt = header.firstIndex(of: "year"), let geoAt = header.firstIndex(of: "geo_code"),
+                let kindAt = header.firstIndex(of: "kind"), let recordsAt = header.firstIndex(of: "records")
+            else { return }
             let width = max(yearAt, geoAt, kindAt, recordsAt)
             while let cells = try? reader.next() {
-                guard cells.count > width, let year = Int(cells[yearAt]), let records = Int(cells[recordsAt]) else { continue }
+                guard cells.count > width, let year = Int(cells[yearAt]), let records = Int(cells[recordsAt]) else {
+                    continue
+                }
                 rows.append((year, cells[geoAt], cells[kindAt], records))
             }
         }
@@ -233,12 +279,16 @@ public struct StatusProbe: Sendable {
         lines.append("brokers \(report.brokers)")
         lines.append(pad("topic", 22) + pad("partition", 10) + pad("stored", 12) + pad("end", 12) + "lag")
         for p in report.partitions {
-            lines.append(pad(p.topic, 22) + pad(String(p.partition), 10) + pad(String(p.storedOffset), 12) + pad(String(p.endOffset), 12) + (p.storedBeyondEnd ? "past the end" : String(p.lag)))
+            lines.append(
+                pad(p.topic, 22) + pad(String(p.partition), 10) + pad(String(p.storedOffset), 12)
+                    + pad(String(p.endOffset), 12) + (p.storedBeyondEnd ? "past the end" : String(p.lag)))
         }
         lines.append("total lag \(report.totalLag)")
         for problem in report.problems { lines.append("PROBLEM: \(problem)") }
         if let s = report.lastSnapshot {
-            lines.append("last snapshot \(s.runId), finished \(s.finishedAt) (\(s.ageSeconds) s ago): read \(s.counts.read), accepted \(s.counts.accepted), duplicates \(s.counts.duplicates), rejected \(s.counts.rejected), held \(s.counts.held); authentication \(s.authentication)")
+            lines.append(
+                "last snapshot \(s.runId), finished \(s.finishedAt) (\(s.ageSeconds) s ago): read \(s.counts.read), accepted \(s.counts.accepted), duplicates \(s.counts.duplicates), rejected \(s.counts.rejected), held \(s.counts.held); authentication \(s.authentication)"
+            )
         } else {
             lines.append("no snapshot yet")
         }

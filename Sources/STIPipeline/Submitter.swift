@@ -15,10 +15,15 @@ public struct Submitter: Sendable {
         public var topicPrefix: String
         /// For `.xlsx` feeds: the sheet to read (default: the first).
         public var sheet: String?
-        public init(kind: RecordKind? = nil, county: String? = nil, encoding: FeedReader.Encoding = .utf8,
-                    registry: Registry = .kunming, topicPrefix: String = Defaults.topicPrefix) {
-            self.kind = kind; self.county = county; self.encoding = encoding
-            self.registry = registry; self.topicPrefix = topicPrefix
+        public init(
+            kind: RecordKind? = nil, county: String? = nil, encoding: FeedReader.Encoding = .utf8,
+            registry: Registry = .kunming, topicPrefix: String = Defaults.topicPrefix
+        ) {
+            self.kind = kind
+            self.county = county
+            self.encoding = encoding
+            self.registry = registry
+            self.topicPrefix = topicPrefix
         }
     }
 
@@ -34,9 +39,12 @@ public struct Submitter: Sendable {
         public var sheet: SheetPlace?
         public var description: String {
             if let fileError { return fileError.description }
-            if let sheet, let line { return errors.map { sheet.describeProblem($0, path: path, row: line) }.joined(separator: "\n") }
+            if let sheet, let line {
+                return errors.map { sheet.describeProblem($0, path: path, row: line) }.joined(separator: "\n")
+            }
             let place = line.map { "\(path):\($0)" } ?? path
-            return errors.map { "\(place): \($0.code.rawValue) \($0.field ?? "-"): \($0.message)" }.joined(separator: "\n")
+            return errors.map { "\(place): \($0.code.rawValue) \($0.field ?? "-"): \($0.message)" }.joined(
+                separator: "\n")
         }
     }
 
@@ -81,7 +89,9 @@ public struct Submitter: Sendable {
     /// year's row of the same identity, the highest revision among the rows). Rows with an
     /// explanation are not listed: the aggregator accepts them and keeps their warnings.
     public func warnings(of checked: CheckResult) -> [RowWarning] {
-        let rows = checked.files.flatMap { file in file.valid.map { (path: file.path, line: $0.line, record: $0.record) } }
+        let rows = checked.files.flatMap { file in
+            file.valid.map { (path: file.path, line: $0.line, record: $0.record) }
+        }
         var latest: [String: Record] = [:]
         for row in rows {
             let identity = row.record.identity
@@ -89,7 +99,9 @@ public struct Submitter: Sendable {
         }
         return rows.flatMap { row -> [RowWarning] in
             guard row.record.explanation == nil else { return [] }
-            return Plausibility.warnings(for: row.record) { latest[$0] }.map { RowWarning(path: row.path, line: row.line, warning: $0) }
+            return Plausibility.warnings(for: row.record) { latest[$0] }.map {
+                RowWarning(path: row.path, line: row.line, warning: $0)
+            }
         }
     }
 
@@ -98,7 +110,8 @@ public struct Submitter: Sendable {
     /// own default, CRC32, puts a county on another partition, and the aggregator would refuse
     /// the message with `E_PARTITION`). A `partitioner` property other than murmur2 is refused.
     public static func producerConfiguration(bootstrapServers: String, properties: [String: String] = [:])
-        throws(SubmitConfigurationError) -> KafkaConfiguration {
+        throws(SubmitConfigurationError) -> KafkaConfiguration
+    {
         var config = KafkaConfiguration(bootstrapServers: bootstrapServers)
         config.clientId = "sti-submit"
         for (key, value) in properties { config.set(key, value) }
@@ -134,7 +147,8 @@ public struct Submitter: Sendable {
             let rows: [FeedReader.Row]
             do {
                 kind = try self.kind(of: path)
-                var reader = FeedReader(kind: kind, county: options.county, encoding: options.encoding, submittedAt: submittedAt)
+                var reader = FeedReader(
+                    kind: kind, county: options.county, encoding: options.encoding, submittedAt: submittedAt)
                 reader.sheet = options.sheet
                 rows = try reader.read(path: path)
             } catch {
@@ -151,23 +165,29 @@ public struct Submitter: Sendable {
     /// Validates rows in a few slices at once: the problems and the valid rows' records, both in
     /// row order. The broker has nothing to do while a feed is checked, and checking is most of
     /// `sti submit`'s time.
-    static func validate(_ rows: [FeedReader.Row], path: String, kind: RecordKind, validator: MessageValidator,
-                         millis: Int64) -> (problems: [RowProblem], valid: [ValidRow]) {
+    static func validate(
+        _ rows: [FeedReader.Row], path: String, kind: RecordKind, validator: MessageValidator,
+        millis: Int64
+    ) -> (problems: [RowProblem], valid: [ValidRow]) {
         let slices = rows.count < 4_096 ? 1 : max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
         let found = Mutex([(problems: [RowProblem], valid: [ValidRow])](repeating: ([], []), count: slices))
         DispatchQueue.concurrentPerform(iterations: slices) { slice in
             var problems: [RowProblem] = []
             var valid: [ValidRow] = []
-            for row in rows[rows.count * slice / slices ..< rows.count * (slice + 1) / slices] {
+            for row in rows[rows.count * slice / slices..<rows.count * (slice + 1) / slices] {
                 let outcome = row.value.withUnsafeBytes { value in
                     withKey(row.key) { key in
-                        validator.validate(InboundMessage(topicKind: kind, key: key, value: value, timestampMillis: millis,
-                                                                    timestampSource: .localClock))
+                        validator.validate(
+                            InboundMessage(
+                                topicKind: kind, key: key, value: value, timestampMillis: millis,
+                                timestampSource: .localClock))
                     }
                 }
                 switch outcome {
                 case .failure(let failure):
-                    problems.append(RowProblem(path: path, line: row.line, errors: failure.errors, fileError: nil, sheet: row.sheet))
+                    problems.append(
+                        RowProblem(path: path, line: row.line, errors: failure.errors, fileError: nil, sheet: row.sheet)
+                    )
                 case .success(let record): valid.append(ValidRow(line: row.line, record: record))
                 }
             }
@@ -195,11 +215,16 @@ public struct Submitter: Sendable {
     public struct Signer: Sendable {
         public var keyRing: KeyRing
         public var keyId: String?
-        public init(keyRing: KeyRing, keyId: String?) { self.keyRing = keyRing; self.keyId = keyId }
+        public init(keyRing: KeyRing, keyId: String?) {
+            self.keyRing = keyRing
+            self.keyId = keyId
+        }
     }
 
-    public func send(_ checked: CheckResult, producer: KafkaProducer, signer: Signer?,
-                     timeout: Duration, progress: ((Int, Int) -> Void)? = nil) throws -> Report {
+    public func send(
+        _ checked: CheckResult, producer: KafkaProducer, signer: Signer?,
+        timeout: Duration, progress: ((Int, Int) -> Void)? = nil
+    ) throws -> Report {
         var index: [(path: String, line: Int)] = []
         index.reserveCapacity(checked.rowCount)
         let total = checked.rowCount
@@ -209,22 +234,34 @@ public struct Submitter: Sendable {
                 var headers: [KafkaHeader] = []
                 if let signer {
                     let now = Int64(Date().timeIntervalSince1970 * 1000)
-                    guard let keyId = signer.keyId ?? row.key.flatMap({ signer.keyRing.signingKeyId(county: $0, atMillis: now) }) else {
-                        throw FeedError(path: file.path, line: row.line, "no signing key for county \(row.key ?? "(none)") in the keys file")
+                    guard
+                        let keyId = signer.keyId
+                            ?? row.key.flatMap({ signer.keyRing.signingKeyId(county: $0, atMillis: now) })
+                    else {
+                        throw FeedError(
+                            path: file.path, line: row.line,
+                            "no signing key for county \(row.key ?? "(none)") in the keys file")
                     }
                     let signature = try signer.keyRing.sign(value: row.value, keyId: keyId)
-                    headers = [KafkaHeader(key: "sti-key-id", string: keyId), KafkaHeader(key: "sti-signature", string: signature)]
+                    headers = [
+                        KafkaHeader(key: "sti-key-id", string: keyId),
+                        KafkaHeader(key: "sti-signature", string: signature),
+                    ]
                 }
                 let tag = index.count
                 index.append((file.path, row.line))
-                try producer.send(topic: topic, key: row.key.map { Array($0.utf8) }, value: row.value, headers: headers, tag: tag)
+                try producer.send(
+                    topic: topic, key: row.key.map { Array($0.utf8) }, value: row.value, headers: headers, tag: tag)
                 if let progress, tag % 1000 == 999 { progress(tag + 1, total) }
             }
         }
         try producer.flush(timeout: timeout)
         progress?(total, total)
         let failures = producer.takeFailures().map { report in
-            (path: index[report.tag].path, line: index[report.tag].line, error: report.error.map { "\($0)" } ?? "not delivered")
+            (
+                path: index[report.tag].path, line: index[report.tag].line,
+                error: report.error.map { "\($0)" } ?? "not delivered"
+            )
         }
         return Report(sent: total - failures.count, failed: failures)
     }

@@ -4,9 +4,9 @@
 // temporary copy): a symlink planted at a predictable name would otherwise make sti truncate
 // or overwrite whatever the link points at (hostile review #13).
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 public enum ExclusiveFile {
@@ -53,7 +53,10 @@ public enum ExclusiveFile {
             while offset < raw.count {
                 let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
                 if n < 0 && errno == EINTR { continue }
-                if n <= 0 { failure = n < 0 ? errno : EIO; return }
+                if n <= 0 {
+                    failure = n < 0 ? errno : EIO
+                    return
+                }
                 offset += n
             }
         }

@@ -19,9 +19,14 @@ public struct IndicatorInputSpec: Sendable, Hashable {
     public var filterColumn: String?
     public var filterValues: Set<String>
 
-    init(_ role: Role, _ kind: RecordKind, _ column: MessageField?, filter: MessageField? = nil, values: Set<String> = []) {
-        self.role = role; self.kind = kind; self.column = column?.name
-        self.filterColumn = filter?.name; self.filterValues = values
+    init(
+        _ role: Role, _ kind: RecordKind, _ column: MessageField?, filter: MessageField? = nil, values: Set<String> = []
+    ) {
+        self.role = role
+        self.kind = kind
+        self.column = column?.name
+        self.filterColumn = filter?.name
+        self.filterValues = values
     }
 
     /// The `status` column of the record files: only `active` records count (section 7).
@@ -37,8 +42,10 @@ extension Indicator {
         switch self {
         case .rdExpenditure: return [S(.value, .rd, .expenditure)]
         case .enterpriseRDShare:
-            return [S(.numerator, .rd, .expenditure, filter: .performer, values: [Performer.enterpriseAboveScale.rawValue]),
-                    S(.denominator, .rd, .expenditure)]
+            return [
+                S(.numerator, .rd, .expenditure, filter: .performer, values: [Performer.enterpriseAboveScale.rawValue]),
+                S(.denominator, .rd, .expenditure),
+            ]
         case .rdIntensity: return [S(.numerator, .rd, .expenditure), S(.denominator, .countyProfile, .gdp)]
         case .techContracts: return [S(.value, .techContract, nil)]
         case .techContractValue: return [S(.value, .techContract, .contractValue)]
@@ -47,9 +54,15 @@ extension Indicator {
             return [S(.value, .techContract, .contractValue, filter: .buyerCountry, values: southAndSoutheastAsia)]
         case .highTechEnterprises: return [S(.value, .countyProfile, .highTechEnterprises)]
         case .inventionPatentsPer10k:
-            return [S(.numerator, .countyProfile, .inventionPatentsHeld), S(.denominator, .countyProfile, .residentPopulation)]
+            return [
+                S(.numerator, .countyProfile, .inventionPatentsHeld),
+                S(.denominator, .countyProfile, .residentPopulation),
+            ]
         case .highTechOutputShare:
-            return [S(.numerator, .countyProfile, .highTechIndustrialOutput), S(.denominator, .countyProfile, .industrialOutput)]
+            return [
+                S(.numerator, .countyProfile, .highTechIndustrialOutput),
+                S(.denominator, .countyProfile, .industrialOutput),
+            ]
         }
     }
 }

@@ -12,7 +12,10 @@ public struct TopicPartitionRange: Codable, Sendable, Hashable, Comparable {
     public var endOffset: Int64
 
     public init(topic: String, partition: Int32, firstOffset: Int64, endOffset: Int64) {
-        self.topic = topic; self.partition = partition; self.firstOffset = firstOffset; self.endOffset = endOffset
+        self.topic = topic
+        self.partition = partition
+        self.firstOffset = firstOffset
+        self.endOffset = endOffset
     }
 
     public static func < (a: TopicPartitionRange, b: TopicPartitionRange) -> Bool {
@@ -20,7 +23,9 @@ public struct TopicPartitionRange: Codable, Sendable, Hashable, Comparable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case topic, partition, firstOffset = "first_offset", endOffset = "end_offset"
+        case topic, partition
+        case firstOffset = "first_offset"
+        case endOffset = "end_offset"
     }
 }
 
@@ -41,15 +46,25 @@ public struct RunCounts: Codable, Sendable, Hashable {
     /// Held messages per `W_` code; a message with several codes is counted once under each.
     public var heldByCode: [WarningCode: Int]
 
-    public init(read: Int = 0, accepted: Int = 0, duplicates: Int = 0, rejected: Int = 0, rejectedByCode: [ErrorCode: Int] = [:],
-                held: Int = 0, heldByCode: [WarningCode: Int] = [:]) {
-        self.read = read; self.accepted = accepted; self.duplicates = duplicates
-        self.rejected = rejected; self.rejectedByCode = rejectedByCode
-        self.held = held; self.heldByCode = heldByCode
+    public init(
+        read: Int = 0, accepted: Int = 0, duplicates: Int = 0, rejected: Int = 0,
+        rejectedByCode: [ErrorCode: Int] = [:],
+        held: Int = 0, heldByCode: [WarningCode: Int] = [:]
+    ) {
+        self.read = read
+        self.accepted = accepted
+        self.duplicates = duplicates
+        self.rejected = rejected
+        self.rejectedByCode = rejectedByCode
+        self.held = held
+        self.heldByCode = heldByCode
     }
 
     enum CodingKeys: String, CodingKey {
-        case read, accepted, duplicates, rejected, rejectedByCode = "rejected_by_code", held, heldByCode = "held_by_code"
+        case read, accepted, duplicates, rejected
+        case rejectedByCode = "rejected_by_code"
+        case held
+        case heldByCode = "held_by_code"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -59,10 +74,12 @@ public struct RunCounts: Codable, Sendable, Hashable {
         try c.encode(duplicates, forKey: .duplicates)
         try c.encode(rejected, forKey: .rejected)
         // Keyed by the code text; codes with a zero count are left out.
-        let byCode = Dictionary(uniqueKeysWithValues: rejectedByCode.filter { $0.value != 0 }.map { ($0.key.rawValue, $0.value) })
+        let byCode = Dictionary(
+            uniqueKeysWithValues: rejectedByCode.filter { $0.value != 0 }.map { ($0.key.rawValue, $0.value) })
         try c.encode(byCode, forKey: .rejectedByCode)
         try c.encode(held, forKey: .held)
-        let heldCodes = Dictionary(uniqueKeysWithValues: heldByCode.filter { $0.value != 0 }.map { ($0.key.rawValue, $0.value) })
+        let heldCodes = Dictionary(
+            uniqueKeysWithValues: heldByCode.filter { $0.value != 0 }.map { ($0.key.rawValue, $0.value) })
         try c.encode(heldCodes, forKey: .heldByCode)
     }
 
@@ -75,7 +92,8 @@ public struct RunCounts: Codable, Sendable, Hashable {
         var byCode: [ErrorCode: Int] = [:]
         for (k, v) in try c.decode([String: Int].self, forKey: .rejectedByCode) {
             guard let code = ErrorCode(rawValue: k) else {
-                throw DecodingError.dataCorruptedError(forKey: .rejectedByCode, in: c, debugDescription: "unknown code \(k)")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .rejectedByCode, in: c, debugDescription: "unknown code \(k)")
             }
             byCode[code] = v
         }
@@ -85,7 +103,8 @@ public struct RunCounts: Codable, Sendable, Hashable {
         var heldCodes: [WarningCode: Int] = [:]
         for (k, v) in try c.decodeIfPresent([String: Int].self, forKey: .heldByCode) ?? [:] {
             guard let code = WarningCode(rawValue: k) else {
-                throw DecodingError.dataCorruptedError(forKey: .heldByCode, in: c, debugDescription: "unknown code \(k)")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .heldByCode, in: c, debugDescription: "unknown code \(k)")
             }
             heldCodes[code] = v
         }
@@ -100,7 +119,11 @@ public struct ManifestFile: Codable, Sendable, Hashable {
     public var rows: Int
     /// SHA-256 of the file's bytes, lower-case hex.
     public var sha256: String
-    public init(name: String, rows: Int, sha256: String) { self.name = name; self.rows = rows; self.sha256 = sha256 }
+    public init(name: String, rows: Int, sha256: String) {
+        self.name = name
+        self.rows = rows
+        self.sha256 = sha256
+    }
 }
 
 /// `manifest.json`: what a run read, what it decided, and what it wrote (section 8). Written
@@ -121,17 +144,29 @@ public struct Manifest: Codable, Sendable, Hashable {
     /// `indicators.csv`, `completeness.csv`, `rejections.csv`, `warnings.csv`, in that order.
     public var files: [ManifestFile]
 
-    public init(runId: String, startedAt: String, finishedAt: String, programVersion: String, authentication: String,
-                offsets: [TopicPartitionRange], counts: RunCounts, previousRunId: String?, files: [ManifestFile]) {
-        self.runId = runId; self.startedAt = startedAt; self.finishedAt = finishedAt
-        self.programVersion = programVersion; self.authentication = authentication
-        self.offsets = offsets; self.counts = counts; self.previousRunId = previousRunId; self.files = files
+    public init(
+        runId: String, startedAt: String, finishedAt: String, programVersion: String, authentication: String,
+        offsets: [TopicPartitionRange], counts: RunCounts, previousRunId: String?, files: [ManifestFile]
+    ) {
+        self.runId = runId
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.programVersion = programVersion
+        self.authentication = authentication
+        self.offsets = offsets
+        self.counts = counts
+        self.previousRunId = previousRunId
+        self.files = files
     }
 
     enum CodingKeys: String, CodingKey {
-        case runId = "run_id", startedAt = "started_at", finishedAt = "finished_at"
-        case programVersion = "program_version", authentication, offsets, counts
-        case previousRunId = "previous_run_id", files
+        case runId = "run_id"
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+        case programVersion = "program_version"
+        case authentication, offsets, counts
+        case previousRunId = "previous_run_id"
+        case files
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -144,7 +179,11 @@ public struct Manifest: Codable, Sendable, Hashable {
         try c.encode(offsets, forKey: .offsets)
         try c.encode(counts, forKey: .counts)
         // Always present: `null` says "first run" explicitly.
-        if let previousRunId { try c.encode(previousRunId, forKey: .previousRunId) } else { try c.encodeNil(forKey: .previousRunId) }
+        if let previousRunId {
+            try c.encode(previousRunId, forKey: .previousRunId)
+        } else {
+            try c.encodeNil(forKey: .previousRunId)
+        }
         try c.encode(files, forKey: .files)
     }
 
@@ -170,13 +209,15 @@ public enum UTCTime {
     /// `YYYYMMDDTHHMMSSZ`, the base of a run id.
     public static func runIdBase(_ date: Date) -> String {
         let c = components(date)
-        return pad(c.year, 4) + pad(c.month, 2) + pad(c.day, 2) + "T" + pad(c.hour, 2) + pad(c.minute, 2) + pad(c.second, 2) + "Z"
+        return pad(c.year, 4) + pad(c.month, 2) + pad(c.day, 2) + "T" + pad(c.hour, 2) + pad(c.minute, 2)
+            + pad(c.second, 2) + "Z"
     }
 
     /// RFC 3339 in UTC with whole seconds: `2026-01-15T01:30:00Z`.
     public static func rfc3339(_ date: Date) -> String {
         let c = components(date)
-        return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2))Z"
+        return
+            "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2))Z"
     }
 
     static func pad(_ v: Int, _ width: Int) -> String {

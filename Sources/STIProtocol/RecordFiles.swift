@@ -10,7 +10,9 @@ public struct RecordSource: Sendable, Hashable, Codable {
     public var partition: Int32
     public var offset: Int64
     public init(topic: String, partition: Int32, offset: Int64) {
-        self.topic = topic; self.partition = partition; self.offset = offset
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
     }
 }
 
@@ -47,7 +49,8 @@ public enum RecordFiles {
     private static func computeFields(_ kind: RecordKind) -> [MessageField] {
         let mask = MessageField.mask(of: kind)
         let own = MessageField.allCases.filter {
-            mask & (1 << UInt32($0.rawValue)) != 0 && $0 != .county && !trailingFields.contains($0) && !omittedFields.contains($0)
+            mask & (1 << UInt32($0.rawValue)) != 0 && $0 != .county && !trailingFields.contains($0)
+                && !omittedFields.contains($0)
         }
         return [.county] + own + trailingFields
     }
@@ -83,8 +86,10 @@ public enum RecordFiles {
     /// source cells.
     public static func cells(_ record: Record, source: RecordSource?) -> [CSVCell] {
         fields(record.kind).map { cell(of: $0, in: record) }
-            + [.text(source?.topic ?? ""), .number(source.map { String($0.partition) } ?? ""),
-               .number(source.map { String($0.offset) } ?? "")]
+            + [
+                .text(source?.topic ?? ""), .number(source.map { String($0.partition) } ?? ""),
+                .number(source.map { String($0.offset) } ?? ""),
+            ]
     }
 
     static func cell(of field: MessageField, in record: Record) -> CSVCell {
@@ -146,7 +151,9 @@ public enum RecordFiles {
 }
 
 /// The column names of `revisions.csv` (section 8).
-public let revisionsCSVHeader = ["year", "geo_code", "indicator", "previous_value", "previous_status", "value", "status"]
+public let revisionsCSVHeader = [
+    "year", "geo_code", "indicator", "previous_value", "previous_status", "value", "status",
+]
 
 /// One row of `revisions.csv`: an indicator row whose value or status changed since the previous
 /// published snapshot, a new one (no previous cells) or a gone one (no current cells).
@@ -159,10 +166,15 @@ public struct RevisionRow: Sendable, Hashable {
     /// nil for a gone row.
     public var current: (value: String, status: String)?
 
-    public init(year: Int, geoCode: String, indicator: String, previous: (value: String, status: String)?,
-                current: (value: String, status: String)?) {
-        self.year = year; self.geoCode = geoCode; self.indicator = indicator
-        self.previous = previous; self.current = current
+    public init(
+        year: Int, geoCode: String, indicator: String, previous: (value: String, status: String)?,
+        current: (value: String, status: String)?
+    ) {
+        self.year = year
+        self.geoCode = geoCode
+        self.indicator = indicator
+        self.previous = previous
+        self.current = current
     }
 
     public static func == (a: Self, b: Self) -> Bool {
@@ -172,14 +184,21 @@ public struct RevisionRow: Sendable, Hashable {
     }
 
     public func hash(into h: inout Hasher) {
-        h.combine(year); h.combine(geoCode); h.combine(indicator)
-        h.combine(previous?.value); h.combine(previous?.status); h.combine(current?.value); h.combine(current?.status)
+        h.combine(year)
+        h.combine(geoCode)
+        h.combine(indicator)
+        h.combine(previous?.value)
+        h.combine(previous?.status)
+        h.combine(current?.value)
+        h.combine(current?.status)
     }
 
     /// The cells in `revisions.csv` column order.
     public var csvCells: [CSVCell] {
-        [.int(year), .text(geoCode), .text(indicator), .number(previous?.value ?? ""), .text(previous?.status ?? ""),
-         .number(current?.value ?? ""), .text(current?.status ?? "")]
+        [
+            .int(year), .text(geoCode), .text(indicator), .number(previous?.value ?? ""), .text(previous?.status ?? ""),
+            .number(current?.value ?? ""), .text(current?.status ?? ""),
+        ]
     }
 
     /// The key cells of an indicator row: year, geography, indicator, and its value and status.
@@ -190,7 +209,11 @@ public struct RevisionRow: Sendable, Hashable {
     /// previous order. `previous` nil (no previous snapshot) gives no rows.
     public static func diff(previous: [Keyed]?, current: [Keyed]) -> [RevisionRow] {
         guard let previous else { return [] }
-        struct Key: Hashable { var year: Int; var geo: String; var indicator: String }
+        struct Key: Hashable {
+            var year: Int
+            var geo: String
+            var indicator: String
+        }
         var before: [Key: (value: String, status: String)] = [:]
         for p in previous { before[Key(year: p.year, geo: p.geoCode, indicator: p.indicator)] = (p.value, p.status) }
         var seen = Set<Key>()
@@ -200,12 +223,16 @@ public struct RevisionRow: Sendable, Hashable {
             seen.insert(key)
             let old = before[key]
             if let old, old.value == c.value, old.status == c.status { continue }
-            rows.append(RevisionRow(year: c.year, geoCode: c.geoCode, indicator: c.indicator, previous: old,
-                                    current: (c.value, c.status)))
+            rows.append(
+                RevisionRow(
+                    year: c.year, geoCode: c.geoCode, indicator: c.indicator, previous: old,
+                    current: (c.value, c.status)))
         }
         for p in previous where !seen.contains(Key(year: p.year, geo: p.geoCode, indicator: p.indicator)) {
-            rows.append(RevisionRow(year: p.year, geoCode: p.geoCode, indicator: p.indicator, previous: (p.value, p.status),
-                                    current: nil))
+            rows.append(
+                RevisionRow(
+                    year: p.year, geoCode: p.geoCode, indicator: p.indicator, previous: (p.value, p.status),
+                    current: nil))
         }
         return rows
     }

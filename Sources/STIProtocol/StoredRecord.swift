@@ -39,11 +39,15 @@ public enum StoredRecord {
 
     static let kinds: [RecordKind] = [.rd, .techContract, .countyProfile]
     static let statuses: [RecordStatus] = [.active, .withdrawn]
-    static let performers: [Performer] = [.enterpriseAboveScale, .enterpriseOther, .researchInstitute,
-                                          .higherEducation, .medical, .other]
+    static let performers: [Performer] = [
+        .enterpriseAboveScale, .enterpriseOther, .researchInstitute,
+        .higherEducation, .medical, .other,
+    ]
     static let contractTypes: [ContractType] = [.development, .transfer, .consulting, .service]
-    static let domains: [TechDomain] = [.electronicInformation, .biomedicine, .newMaterials, .advancedManufacturing,
-                                        .newEnergy, .agriculture, .environment, .other]
+    static let domains: [TechDomain] = [
+        .electronicInformation, .biomedicine, .newMaterials, .advancedManufacturing,
+        .newEnergy, .agriculture, .environment, .other,
+    ]
 
     /// Appends the stored form of `record` to `out`.
     public static func append(_ record: Record, to out: inout [UInt8]) {
@@ -71,8 +75,10 @@ public enum StoredRecord {
             appendString(c.buyerCountry, to: &out)
         case .countyProfile(let p):
             appendSigned(Int64(p.year), to: &out)
-            let figures: [Int64?] = [p.gdp?.scaled, p.residentPopulation?.scaled, p.highTechEnterprises,
-                                     p.inventionPatentsHeld, p.industrialOutput?.scaled, p.highTechIndustrialOutput?.scaled]
+            let figures: [Int64?] = [
+                p.gdp?.scaled, p.residentPopulation?.scaled, p.highTechEnterprises,
+                p.inventionPatentsHeld, p.industrialOutput?.scaled, p.highTechIndustrialOutput?.scaled,
+            ]
             var presence: UInt8 = 0
             for (bit, figure) in figures.enumerated() where figure != nil { presence |= 1 << UInt8(bit) }
             out.append(presence)
@@ -150,7 +156,9 @@ public enum StoredRecord {
         let withExplanation: Bool
 
         init(bytes: UnsafeRawBufferPointer, at position: Int, withExplanation: Bool) {
-            self.bytes = bytes; self.position = position; self.withExplanation = withExplanation
+            self.bytes = bytes
+            self.position = position
+            self.withExplanation = withExplanation
         }
 
         mutating func byte() -> UInt8? {
@@ -193,8 +201,9 @@ public enum StoredRecord {
 
         mutating func record() -> Record? {
             guard let kind = choice(StoredRecord.kinds), let status = choice(StoredRecord.statuses),
-                  let revision = varint().flatMap({ Int(exactly: $0) }),
-                  let county = string(), let submittedAt = string() else { return nil }
+                let revision = varint().flatMap({ Int(exactly: $0) }),
+                let county = string(), let submittedAt = string()
+            else { return nil }
             var explanation: String?
             if withExplanation {
                 guard let text = string() else { return nil }
@@ -203,34 +212,44 @@ public enum StoredRecord {
             let body: RecordBody
             switch kind {
             case .rd:
-                guard let year = int(), let performer = choice(StoredRecord.performers), let expenditure = signed() else { return nil }
-                body = .rd(RDExpenditure(year: year, performer: performer, expenditure: ExactAmount(scaled: expenditure)))
+                guard let year = int(), let performer = choice(StoredRecord.performers), let expenditure = signed()
+                else { return nil }
+                body = .rd(
+                    RDExpenditure(year: year, performer: performer, expenditure: ExactAmount(scaled: expenditure)))
             case .techContract:
                 guard let contractNo = string(), let year = int(), let month = byte(), let day = byte(),
-                      (1...12).contains(month), (1...31).contains(day),
-                      let type = choice(StoredRecord.contractTypes), let domain = choice(StoredRecord.domains),
-                      let value = signed(), let transaction = signed(), let buyer = string() else { return nil }
-                body = .techContract(TechContract(
-                    contractNo: contractNo, registeredOn: CalendarDate(year: year, month: Int(month), day: Int(day)),
-                    contractType: type, domain: domain, contractValue: ExactAmount(scaled: value),
-                    techTransactionValue: ExactAmount(scaled: transaction), buyerCountry: buyer))
+                    (1...12).contains(month), (1...31).contains(day),
+                    let type = choice(StoredRecord.contractTypes), let domain = choice(StoredRecord.domains),
+                    let value = signed(), let transaction = signed(), let buyer = string()
+                else { return nil }
+                body = .techContract(
+                    TechContract(
+                        contractNo: contractNo,
+                        registeredOn: CalendarDate(year: year, month: Int(month), day: Int(day)),
+                        contractType: type, domain: domain, contractValue: ExactAmount(scaled: value),
+                        techTransactionValue: ExactAmount(scaled: transaction), buyerCountry: buyer))
             case .countyProfile:
                 guard let year = int(), let presence = byte(), presence < 1 << 6 else { return nil }
                 var figures: [Int64?] = []
                 for bit in 0..<6 {
-                    if presence & (1 << UInt8(bit)) == 0 { figures.append(nil); continue }
+                    if presence & (1 << UInt8(bit)) == 0 {
+                        figures.append(nil)
+                        continue
+                    }
                     guard let v = signed() else { return nil }
                     figures.append(v)
                 }
-                body = .countyProfile(CountyProfile(
-                    year: year, gdp: figures[0].map(ExactAmount.init(scaled:)),
-                    residentPopulation: figures[1].map(ExactAmount.init(scaled:)),
-                    highTechEnterprises: figures[2], inventionPatentsHeld: figures[3],
-                    industrialOutput: figures[4].map(ExactAmount.init(scaled:)),
-                    highTechIndustrialOutput: figures[5].map(ExactAmount.init(scaled:))))
+                body = .countyProfile(
+                    CountyProfile(
+                        year: year, gdp: figures[0].map(ExactAmount.init(scaled:)),
+                        residentPopulation: figures[1].map(ExactAmount.init(scaled:)),
+                        highTechEnterprises: figures[2], inventionPatentsHeld: figures[3],
+                        industrialOutput: figures[4].map(ExactAmount.init(scaled:)),
+                        highTechIndustrialOutput: figures[5].map(ExactAmount.init(scaled:))))
             }
-            return Record(county: county, revision: revision, status: status, submittedAt: submittedAt,
-                          explanation: explanation, body: body)
+            return Record(
+                county: county, revision: revision, status: status, submittedAt: submittedAt,
+                explanation: explanation, body: body)
         }
     }
 }

@@ -30,11 +30,16 @@ struct AggregateCommand: AsyncParsableCommand {
     @Option(help: "Seconds between snapshots with --follow (STI_INTERVAL, default 60).") var interval: Int?
     @Option(help: "text or json (STI_LOG_FORMAT, default text).") var logFormat: String?
     @Option(help: "Write a node-exporter textfile after each run (STI_METRICS_FILE).") var metricsFile: String?
-    @Option(help: "Messages per batch, one state transaction each (STI_BATCH_SIZE, default \(Defaults.batchSize)).") var batchSize: Int?
-    @Option(help: "At most this many messages per run, then snapshot; 0: up to the log ends seen at the start (STI_MAX_MESSAGES, default 0).")
+    @Option(help: "Messages per batch, one state transaction each (STI_BATCH_SIZE, default \(Defaults.batchSize)).")
+    var batchSize: Int?
+    @Option(
+        help:
+            "At most this many messages per run, then snapshot; 0: up to the log ends seen at the start (STI_MAX_MESSAGES, default 0)."
+    )
     var maxMessages: Int?
 
-    @Option(help: "With --follow: serve Prometheus metrics on [HOST:]PORT; a bare port binds 127.0.0.1 (STI_METRICS_PORT).")
+    @Option(
+        help: "With --follow: serve Prometheus metrics on [HOST:]PORT; a bare port binds 127.0.0.1 (STI_METRICS_PORT).")
     var metricsPort: String?
 
     func run() async throws {
@@ -51,20 +56,27 @@ struct AggregateCommand: AsyncParsableCommand {
             kafkaProperties: try kafka.kafkaProperties(settings),
             rebuild: rebuild,
             timeout: try kafka.timeout(settings),
-            batchSize: try settings.integer("STI_BATCH_SIZE", flag: batchSize, default: Defaults.batchSize, range: 1...1_000_000,
-                                            flagName: "--batch-size"),
-            maxMessages: try settings.integer("STI_MAX_MESSAGES", flag: maxMessages, default: 0, range: 0...1_000_000_000_000,
-                                              flagName: "--max-messages").nonZero)
+            batchSize: try settings.integer(
+                "STI_BATCH_SIZE", flag: batchSize, default: Defaults.batchSize, range: 1...1_000_000,
+                flagName: "--batch-size"),
+            maxMessages: try settings.integer(
+                "STI_MAX_MESSAGES", flag: maxMessages, default: 0, range: 0...1_000_000_000_000,
+                flagName: "--max-messages"
+            ).nonZero)
         let follow = try settings.boolean("STI_FOLLOW", flag: self.follow)
-        let intervalSeconds = try settings.integer("STI_INTERVAL", flag: interval, default: 60, range: 1...86_400, flagName: "--interval")
+        let intervalSeconds = try settings.integer(
+            "STI_INTERVAL", flag: interval, default: 60, range: 1...86_400, flagName: "--interval")
         let metricsPath = settings.value("STI_METRICS_FILE", flag: metricsFile)
         let metricsAddress = settings.value("STI_METRICS_PORT", flag: metricsPort)
-        if metricsAddress != nil && !follow { throw Failure("--metrics-port serves metrics in --follow mode; scheduled runs use --metrics-file") }
+        if metricsAddress != nil && !follow {
+            throw Failure("--metrics-port serves metrics in --follow mode; scheduled runs use --metrics-file")
+        }
         if let metricsAddress { _ = try MetricsServer.parseAddress(metricsAddress) }
 
         // The run, the metrics and the signals are the pipeline's (`AggregateLifecycle`).
-        let lifecycle = AggregateLifecycle(options: options, follow: follow ? .seconds(intervalSeconds) : nil,
-                                           metricsPath: metricsPath, metricsAddress: metricsAddress, logger: logger)
+        let lifecycle = AggregateLifecycle(
+            options: options, follow: follow ? .seconds(intervalSeconds) : nil,
+            metricsPath: metricsPath, metricsAddress: metricsAddress, logger: logger)
         let summary: AggregateSummary?
         do { summary = try await lifecycle.run() } catch is AggregateError {
             throw ExitCode.failure

@@ -5,8 +5,9 @@ import Logging
 import STIFeedGenerator
 import STIPipeline
 import STIProtocol
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `sti`: the command-line tool of sti-pipeline.
@@ -20,8 +21,10 @@ struct STI: AsyncParsableCommand {
             (--config or STI_CONFIG, KEY=VALUE lines). Precedence: flag > environment > file > default.
             """,
         version: stiVersion,
-        subcommands: [AggregateCommand.self, SubmitCommand.self, ValidateCommand.self, TopicsCommand.self, StatusCommand.self,
-                      GenerateCommand.self, DemoCommand.self, TemplateCommand.self, ExplainCommand.self, ReportCommand.self])
+        subcommands: [
+            AggregateCommand.self, SubmitCommand.self, ValidateCommand.self, TopicsCommand.self, StatusCommand.self,
+            GenerateCommand.self, DemoCommand.self, TemplateCommand.self, ExplainCommand.self, ReportCommand.self,
+        ])
 
     /// SIGPIPE is ignored process-wide before anything else runs: a peer that resets a socket
     /// (a metrics scraper, a broker) must cost an EPIPE error on that write, never the process
@@ -38,7 +41,9 @@ struct KafkaOptions: ParsableArguments {
     @Option(name: .long, help: "Bootstrap servers, host:port[,host:port…] (STI_BROKERS).")
     var brokers: String?
 
-    @Option(name: .customShort("X"), help: ArgumentHelp("A librdkafka property, key=value (repeatable), as kcat -X.", valueName: "key=value"))
+    @Option(
+        name: .customShort("X"),
+        help: ArgumentHelp("A librdkafka property, key=value (repeatable), as kcat -X.", valueName: "key=value"))
     var properties: [String] = []
 
     @Option(name: .long, help: "File of librdkafka properties, key=value lines, e.g. SASL/TLS (STI_KAFKA_CONFIG).")
@@ -75,10 +80,13 @@ struct KafkaOptions: ParsableArguments {
         return result
     }
 
-    func topicPrefix(_ settings: Settings) -> String { settings.value("STI_TOPIC_PREFIX", flag: topicPrefix) ?? Defaults.topicPrefix }
+    func topicPrefix(_ settings: Settings) -> String {
+        settings.value("STI_TOPIC_PREFIX", flag: topicPrefix) ?? Defaults.topicPrefix
+    }
 
     func timeout(_ settings: Settings) throws -> Duration {
-        .seconds(try settings.integer("STI_TIMEOUT", flag: timeout, default: 30, range: 1...3600, flagName: "--timeout"))
+        .seconds(
+            try settings.integer("STI_TIMEOUT", flag: timeout, default: 30, range: 1...3600, flagName: "--timeout"))
     }
 }
 

@@ -5,7 +5,9 @@ import STIPipeline
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Per partition the stored offset, the end of the log and the lag; the last snapshot; completeness of the latest year.")
+        abstract:
+            "Per partition the stored offset, the end of the log and the lag; the last snapshot; completeness of the latest year."
+    )
 
     @OptionGroup var kafka: KafkaOptions
     @Option(help: "Snapshot folder (STI_OUT).") var out: String?

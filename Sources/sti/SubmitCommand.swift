@@ -3,8 +3,9 @@ import Foundation
 import Kafka
 import STIPipeline
 import STIProtocol
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension RecordKind: ExpressibleByArgument {}
@@ -27,13 +28,16 @@ struct FeedOptions: ParsableArguments {
     @Option(help: "Sheet of .xlsx workbooks to read (default: the first sheet).")
     var sheet: String?
 
-    @Argument(help: "Feed files: .csv (header row = protocol field names or their Chinese names), .jsonl, or .xlsx workbooks.")
+    @Argument(
+        help: "Feed files: .csv (header row = protocol field names or their Chinese names), .jsonl, or .xlsx workbooks."
+    )
     var files: [String]
 
     func submitter(topicPrefix: String, settings: Settings) throws -> Submitter {
-        var options = Submitter.Options(kind: kind, county: county, encoding: encoding,
-                                        registry: try loadRegistry(settings.value("STI_REGISTRY", flag: registry)),
-                                        topicPrefix: topicPrefix)
+        var options = Submitter.Options(
+            kind: kind, county: county, encoding: encoding,
+            registry: try loadRegistry(settings.value("STI_REGISTRY", flag: registry)),
+            topicPrefix: topicPrefix)
         options.sheet = sheet
         return Submitter(options: options)
     }
@@ -67,8 +71,11 @@ struct ValidateCommand: ParsableCommand {
         let warnings = submitter.warnings(of: result)
         for warning in warnings { printError(warning.description) }
         let held = Set(warnings.map { "\($0.path):\($0.line)" }).count
-        print("\(result.rowCount) row(s) in \(result.files.count) file(s): all valid"
-              + (held > 0 ? "; \(held) row(s) with plausibility warnings and no explanation would be held by the aggregator" : ""))
+        print(
+            "\(result.rowCount) row(s) in \(result.files.count) file(s): all valid"
+                + (held > 0
+                    ? "; \(held) row(s) with plausibility warnings and no explanation would be held by the aggregator"
+                    : ""))
     }
 }
 
@@ -99,27 +106,37 @@ struct SubmitCommand: ParsableCommand {
         for warning in warnings { printError(warning.description) }
         let held = Set(warnings.map { "\($0.path):\($0.line)" }).count
         if held > 0 && !sendHeld {
-            printError("\(held) row(s) would be held by the aggregator until explained: add an `explanation` column, or pass --send-held to send them anyway; nothing was sent")
+            printError(
+                "\(held) row(s) would be held by the aggregator until explained: add an `explanation` column, or pass --send-held to send them anyway; nothing was sent"
+            )
             throw ExitCode.failure
         }
-        if held > 0 { printError("sending \(held) row(s) that the aggregator will hold until they are sent again with an explanation") }
+        if held > 0 {
+            printError(
+                "sending \(held) row(s) that the aggregator will hold until they are sent again with an explanation")
+        }
 
         var signer: Submitter.Signer?
         if let keyId {
             guard let path = settings.value("STI_KEYS", flag: keys) else { throw Failure("--key-id needs --keys") }
             if let warning = KeyRing.permissionWarning(forFileAt: path) { printError("warning: \(warning)") }
             let ring = try KeyRing.load(contentsOf: URL(fileURLWithPath: path))
-            guard let info = ring.keys.first(where: { $0.id == keyId }) else { throw Failure("--key-id \(keyId) is not in \(path)") }
+            guard let info = ring.keys.first(where: { $0.id == keyId }) else {
+                throw Failure("--key-id \(keyId) is not in \(path)")
+            }
             let foreign = checked.files.flatMap(\.rows).compactMap(\.key).filter { $0 != info.county }
             if let other = foreign.first {
-                throw Failure("key \(keyId) belongs to \(info.county), but rows are for \(other): the aggregator would reject them with E_AUTH; nothing was sent")
+                throw Failure(
+                    "key \(keyId) belongs to \(info.county), but rows are for \(other): the aggregator would reject them with E_AUTH; nothing was sent"
+                )
             }
             signer = Submitter.Signer(keyRing: ring, keyId: keyId)
         } else if keys != nil {
             throw Failure("--keys needs --key-id to know which key signs")
         }
 
-        let config = try Submitter.producerConfiguration(bootstrapServers: brokers, properties: try kafka.kafkaProperties(settings))
+        let config = try Submitter.producerConfiguration(
+            bootstrapServers: brokers, properties: try kafka.kafkaProperties(settings))
         let producer = try KafkaProducer(configuration: config)
         let interactive = isatty(STDERR_FILENO) == 1
         let started = ContinuousClock.now
@@ -128,15 +145,21 @@ struct SubmitCommand: ParsableCommand {
         do {
             report = try submitter.send(checked, producer: producer, signer: signer, timeout: timeout) { done, total in
                 guard interactive else { return }
-                let seconds = max(0.001, Double((ContinuousClock.now - started).components.seconds) + Double((ContinuousClock.now - started).components.attoseconds) / 1e18)
-                FileHandle.standardError.write(Data("\r\(done)/\(total) records, \(Int(Double(done) / seconds)) records/s".utf8))
+                let seconds = max(
+                    0.001,
+                    Double((ContinuousClock.now - started).components.seconds) + Double(
+                        (ContinuousClock.now - started).components.attoseconds) / 1e18)
+                FileHandle.standardError.write(
+                    Data("\r\(done)/\(total) records, \(Int(Double(done) / seconds)) records/s".utf8))
             }
         } catch let error as FeedError {
             throw Failure(error.description)
         } catch {
             // Typically the brokers cannot be reached: say which, and that re-sending is safe
             // (a re-sent row is a duplicate, counted and not rejected).
-            throw Failure("could not deliver to the brokers at \(brokers) within \(timeout): \(error); some rows may have arrived, re-sending the files is safe")
+            throw Failure(
+                "could not deliver to the brokers at \(brokers) within \(timeout): \(error); some rows may have arrived, re-sending the files is safe"
+            )
         }
         if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
         try? producer.close(timeout: .seconds(5))
@@ -153,7 +176,8 @@ struct TopicsCommand: ParsableCommand {
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create the submission topics and sti.rejected (idempotent).",
-            discussion: "Submission topics keep everything (retention.ms=-1, no compaction): the log is the audit trail.")
+            discussion:
+                "Submission topics keep everything (retention.ms=-1, no compaction): the log is the audit trail.")
 
         @OptionGroup var kafka: KafkaOptions
         @Option(help: "Partitions per topic.") var partitions: Int32 = 6
@@ -164,12 +188,15 @@ struct TopicsCommand: ParsableCommand {
             let settings = try kafka.settings()
             let brokers = try settings.required("STI_BROKERS", flag: kafka.brokers, flagName: "--brokers")
             guard (1...10_000).contains(partitions) else { throw Failure("--partitions must be between 1 and 10000") }
-            guard (1...100).contains(replicationFactor) else { throw Failure("--replication-factor must be between 1 and 100") }
+            guard (1...100).contains(replicationFactor) else {
+                throw Failure("--replication-factor must be between 1 and 100")
+            }
             var config = KafkaConfiguration(bootstrapServers: brokers)
             for (key, value) in try kafka.kafkaProperties(settings) { config.set(key, value) }
             let admin = try KafkaAdmin(configuration: config)
-            let topics = TopicLayout.topics(prefix: kafka.topicPrefix(settings), partitions: partitions,
-                                            replicationFactor: replicationFactor, minInsyncReplicas: minInsyncReplicas)
+            let topics = TopicLayout.topics(
+                prefix: kafka.topicPrefix(settings), partitions: partitions,
+                replicationFactor: replicationFactor, minInsyncReplicas: minInsyncReplicas)
             let results: [CreateTopicResult]
             do { results = try admin.createTopics(topics, timeout: try kafka.timeout(settings)) } catch {
                 throw Failure("cannot create topics on the brokers at \(brokers): \(error)")

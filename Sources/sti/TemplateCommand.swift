@@ -25,8 +25,9 @@ struct TemplateCommand: ParsableCommand {
         guard out.lowercased().hasSuffix(".xlsx") else { throw Failure("--out must name an .xlsx file") }
         let settings = try Settings(configFile: nil)
         do {
-            try FeedTemplate.write(kind: kind, county: county, year: year, to: URL(fileURLWithPath: out),
-                                   registry: try loadRegistry(settings.value("STI_REGISTRY", flag: registry)))
+            try FeedTemplate.write(
+                kind: kind, county: county, year: year, to: URL(fileURLWithPath: out),
+                registry: try loadRegistry(settings.value("STI_REGISTRY", flag: registry)))
         } catch let error as FeedTemplate.TemplateError {
             throw Failure(error.description)
         }

@@ -88,7 +88,9 @@ func recover(path: String) throws -> (fd: Int32, next: [Int32: Int64]) {
     let complete = (bytes.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? 0
     if complete < bytes.count {
         log("dropping \(bytes.count - complete) byte(s) of a torn last line")
-        guard ftruncate(fd, off_t(complete)) == 0, fsync(fd) == 0 else { throw ProbeError("truncate failed: errno \(errno)") }
+        guard ftruncate(fd, off_t(complete)) == 0, fsync(fd) == 0 else {
+            throw ProbeError("truncate failed: errno \(errno)")
+        }
     }
     var next: [Int32: Int64] = [:]
     for line in bytes[..<complete].split(separator: UInt8(ascii: "\n")) {
@@ -203,7 +205,9 @@ func count(_ options: Options) throws -> Int32 {
         }
     }
     let seconds = started.map { (ContinuousClock.now - $0) / .seconds(1) } ?? 0
-    print("count \(messages) bytes \(bytes) seconds \(seconds) rate \(Int(Double(messages) / max(seconds, 1e-9))) msg/s (checksum \(checksum))")
+    print(
+        "count \(messages) bytes \(bytes) seconds \(seconds) rate \(Int(Double(messages) / max(seconds, 1e-9))) msg/s (checksum \(checksum))"
+    )
     try consumer.close()
     return drained.count == partitionCount ? 0 : 3
 }

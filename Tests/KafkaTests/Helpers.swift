@@ -67,7 +67,9 @@ final class DeliveryLog: Sendable {
 extension KafkaConsumer {
     /// Polls once, copying messages into `into`.
     @discardableResult
-    func pollInto(_ into: inout DrainResult, maxMessages: Int = 500, timeout: Duration = .milliseconds(100)) throws -> Int {
+    func pollInto(_ into: inout DrainResult, maxMessages: Int = 500, timeout: Duration = .milliseconds(100)) throws
+        -> Int
+    {
         try poll(maxMessages: maxMessages, timeout: timeout) { message in
             switch message.kind {
             case .message:
@@ -123,10 +125,13 @@ func requireNoDuplicates(_ messages: [ConsumedMessage], _ context: String) throw
 
 /// Checks that every consumed message is, byte for byte (key, value, headers), the one sent
 /// under the tag its delivery report gave for that position.
-func expectEachConsumedIsWhatWasSent(_ consumed: [ConsumedMessage], tags: [Position: Int], sent: [Int: SentMessage],
-                                     sourceLocation: SourceLocation = #_sourceLocation) throws {
+func expectEachConsumedIsWhatWasSent(
+    _ consumed: [ConsumedMessage], tags: [Position: Int], sent: [Int: SentMessage],
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws {
     for message in consumed {
-        let tag = try #require(tags[message.position], "no delivery report for \(message.position)", sourceLocation: sourceLocation)
+        let tag = try #require(
+            tags[message.position], "no delivery report for \(message.position)", sourceLocation: sourceLocation)
         let original = try #require(sent[tag], "no message sent with tag \(tag)", sourceLocation: sourceLocation)
         #expect(message.key == original.key, sourceLocation: sourceLocation)
         #expect(message.value == original.value, sourceLocation: sourceLocation)

@@ -1,8 +1,9 @@
 import CRdKafka
 import Foundation
-@testable import Kafka
 import STITestSupport
 import Testing
+
+@testable import Kafka
 
 /// Configuration checking, error values and small helpers: no broker involved.
 @Suite(.normalRun)
@@ -17,9 +18,15 @@ struct KafkaConfigurationTests {
     /// librdkafka's own text reaches the caller, naming the property.
     @Test(arguments: [
         BadProperty(key: "foo.bar", value: "1", expected: #"No such configuration property: "foo.bar""#),
-        BadProperty(key: "enable.idempotence", value: "maybe", expected: #"Expected bool value for "enable.idempotence": true or false"#),
-        BadProperty(key: "queue.buffering.max.messages", value: "-5", expected: #"Configuration property "queue.buffering.max.messages" value -5 is outside allowed range"#),
-        BadProperty(key: "compression.codec", value: "zip", expected: #"Invalid value "zip" for configuration property "compression.codec""#),
+        BadProperty(
+            key: "enable.idempotence", value: "maybe",
+            expected: #"Expected bool value for "enable.idempotence": true or false"#),
+        BadProperty(
+            key: "queue.buffering.max.messages", value: "-5",
+            expected: #"Configuration property "queue.buffering.max.messages" value -5 is outside allowed range"#),
+        BadProperty(
+            key: "compression.codec", value: "zip",
+            expected: #"Invalid value "zip" for configuration property "compression.codec""#),
     ])
     func badPropertyIsRejectedWithLibrdkafkasMessage(_ bad: BadProperty) throws {
         let configuration = KafkaConfiguration(bootstrapServers: "127.0.0.1:1", properties: [bad.key: bad.value])
@@ -35,10 +42,13 @@ struct KafkaConfigurationTests {
     @Test(arguments: ["enable.auto.commit", "enable.auto.offset.store"])
     func consumerRejectsAutomaticOffsets(key: String) throws {
         let configuration = KafkaConfiguration(bootstrapServers: "127.0.0.1:1", properties: [key: "true"])
-        let error = try #require(throws: KafkaConfigurationError.self) { _ = try KafkaConsumer(configuration: configuration) }
+        let error = try #require(throws: KafkaConfigurationError.self) {
+            _ = try KafkaConsumer(configuration: configuration)
+        }
         #expect(error.key == key)
         // Saying what we enforce anyway is fine.
-        _ = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: "127.0.0.1:1", properties: [key: "false"]))
+        _ = try KafkaConsumer(
+            configuration: KafkaConfiguration(bootstrapServers: "127.0.0.1:1", properties: [key: "false"]))
     }
 
     @Test func subscribeWithoutAGroupIsRefused() throws {
@@ -53,7 +63,9 @@ struct KafkaConfigurationTests {
         let configuration = KafkaConfiguration(
             bootstrapServers: "127.0.0.1:1",
             properties: ["security.protocol": "ssl", "ssl.ca.location": "/nonexistent/ca.pem"])
-        let error = try #require(throws: KafkaConfigurationError.self) { _ = try KafkaProducer(configuration: configuration) }
+        let error = try #require(throws: KafkaConfigurationError.self) {
+            _ = try KafkaProducer(configuration: configuration)
+        }
         #expect(error.message.contains("ssl.ca.location"), "\(error.message)")
     }
 
@@ -67,7 +79,10 @@ struct KafkaConfigurationTests {
         #expect(configuration.groupId == "g")
         #expect(configuration.clientId == "c")
         #expect(configuration.properties == ["linger.ms": "5"])
-        #expect(configuration.allProperties == ["bootstrap.servers": "b:2", "group.id": "g", "client.id": "c", "linger.ms": "5"])
+        #expect(
+            configuration.allProperties == [
+                "bootstrap.servers": "b:2", "group.id": "g", "client.id": "c", "linger.ms": "5",
+            ])
         try configuration.validate()
         let viaInit = KafkaConfiguration(bootstrapServers: "x", properties: ["group.id": "g2", "acks": "all"])
         #expect(viaInit.groupId == "g2")
@@ -89,13 +104,16 @@ struct KafkaConfigurationTests {
     @Test func propertiesFileSkipsCommentsAndBlankLines() throws {
         try TemporaryDirectory.with { directory in
             let path = directory.file("client.properties")
-            let text = "# SASL settings\r\n\nsecurity.protocol=sasl_plaintext\r\n  sasl.mechanisms = PLAIN\n  # indented comment\nsasl.username=u\nsasl.password=p=w\n"
+            let text =
+                "# SASL settings\r\n\nsecurity.protocol=sasl_plaintext\r\n  sasl.mechanisms = PLAIN\n  # indented comment\nsasl.username=u\nsasl.password=p=w\n"
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             var configuration = KafkaConfiguration(bootstrapServers: "127.0.0.1:1")
             try configuration.loadProperties(fromFile: path)
-            #expect(configuration.properties == [
-                "security.protocol": "sasl_plaintext", "sasl.mechanisms": "PLAIN", "sasl.username": "u", "sasl.password": "p=w",
-            ])
+            #expect(
+                configuration.properties == [
+                    "security.protocol": "sasl_plaintext", "sasl.mechanisms": "PLAIN", "sasl.username": "u",
+                    "sasl.password": "p=w",
+                ])
             try configuration.validate()
             // Secrets stay out of logs.
             #expect(!configuration.description.contains("p=w"))

@@ -12,25 +12,30 @@ struct KafkaMockOffsetAndAdminTests {
             defer { cluster.close() }
             let topic = uniqueTopic("marks")
             try cluster.createTopic(topic, partitions: 1)
-            let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
+            let producer = try KafkaProducer(
+                configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
             for index in 0..<10 { try producer.send(topic: topic, value: Array("m-\(index)".utf8)) }
             try producer.flush(timeout: .seconds(30))
             let consumer = try KafkaConsumer(
-                configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, groupId: uniqueTopic("g")))
+                configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, groupId: uniqueTopic("g"))
+            )
             let marks = try consumer.queryWatermarks(topic: topic, partition: 0, timeout: .seconds(10))
             try consumer.assign([TopicPartitionOffset(topic: topic, partition: 0, offset: 3)])
             let read = try consumer.drain(partitions: [0])
             let position = try consumer.position([TopicPartitionOffset(topic: topic, partition: 0)])
             try consumer.storeOffsets([TopicPartitionOffset(topic: topic, partition: 0, offset: 8)])
             try consumer.commitStoredOffsets()
-            let committed = try consumer.committed([TopicPartitionOffset(topic: topic, partition: 0)], timeout: .seconds(10))
+            let committed = try consumer.committed(
+                [TopicPartitionOffset(topic: topic, partition: 0)], timeout: .seconds(10))
             var unassignedStore: KafkaError?
             do {
                 try consumer.storeOffsets([TopicPartitionOffset(topic: topic + "-other", partition: 0, offset: 1)])
             } catch let error as KafkaError { unassignedStore = error }
             try consumer.close()
-            return (marks: marks, read: read.messages.map(\.offset), position: position, committed: committed,
-                    unassignedStore: unassignedStore)
+            return (
+                marks: marks, read: read.messages.map(\.offset), position: position, committed: committed,
+                unassignedStore: unassignedStore
+            )
         }
         #expect(outcome.marks.low == 0)
         #expect(outcome.marks.high == 10)
@@ -47,7 +52,8 @@ struct KafkaMockOffsetAndAdminTests {
             let topic = uniqueTopic("commitfail")
             try cluster.createTopic(topic, partitions: 1)
             let consumer = try KafkaConsumer(
-                configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, groupId: uniqueTopic("g")))
+                configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, groupId: uniqueTopic("g"))
+            )
             try consumer.assign([TopicPartitionOffset.beginning(topic, 0)])
             let offsets = [TopicPartitionOffset(topic: topic, partition: 0, offset: 0)]
             try consumer.commit(offsets, synchronous: true)  // coordinator known from here on
@@ -67,7 +73,9 @@ struct KafkaMockOffsetAndAdminTests {
             let laterErrors = consumer.takeAsyncCommitErrors()
             try consumer.close()
             var afterClose: [KafkaError] = []
-            do { try consumer.poll(maxMessages: 1, timeout: .zero) { _ in } } catch let error as KafkaError { afterClose.append(error) }
+            do { try consumer.poll(maxMessages: 1, timeout: .zero) { _ in } } catch let error as KafkaError {
+                afterClose.append(error)
+            }
             do { try consumer.commit(offsets) } catch let error as KafkaError { afterClose.append(error) }
             do { try consumer.assign(offsets) } catch let error as KafkaError { afterClose.append(error) }
             try consumer.close()  // idempotent
@@ -91,17 +99,22 @@ struct KafkaMockOffsetAndAdminTests {
             var createError: KafkaError?
             var createResults: [CreateTopicResult] = []
             do {
-                createResults = try admin.createTopics([NewTopic(name: uniqueTopic("new"), partitions: 2)], timeout: .seconds(2))
+                createResults = try admin.createTopics(
+                    [NewTopic(name: uniqueTopic("new"), partitions: 2)], timeout: .seconds(2))
             } catch let error as KafkaError { createError = error }
-            return (metadata: metadata, topic: topic, clusterId: clusterId, createError: createError, createResults: createResults)
+            return (
+                metadata: metadata, topic: topic, clusterId: clusterId, createError: createError,
+                createResults: createResults
+            )
         }
         let described = try #require(outcome.metadata.first { $0.name == outcome.topic })
         #expect(described.partitions == [0, 1, 2, 3, 4])
         #expect(described.error == nil)
         #expect(!outcome.clusterId.isEmpty)
         // The 2.0.2 mock has no CreateTopics: the failure must surface (thrown or per topic), never pass as created.
-        #expect(outcome.createError != nil || outcome.createResults.allSatisfy { !$0.exists },
-                "\(String(describing: outcome.createError)) \(outcome.createResults)")
+        #expect(
+            outcome.createError != nil || outcome.createResults.allSatisfy { !$0.exists },
+            "\(String(describing: outcome.createError)) \(outcome.createResults)")
     }
 
     @Test func mockClusterRejectsUseAfterClose() throws {

@@ -22,13 +22,18 @@ struct KafkaMockClusterTests {
                 let value = Array("v-\(index)".utf8) + [0, 255, 10, UInt8(index % 256)]
                 let headers =
                     index % 3 == 0
-                    ? [] : [KafkaHeader(key: "sti-key-id", string: "id-\(index)"), KafkaHeader(key: "bin", value: [0, 1, 2])]
+                    ? []
+                    : [
+                        KafkaHeader(key: "sti-key-id", string: "id-\(index)"),
+                        KafkaHeader(key: "bin", value: [0, 1, 2]),
+                    ]
                 sent[index] = SentMessage(key: key, value: value, headers: headers)
                 try producer.send(topic: topic, key: key, value: value, headers: headers, tag: index)
             }
             try producer.flush(timeout: .seconds(30))
 
-            let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
+            let consumer = try KafkaConsumer(
+                configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
             try consumer.assign((0..<3).map { TopicPartitionOffset.beginning(topic, $0) })
             // Zero-copy accessors checked on the view itself, before anything is copied.
             var headerMismatches = 0
@@ -77,7 +82,8 @@ struct KafkaMockClusterTests {
                 configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), onDelivery: log.handler)
             func produce(_ range: Range<Int>) throws {
                 for index in range {
-                    try producer.send(topic: topic, key: Array("k\(index % 5)".utf8), value: Array("m-\(index)".utf8), tag: index)
+                    try producer.send(
+                        topic: topic, key: Array("k\(index % 5)".utf8), value: Array("m-\(index)".utf8), tag: index)
                 }
                 try producer.flush(timeout: .seconds(30))
             }
@@ -87,7 +93,8 @@ struct KafkaMockClusterTests {
             var first = DrainResult()
             var next: [Int32: Int64] = [:]
             do {
-                let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
+                let consumer = try KafkaConsumer(
+                    configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
                 try consumer.assign((0..<3).map { TopicPartitionOffset.beginning(topic, $0) })
                 let deadline = ContinuousClock.now + .seconds(30)
                 while first.messages.count < 250 && ContinuousClock.now < deadline {
@@ -99,9 +106,12 @@ struct KafkaMockClusterTests {
             try produce(600..<900)
 
             // Second run: start exactly there.
-            let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
+            let consumer = try KafkaConsumer(
+                configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
             try consumer.assign(
-                (0..<3).map { TopicPartitionOffset(topic: topic, partition: $0, offset: next[$0] ?? KafkaOffset.beginning) })
+                (0..<3).map {
+                    TopicPartitionOffset(topic: topic, partition: $0, offset: next[$0] ?? KafkaOffset.beginning)
+                })
             let second = try consumer.drain(partitions: [0, 1, 2])
             let positions = try consumer.position((0..<3).map { TopicPartitionOffset(topic: topic, partition: $0) })
             try consumer.close()
@@ -119,7 +129,8 @@ struct KafkaMockClusterTests {
         }
         // The consumer's position is one past the last message of each partition.
         for position in outcome.positions {
-            let last = (outcome.first + outcome.second).filter { $0.partition == position.partition }.map(\.offset).max()
+            let last = (outcome.first + outcome.second).filter { $0.partition == position.partition }.map(\.offset)
+                .max()
             #expect(position.offset == (last ?? -1) + 1)
         }
     }
@@ -130,7 +141,8 @@ struct KafkaMockClusterTests {
             defer { cluster.close() }
             let topic = uniqueTopic("commit")
             try cluster.createTopic(topic, partitions: 2)
-            let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
+            let producer = try KafkaProducer(
+                configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
             for index in 0..<200 {
                 try producer.send(topic: topic, value: Array("m-\(index)".utf8), partition: Int32(index % 2))
             }
@@ -143,10 +155,14 @@ struct KafkaMockClusterTests {
             try first.assign([TopicPartitionOffset.beginning(topic, 0), TopicPartitionOffset.beginning(topic, 1)])
             var read = DrainResult()
             let deadline = ContinuousClock.now + .seconds(30)
-            while read.messages.count < 60 && ContinuousClock.now < deadline { try first.pollInto(&read, maxMessages: 20) }
+            while read.messages.count < 60 && ContinuousClock.now < deadline {
+                try first.pollInto(&read, maxMessages: 20)
+            }
             var next: [Int32: Int64] = [0: 0, 1: 0]
             for message in read.messages { next[message.partition] = message.offset + 1 }
-            let toCommit = next.sorted { $0.key < $1.key }.map { TopicPartitionOffset(topic: topic, partition: $0.key, offset: $0.value) }
+            let toCommit = next.sorted { $0.key < $1.key }.map {
+                TopicPartitionOffset(topic: topic, partition: $0.key, offset: $0.value)
+            }
             try first.commit(toCommit, synchronous: true)
             let committed = try first.committed(
                 [TopicPartitionOffset(topic: topic, partition: 0), TopicPartitionOffset(topic: topic, partition: 1)],
@@ -158,7 +174,10 @@ struct KafkaMockClusterTests {
             let rest = try second.drain(partitions: [0, 1])
             let events = second.takeRebalanceEvents()
             try second.close()
-            return (first: read.messages, committed: committed, expectedCommitted: toCommit, rest: rest.messages, events: events)
+            return (
+                first: read.messages, committed: committed, expectedCommitted: toCommit, rest: rest.messages,
+                events: events
+            )
         }
         #expect(outcome.committed.map(\.offset) == outcome.expectedCommitted.map(\.offset))
         #expect(outcome.committed.allSatisfy { $0.error == nil })
@@ -178,9 +197,12 @@ struct KafkaMockClusterTests {
             defer { cluster.close() }
             let topic = uniqueTopic("rebalance")
             try cluster.createTopic(topic, partitions: 4)
-            let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
+            let producer = try KafkaProducer(
+                configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
             // Old data that the members must skip: their (external) store says "start at 10".
-            for index in 0..<40 { try producer.send(topic: topic, value: Array("old-\(index)".utf8), partition: Int32(index % 4)) }
+            for index in 0..<40 {
+                try producer.send(topic: topic, value: Array("old-\(index)".utf8), partition: Int32(index % 4))
+            }
             try producer.flush(timeout: .seconds(30))
             let external: KafkaRebalanceHandler = { event in
                 event.partitions.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: 10) }
@@ -203,21 +225,25 @@ struct KafkaMockClusterTests {
             deadline = ContinuousClock.now + .seconds(60)
             while try !(first.assignment().count == 2 && second.assignment().count == 2) {
                 guard ContinuousClock.now < deadline else {
-                    throw TestFailure("rebalance did not split 2/2: \(try first.assignment()) \(try second.assignment())")
+                    throw TestFailure(
+                        "rebalance did not split 2/2: \(try first.assignment()) \(try second.assignment())")
                 }
                 try first.pollInto(&firstResult)
                 try second.pollInto(&secondResult)
             }
             let firstOwns = Set(try first.assignment().map(\.partition))
             let secondOwns = Set(try second.assignment().map(\.partition))
-            for index in 0..<400 { try producer.send(topic: topic, value: Array("new-\(index)".utf8), partition: Int32(index % 4)) }
+            for index in 0..<400 {
+                try producer.send(topic: topic, value: Array("new-\(index)".utf8), partition: Int32(index % 4))
+            }
             try producer.flush(timeout: .seconds(30))
             deadline = ContinuousClock.now + .seconds(30)
             while firstResult.messages.count + secondResult.messages.count < 400
                 || !firstOwns.isSubset(of: firstResult.drained) || !secondOwns.isSubset(of: secondResult.drained)
             {
                 guard ContinuousClock.now < deadline else {
-                    throw TestFailure("only \(firstResult.messages.count)+\(secondResult.messages.count) of 400 arrived")
+                    throw TestFailure(
+                        "only \(firstResult.messages.count)+\(secondResult.messages.count) of 400 arrived")
                 }
                 try first.pollInto(&firstResult)
                 try second.pollInto(&secondResult)
@@ -226,7 +252,8 @@ struct KafkaMockClusterTests {
             try second.close()
             try first.close()
             return (
-                firstOwns: firstOwns, secondOwns: secondOwns, first: firstResult.messages, second: secondResult.messages,
+                firstOwns: firstOwns, secondOwns: secondOwns, first: firstResult.messages,
+                second: secondResult.messages,
                 events: events
             )
         }
@@ -248,14 +275,21 @@ struct KafkaMockClusterTests {
         #expect(firstEvents.contains { $0.kind == .revoked }, "\(firstEvents)")
         #expect(firstEvents.allSatisfy { $0.isCooperative == cooperative })
         #expect(Self.replay(firstEvents, cooperative: cooperative) == outcome.firstOwns, "\(firstEvents)")
-        #expect(Self.replay(outcome.events.second, cooperative: cooperative) == outcome.secondOwns, "\(outcome.events.second)")
+        #expect(
+            Self.replay(outcome.events.second, cooperative: cooperative) == outcome.secondOwns,
+            "\(outcome.events.second)")
         if cooperative {
             // Incremental: nothing the first member keeps is ever revoked.
-            #expect(firstEvents.filter { $0.kind == .revoked }.allSatisfy { Set($0.partitions.map(\.partition)).isDisjoint(with: outcome.firstOwns) })
+            #expect(
+                firstEvents.filter { $0.kind == .revoked }.allSatisfy {
+                    Set($0.partitions.map(\.partition)).isDisjoint(with: outcome.firstOwns)
+                })
         } else {
             // Eager: assignments alternate with taking everything away (revoked, or lost when
             // a session timed out).
-            #expect(firstEvents.enumerated().allSatisfy { ($0.element.kind == .assigned) == ($0.offset % 2 == 0) }, "\(firstEvents)")
+            #expect(
+                firstEvents.enumerated().allSatisfy { ($0.element.kind == .assigned) == ($0.offset % 2 == 0) },
+                "\(firstEvents)")
         }
     }
 
@@ -293,7 +327,8 @@ struct KafkaMockClusterTests {
                     Thread.sleep(forTimeInterval: 0.5)
                     try cluster.setBroker(1, up: true)
                 }
-                try producer.send(topic: topic, key: Array("k\(index % 13)".utf8), value: Array("m-\(index)".utf8), tag: index)
+                try producer.send(
+                    topic: topic, key: Array("k\(index % 13)".utf8), value: Array("m-\(index)".utf8), tag: index)
             }
             try producer.flush(timeout: .seconds(60))
 
@@ -305,7 +340,9 @@ struct KafkaMockClusterTests {
             try consumer.assign((0..<4).map { TopicPartitionOffset.beginning(topic, $0) })
             var result = DrainResult()
             let deadline = ContinuousClock.now + .seconds(60)
-            while result.messages.count < 600 && ContinuousClock.now < deadline { try consumer.pollInto(&result, maxMessages: 50) }
+            while result.messages.count < 600 && ContinuousClock.now < deadline {
+                try consumer.pollInto(&result, maxMessages: 50)
+            }
             try cluster.setBroker(2, up: false)
             Thread.sleep(forTimeInterval: 0.5)
             try cluster.setBroker(2, up: true)
@@ -339,7 +376,8 @@ struct KafkaMockClusterTests {
             let topic = uniqueTopic("reject")
             try cluster.createTopic(topic, partitions: 1)
             let producer = try KafkaProducer(
-                configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, properties: ["linger.ms": "0"]))
+                configuration: KafkaConfiguration(
+                    bootstrapServers: cluster.bootstrapServers, properties: ["linger.ms": "0"]))
             try producer.send(topic: topic, value: Array("warm-up".utf8), tag: 1)
             try producer.flush(timeout: .seconds(30))
             try cluster.pushRequestErrors(apiKey: .produce, errors: [code])
@@ -351,7 +389,10 @@ struct KafkaMockClusterTests {
                 try producer.send(topic: topic, value: Array("later".utf8), tag: 43)
                 try producer.flush(timeout: .seconds(30))
             } catch { laterError = "\(error)" }
-            return (delivered: producer.delivered, failed: producer.failed, failures: producer.takeFailures(), laterError: laterError)
+            return (
+                delivered: producer.delivered, failed: producer.failed, failures: producer.takeFailures(),
+                laterError: laterError
+            )
         }
         #expect(outcome.failed == 1)
         #expect(outcome.failures.map(\.tag) == [42])
@@ -393,7 +434,8 @@ struct KafkaMockClusterTests {
             let topic = uniqueTopic("timeout")
             try cluster.createTopic(topic, partitions: 2)
             let producer = try KafkaProducer(
-                configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, properties: ["message.timeout.ms": "1000"]))
+                configuration: KafkaConfiguration(
+                    bootstrapServers: cluster.bootstrapServers, properties: ["message.timeout.ms": "1000"]))
             try producer.send(topic: topic, value: Array("before".utf8), tag: 0)
             try producer.flush(timeout: .seconds(30))
             try cluster.setBroker(-1, up: false)
@@ -404,7 +446,8 @@ struct KafkaMockClusterTests {
         #expect(outcome.delivered == 1)
         #expect(outcome.failed == 20)
         #expect(outcome.failures.map(\.tag).sorted() == Array(1...20))
-        #expect(outcome.failures.allSatisfy { $0.error?.errorCode == .messageTimedOut }, "\(outcome.failures.prefix(3))")
+        #expect(
+            outcome.failures.allSatisfy { $0.error?.errorCode == .messageTimedOut }, "\(outcome.failures.prefix(3))")
     }
 
     /// What librdkafka refuses outright is thrown from `send` and never counted as in flight.
@@ -415,21 +458,28 @@ struct KafkaMockClusterTests {
             let topic = uniqueTopic("refuse")
             try cluster.createTopic(topic, partitions: 3)
             let producer = try KafkaProducer(
-                configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, properties: ["message.max.bytes": "10000"]))
+                configuration: KafkaConfiguration(
+                    bootstrapServers: cluster.bootstrapServers, properties: ["message.max.bytes": "10000"]))
             try producer.send(topic: topic, value: Array("fine".utf8))
             try producer.flush(timeout: .seconds(30))
             var thrown: [KafkaError] = []
-            do { try producer.send(topic: topic, value: [UInt8](repeating: 7, count: 20_000)) } catch let error as KafkaError {
+            do { try producer.send(topic: topic, value: [UInt8](repeating: 7, count: 20_000)) } catch let error
+                as KafkaError
+            {
                 thrown.append(error)
             }
-            do { try producer.send(topic: topic, value: Array("x".utf8), partition: 99) } catch let error as KafkaError {
+            do { try producer.send(topic: topic, value: Array("x".utf8), partition: 99) } catch let error as KafkaError
+            {
                 thrown.append(error)
             }
             try producer.close()
             do { try producer.send(topic: topic, value: Array("closed".utf8)) } catch let error as KafkaError {
                 thrown.append(error)
             }
-            return (thrown: thrown, delivered: producer.delivered, failed: producer.failed, outstanding: producer.outstanding)
+            return (
+                thrown: thrown, delivered: producer.delivered, failed: producer.failed,
+                outstanding: producer.outstanding
+            )
         }
         #expect(outcome.thrown.map(\.errorCode) == [.messageSizeTooLarge, .unknownPartition, .state])
         #expect(outcome.delivered == 1)
@@ -470,8 +520,10 @@ struct KafkaMockClusterTests {
             do { try producer.flush(timeout: .milliseconds(200)) } catch let error as KafkaError { flushError = error }
             try cluster.setBroker(-1, up: true)
             try producer.flush(timeout: .seconds(60))
-            return (deliveredWhileSlow: deliveredWhileSlow, accepted: accepted, refusal: refusal,
-                    flushError: flushError, delivered: producer.delivered, failed: producer.failed)
+            return (
+                deliveredWhileSlow: deliveredWhileSlow, accepted: accepted, refusal: refusal,
+                flushError: flushError, delivered: producer.delivered, failed: producer.failed
+            )
         }
         #expect(outcome.deliveredWhileSlow == 100)
         #expect(outcome.accepted <= 5)

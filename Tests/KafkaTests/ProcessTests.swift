@@ -68,8 +68,10 @@ struct KafkaKillAndRestartTests {
             defer { broker.close() }
             let produced = try ChildProcess.run(
                 probe,
-                ["produce", "--brokers", broker.bootstrapServers, "--topic", topic, "--count", String(total),
-                 "--partitions", String(partitions)],
+                [
+                    "produce", "--brokers", broker.bootstrapServers, "--topic", topic, "--count", String(total),
+                    "--partitions", String(partitions),
+                ],
                 environment: broker.environment, timeout: .seconds(60))
             guard produced.succeeded else {
                 throw TestFailure("producing failed: \(produced.stdoutText) \(produced.stderrText.suffix(1500))")
@@ -94,16 +96,22 @@ struct KafkaKillAndRestartTests {
                 while Self.lineCount(output) < threshold {
                     guard child.isRunning, ContinuousClock.now < deadline else {
                         let result = child.wait(timeout: .seconds(5))
-                        throw TestFailure("probe stopped before \(threshold) lines (\(result.status)): \(result.stderrText.suffix(1500))")
+                        throw TestFailure(
+                            "probe stopped before \(threshold) lines (\(result.status)): \(result.stderrText.suffix(1500))"
+                        )
                     }
                     usleep(2_000)
                 }
                 child.kill(SIGKILL)
                 let result = child.wait(timeout: .seconds(10))
-                kills.append(KillRun(linesAtKill: Self.lineCount(output), status: result.status, stderr: result.stderrText))
+                kills.append(
+                    KillRun(linesAtKill: Self.lineCount(output), status: result.status, stderr: result.stderrText))
             }
-            let final = try ChildProcess.run(probe, consume + ["--until-eof"], environment: broker.environment, timeout: .seconds(120))
-            guard final.succeeded else { throw TestFailure("final run failed (\(final.status)): \(final.stderrText.suffix(1500))") }
+            let final = try ChildProcess.run(
+                probe, consume + ["--until-eof"], environment: broker.environment, timeout: .seconds(120))
+            guard final.succeeded else {
+                throw TestFailure("final run failed (\(final.status)): \(final.stderrText.suffix(1500))")
+            }
             let text = try String(contentsOfFile: output, encoding: .utf8)
             return (kills: kills, lines: text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init))
         }
@@ -174,13 +182,15 @@ struct TestFixtureTests {
 
     @Test func kcatOutputParserKeepsEveryByte() throws {
         let value: [UInt8] = [0, 10, 13, 9, 255, 32]
-        let output = Array("1 7 2 6\n".utf8) + Array("k1".utf8) + value + Array("\nh=1\n".utf8)
+        let output =
+            Array("1 7 2 6\n".utf8) + Array("k1".utf8) + value + Array("\nh=1\n".utf8)
             + Array("0 3 -1 -1\n\n\n".utf8)
         let records = try Kcat.parse(output)
-        #expect(records == [
-            KcatRecord(partition: 1, offset: 7, key: Array("k1".utf8), value: value, headers: "h=1"),
-            KcatRecord(partition: 0, offset: 3, key: nil, value: nil, headers: ""),
-        ])
+        #expect(
+            records == [
+                KcatRecord(partition: 1, offset: 7, key: Array("k1".utf8), value: value, headers: "h=1"),
+                KcatRecord(partition: 0, offset: 3, key: nil, value: nil, headers: ""),
+            ])
         #expect(throws: TestEnvironmentError.self) { _ = try Kcat.parse(Array("1 7 2 60\nk1".utf8)) }
     }
 
@@ -194,7 +204,10 @@ struct TestFixtureTests {
             let log = broker.log
             broker.stop()
             broker.stop()
-            return (metadata: metadata, listeningBefore: listeningBefore, listeningAfter: FreePort.isListening(port), log: log)
+            return (
+                metadata: metadata, listeningBefore: listeningBefore, listeningAfter: FreePort.isListening(port),
+                log: log
+            )
         }
         #expect(outcome.log.contains("127.0.0.1"), "\(outcome.log)")
         #expect(outcome.metadata.contains(#"topic "fixture" with 2 partitions"#))
@@ -206,13 +219,18 @@ struct TestFixtureTests {
         let outcome = try await onDedicatedThread {
             // Resolved, because development packages reach these sources through symlinks.
             let script = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
-                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Deploy/local-broker.sh").path
-            guard FileManager.default.isExecutableFile(atPath: script) else { throw TestFailure("no script at \(script)") }
+                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+                    "Deploy/local-broker.sh"
+                ).path
+            guard FileManager.default.isExecutableFile(atPath: script) else {
+                throw TestFailure("no script at \(script)")
+            }
             let directory = try TemporaryDirectory(prefix: "broker")
             let port = try FreePort.allocate()
             let environment = [
                 "STI_BROKER_PORT": String(port), "STI_BROKER_DIR": directory.path,
-                "STI_TANSU": try KafkaTestEnvironment.tansuPath(), "STI_RDKAFKA216_DIR": try KafkaTestEnvironment.rdkafka216Dir(),
+                "STI_TANSU": try KafkaTestEnvironment.tansuPath(),
+                "STI_RDKAFKA216_DIR": try KafkaTestEnvironment.rdkafka216Dir(),
             ]
             func run(_ command: String, _ environment: [String: String] = environment) throws -> ProcessResult {
                 try ChildProcess.run("/bin/bash", [script, command], environment: environment, timeout: .seconds(60))
@@ -222,7 +240,9 @@ struct TestFixtureTests {
             steps.append(("start", try run("start")))
             steps.append(("start", try run("start")))
             steps.append(("status", try run("status")))
-            let kcat = try Kcat(brokers: "127.0.0.1:\(port)", environment: KafkaTestEnvironment.tansuClientEnvironment()).metadata()
+            let kcat = try Kcat(
+                brokers: "127.0.0.1:\(port)", environment: KafkaTestEnvironment.tansuClientEnvironment()
+            ).metadata()
             steps.append(("stop", try run("stop")))
             let listening = FreePort.isListening(port)
             steps.append(("stop", try run("stop")))
@@ -236,11 +256,17 @@ struct TestFixtureTests {
             let foreignAlive = FreePort.isListening(foreign.port)
             foreign.stop()
             let usage = try run("bogus")
-            return (steps: steps.map { ($0.0, $0.1.status, $0.1.stdoutText + $0.1.stderrText) }, kcat: kcat,
-                    listeningAfterStop: listening, foreignAlive: foreignAlive, usage: usage.status, port: port)
+            return (
+                steps: steps.map { ($0.0, $0.1.status, $0.1.stdoutText + $0.1.stderrText) }, kcat: kcat,
+                listeningAfterStop: listening, foreignAlive: foreignAlive, usage: usage.status, port: port
+            )
         }
         let statuses = outcome.steps.map { "\($0.0)=\($0.1)" }
-        #expect(statuses == ["status=3", "start=0", "start=0", "status=0", "stop=0", "stop=0", "status=3", "start-foreign=1", "stop-foreign=0"])
+        #expect(
+            statuses == [
+                "status=3", "start=0", "start=0", "status=0", "stop=0", "stop=0", "status=3", "start-foreign=1",
+                "stop-foreign=0",
+            ])
         #expect(outcome.steps[1].2.contains("running: pid"))
         #expect(outcome.steps[2].2.contains("already running"))
         #expect(outcome.steps[3].2.contains("127.0.0.1:\(outcome.port)"))

@@ -2,10 +2,11 @@
 // before validation and signing, so what crosses the wire is the English file's bytes.
 
 import Foundation
-import Testing
 import STIProtocol
-@testable import STIPipeline
+import Testing
+
 @testable import STIFeedGenerator
+@testable import STIPipeline
 
 @Suite struct ChineseNamesTests {
     static let at = "2026-01-15T09:30:00+08:00"
@@ -22,16 +23,20 @@ import STIProtocol
         #expect(ChineseNames.protocolFieldName(forHeader: "R&D经费支出(万元)") == "expenditure_10k_cny")
         #expect(ChineseNames.protocolFieldName(forHeader: "合同金额 （万元）") == "contract_value_10k_cny")
         #expect(ChineseNames.protocolFieldName(forHeader: "　买方国家(地区)　") == "buyer_country", "ideographic spaces too")
-        #expect(ChineseNames.protocolFieldName(forHeader: "执行部门\nperformer") == "performer", "the template's two-line header")
+        #expect(
+            ChineseNames.protocolFieldName(forHeader: "执行部门\nperformer") == "performer",
+            "the template's two-line header")
         #expect(ChineseNames.protocolFieldName(forHeader: "执行部门\nyear") == nil, "two names of different fields")
         #expect(ChineseNames.protocolFieldName(forHeader: "per former") == nil, "English names are exact")
         #expect(ChineseNames.protocolFieldName(forHeader: "县区") == nil)
         // Every field of every schema has a Chinese name, and no two fields share one.
-        let fields = ["county", "revision", "status", "submitted_at", "explanation", "year", "performer", "expenditure_10k_cny",
-                      "contract_no", "registered_on", "contract_type", "domain", "contract_value_10k_cny",
-                      "tech_transaction_value_10k_cny", "buyer_country", "gdp_100m_cny", "resident_population_10k",
-                      "high_tech_enterprises", "invention_patents_held", "industrial_output_100m_cny",
-                      "high_tech_industrial_output_100m_cny"]
+        let fields = [
+            "county", "revision", "status", "submitted_at", "explanation", "year", "performer", "expenditure_10k_cny",
+            "contract_no", "registered_on", "contract_type", "domain", "contract_value_10k_cny",
+            "tech_transaction_value_10k_cny", "buyer_country", "gdp_100m_cny", "resident_population_10k",
+            "high_tech_enterprises", "invention_patents_held", "industrial_output_100m_cny",
+            "high_tech_industrial_output_100m_cny",
+        ]
         let names = fields.map { ChineseNames.chineseName(fieldName: $0) }
         #expect(!names.contains(nil))
         #expect(Set(names.compactMap { $0 }).count == names.count)
@@ -45,20 +50,24 @@ import STIProtocol
         #expect(ChineseNames.protocolCode(forLabel: "中国", fieldName: "buyer_country") == "CN")
         #expect(ChineseNames.protocolCode(forLabel: "撤回", fieldName: "status") == "withdrawn")
         // Every code a label gives is one the validator takes.
-        for (field, codes) in [("performer", Performer.allCases.map(\.rawValue)), ("contract_type", ContractType.allCases.map(\.rawValue)),
-                               ("domain", TechDomain.allCases.map(\.rawValue)), ("status", ["active", "withdrawn"])] {
+        for (field, codes) in [
+            ("performer", Performer.allCases.map(\.rawValue)), ("contract_type", ContractType.allCases.map(\.rawValue)),
+            ("domain", TechDomain.allCases.map(\.rawValue)), ("status", ["active", "withdrawn"]),
+        ] {
             #expect(Set(ChineseNames.labels(fieldName: field).map(\.code)) == Set(codes), "\(field)")
         }
     }
 
     /// The signed bytes of a Chinese file's messages are those of the English file's.
     @Test func aChineseFileSignsTheSameBytesAsTheEnglishOne() throws {
-        let english = try write("""
+        let english = try write(
+            """
             county,contract_no,registered_on,contract_type,domain,contract_value_10k_cny,tech_transaction_value_10k_cny,buyer_country,revision,status\r
             530102,530102-2024-00001,2024-03-05,service,other,12.5,10,CN,1,active\r
             530102,530102-2024-00002,2024-03-06,development,new_materials,8,8,LA,2,withdrawn\r
             """)
-        let chinese = try write("""
+        let chinese = try write(
+            """
             县区代码 ,合同编号,登记日期,合同类型,技术领域,合同金额(万元),技术交易额（万元）,买方国家（地区）,修订号,状态\r
             530102,530102-2024-00001,2024-03-05,技术服务,其他,12.5,10,中国,1,有效\r
             530102,530102-2024-00002,2024-03-06,技术开发,新材料,8,8,老挝,2,撤回\r
@@ -68,13 +77,16 @@ import STIProtocol
         let a = submitter.check(paths: [english], submittedAt: Self.at, now: now)
         let b = submitter.check(paths: [chinese], submittedAt: Self.at, now: now)
         #expect(a.problems.isEmpty && b.problems.isEmpty, "\(a.problems) \(b.problems)")
-        let ra = a.files.flatMap(\.rows), rb = b.files.flatMap(\.rows)
+        let ra = a.files.flatMap(\.rows)
+        let rb = b.files.flatMap(\.rows)
         #expect(ra.count == 2 && rb.count == 2)
         #expect(ra.map(\.value) == rb.map(\.value))
         #expect(ra.map(\.key) == rb.map(\.key))
-        let ring = try KeyRing.load(contentsOf: try FeedTestRepo.root().appendingPathComponent("Samples/keys.demo.json"))
+        let ring = try KeyRing.load(
+            contentsOf: try FeedTestRepo.root().appendingPathComponent("Samples/keys.demo.json"))
         for (x, y) in zip(ra, rb) {
-            #expect(try ring.sign(value: x.value, keyId: "530102-demo") == ring.sign(value: y.value, keyId: "530102-demo"))
+            #expect(
+                try ring.sign(value: x.value, keyId: "530102-demo") == ring.sign(value: y.value, keyId: "530102-demo"))
         }
     }
 

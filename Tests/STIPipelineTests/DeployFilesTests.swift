@@ -7,6 +7,7 @@
 import Foundation
 import STIProtocol
 import Testing
+
 @testable import STIPipeline
 
 @Suite struct DeployFilesTests {
@@ -37,7 +38,8 @@ import Testing
     static func run(_ tool: String, _ arguments: [String]) throws -> Output {
         let dir = try FeedTestRepo.temporaryDirectory("deploy-run")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let out = dir.appendingPathComponent("out"), err = dir.appendingPathComponent("err")
+        let out = dir.appendingPathComponent("out")
+        let err = dir.appendingPathComponent("err")
         try Data().write(to: out)
         try Data().write(to: err)
         let process = Process()
@@ -48,9 +50,10 @@ import Testing
         process.standardInput = FileHandle.nullDevice
         try process.run()
         process.waitUntilExit()
-        return Output(status: process.terminationStatus,
-                      stdout: try String(contentsOf: out, encoding: .utf8),
-                      stderr: try String(contentsOf: err, encoding: .utf8))
+        return Output(
+            status: process.terminationStatus,
+            stdout: try String(contentsOf: out, encoding: .utf8),
+            stderr: try String(contentsOf: err, encoding: .utf8))
     }
 
     // MARK: systemd
@@ -61,7 +64,8 @@ import Testing
     static func verify(service: String, timer: String) throws -> Output {
         let dir = try FeedTestRepo.temporaryDirectory("deploy-units")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let s = dir.appendingPathComponent("sti-aggregate.service"), t = dir.appendingPathComponent("sti-aggregate.timer")
+        let s = dir.appendingPathComponent("sti-aggregate.service")
+        let t = dir.appendingPathComponent("sti-aggregate.timer")
         try service.write(to: s, atomically: true, encoding: .utf8)
         try timer.write(to: t, atomically: true, encoding: .utf8)
         return try run("systemd-analyze", ["verify", "--man=no", s.path, t.path])
@@ -74,7 +78,8 @@ import Testing
 
     @Test func systemdUnitsVerifyCleanly() throws {
         try Self.requireSystemdAnalyze()
-        let result = try Self.verify(service: Self.read("systemd/sti-aggregate.service"), timer: Self.read("systemd/sti-aggregate.timer"))
+        let result = try Self.verify(
+            service: Self.read("systemd/sti-aggregate.service"), timer: Self.read("systemd/sti-aggregate.timer"))
         #expect(result.status == 0, "systemd-analyze verify: \(result.stderr)")
         #expect(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "warnings: \(result.stderr)")
     }
@@ -84,9 +89,12 @@ import Testing
         try Self.requireSystemdAnalyze()
         let service = try Self.read("systemd/sti-aggregate.service")
         let timer = try Self.read("systemd/sti-aggregate.timer")
-        let missing = try Self.verify(service: service.replacingOccurrences(of: "ExecStart=/usr/bin/flock", with: "ExecStart=/nonexistent/flock"), timer: timer)
+        let missing = try Self.verify(
+            service: service.replacingOccurrences(of: "ExecStart=/usr/bin/flock", with: "ExecStart=/nonexistent/flock"),
+            timer: timer)
         #expect(missing.status != 0)
-        let typo = try Self.verify(service: service.replacingOccurrences(of: "PrivateTmp=yes", with: "PrivateTemp=yes"), timer: timer)
+        let typo = try Self.verify(
+            service: service.replacingOccurrences(of: "PrivateTmp=yes", with: "PrivateTemp=yes"), timer: timer)
         #expect(typo.stderr.contains("PrivateTemp"))
     }
 
@@ -97,9 +105,13 @@ import Testing
         for raw in text.split(separator: "\n") {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
-            if line.hasPrefix("[") { current = String(line.dropFirst().dropLast()); continue }
+            if line.hasPrefix("[") {
+                current = String(line.dropFirst().dropLast())
+                continue
+            }
             guard let eq = line.firstIndex(of: "=") else { continue }
-            sections[current, default: [:]][String(line[..<eq]), default: []].append(String(line[line.index(after: eq)...]))
+            sections[current, default: [:]][String(line[..<eq]), default: []].append(
+                String(line[line.index(after: eq)...]))
         }
         return sections
     }
@@ -117,8 +129,10 @@ import Testing
         if let i = words.firstIndex(of: "--conflict-exit-code") {
             #expect(service["SuccessExitStatus"]?.contains(words[i + 1]) == true, "a skipped run is not a failure")
         }
-        for (key, value) in [("ProtectSystem", "strict"), ("NoNewPrivileges", "yes"), ("PrivateTmp", "yes"),
-                             ("ProtectHome", "yes"), ("PrivateDevices", "yes"), ("RestrictSUIDSGID", "yes")] {
+        for (key, value) in [
+            ("ProtectSystem", "strict"), ("NoNewPrivileges", "yes"), ("PrivateTmp", "yes"),
+            ("ProtectHome", "yes"), ("PrivateDevices", "yes"), ("RestrictSUIDSGID", "yes"),
+        ] {
             #expect(service[key] == [value], "\(key)=\(value)")
         }
         #expect(service["CapabilityBoundingSet"] == [""])
@@ -127,13 +141,18 @@ import Testing
         // Every path the env file writes lies under a writable path of the sandbox, and the
         // lock file lies in the state directory.
         var writable = (service["StateDirectory"] ?? []).map { "/var/lib/\($0)" }
-        writable += (service["ReadWritePaths"] ?? []).flatMap { $0.split(separator: " ") }.map { String($0.drop(while: { $0 == "-" })) }
+        writable += (service["ReadWritePaths"] ?? []).flatMap { $0.split(separator: " ") }.map {
+            String($0.drop(while: { $0 == "-" }))
+        }
         let env = try Self.envAssignments()
         for name in ["STI_STATE", "STI_OUT", "STI_METRICS_FILE"] {
-            let path = try #require(env.first { $0.name == name && !$0.commented }?.value, "\(name) set in sti.env.example")
+            let path = try #require(
+                env.first { $0.name == name && !$0.commented }?.value, "\(name) set in sti.env.example")
             #expect(writable.contains { path == $0 || path.hasPrefix($0 + "/") }, "\(name)=\(path) outside \(writable)")
         }
-        #expect(writable.contains { dir in words.contains { $0.hasPrefix(dir + "/") && $0.hasSuffix(".lock") } }, "lock file in a writable path")
+        #expect(
+            writable.contains { dir in words.contains { $0.hasPrefix(dir + "/") && $0.hasSuffix(".lock") } },
+            "lock file in a writable path")
     }
 
     @Test func timerIsHourlyPersistentAndRandomized() throws {
@@ -160,9 +179,13 @@ import Testing
     static func envAssignments() throws -> [Assignment] {
         var result: [Assignment] = []
         var block: [String] = []
-        for line in try read("sti.env.example").split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+        for line in try read("sti.env.example").split(separator: "\n", omittingEmptySubsequences: false).map(
+            String.init)
+        {
             if let match = line.firstMatch(of: /^(#?)(STI_[A-Z0-9_]+)=(.*)$/) {
-                result.append(Assignment(name: String(match.2), value: String(match.3), commented: !match.1.isEmpty, comment: block))
+                result.append(
+                    Assignment(
+                        name: String(match.2), value: String(match.3), commented: !match.1.isEmpty, comment: block))
                 block = []
             } else if line.hasPrefix("#") {
                 block.append(line)
@@ -176,7 +199,9 @@ import Testing
     @Test func envExampleDocumentsExactlyTheKnownSettings() throws {
         let assignments = try Self.envAssignments()
         let names = assignments.map(\.name)
-        #expect(Set(names) == Self.knownSettings, "missing: \(Self.knownSettings.subtracting(names)), unknown: \(Set(names).subtracting(Self.knownSettings))")
+        #expect(
+            Set(names) == Self.knownSettings,
+            "missing: \(Self.knownSettings.subtracting(names)), unknown: \(Set(names).subtracting(Self.knownSettings))")
         #expect(names.count == Set(names).count, "each setting once")
         for a in assignments {
             #expect(a.comment.contains { $0.contains("Default:") }, "\(a.name) has no 'Default:' line")
@@ -228,15 +253,24 @@ import Testing
     @Test func aclGuideGrantsWhatTheTableSays() throws {
         let text = try Self.read("kafka-acls.md")
         let submission = "--topic sti.rd --topic sti.tech-contracts --topic sti.county-profiles"
-        #expect(text.contains("--operation Write --operation Describe \\\n    \(submission)"), "bureaus write the submission topics")
+        #expect(
+            text.contains("--operation Write --operation Describe \\\n    \(submission)"),
+            "bureaus write the submission topics")
         // DescribeConfigs: the start-up check of message.timestamp.type (section 4).
-        #expect(text.contains("--allow-principal User:sti-aggregator \\\n  --operation Read --operation Describe --operation DescribeConfigs \\\n  \(submission)"))
-        #expect(text.contains("--allow-principal User:sti-aggregator \\\n  --operation Write --operation Describe --topic sti.rejected"))
+        #expect(
+            text.contains(
+                "--allow-principal User:sti-aggregator \\\n  --operation Read --operation Describe --operation DescribeConfigs \\\n  \(submission)"
+            ))
+        #expect(
+            text.contains(
+                "--allow-principal User:sti-aggregator \\\n  --operation Write --operation Describe --topic sti.rejected"
+            ))
         #expect(text.contains("--operation Read --group sti-aggregator"))
         #expect(text.contains("allow.everyone.if.no.acl.found=false"))
         #expect(text.contains("security.protocol=SASL_SSL"))
         // The bureau loops name all 17 geographies.
-        let loop = "530102 530103 530111 530112 530114 530115 530113 530181 \\\n            530124 530125 530126 530127 530128 530129 km-htz km-etdz km-dzna"
+        let loop =
+            "530102 530103 530111 530112 530114 530115 530113 530181 \\\n            530124 530125 530126 530127 530128 530129 km-htz km-etdz km-dzna"
         #expect(text.components(separatedBy: loop).count == 3, "users and ACL loops cover every bureau")
         #expect(!text.contains("--allow-principal \"User:sti-$code\" \\\n    --operation Read"), "bureaus never read")
     }
@@ -245,10 +279,15 @@ import Testing
         let readme = try Self.read("README.md")
         for file in Self.operatorFiles.filter({ $0 != "README.md" }) + ["install-deps.sh"] {
             #expect(readme.contains("`\(file)`"), "README misses \(file)")
-            #expect(FileManager.default.fileExists(atPath: try Self.deploy().appendingPathComponent(file).path), "\(file) exists")
+            #expect(
+                FileManager.default.fileExists(atPath: try Self.deploy().appendingPathComponent(file).path),
+                "\(file) exists")
         }
-        for step in ["useradd", "/etc/sti/sti.env", "systemctl enable --now sti-aggregate.timer", "journalctl -u sti-aggregate.service",
-                     "node-exporter", "flock -n /var/lib/sti/aggregate.lock"] {
+        for step in [
+            "useradd", "/etc/sti/sti.env", "systemctl enable --now sti-aggregate.timer",
+            "journalctl -u sti-aggregate.service",
+            "node-exporter", "flock -n /var/lib/sti/aggregate.lock",
+        ] {
             #expect(readme.contains(step), "README misses \(step)")
         }
         let deps = try Self.read("install-deps.sh")
@@ -278,12 +317,15 @@ import Testing
     }
 
     static func yaml(at url: URL) throws -> [YAMLValue] {
-        let script = "import sys, json, yaml\nwith open(sys.argv[1], encoding='utf-8') as f:\n"
+        let script =
+            "import sys, json, yaml\nwith open(sys.argv[1], encoding='utf-8') as f:\n"
             + "    json.dump([d for d in yaml.safe_load_all(f) if d is not None], sys.stdout)\n"
         let python = ProcessInfo.processInfo.environment["PYTHON"] ?? "python3"
         let result = try run(python, ["-c", script, url.path])
         guard result.status == 0 else {
-            throw FeedTestError("\(url.lastPathComponent) does not parse (or PyYAML is missing: Deploy/install-deps.sh): \(result.stderr)")
+            throw FeedTestError(
+                "\(url.lastPathComponent) does not parse (or PyYAML is missing: Deploy/install-deps.sh): \(result.stderr)"
+            )
         }
         guard let docs = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [Any] else {
             throw FeedTestError("\(url.lastPathComponent): PyYAML gave no list of documents")
@@ -292,17 +334,22 @@ import Testing
     }
 
     static func object(_ docs: [YAMLValue], kind: String, name: String? = nil) throws -> YAMLValue {
-        try #require(docs.first { $0["kind"].string == kind && (name == nil || $0["metadata"]["name"].string == name) },
-                     "no \(kind) \(name ?? "")")
+        try #require(
+            docs.first { $0["kind"].string == kind && (name == nil || $0["metadata"]["name"].string == name) },
+            "no \(kind) \(name ?? "")")
     }
 
-    @Test(arguments: ["kubernetes/common.yaml", "kubernetes/cronjob.yaml", "kubernetes/deployment.yaml", "compose/docker-compose.yml"])
+    @Test(arguments: [
+        "kubernetes/common.yaml", "kubernetes/cronjob.yaml", "kubernetes/deployment.yaml", "compose/docker-compose.yml",
+    ])
     func yamlParses(file: String) throws {
         let docs = try Self.yaml(file)
         #expect(!docs.isEmpty)
         if file.hasPrefix("kubernetes/") {
             for doc in docs {
-                #expect(doc["apiVersion"].string != nil && doc["kind"].string != nil && doc["metadata"]["name"].string != nil)
+                #expect(
+                    doc["apiVersion"].string != nil && doc["kind"].string != nil
+                        && doc["metadata"]["name"].string != nil)
             }
         }
     }
@@ -317,7 +364,8 @@ import Testing
 
     /// Checks a pod spec against the shared objects: settings from the ConfigMap, every path
     /// setting on the right volume, secrets mounted read-only, resources set.
-    static func checkPod(_ pod: YAMLValue, common: [YAMLValue]) throws -> (container: YAMLValue, env: [String: String]) {
+    static func checkPod(_ pod: YAMLValue, common: [YAMLValue]) throws -> (container: YAMLValue, env: [String: String])
+    {
         let container = try #require(pod["containers"].list.first)
         let configMap = try object(common, kind: "ConfigMap", name: "sti-config")
         var env = configMap["data"].map.compactMapValues(\.string)
@@ -353,9 +401,13 @@ import Testing
         }
         #expect(under(env["STI_STATE"], claims["sti-state"]), "state on its PVC")
         #expect(under(env["STI_OUT"], claims["sti-snapshots"]), "snapshots on their PVC")
-        #expect(under(env["STI_METRICS_FILE"], claims["sti-snapshots"]) || under(env["STI_METRICS_FILE"], claims["sti-state"]),
-                "metrics file on a volume")
-        #expect(under(env["STI_KEYS"], secretMount) && under(env["STI_KAFKA_CONFIG"], secretMount), "secrets from the Secret")
+        #expect(
+            under(env["STI_METRICS_FILE"], claims["sti-snapshots"])
+                || under(env["STI_METRICS_FILE"], claims["sti-state"]),
+            "metrics file on a volume")
+        #expect(
+            under(env["STI_KEYS"], secretMount) && under(env["STI_KAFKA_CONFIG"], secretMount),
+            "secrets from the Secret")
         #expect(env["STI_BROKERS"]?.isEmpty == false)
         for (kind, resource) in [("requests", "cpu"), ("requests", "memory"), ("limits", "cpu"), ("limits", "memory")] {
             #expect(container["resources"][kind][resource].exists, "resources.\(kind).\(resource)")
@@ -383,7 +435,9 @@ import Testing
         #expect(args.first == "aggregate" && !args.contains("--follow"))
         // The ConfigMap is shared with the follow-mode Deployment: STI_FOLLOW there would turn
         // every hourly job into a daemon that never ends.
-        #expect(["false", "0", "no", nil].contains(env["STI_FOLLOW"]?.lowercased()), "STI_FOLLOW=\(env["STI_FOLLOW"] ?? "")")
+        #expect(
+            ["false", "0", "no", nil].contains(env["STI_FOLLOW"]?.lowercased()), "STI_FOLLOW=\(env["STI_FOLLOW"] ?? "")"
+        )
     }
 
     @Test func followDeploymentIsSingleRecreatedAndScraped() throws {
@@ -415,9 +469,12 @@ import Testing
     /// The Compose Specification's JSON schema (Deploy/install-deps.sh downloads it).
     static func composeSchema() throws -> String {
         let environment = ProcessInfo.processInfo.environment
-        let path = environment["STI_COMPOSE_SCHEMA"]
-            ?? (environment["STI_DEPS_DIR"] ?? (NSHomeDirectory() + "/.cache/sti-pipeline")) + "/compose-spec/compose_spec.json"
-        try #require(FileManager.default.fileExists(atPath: path), "no compose schema at \(path): run Deploy/install-deps.sh")
+        let path =
+            environment["STI_COMPOSE_SCHEMA"]
+            ?? (environment["STI_DEPS_DIR"] ?? (NSHomeDirectory() + "/.cache/sti-pipeline"))
+            + "/compose-spec/compose_spec.json"
+        try #require(
+            FileManager.default.fileExists(atPath: path), "no compose schema at \(path): run Deploy/install-deps.sh")
         return path
     }
 
@@ -442,13 +499,16 @@ import Testing
         let python = ProcessInfo.processInfo.environment["PYTHON"] ?? "python3"
         let result = try run(python, ["-c", script, try composeSchema(), url.path])
         guard result.status == 0 else {
-            throw FeedTestError("schema check of \(url.lastPathComponent) did not run (jsonschema missing? Deploy/install-deps.sh): \(result.stderr)")
+            throw FeedTestError(
+                "schema check of \(url.lastPathComponent) did not run (jsonschema missing? Deploy/install-deps.sh): \(result.stderr)"
+            )
         }
         return result.stdout.split(separator: "\n").map(String.init)
     }
 
     @Test func composeFileMatchesTheComposeSchema() throws {
-        let errors = try Self.composeSchemaErrors(at: Self.deploy().appendingPathComponent("compose/docker-compose.yml"))
+        let errors = try Self.composeSchemaErrors(
+            at: Self.deploy().appendingPathComponent("compose/docker-compose.yml"))
         #expect(errors.isEmpty, "\(errors)")
     }
 
@@ -457,8 +517,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let original = try Self.read("compose/docker-compose.yml")
         // A misspelt service key and a bad project name, each alone.
-        let cases = [("restart: unless-stopped", "restart_policy: unless-stopped", "restart_policy"),
-                     ("name: sti-kafka", "name: STI Kafka", "name")]
+        let cases = [
+            ("restart: unless-stopped", "restart_policy: unless-stopped", "restart_policy"),
+            ("name: sti-kafka", "name: STI Kafka", "name"),
+        ]
         for (from, to, expected) in cases {
             #expect(original.contains(from))
             let broken = dir.appendingPathComponent("\(expected).yml")
@@ -498,14 +560,23 @@ import Testing
 
             // Listeners: every one has a protocol; the published port is loopback-only and is
             // what the EXTERNAL listener advertises.
-            let listeners = (env["KAFKA_LISTENERS"] ?? "").split(separator: ",").map { $0.split(separator: ":").first.map(String.init) ?? "" }
-            let protocols = Set((env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"] ?? "").split(separator: ",").map { String($0.split(separator: ":")[0]) })
+            let listeners = (env["KAFKA_LISTENERS"] ?? "").split(separator: ",").map {
+                $0.split(separator: ":").first.map(String.init) ?? ""
+            }
+            let protocols = Set(
+                (env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"] ?? "").split(separator: ",").map {
+                    String($0.split(separator: ":")[0])
+                })
             #expect(Set(listeners).isSubset(of: protocols), "\(name) listeners \(listeners) vs map \(protocols)")
             let ports = broker["ports"].list.compactMap(\.string)
-            #expect(!ports.isEmpty && ports.allSatisfy { $0.hasPrefix("127.0.0.1:") }, "\(name) publishes on loopback only: \(ports)")
+            #expect(
+                !ports.isEmpty && ports.allSatisfy { $0.hasPrefix("127.0.0.1:") },
+                "\(name) publishes on loopback only: \(ports)")
             for port in ports {
                 let hostPort = port.split(separator: ":")[1]
-                #expect(env["KAFKA_ADVERTISED_LISTENERS"]?.contains("EXTERNAL://127.0.0.1:\(hostPort)") == true, "\(name) advertises \(port)")
+                #expect(
+                    env["KAFKA_ADVERTISED_LISTENERS"]?.contains("EXTERNAL://127.0.0.1:\(hostPort)") == true,
+                    "\(name) advertises \(port)")
             }
         }
         #expect(nodeIds == [1, 2, 3])
@@ -523,7 +594,8 @@ import Testing
         }
 
         // The one-shot topic creation: after all brokers are healthy, RF 3, min ISR 2, never restarted.
-        let oneShot = try #require(services.first { $0.value["command"].list.compactMap(\.string).starts(with: ["topics", "create"]) })
+        let oneShot = try #require(
+            services.first { $0.value["command"].list.compactMap(\.string).starts(with: ["topics", "create"]) })
         let command = oneShot.value["command"].list.compactMap(\.string).joined(separator: " ")
         #expect(command.contains("--replication-factor 3"))
         #expect(command.contains("--min-insync-replicas 2"))
@@ -544,27 +616,37 @@ import Testing
         let start = try #require(readme.range(of: "## Metrics with node-exporter"))
         let end = readme.range(of: "\n## ", range: start.upperBound..<readme.endIndex)?.lowerBound ?? readme.endIndex
         let section = readme[start.lowerBound..<end]
-        let table = Set(section.split(separator: "\n").filter { $0.hasPrefix("| `sti_") }
-            .flatMap { $0.matches(of: /`(sti_[a-z_]+)/).map { String($0.1) } })
+        let table = Set(
+            section.split(separator: "\n").filter { $0.hasPrefix("| `sti_") }
+                .flatMap { $0.matches(of: /`(sti_[a-z_]+)/).map { String($0.1) } })
         let mentioned = Set(section.matches(of: /\b(sti_[a-z_]+)/).map { String($0.1) })
         return (table, mentioned)
     }
 
     /// The metric families of a textfile after a successful run with every context filled in.
     static func writtenMetrics() -> Set<String> {
-        let summary = AggregateSummary(runId: "r", snapshotPath: "/s", counts: RunCounts(read: 3, accepted: 2, rejected: 1, rejectedByCode: [.range: 1]),
-                                       authenticationEnabled: true, indicators: [], stoppedEarly: false)
+        let summary = AggregateSummary(
+            runId: "r", snapshotPath: "/s",
+            counts: RunCounts(read: 3, accepted: 2, rejected: 1, rejectedByCode: [.range: 1]),
+            authenticationEnabled: true, indicators: [], stoppedEarly: false)
         let lag = [StatusReport.Partition(topic: "sti.rd", partition: 0, storedOffset: 3, endOffset: 4, lag: 1)]
-        let text = MetricsFile.render(summary: summary, duration: .seconds(1),
-                                      context: .init(snapshotAgeSeconds: 5, recordsPerGeography: ["530102": 2], consumerLag: lag))
-        return Set(text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) })
+        let text = MetricsFile.render(
+            summary: summary, duration: .seconds(1),
+            context: .init(snapshotAgeSeconds: 5, recordsPerGeography: ["530102": 2], consumerLag: lag))
+        return Set(
+            text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) })
     }
 
     @Test func documentedMetricsAreTheWrittenOnes() throws {
         let (table, mentioned) = try Self.documentedMetrics()
         let written = Self.writtenMetrics()
         #expect(written.count >= 10)
-        #expect(table == written, "documented only: \(table.subtracting(written).sorted()), written only: \(written.subtracting(table).sorted())")
-        #expect(mentioned.isSubset(of: written), "named in Deploy/README.md but never written: \(mentioned.subtracting(written).sorted())")
+        #expect(
+            table == written,
+            "documented only: \(table.subtracting(written).sorted()), written only: \(written.subtracting(table).sorted())"
+        )
+        #expect(
+            mentioned.isSubset(of: written),
+            "named in Deploy/README.md but never written: \(mentioned.subtracting(written).sorted())")
     }
 }

@@ -7,6 +7,7 @@ import Kafka
 import STIProtocol
 import STITestSupport
 import Testing
+
 @testable import STIPipeline
 
 /// What a faulted run must end in.
@@ -60,37 +61,73 @@ extension FaultScenario {
     }
 
     static let all: [FaultScenario] = [
-        FaultScenario(name: "Produce: retriable errors on rejection notices", expectation: .snapshot,
-                      inject: { try $0.pushRequestErrors(apiKey: .produce, errors: [.notLeaderForPartition, .requestTimedOut, .notEnoughReplicas, .leaderNotAvailable, .notEnoughReplicas]) }),
-        FaultScenario(name: "Produce: notices refused for good (not authorized)", expectation: .error(["rejection notice"]),
-                      inject: { try $0.pushRequestErrors(apiKey: .produce, errors: Array(repeating: .topicAuthorizationFailed, count: 100)) },
-                      heal: { try $0.clearRequestErrors(apiKey: .produce) }),
-        FaultScenario(name: "Fetch: transient errors", expectation: .snapshot,
-                      inject: { try $0.pushRequestErrors(apiKey: .fetch, errors: [.notLeaderForPartition, .requestTimedOut, .leaderNotAvailable, .transport, .notLeaderForPartition]) }),
-        FaultScenario(name: "Fetch: offset out of range (a truncated log)", expectation: .errorOrSnapshot(["--rebuild"]),
-                      inject: { try $0.pushRequestErrors(apiKey: .fetch, errors: [.offsetOutOfRange]) }),
-        FaultScenario(name: "OffsetCommit: refused", expectation: .snapshot, logContains: "offsets not committed",
-                      inject: { try $0.pushRequestErrors(apiKey: .offsetCommit, errors: Array(repeating: .groupAuthorizationFailed, count: 20)) },
-                      heal: { try $0.clearRequestErrors(apiKey: .offsetCommit) }),
-        FaultScenario(name: "Metadata: errors as the run starts", expectation: .either, beforeRun: true,
-                      inject: { try $0.pushRequestErrors(apiKey: .metadata, errors: [.leaderNotAvailable, .transport, .requestTimedOut, .brokerNotAvailable]) },
-                      heal: { try $0.clearRequestErrors(apiKey: .metadata) }),
-        FaultScenario(name: "Metadata: brokers unreachable as the run starts", expectation: .error(["cannot reach the brokers"]),
-                      timeout: .seconds(3), beforeRun: true,
-                      inject: { try $0.setBroker(-1, up: false) }, heal: { try $0.setBroker(-1, up: true) }),
-        FaultScenario(name: "Broker 1 down mid-run, back after 1.5 s", expectation: .snapshot, healAfter: .milliseconds(1500),
-                      inject: { try $0.setBroker(1, up: false) }, heal: { try $0.setBroker(1, up: true) }),
-        FaultScenario(name: "All brokers down mid-run for longer than the timeout", expectation: .error(["no answer from the brokers", "batch failed, nothing of it committed"]),
-                      timeout: .seconds(3), healAfter: .seconds(8),
-                      inject: { try $0.setBroker(-1, up: false) }, heal: { try $0.setBroker(-1, up: true) }),
-        FaultScenario(name: "Partition leaders move mid-run", expectation: .snapshot,
-                      inject: { try moveLeaders($0) }),
-        FaultScenario(name: "Leaders move mid-run while Metadata requests fail", expectation: .snapshot,
-                      inject: { cluster in
-                          try cluster.pushRequestErrors(apiKey: .metadata, errors: [.leaderNotAvailable, .requestTimedOut, .transport, .leaderNotAvailable])
-                          try moveLeaders(cluster)
-                      },
-                      heal: { try $0.clearRequestErrors(apiKey: .metadata) }),
+        FaultScenario(
+            name: "Produce: retriable errors on rejection notices", expectation: .snapshot,
+            inject: {
+                try $0.pushRequestErrors(
+                    apiKey: .produce,
+                    errors: [
+                        .notLeaderForPartition, .requestTimedOut, .notEnoughReplicas, .leaderNotAvailable,
+                        .notEnoughReplicas,
+                    ])
+            }),
+        FaultScenario(
+            name: "Produce: notices refused for good (not authorized)", expectation: .error(["rejection notice"]),
+            inject: {
+                try $0.pushRequestErrors(
+                    apiKey: .produce, errors: Array(repeating: .topicAuthorizationFailed, count: 100))
+            },
+            heal: { try $0.clearRequestErrors(apiKey: .produce) }),
+        FaultScenario(
+            name: "Fetch: transient errors", expectation: .snapshot,
+            inject: {
+                try $0.pushRequestErrors(
+                    apiKey: .fetch,
+                    errors: [
+                        .notLeaderForPartition, .requestTimedOut, .leaderNotAvailable, .transport,
+                        .notLeaderForPartition,
+                    ])
+            }),
+        FaultScenario(
+            name: "Fetch: offset out of range (a truncated log)", expectation: .errorOrSnapshot(["--rebuild"]),
+            inject: { try $0.pushRequestErrors(apiKey: .fetch, errors: [.offsetOutOfRange]) }),
+        FaultScenario(
+            name: "OffsetCommit: refused", expectation: .snapshot, logContains: "offsets not committed",
+            inject: {
+                try $0.pushRequestErrors(
+                    apiKey: .offsetCommit, errors: Array(repeating: .groupAuthorizationFailed, count: 20))
+            },
+            heal: { try $0.clearRequestErrors(apiKey: .offsetCommit) }),
+        FaultScenario(
+            name: "Metadata: errors as the run starts", expectation: .either, beforeRun: true,
+            inject: {
+                try $0.pushRequestErrors(
+                    apiKey: .metadata, errors: [.leaderNotAvailable, .transport, .requestTimedOut, .brokerNotAvailable])
+            },
+            heal: { try $0.clearRequestErrors(apiKey: .metadata) }),
+        FaultScenario(
+            name: "Metadata: brokers unreachable as the run starts", expectation: .error(["cannot reach the brokers"]),
+            timeout: .seconds(3), beforeRun: true,
+            inject: { try $0.setBroker(-1, up: false) }, heal: { try $0.setBroker(-1, up: true) }),
+        FaultScenario(
+            name: "Broker 1 down mid-run, back after 1.5 s", expectation: .snapshot, healAfter: .milliseconds(1500),
+            inject: { try $0.setBroker(1, up: false) }, heal: { try $0.setBroker(1, up: true) }),
+        FaultScenario(
+            name: "All brokers down mid-run for longer than the timeout",
+            expectation: .error(["no answer from the brokers", "batch failed, nothing of it committed"]),
+            timeout: .seconds(3), healAfter: .seconds(8),
+            inject: { try $0.setBroker(-1, up: false) }, heal: { try $0.setBroker(-1, up: true) }),
+        FaultScenario(
+            name: "Partition leaders move mid-run", expectation: .snapshot,
+            inject: { try moveLeaders($0) }),
+        FaultScenario(
+            name: "Leaders move mid-run while Metadata requests fail", expectation: .snapshot,
+            inject: { cluster in
+                try cluster.pushRequestErrors(
+                    apiKey: .metadata, errors: [.leaderNotAvailable, .requestTimedOut, .transport, .leaderNotAvailable])
+                try moveLeaders(cluster)
+            },
+            heal: { try $0.clearRequestErrors(apiKey: .metadata) }),
     ]
 }
 
@@ -115,13 +152,16 @@ struct FaultAggregateTests {
         let outcome = try await onDedicatedThread { try Self.run(scenario) }
 
         if !scenario.beforeRun {
-            #expect(outcome.committedAtInjection > 0 && outcome.committedAtInjection < outcome.total,
-                    "the fault was not injected mid-run (\(outcome.committedAtInjection) of \(outcome.total) committed)")
+            #expect(
+                outcome.committedAtInjection > 0 && outcome.committedAtInjection < outcome.total,
+                "the fault was not injected mid-run (\(outcome.committedAtInjection) of \(outcome.total) committed)")
         }
         let faulted = try #require(outcome.faulted, "the faulted run did not end within its bound: a hang")
         switch faulted {
-        case .success(let summary): print("fault \"\(scenario.name)\": snapshot after \(outcome.faultedDuration); \(summary.line)")
-        case .failure(let error): print("fault \"\(scenario.name)\": AggregateError after \(outcome.faultedDuration): \(error)")
+        case .success(let summary):
+            print("fault \"\(scenario.name)\": snapshot after \(outcome.faultedDuration); \(summary.line)")
+        case .failure(let error):
+            print("fault \"\(scenario.name)\": AggregateError after \(outcome.faultedDuration): \(error)")
         }
         switch (scenario.expectation, faulted) {
         case (.snapshot, .failure(let error)):
@@ -135,7 +175,9 @@ struct FaultAggregateTests {
         }
         if case .failure = faulted {
             let recovery = try #require(outcome.recovery, "the fault-free run after the error did not end: a hang")
-            if case .failure(let error) = recovery { Issue.record("the fault-free run after the error failed: \(error)") }
+            if case .failure(let error) = recovery {
+                Issue.record("the fault-free run after the error failed: \(error)")
+            }
         }
         if let text = scenario.logContains {
             #expect(outcome.log.contains { $0.contains(text) }, "no log line with \"\(text)\": \(outcome.log)")
@@ -163,7 +205,9 @@ struct FaultAggregateTests {
         if !scenario.beforeRun {
             // Inject once a quarter of the feed is committed (bounded: the run may end first).
             let deadline = ContinuousClock.now + .seconds(60)
-            while !run.isDone && probe.committed() < outcome.total / 4 && ContinuousClock.now < deadline { usleep(1_000) }
+            while !run.isDone && probe.committed() < outcome.total / 4 && ContinuousClock.now < deadline {
+                usleep(1_000)
+            }
             outcome.committedAtInjection = probe.committed()
             try scenario.inject(bench.cluster)
         }
@@ -182,7 +226,8 @@ struct FaultAggregateTests {
 
         if let problem = latestProblem(bench.out("faulted")) { outcome.problems.append(problem) }
         if case .failure = faulted {
-            let recovery = FaultBackground { [bench] in bench.aggregate(bench.options("faulted", timeout: .seconds(20))) }
+            let recovery = FaultBackground { [bench] in bench.aggregate(bench.options("faulted", timeout: .seconds(20)))
+            }
             outcome.recovery = recovery.wait(timeout: .seconds(120))
             guard case .success = outcome.recovery else { return outcome }
         }

@@ -6,6 +6,7 @@ import Kafka
 import STIProtocol
 import STITestSupport
 import Testing
+
 @testable import STIFeedGenerator
 @testable import STIPipeline
 
@@ -36,21 +37,33 @@ struct SubmitFaultScenario: Sendable, CustomTestStringConvertible {
     // (`rd_kafka_mock_validate_records` returns early without a TransactionalId): tried, it
     // delivered 646 of 1,500 rows twice, a limit of the mock, not of the producer.
     static let all: [SubmitFaultScenario] = [
-        SubmitFaultScenario(name: "retriable Produce errors", expectation: .allDelivered,
-                            inject: { try $0.pushRequestErrors(apiKey: .produce, errors: [.notLeaderForPartition, .requestTimedOut, .notEnoughReplicas, .leaderNotAvailable, .transport, .notEnoughReplicas, .requestTimedOut]) },
-                            heal: { try $0.clearRequestErrors(apiKey: .produce) }),
-        SubmitFaultScenario(name: "broker 1 down for 1.5 s", expectation: .allDelivered,
-                            inject: { try $0.setBroker(1, up: false) }, healAfter: .milliseconds(1500),
-                            heal: { try $0.setBroker(1, up: true) }),
-        SubmitFaultScenario(name: "all brokers down for 1.5 s", expectation: .allDelivered,
-                            inject: { try $0.setBroker(-1, up: false) }, healAfter: .milliseconds(1500),
-                            heal: { try $0.setBroker(-1, up: true) }),
-        SubmitFaultScenario(name: "all brokers down past message.timeout.ms: reported per row", expectation: .noneDelivered,
-                            properties: ["message.timeout.ms": "2000"], sendTimeout: .seconds(20),
-                            inject: { try $0.setBroker(-1, up: false) }, heal: { try $0.setBroker(-1, up: true) }),
-        SubmitFaultScenario(name: "all brokers down past the send timeout: send throws", expectation: .noneDelivered,
-                            sendTimeout: .seconds(2),
-                            inject: { try $0.setBroker(-1, up: false) }, heal: { try $0.setBroker(-1, up: true) }),
+        SubmitFaultScenario(
+            name: "retriable Produce errors", expectation: .allDelivered,
+            inject: {
+                try $0.pushRequestErrors(
+                    apiKey: .produce,
+                    errors: [
+                        .notLeaderForPartition, .requestTimedOut, .notEnoughReplicas, .leaderNotAvailable, .transport,
+                        .notEnoughReplicas, .requestTimedOut,
+                    ])
+            },
+            heal: { try $0.clearRequestErrors(apiKey: .produce) }),
+        SubmitFaultScenario(
+            name: "broker 1 down for 1.5 s", expectation: .allDelivered,
+            inject: { try $0.setBroker(1, up: false) }, healAfter: .milliseconds(1500),
+            heal: { try $0.setBroker(1, up: true) }),
+        SubmitFaultScenario(
+            name: "all brokers down for 1.5 s", expectation: .allDelivered,
+            inject: { try $0.setBroker(-1, up: false) }, healAfter: .milliseconds(1500),
+            heal: { try $0.setBroker(-1, up: true) }),
+        SubmitFaultScenario(
+            name: "all brokers down past message.timeout.ms: reported per row", expectation: .noneDelivered,
+            properties: ["message.timeout.ms": "2000"], sendTimeout: .seconds(20),
+            inject: { try $0.setBroker(-1, up: false) }, heal: { try $0.setBroker(-1, up: true) }),
+        SubmitFaultScenario(
+            name: "all brokers down past the send timeout: send throws", expectation: .noneDelivered,
+            sendTimeout: .seconds(2),
+            inject: { try $0.setBroker(-1, up: false) }, heal: { try $0.setBroker(-1, up: true) }),
     ]
 }
 
@@ -69,10 +82,14 @@ struct FaultSubmitTests {
     @Test(arguments: SubmitFaultScenario.all)
     func everyRowDeliveredOnceOrReportedFailed(_ scenario: SubmitFaultScenario) async throws {
         let outcome = try await onDedicatedThread { try Self.run(scenario) }
-        print("submit fault \"\(scenario.name)\": rows \(outcome.rows), sent \(outcome.sent), failed \(outcome.failedRows), thrown \(outcome.thrown ?? "nothing"), on the topics \(outcome.deliveries.reduce(0, +))")
+        print(
+            "submit fault \"\(scenario.name)\": rows \(outcome.rows), sent \(outcome.sent), failed \(outcome.failedRows), thrown \(outcome.thrown ?? "nothing"), on the topics \(outcome.deliveries.reduce(0, +))"
+        )
         #expect(outcome.rows > 500)
         #expect(outcome.unknownMessages == 0, "messages on the topics that no row sent")
-        #expect(outcome.deliveries.allSatisfy { $0 <= 1 }, "\(outcome.deliveries.filter { $0 > 1 }.count) rows delivered twice or more")
+        #expect(
+            outcome.deliveries.allSatisfy { $0 <= 1 },
+            "\(outcome.deliveries.filter { $0 > 1 }.count) rows delivered twice or more")
         if outcome.thrown == nil {
             #expect(outcome.sent + outcome.failedRows == outcome.rows, "every row is either sent or listed as failed")
         }
@@ -80,7 +97,9 @@ struct FaultSubmitTests {
         case .allDelivered:
             #expect(outcome.thrown == nil)
             #expect(outcome.failedRows == 0)
-            #expect(outcome.deliveries.allSatisfy { $0 == 1 }, "\(outcome.deliveries.filter { $0 != 1 }.count) rows not delivered exactly once")
+            #expect(
+                outcome.deliveries.allSatisfy { $0 == 1 },
+                "\(outcome.deliveries.filter { $0 != 1 }.count) rows not delivered exactly once")
         case .noneDelivered:
             #expect(outcome.thrown != nil || outcome.failedRows == outcome.rows, "every row must be reported failed")
             #expect(outcome.deliveries.allSatisfy { $0 == 0 }, "rows reported failed were delivered")
@@ -92,24 +111,30 @@ struct FaultSubmitTests {
         // CSV feeds as a bureau would submit them, every row valid.
         let feed = URL(fileURLWithPath: bench.dir.file("csv"))
         try FeedGenerator(seed: 4_242).writeLoad(to: feed, messages: 1_500, invalidFraction: 0, format: .csv)
-        let paths = try FileManager.default.contentsOfDirectory(atPath: feed.path).filter { $0.hasSuffix(".csv") }.sorted()
+        let paths = try FileManager.default.contentsOfDirectory(atPath: feed.path).filter { $0.hasSuffix(".csv") }
+            .sorted()
             .map { feed.appendingPathComponent($0).path }
         let submitter = Submitter(options: .init())
         let checked = submitter.check(paths: paths, submittedAt: "2026-01-15T09:30:00+08:00")
-        guard checked.problems.isEmpty else { throw FaultFailure("generated rows invalid: \(checked.problems.prefix(3))") }
+        guard checked.problems.isEmpty else {
+            throw FaultFailure("generated rows invalid: \(checked.problems.prefix(3))")
+        }
         let values = checked.files.flatMap(\.rows).map(\.value)
         guard Set(values).count == values.count else { throw FaultFailure("generated rows are not unique") }
 
-        let config = try Submitter.producerConfiguration(bootstrapServers: bench.cluster.bootstrapServers, properties: scenario.properties)
+        let config = try Submitter.producerConfiguration(
+            bootstrapServers: bench.cluster.bootstrapServers, properties: scenario.properties)
         var outcome = Outcome(rows: values.count)
         do {
             let producer = try KafkaProducer(configuration: config)
             // Connected and warmed up first, so the fault meets the sends, not the bootstrap.
-            _ = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: bench.cluster.bootstrapServers)).metadata(timeout: .seconds(10))
+            _ = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: bench.cluster.bootstrapServers))
+                .metadata(timeout: .seconds(10))
             try scenario.inject(bench.cluster)
             let healer: FaultBackground<Bool>? = scenario.healAfter.map { delay in
                 FaultBackground { [bench] in
-                    usleep(UInt32(delay.components.seconds * 1_000_000 + delay.components.attoseconds / 1_000_000_000_000))
+                    usleep(
+                        UInt32(delay.components.seconds * 1_000_000 + delay.components.attoseconds / 1_000_000_000_000))
                     return (try? scenario.heal(bench.cluster)) != nil
                 }
             }

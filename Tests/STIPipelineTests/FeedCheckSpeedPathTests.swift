@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import STIProtocol
+import Testing
+
 @testable import STIPipeline
 
 /// The fast paths of `sti submit`'s check: rows written straight as bytes, whitespace trimmed
@@ -31,12 +32,15 @@ import STIProtocol
     }
 
     @Test func numberCellsKeepTheirLiteralAndOtherCellsBecomeStrings() throws {
-        let path = try write("county,year,performer,expenditure_10k_cny\n530102,\u{00A0}2024 ,\"med\"\"ical\", 1e3\n530103,2024,other,1 000\n", name: "rd.csv")
+        let path = try write(
+            "county,year,performer,expenditure_10k_cny\n530102,\u{00A0}2024 ,\"med\"\"ical\", 1e3\n530103,2024,other,1 000\n",
+            name: "rd.csv")
         let rows = try FeedReader(kind: .rd, submittedAt: "2026-01-15T09:30:00+08:00").read(path: path)
-        #expect(rows.map { String(decoding: $0.value, as: UTF8.self) } == [
-            #"{"schema":"sti.rd/1","revision":1,"county":"530102","year":2024,"performer":"med\"ical","expenditure_10k_cny":1e3,"submitted_at":"2026-01-15T09:30:00+08:00"}"#,
-            #"{"schema":"sti.rd/1","revision":1,"county":"530103","year":2024,"performer":"other","expenditure_10k_cny":"1 000","submitted_at":"2026-01-15T09:30:00+08:00"}"#,
-        ])
+        #expect(
+            rows.map { String(decoding: $0.value, as: UTF8.self) } == [
+                #"{"schema":"sti.rd/1","revision":1,"county":"530102","year":2024,"performer":"med\"ical","expenditure_10k_cny":1e3,"submitted_at":"2026-01-15T09:30:00+08:00"}"#,
+                #"{"schema":"sti.rd/1","revision":1,"county":"530103","year":2024,"performer":"other","expenditure_10k_cny":"1 000","submitted_at":"2026-01-15T09:30:00+08:00"}"#,
+            ])
     }
 
     /// Enough rows for several slices: every bad row is found, in line order, on its own line.
@@ -52,8 +56,9 @@ import STIProtocol
             }
         }
         let path = try write(text, name: "rd.csv")
-        let result = Submitter(options: .init()).check(paths: [path], submittedAt: "2026-01-15T09:30:00+08:00",
-                                                      now: Date(timeIntervalSince1970: 1_782_748_800))
+        let result = Submitter(options: .init()).check(
+            paths: [path], submittedAt: "2026-01-15T09:30:00+08:00",
+            now: Date(timeIntervalSince1970: 1_782_748_800))
         #expect(result.rowCount == 10_000)
         #expect(result.problems.map(\.line) == bad)
         #expect(result.problems.allSatisfy { $0.errors.map(\.code) == [.range] })

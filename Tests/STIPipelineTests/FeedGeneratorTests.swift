@@ -4,8 +4,9 @@
 // building blocks (PRNG, calendar, JSON and CSV emitters) on known values.
 
 import Foundation
-import Testing
 import STIProtocol
+import Testing
+
 @testable import STIFeedGenerator
 @testable import STIPipeline
 
@@ -25,7 +26,8 @@ import STIProtocol
             let keyed = try String(contentsOf: dir.appendingPathComponent("\(topic.topic).keyed"), encoding: .utf8)
                 .split(separator: "\n", omittingEmptySubsequences: false)
             #expect(values.last == "" && keyed.last == "", "\(topic.topic): files end with a newline")
-            #expect(values.count == topic.messages + 1 && keyed.count == topic.messages + 1, "\(topic.topic) line count")
+            #expect(
+                values.count == topic.messages + 1 && keyed.count == topic.messages + 1, "\(topic.topic) line count")
             for (value, keyedLine) in zip(values.dropLast(), keyed.dropLast()) {
                 let parts = keyedLine.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
                 #expect(parts.count == 2 && parts[1] == value, "keyed line carries the same value: \(keyedLine)")
@@ -45,7 +47,8 @@ import STIProtocol
         let dir = try FeedTestRepo.temporaryDirectory("load-jsonl")
         defer { try? FileManager.default.removeItem(at: dir) }
         let messages = 12_000
-        let summary = try FeedGenerator(seed: 7).writeLoad(to: dir, messages: messages, invalidFraction: 0.01, format: .jsonl)
+        let summary = try FeedGenerator(seed: 7).writeLoad(
+            to: dir, messages: messages, invalidFraction: 0.01, format: .jsonl)
         let lines = try Self.readJSONL(dir, summary)
 
         #expect(lines.count == messages)
@@ -63,12 +66,17 @@ import STIProtocol
             #expect(line.text.utf8.count <= 65_536)
         }
         #expect(byCode == summary.invalidByCode)
-        for topic in summary.topics { #expect(invalidPerKind[topic.kind, default: 0] == topic.invalid, "\(topic.topic)") }
+        for topic in summary.topics {
+            #expect(invalidPerKind[topic.kind, default: 0] == topic.invalid, "\(topic.topic)")
+        }
         // A realistic mix: mostly contracts, and every kind of mistake present.
         let contracts = lines.filter { $0.kind == .techContract }.count
         #expect(contracts > messages * 85 / 100 && contracts < messages * 95 / 100)
         #expect(lines.contains { $0.kind == .rd } && lines.contains { $0.kind == .countyProfile })
-        #expect(Set(byCode.keys) == [.range, .period, .fieldUnknown, .type, .inconsistent, .precision, .enumeration, .county])
+        #expect(
+            Set(byCode.keys) == [
+                .range, .period, .fieldUnknown, .type, .inconsistent, .precision, .enumeration, .county,
+            ])
     }
 
     /// Valid messages must all be accepted: no identity repeats a revision, revisions only grow
@@ -101,21 +109,26 @@ import STIProtocol
         try FeedGenerator(seed: 3).writeLoad(to: b, messages: 3_000)
         try FeedGenerator(seed: 4).writeLoad(to: c, messages: 3_000)
         for name in ["sti.rd.jsonl", "sti.tech-contracts.keyed", "sti.county-profiles.jsonl", "load-summary.json"] {
-            #expect(try Data(contentsOf: a.appendingPathComponent(name)) == Data(contentsOf: b.appendingPathComponent(name)), "\(name)")
+            #expect(
+                try Data(contentsOf: a.appendingPathComponent(name))
+                    == Data(contentsOf: b.appendingPathComponent(name)), "\(name)")
         }
-        #expect(try Data(contentsOf: a.appendingPathComponent("sti.tech-contracts.jsonl"))
+        #expect(
+            try Data(contentsOf: a.appendingPathComponent("sti.tech-contracts.jsonl"))
                 != Data(contentsOf: c.appendingPathComponent("sti.tech-contracts.jsonl")))
     }
 
     @Test func csvFeedCarriesOnlyMistakesACellCanHold() throws {
         let dir = try FeedTestRepo.temporaryDirectory("load-csv")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let summary = try FeedGenerator(seed: 5).writeLoad(to: dir, messages: 6_000, invalidFraction: 0.05, format: .csv)
+        let summary = try FeedGenerator(seed: 5).writeLoad(
+            to: dir, messages: 6_000, invalidFraction: 0.05, format: .csv)
         #expect(summary.topics.map(\.files) == [["rd.csv"], ["tech-contracts.csv"], ["county-profiles.csv"]])
         var byCode: [ErrorCode: Int] = [:]
         var total = 0
         for topic in summary.topics {
-            let (header, rows) = try SimpleCSV.parse(String(contentsOf: dir.appendingPathComponent(topic.files[0]), encoding: .utf8))
+            let (header, rows) = try SimpleCSV.parse(
+                String(contentsOf: dir.appendingPathComponent(topic.files[0]), encoding: .utf8))
             #expect(header == FeedRow.csvColumns(topic.kind))
             #expect(rows.count == topic.messages)
             for row in SimpleCSV.wireRows(kind: topic.kind, header: header, rows: rows) {
@@ -252,16 +265,26 @@ import STIProtocol
     }
 
     @Test func recordsBecomeProtocolJSON() {
-        let record = Record(county: "530102", revision: 2, status: .withdrawn, submittedAt: "2026-01-15T09:30:00+08:00",
-                            body: .techContract(TechContract(
-                                contractNo: "HT-001", registeredOn: CalendarDate(year: 2025, month: 3, day: 9),
-                                contractType: .development, domain: .biomedicine,
-                                contractValue: ExactAmount(scaled: 1_005_000), techTransactionValue: ExactAmount(scaled: 1_000_001),
-                                buyerCountry: "LA")))
-        #expect(FeedRow(record: record).json == #"{"schema":"sti.tech-contract/1","county":"530102","revision":2,"status":"withdrawn","submitted_at":"2026-01-15T09:30:00+08:00","contract_no":"HT-001","registered_on":"2025-03-09","contract_type":"development","domain":"biomedicine","contract_value_10k_cny":100.5,"tech_transaction_value_10k_cny":100.0001,"buyer_country":"LA"}"#)
-        let profile = Record(county: "KM-HTZ", revision: 1, submittedAt: "",
-                             body: .countyProfile(CountyProfile(year: 2024, gdp: ExactAmount(scaled: 7_250_400), highTechEnterprises: 411)))
-        #expect(FeedRow(record: profile).json == #"{"schema":"sti.county-profile/1","county":"KM-HTZ","revision":1,"year":2024,"gdp_100m_cny":725.04,"high_tech_enterprises":411}"#)
+        let record = Record(
+            county: "530102", revision: 2, status: .withdrawn, submittedAt: "2026-01-15T09:30:00+08:00",
+            body: .techContract(
+                TechContract(
+                    contractNo: "HT-001", registeredOn: CalendarDate(year: 2025, month: 3, day: 9),
+                    contractType: .development, domain: .biomedicine,
+                    contractValue: ExactAmount(scaled: 1_005_000), techTransactionValue: ExactAmount(scaled: 1_000_001),
+                    buyerCountry: "LA")))
+        #expect(
+            FeedRow(record: record).json
+                == #"{"schema":"sti.tech-contract/1","county":"530102","revision":2,"status":"withdrawn","submitted_at":"2026-01-15T09:30:00+08:00","contract_no":"HT-001","registered_on":"2025-03-09","contract_type":"development","domain":"biomedicine","contract_value_10k_cny":100.5,"tech_transaction_value_10k_cny":100.0001,"buyer_country":"LA"}"#
+        )
+        let profile = Record(
+            county: "KM-HTZ", revision: 1, submittedAt: "",
+            body: .countyProfile(
+                CountyProfile(year: 2024, gdp: ExactAmount(scaled: 7_250_400), highTechEnterprises: 411)))
+        #expect(
+            FeedRow(record: profile).json
+                == #"{"schema":"sti.county-profile/1","county":"KM-HTZ","revision":1,"year":2024,"gdp_100m_cny":725.04,"high_tech_enterprises":411}"#
+        )
     }
 
     @Test func csvCellsAreQuotedOnlyWhenNeeded() {
@@ -278,6 +301,8 @@ import STIProtocol
     func exactDecimalEdits(text: String, above: String, below: String) {
         #expect(FeedDecimal.fiveDigitsAbove(text) == above)
         #expect(FeedDecimal.fiveDigitsBelow(text) == below)
-        #expect(FeedDecimal.add(text, oneUnitIn4: 1) == DecimalText.format(Int128(FeedDecimal.scaled(text) + 1), fractionDigits: 4))
+        #expect(
+            FeedDecimal.add(text, oneUnitIn4: 1)
+                == DecimalText.format(Int128(FeedDecimal.scaled(text) + 1), fractionDigits: 4))
     }
 }

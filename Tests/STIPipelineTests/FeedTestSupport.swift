@@ -51,7 +51,9 @@ enum FlatJSON {
         func skip() { while i < b.count, b[i] == 0x20 || b[i] == 0x09 { i += 1 } }
         func expect(_ c: UInt8) throws {
             skip()
-            guard i < b.count, b[i] == c else { throw FeedTestError("expected \(Character(UnicodeScalar(c))) at \(i) in \(line)") }
+            guard i < b.count, b[i] == c else {
+                throw FeedTestError("expected \(Character(UnicodeScalar(c))) at \(i) in \(line)")
+            }
             i += 1
         }
         func string() throws -> String {
@@ -67,7 +69,9 @@ enum FlatJSON {
                     case UInt8(ascii: "r"): out.append(0x0D)
                     case UInt8(ascii: "u"):
                         let hex = String(decoding: b[(i + 1)..<min(b.count, i + 5)], as: UTF8.self)
-                        guard let v = UInt32(hex, radix: 16), let scalar = UnicodeScalar(v) else { throw FeedTestError("bad escape in \(line)") }
+                        guard let v = UInt32(hex, radix: 16), let scalar = UnicodeScalar(v) else {
+                            throw FeedTestError("bad escape in \(line)")
+                        }
                         out += Array(String(Character(scalar)).utf8)
                         i += 4
                     default: out.append(b[i])
@@ -100,7 +104,10 @@ enum FlatJSON {
             }
             skip()
             guard i < b.count else { throw FeedTestError("truncated \(line)") }
-            if b[i] == UInt8(ascii: "}") { i += 1; break }
+            if b[i] == UInt8(ascii: "}") {
+                i += 1
+                break
+            }
             try expect(UInt8(ascii: ","))
         }
         skip()
@@ -151,11 +158,20 @@ enum ProtocolRules {
     static let common = ["schema", "county", "revision", "status", "submitted_at", "explanation"]
     static let fields: [RecordKind: (required: [String], optional: [String])] = [
         .rd: (["year", "performer", "expenditure_10k_cny"], []),
-        .techContract: (["contract_no", "registered_on", "contract_type", "domain", "contract_value_10k_cny",
-                         "tech_transaction_value_10k_cny", "buyer_country"], []),
-        .countyProfile: (["year"], ["gdp_100m_cny", "resident_population_10k", "high_tech_enterprises",
-                                    "invention_patents_held", "industrial_output_100m_cny",
-                                    "high_tech_industrial_output_100m_cny"]),
+        .techContract: (
+            [
+                "contract_no", "registered_on", "contract_type", "domain", "contract_value_10k_cny",
+                "tech_transaction_value_10k_cny", "buyer_country",
+            ], []
+        ),
+        .countyProfile: (
+            ["year"],
+            [
+                "gdp_100m_cny", "resident_population_10k", "high_tech_enterprises",
+                "invention_patents_held", "industrial_output_100m_cny",
+                "high_tech_industrial_output_100m_cny",
+            ]
+        ),
     ]
     /// The last day a record may carry: the samples and load feeds stop at the end of 2025.
     static let lastDate = CalendarDate(year: 2025, month: 12, day: 31)
@@ -164,7 +180,9 @@ enum ProtocolRules {
     static func amount(_ v: WireValue?, integer: Bool = false) -> AmountResult {
         guard case .number(let t)? = v else { return .invalid(.type) }
         if t.contains("e") || t.contains("E") { return .invalid(.precision) }
-        guard t.range(of: #"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$"#, options: .regularExpression) != nil else { return .invalid(.type) }
+        guard t.range(of: #"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$"#, options: .regularExpression) != nil else {
+            return .invalid(.type)
+        }
         let negative = t.hasPrefix("-")
         let parts = t.drop(while: { $0 == "-" }).split(separator: ".", maxSplits: 1)
         if parts.count == 2 && (integer || parts[1].count > 4) { return .invalid(.precision) }
@@ -188,14 +206,18 @@ enum ProtocolRules {
     }
 
     /// `fromCSV`: a CSV row, whose `submitted_at` (and `schema`) `sti submit` fills in.
-    static func check(kind: RecordKind, _ f: [String: WireValue], fromCSV: Bool = false,
-                      registry: Registry = .kunming) -> Set<ErrorCode> {
+    static func check(
+        kind: RecordKind, _ f: [String: WireValue], fromCSV: Bool = false,
+        registry: Registry = .kunming
+    ) -> Set<ErrorCode> {
         var codes: Set<ErrorCode> = []
         guard case .string(let schema)? = f["schema"], schema == kind.schema else { return [.schema] }
         let spec = fields[kind]!
         let known = Set(common + spec.required + spec.optional)
         if f.keys.contains(where: { !known.contains($0) }) { codes.insert(.fieldUnknown) }
-        if ((fromCSV ? ["county"] : ["county", "revision", "submitted_at"]) + spec.required).contains(where: { f[$0] == nil }) {
+        if ((fromCSV ? ["county"] : ["county", "revision", "submitted_at"]) + spec.required).contains(where: {
+            f[$0] == nil
+        }) {
             codes.insert(.fieldMissing)
         }
         switch f["county"] {
@@ -214,7 +236,9 @@ enum ProtocolRules {
         func decimal(_ name: String, min: Int128, max: Int128, minExclusive: Bool = false) -> Int128? {
             guard f[name] != nil else { return nil }
             switch amount(f[name]) {
-            case .invalid(let code): codes.insert(code); return nil
+            case .invalid(let code):
+                codes.insert(code)
+                return nil
             case .value(let v):
                 if v < min * 10_000 || v > max * 10_000 || (minExclusive && v == min * 10_000) { codes.insert(.range) }
                 return v
@@ -224,19 +248,24 @@ enum ProtocolRules {
             switch f[name] {
             case .string(let s)?: return s
             case nil: return nil
-            default: codes.insert(.type); return nil
+            default:
+                codes.insert(.type)
+                return nil
             }
         }
         integer("revision", 1...1_000_000)
         // Section 3: 1 to 2,000 Unicode scalar values, not only white space.
         if let e = string("explanation"),
-           !(1...2000).contains(e.unicodeScalars.count) || e.unicodeScalars.allSatisfy(\.properties.isWhitespace) {
+            !(1...2000).contains(e.unicodeScalars.count) || e.unicodeScalars.allSatisfy(\.properties.isWhitespace)
+        {
             codes.insert(.range)
         }
         if let status = string("status"), status != "active", status != "withdrawn" { codes.insert(.enumeration) }
         if let at = string("submitted_at"),
-           at.range(of: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$"#,
-                    options: .regularExpression) == nil || date(String(at.prefix(10))) == nil {
+            at.range(
+                of: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$"#,
+                options: .regularExpression) == nil || date(String(at.prefix(10))) == nil
+        {
             codes.insert(.period)
         }
         switch kind {
@@ -246,7 +275,10 @@ enum ProtocolRules {
             decimal("expenditure_10k_cny", min: 0, max: 10_000_000_000)
         case .techContract:
             if let no = string("contract_no"),
-               no.range(of: #"^[A-Za-z0-9._/-]{1,64}$"#, options: .regularExpression) == nil { codes.insert(.range) }
+                no.range(of: #"^[A-Za-z0-9._/-]{1,64}$"#, options: .regularExpression) == nil
+            {
+                codes.insert(.range)
+            }
             if let d = string("registered_on") {
                 if let date = date(d) {
                     if date.year < 2000 || date > lastDate { codes.insert(.period) }

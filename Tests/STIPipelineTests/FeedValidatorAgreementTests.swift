@@ -4,25 +4,29 @@
 // exactly the one code the summary announced.
 
 import Foundation
-import Testing
 import STIProtocol
+import Testing
+
 @testable import STIFeedGenerator
 @testable import STIPipeline
 
 @Suite struct FeedValidatorAgreementTests {
     /// A fixed "today" (UTC+8) after every date the feeds carry.
-    static let validator = MessageValidator(registry: .kunming, keyRing: nil,
-                                            today: { CalendarDate(year: 2026, month: 1, day: 15) })
+    static let validator = MessageValidator(
+        registry: .kunming, keyRing: nil,
+        today: { CalendarDate(year: 2026, month: 1, day: 15) })
 
     static func codes(kind: RecordKind, key: String?, value: [UInt8]) -> Set<ErrorCode> {
         let keyBytes = key.map { Array($0.utf8) }
         let result = value.withUnsafeBytes { v in
             if let keyBytes {
                 return keyBytes.withUnsafeBytes { k in
-                    validator.validate(InboundMessage(topicKind: kind, key: k, value: v, timestampMillis: 1_768_440_600_000))
+                    validator.validate(
+                        InboundMessage(topicKind: kind, key: k, value: v, timestampMillis: 1_768_440_600_000))
                 }
             }
-            return validator.validate(InboundMessage(topicKind: kind, key: nil, value: v, timestampMillis: 1_768_440_600_000))
+            return validator.validate(
+                InboundMessage(topicKind: kind, key: nil, value: v, timestampMillis: 1_768_440_600_000))
         }
         switch result {
         case .success: return []
@@ -34,7 +38,9 @@ import STIProtocol
         let dir = try FeedTestRepo.root().appendingPathComponent("Samples")
         var messages = 0
         for year in FeedGenerator.sampleYears {
-            for (kind, stem) in [(RecordKind.countyProfile, "county-profiles"), (.rd, "rd"), (.techContract, "tech-contracts")] {
+            for (kind, stem) in [
+                (RecordKind.countyProfile, "county-profiles"), (.rd, "rd"), (.techContract, "tech-contracts"),
+            ] {
                 let reader = FeedReader(kind: kind, submittedAt: "2026-01-15T09:30:00+08:00")
                 let rows = try reader.read(path: dir.appendingPathComponent("\(stem)-\(year).csv").path)
                 #expect(!rows.isEmpty)
@@ -69,7 +75,8 @@ import STIProtocol
     @Test func csvLoadFeedThroughTheReaderIsJudgedAsItsSummarySays() throws {
         let dir = try FeedTestRepo.temporaryDirectory("agree-csv")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let summary = try FeedGenerator(seed: 19).writeLoad(to: dir, messages: 5_000, invalidFraction: 0.04, format: .csv)
+        let summary = try FeedGenerator(seed: 19).writeLoad(
+            to: dir, messages: 5_000, invalidFraction: 0.04, format: .csv)
         var byCode: [ErrorCode: Int] = [:]
         for topic in summary.topics {
             let reader = FeedReader(kind: topic.kind, submittedAt: "2026-01-15T09:30:00+08:00")

@@ -1,11 +1,12 @@
 import Foundation
-import ZIPFoundation
 import Kafka
 import Logging
 import STIProtocol
 import STITestSupport
 import Synchronization
 import Testing
+import ZIPFoundation
+
 @testable import STIPipeline
 
 // Shared by the hostile-topic, spreadsheet-safety and secret-hygiene suites: a mock cluster
@@ -15,7 +16,13 @@ import Testing
 /// Signing keys for tests, one per geography of a registry, with secrets that follow from the
 /// code (so every run signs the same), plus an expired and a not-yet-valid key for `530102`.
 struct TestKeys: Sendable {
-    struct Key: Sendable { var id: String; var county: String; var secretHex: String; var notBefore: String?; var notAfter: String? }
+    struct Key: Sendable {
+        var id: String
+        var county: String
+        var secretHex: String
+        var notBefore: String?
+        var notAfter: String?
+    }
     let keys: [Key]
     let ring: KeyRing
     /// Every secret of the file, lower-case hex.
@@ -26,12 +33,18 @@ struct TestKeys: Sendable {
 
     init(registry: Registry = .kunming) throws {
         var keys = registry.geographies.map { g in
-            Key(id: "\(g.code)-test", county: g.code, secretHex: Self.secret(seed: g.code), notBefore: nil, notAfter: nil)
+            Key(
+                id: "\(g.code)-test", county: g.code, secretHex: Self.secret(seed: g.code), notBefore: nil,
+                notAfter: nil)
         }
-        keys.append(Key(id: Self.expiredId, county: "530102", secretHex: Self.secret(seed: "expired"),
-                        notBefore: "2019-01-01T00:00:00+08:00", notAfter: "2019-12-31T23:59:59+08:00"))
-        keys.append(Key(id: Self.futureId, county: "530102", secretHex: Self.secret(seed: "future"),
-                        notBefore: "2099-01-01T00:00:00+08:00", notAfter: nil))
+        keys.append(
+            Key(
+                id: Self.expiredId, county: "530102", secretHex: Self.secret(seed: "expired"),
+                notBefore: "2019-01-01T00:00:00+08:00", notAfter: "2019-12-31T23:59:59+08:00"))
+        keys.append(
+            Key(
+                id: Self.futureId, county: "530102", secretHex: Self.secret(seed: "future"),
+                notBefore: "2099-01-01T00:00:00+08:00", notAfter: nil))
         self.keys = keys
         self.ring = try KeyRing.parse(Data(Self.fileText(keys).utf8), source: "test keys")
     }
@@ -42,7 +55,8 @@ struct TestKeys: Sendable {
             var fields = [("id", k.id), ("county", k.county), ("secret_hex", k.secretHex)]
             if let nb = k.notBefore { fields.append(("not_before", nb)) }
             if let na = k.notAfter { fields.append(("not_after", na)) }
-            return "{" + fields.map { "\(JSONText.string($0.0)): \(JSONText.string($0.1))" }.joined(separator: ", ") + "}"
+            return "{" + fields.map { "\(JSONText.string($0.0)): \(JSONText.string($0.1))" }.joined(separator: ", ")
+                + "}"
         }
         return "{\"keys\": [\n  " + entries.joined(separator: ",\n  ") + "\n]}\n"
     }
@@ -54,7 +68,9 @@ struct TestKeys: Sendable {
         return path
     }
 
-    func key(for county: String) -> Key? { keys.first { $0.county == county && $0.notBefore == nil && $0.notAfter == nil } }
+    func key(for county: String) -> Key? {
+        keys.first { $0.county == county && $0.notBefore == nil && $0.notAfter == nil }
+    }
 
     /// 64 lower-case hex digits from a seed (FNV-1a then xorshift): a stand-in secret.
     static func secret(seed: String) -> String {
@@ -62,7 +78,9 @@ struct TestKeys: Sendable {
         for b in seed.utf8 { x = (x ^ UInt64(b)) &* 0x100_0000_01b3 }
         var out = ""
         for _ in 0..<4 {
-            x ^= x << 13; x ^= x >> 7; x ^= x << 17
+            x ^= x << 13
+            x ^= x >> 7
+            x ^= x << 17
             let hex = String(x, radix: 16)
             out += String(repeating: "0", count: 16 - hex.count) + hex
         }
@@ -71,7 +89,10 @@ struct TestKeys: Sendable {
 
     /// `sti-key-id` and `sti-signature` headers signing `value` with `keyId`.
     func headers(_ value: [UInt8], keyId: String) throws -> [KafkaHeader] {
-        [KafkaHeader(key: "sti-key-id", string: keyId), KafkaHeader(key: "sti-signature", string: try ring.sign(value: value, keyId: keyId))]
+        [
+            KafkaHeader(key: "sti-key-id", string: keyId),
+            KafkaHeader(key: "sti-signature", string: try ring.sign(value: value, keyId: keyId)),
+        ]
     }
 }
 
@@ -136,12 +157,17 @@ final class TestBroker: Sendable {
         for (tag, m) in messages.enumerated() {
             let count = m.topic == "sti.rejected" ? rejectedPartitions : partitions
             var partition = m.partition
-            if let key = m.key, !key.isEmpty, !m.misplaced { partition = Partitioner.partition(forKey: key, count: count) }
-            try producer.send(topic: m.topic, key: m.key, value: m.value, headers: m.headers, partition: partition, tag: tag)
+            if let key = m.key, !key.isEmpty, !m.misplaced {
+                partition = Partitioner.partition(forKey: key, count: count)
+            }
+            try producer.send(
+                topic: m.topic, key: m.key, value: m.value, headers: m.headers, partition: partition, tag: tag)
         }
         try producer.flush(timeout: .seconds(60))
         let failures = producer.takeFailures()
-        guard failures.isEmpty else { throw TestEnvironmentError("\(failures.count) test messages not delivered: \(failures[0])") }
+        guard failures.isEmpty else {
+            throw TestEnvironmentError("\(failures.count) test messages not delivered: \(failures[0])")
+        }
         let byTag = reports.byTag.withLock { $0 }
         return try messages.indices.map { tag in
             guard let r = byTag[tag], r.error == nil, let offset = r.offset else {
@@ -163,21 +189,27 @@ final class TestBroker: Sendable {
         defer { try? consumer.close() }
         for p in 0..<count {
             let low = try consumer.queryWatermarks(topic: topic, partition: p, timeout: .seconds(20)).low
-            guard low == 0 else { throw TestEnvironmentError("\(topic)[\(p)] starts at \(low): the mock broker dropped data") }
+            guard low == 0 else {
+                throw TestEnvironmentError("\(topic)[\(p)] starts at \(low): the mock broker dropped data")
+            }
         }
         try consumer.assign((0..<count).map { TopicPartitionOffset(topic: topic, partition: $0, offset: 0) })
         var out: [ReadBack] = []
         var drained = Set<Int32>()
         let deadline = ContinuousClock.now + .seconds(120)
         while drained.count < count {
-            guard ContinuousClock.now < deadline else { throw TestEnvironmentError("\(topic) not drained within 120 s") }
+            guard ContinuousClock.now < deadline else {
+                throw TestEnvironmentError("\(topic) not drained within 120 s")
+            }
             try consumer.poll(maxMessages: 10_000, timeout: .milliseconds(200)) { view in
                 switch view.kind {
                 case .partitionEOF: drained.insert(view.partition)
                 case .message:
                     drained.remove(view.partition)
-                    out.append(ReadBack(at: Landed(topic: view.topic, partition: view.partition, offset: view.offset),
-                                        key: view.keyBytes, value: view.valueBytes))
+                    out.append(
+                        ReadBack(
+                            at: Landed(topic: view.topic, partition: view.partition, offset: view.offset),
+                            key: view.keyBytes, value: view.valueBytes))
                 case .error(let e): throw e
                 }
             }
@@ -213,7 +245,8 @@ final class LogRecorder: Sendable {
             var merged = metadata
             if let extra = event.metadata { merged.merge(extra) { $1 } }
             let meta = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            recorder.append("\(event.level) \(label) \(event.message) \(meta) \(event.source) \(event.file):\(event.line)")
+            recorder.append(
+                "\(event.level) \(label) \(event.message) \(meta) \(event.source) \(event.file):\(event.line)")
         }
     }
 }
@@ -235,25 +268,36 @@ enum StrictCSV {
             if b[i] == UInt8(ascii: "\"") {
                 i += 1
                 while true {
-                    guard i < b.count else { throw Failure(description: "unterminated quoted field in row \(rows.count + 1)") }
+                    guard i < b.count else {
+                        throw Failure(description: "unterminated quoted field in row \(rows.count + 1)")
+                    }
                     if b[i] == UInt8(ascii: "\"") {
-                        if i + 1 < b.count, b[i + 1] == UInt8(ascii: "\"") { field.append(b[i]); i += 2; continue }
+                        if i + 1 < b.count, b[i + 1] == UInt8(ascii: "\"") {
+                            field.append(b[i])
+                            i += 2
+                            continue
+                        }
                         i += 1
                         break
                     }
-                    field.append(b[i]); i += 1
+                    field.append(b[i])
+                    i += 1
                 }
             } else {
                 while i < b.count, b[i] != UInt8(ascii: ","), b[i] != 0x0D {
                     guard b[i] != UInt8(ascii: "\""), b[i] != 0x0A else {
                         throw Failure(description: "a quote or bare LF in an unquoted field in row \(rows.count + 1)")
                     }
-                    field.append(b[i]); i += 1
+                    field.append(b[i])
+                    i += 1
                 }
             }
             row.append(String(decoding: field, as: UTF8.self))
             guard i < b.count else { throw Failure(description: "the last record does not end with CRLF") }
-            if b[i] == UInt8(ascii: ",") { i += 1; continue }
+            if b[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
             guard b[i] == 0x0D, i + 1 < b.count, b[i + 1] == 0x0A else {
                 throw Failure(description: "text after a field, or CR without LF, in row \(rows.count + 1)")
             }
@@ -270,7 +314,8 @@ enum ProcessMemory {
     static func residentBytes() throws -> Int {
         let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
         guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else {
+            let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else {
             throw TestEnvironmentError("no VmRSS line in /proc/self/status")
         }
         return kb * 1024
@@ -302,11 +347,14 @@ enum Wire {
     static let profileMembers: [(String, String)] = [
         ("schema", #""sti.county-profile/1""#), ("county", #""530102""#), ("revision", "1"),
         ("submitted_at", #""2026-01-15T09:30:00+08:00""#), ("year", "2025"), ("gdp_100m_cny", "1000"),
-        ("resident_population_10k", "100"), ("industrial_output_100m_cny", "300"), ("high_tech_industrial_output_100m_cny", "100"),
+        ("resident_population_10k", "100"), ("industrial_output_100m_cny", "300"),
+        ("high_tech_industrial_output_100m_cny", "100"),
     ]
 
     /// `base` with members replaced (a nil value removes the member) and `extra` appended.
-    static func edit(_ base: [(String, String)], _ changes: [String: String?] = [:], extra: [(String, String)] = []) -> [UInt8] {
+    static func edit(_ base: [(String, String)], _ changes: [String: String?] = [:], extra: [(String, String)] = [])
+        -> [UInt8]
+    {
         var members: [(String, String)] = []
         for (k, v) in base {
             if let change = changes[k] {
@@ -318,14 +366,25 @@ enum Wire {
         return object(members + extra)
     }
 
-    static func rd(_ changes: [String: String?] = [:], extra: [(String, String)] = []) -> [UInt8] { edit(rdMembers, changes, extra: extra) }
-    static func contract(_ changes: [String: String?] = [:], extra: [(String, String)] = []) -> [UInt8] { edit(contractMembers, changes, extra: extra) }
-    static func profile(_ changes: [String: String?] = [:], extra: [(String, String)] = []) -> [UInt8] { edit(profileMembers, changes, extra: extra) }
+    static func rd(_ changes: [String: String?] = [:], extra: [(String, String)] = []) -> [UInt8] {
+        edit(rdMembers, changes, extra: extra)
+    }
+    static func contract(_ changes: [String: String?] = [:], extra: [(String, String)] = []) -> [UInt8] {
+        edit(contractMembers, changes, extra: extra)
+    }
+    static func profile(_ changes: [String: String?] = [:], extra: [(String, String)] = []) -> [UInt8] {
+        edit(profileMembers, changes, extra: extra)
+    }
 
     /// Deterministic pseudo-random bytes (xorshift).
     static func garbage(count: Int, seed: UInt64) -> [UInt8] {
         var x = seed
-        return (0..<count).map { _ in x ^= x << 13; x ^= x >> 7; x ^= x << 17; return UInt8(truncatingIfNeeded: x) }
+        return (0..<count).map { _ in
+            x ^= x << 13
+            x ^= x >> 7
+            x ^= x << 17
+            return UInt8(truncatingIfNeeded: x)
+        }
     }
 }
 

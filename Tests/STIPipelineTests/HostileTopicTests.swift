@@ -3,6 +3,7 @@ import Kafka
 import STIProtocol
 import STITestSupport
 import Testing
+
 @testable import STIPipeline
 
 /// One kind of malformed message for the hostile topic, and the codes it must get.
@@ -15,12 +16,15 @@ struct HostileKind: Sendable, CustomStringConvertible {
     /// Sent to a partition other than the one its key maps to (section 2).
     var misplaced = false
     /// Key, value and headers for a message from `county` (a registry code).
-    var make: @Sendable (_ county: String, _ keys: TestKeys) throws -> (key: [UInt8]?, value: [UInt8], headers: [KafkaHeader])
+    var make:
+        @Sendable (_ county: String, _ keys: TestKeys) throws -> (key: [UInt8]?, value: [UInt8], headers: [KafkaHeader])
     var description: String { name }
 
     /// Keyed by `county`, signed with its key: only the content is wrong.
-    static func signed(_ name: String, on topic: RecordKind = .rd, large: Bool = false, _ codes: [ErrorCode],
-                       _ value: @escaping @Sendable (String) -> [UInt8]) -> HostileKind {
+    static func signed(
+        _ name: String, on topic: RecordKind = .rd, large: Bool = false, _ codes: [ErrorCode],
+        _ value: @escaping @Sendable (String) -> [UInt8]
+    ) -> HostileKind {
         HostileKind(name: name, topic: topic, large: large, codes: codes) { county, keys in
             let v = value(county)
             return (Array(county.utf8), v, try keys.headers(v, keyId: "\(county)-test"))
@@ -61,9 +65,13 @@ enum HostileTopic {
         .signed("truncated 4-byte sequence at the end", [.encoding]) { rd($0) + [0xF0, 0x9F] },
         // E_SIZE
         .signed("65,537 bytes of spaces", large: true, [.size]) { _ in [UInt8](repeating: 0x20, count: 65_537) },
-        .signed("number literal making the value 65,537 bytes", large: true, [.size]) { numberValue($0, digits: 65_300, total: 65_537) },
+        .signed("number literal making the value 65,537 bytes", large: true, [.size]) {
+            numberValue($0, digits: 65_300, total: 65_537)
+        },
         // Just inside the size rule: read, and refused as out of range.
-        .signed("number literal making the value exactly 65,536 bytes", large: true, [.range]) { numberValue($0, digits: 65_300, total: 65_536) },
+        .signed("number literal making the value exactly 65,536 bytes", large: true, [.range]) {
+            numberValue($0, digits: 65_300, total: 65_536)
+        },
         // E_JSON
         .signed("empty value", [.json]) { _ in [] },
         .signed("a NUL byte", [.json]) { _ in [0] },
@@ -74,7 +82,9 @@ enum HostileTopic {
         .signed("duplicate key through an escape", [.json]) { Array(rd($0).dropLast()) + W.b(#","ye\u0061r":2025}"#) },
         .signed("byte-order mark before the object", [.json]) { [0xEF, 0xBB, 0xBF] + rd($0) },
         .signed("nesting 9 deep", [.json]) { rd($0, extra: [("x", "[[[[[[[[1]]]]]]]]")]) },
-        .signed("60,000 '[' in a member", large: true, [.json]) { _ in W.b(#"{"x":"#) + [UInt8](repeating: 0x5B, count: 60_000) },
+        .signed("60,000 '[' in a member", large: true, [.json]) { _ in
+            W.b(#"{"x":"#) + [UInt8](repeating: 0x5B, count: 60_000)
+        },
         .signed("top-level array", [.json]) { W.b("[") + rd($0) + W.b("]") },
         .signed("two objects", [.json]) { rd($0) + W.b("{}") },
         .signed("trailing comma", [.json]) { Array(rd($0).dropLast()) + W.b(",}") },
@@ -93,14 +103,19 @@ enum HostileTopic {
         // E_FIELD_UNKNOWN
         .signed("an unknown field", [.fieldUnknown]) { rd($0, extra: [("note", #""x""#)]) },
         .signed("a field of another schema", [.fieldUnknown]) { rd($0, extra: [("contract_no", #""A-1""#)]) },
-        .signed("6,000 unknown fields", large: true, [.fieldUnknown]) { rd($0, extra: (0..<6_000).map { ("u\($0)", "1") }) },
-        .signed("a 60,000-character key", large: true, [.fieldUnknown]) { rd($0, extra: [(String(repeating: "k", count: 60_000), "1")]) },
+        .signed("6,000 unknown fields", large: true, [.fieldUnknown]) {
+            rd($0, extra: (0..<6_000).map { ("u\($0)", "1") })
+        },
+        .signed("a 60,000-character key", large: true, [.fieldUnknown]) {
+            rd($0, extra: [(String(repeating: "k", count: 60_000), "1")])
+        },
         // E_TYPE
         .signed("year as a string", [.type]) { rd($0, ["year": #""2025""#]) },
         .signed("expenditure as a string", [.type]) { rd($0, ["expenditure_10k_cny": #""5""#]) },
         .signed("county as a number", [.type]) { rd($0, ["county": "530102"]) },
         // E_COUNTY (no key exists for an unknown county, so authentication fails too)
-        HostileKind(name: "county not in the registry", topic: .rd, large: false, codes: [.county, .auth]) { county, keys in
+        HostileKind(name: "county not in the registry", topic: .rd, large: false, codes: [.county, .auth]) {
+            county, keys in
             let v = rd("999999")
             return (W.b("999999"), v, try keys.headers(v, keyId: "\(county)-test"))
         },
@@ -114,7 +129,9 @@ enum HostileTopic {
             return (nil, v, try keys.headers(v, keyId: "\(county)-test"))
         },
         // E_PARTITION: a valid, signed message on the wrong partition (kcat's CRC32 default).
-        HostileKind(name: "on another partition than its key's", topic: .rd, large: false, codes: [.partition], misplaced: true) { county, keys in
+        HostileKind(
+            name: "on another partition than its key's", topic: .rd, large: false, codes: [.partition], misplaced: true
+        ) { county, keys in
             let v = rd(county)
             return (W.b(county), v, try keys.headers(v, keyId: "\(county)-test"))
         },
@@ -125,25 +142,39 @@ enum HostileTopic {
         // E_PERIOD
         .signed("year 1999", [.period]) { rd($0, ["year": "1999"]) },
         .signed("year 2999", [.period]) { rd($0, ["year": "2999"]) },
-        .signed("10,000-digit year", large: true, [.period]) { rd($0, ["year": String(repeating: "7", count: 10_000)]) },
+        .signed("10,000-digit year", large: true, [.period]) {
+            rd($0, ["year": String(repeating: "7", count: 10_000)])
+        },
         .signed("submitted_at on February 30", [.period]) { rd($0, ["submitted_at": #""2026-02-30T09:30:00+08:00""#]) },
-        .signed("registered_on 2025-02-29", on: .techContract, [.period]) { W.contract(c($0).merging(["registered_on": #""2025-02-29""#]) { $1 }) },
+        .signed("registered_on 2025-02-29", on: .techContract, [.period]) {
+            W.contract(c($0).merging(["registered_on": #""2025-02-29""#]) { $1 })
+        },
         // E_RANGE
         .signed("negative expenditure", [.range]) { rd($0, ["expenditure_10k_cny": "-1"]) },
-        .signed("10,000-digit integer amount", large: true, [.range]) { rd($0, ["expenditure_10k_cny": "1" + String(repeating: "0", count: 9_999)]) },
+        .signed("10,000-digit integer amount", large: true, [.range]) {
+            rd($0, ["expenditure_10k_cny": "1" + String(repeating: "0", count: 9_999)])
+        },
         .signed("revision 0", [.range]) { rd($0, ["revision": "0"]) },
-        .signed("contract_no with a space", on: .techContract, [.range]) { W.contract(c($0).merging(["contract_no": #""HT 1""#]) { $1 }) },
-        .signed("65-character contract_no", on: .techContract, [.range]) { W.contract(c($0).merging(["contract_no": W.str(String(repeating: "A", count: 65))]) { $1 }) },
+        .signed("contract_no with a space", on: .techContract, [.range]) {
+            W.contract(c($0).merging(["contract_no": #""HT 1""#]) { $1 })
+        },
+        .signed("65-character contract_no", on: .techContract, [.range]) {
+            W.contract(c($0).merging(["contract_no": W.str(String(repeating: "A", count: 65))]) { $1 })
+        },
         .signed("GDP zero", on: .countyProfile, [.range]) { W.profile(c($0).merging(["gdp_100m_cny": "0"]) { $1 }) },
         // E_PRECISION
         .signed("five fractional digits", [.precision]) { rd($0, ["expenditure_10k_cny": "1.00001"]) },
         .signed("exponent form", [.precision]) { rd($0, ["expenditure_10k_cny": "1e3"]) },
         .signed("year with a decimal point", [.precision]) { rd($0, ["year": "2025.0"]) },
-        .signed("10,000-digit fraction", large: true, [.precision]) { rd($0, ["expenditure_10k_cny": "0." + String(repeating: "1", count: 10_000)]) },
+        .signed("10,000-digit fraction", large: true, [.precision]) {
+            rd($0, ["expenditure_10k_cny": "0." + String(repeating: "1", count: 10_000)])
+        },
         // E_ENUM
         .signed("unknown performer", [.enumeration]) { rd($0, ["performer": #""nobody""#]) },
         .signed("status deleted", [.enumeration]) { rd($0, extra: [("status", #""deleted""#)]) },
-        .signed("lower-case buyer_country", on: .techContract, [.enumeration]) { W.contract(c($0).merging(["buyer_country": #""cn""#]) { $1 }) },
+        .signed("lower-case buyer_country", on: .techContract, [.enumeration]) {
+            W.contract(c($0).merging(["buyer_country": #""cn""#]) { $1 })
+        },
         // E_INCONSISTENT
         .signed("transaction value above contract value", on: .techContract, [.inconsistent]) {
             W.contract(c($0).merging(["tech_transaction_value_10k_cny": "100.0001"]) { $1 })
@@ -153,14 +184,21 @@ enum HostileTopic {
         },
         .signed("an R&D record on the profile topic", on: .countyProfile, [.schema]) { rd($0) },
         // E_AUTH
-        HostileKind(name: "unsigned", topic: .rd, large: false, codes: [.auth]) { county, _ in (W.b(county), rd(county), []) },
+        HostileKind(name: "unsigned", topic: .rd, large: false, codes: [.auth]) { county, _ in
+            (W.b(county), rd(county), [])
+        },
         HostileKind(name: "signature of other bytes", topic: .rd, large: false, codes: [.auth]) { county, keys in
             (W.b(county), rd(county), try keys.headers(rd(county, ["revision": "2"]), keyId: "\(county)-test"))
         },
         HostileKind(name: "unknown key id", topic: .rd, large: false, codes: [.auth]) { county, keys in
             let v = rd(county)
-            return (W.b(county), v, [KafkaHeader(key: "sti-key-id", string: "nobody-1"),
-                                     KafkaHeader(key: "sti-signature", string: try keys.ring.sign(value: v, keyId: "\(county)-test"))])
+            return (
+                W.b(county), v,
+                [
+                    KafkaHeader(key: "sti-key-id", string: "nobody-1"),
+                    KafkaHeader(key: "sti-signature", string: try keys.ring.sign(value: v, keyId: "\(county)-test")),
+                ]
+            )
         },
         HostileKind(name: "another county's key", topic: .rd, large: false, codes: [.auth]) { county, keys in
             let v = rd(county)
@@ -172,23 +210,40 @@ enum HostileTopic {
         },
         HostileKind(name: "upper-case signature", topic: .rd, large: false, codes: [.auth]) { county, keys in
             let v = rd(county)
-            return (W.b(county), v, [KafkaHeader(key: "sti-key-id", string: "\(county)-test"),
-                                     KafkaHeader(key: "sti-signature", string: try keys.ring.sign(value: v, keyId: "\(county)-test").uppercased())])
+            return (
+                W.b(county), v,
+                [
+                    KafkaHeader(key: "sti-key-id", string: "\(county)-test"),
+                    KafkaHeader(
+                        key: "sti-signature", string: try keys.ring.sign(value: v, keyId: "\(county)-test").uppercased()
+                    ),
+                ]
+            )
         },
         // Everything at once past the first four checks.
-        HostileKind(name: "every rule broken at once", topic: .rd, large: false,
-                    codes: [.fieldUnknown, .county, .keyMismatch, .period, .range, .enumeration, .auth]) { county, keys in
-            let v = rd("999999", ["revision": "0", "submitted_at": #""yesterday""#, "year": "1999", "performer": #""x""#,
-                                  "expenditure_10k_cny": "-1"], extra: [("note", "1")])
+        HostileKind(
+            name: "every rule broken at once", topic: .rd, large: false,
+            codes: [.fieldUnknown, .county, .keyMismatch, .period, .range, .enumeration, .auth]
+        ) { county, keys in
+            let v = rd(
+                "999999",
+                [
+                    "revision": "0", "submitted_at": #""yesterday""#, "year": "1999", "performer": #""x""#,
+                    "expenditure_10k_cny": "-1",
+                ], extra: [("note", "1")])
             return (W.b(county), v, try keys.headers(v, keyId: "\(county)-test"))
         },
     ]
 
     /// Revision 2 of a record per county, accepted; then a stale and a conflicting copy.
-    static func base(_ county: String) -> [UInt8] { rd(county, ["revision": "2", "performer": #""medical""#, "expenditure_10k_cny": "10"]) }
+    static func base(_ county: String) -> [UInt8] {
+        rd(county, ["revision": "2", "performer": #""medical""#, "expenditure_10k_cny": "10"])
+    }
     static let revisionKinds: [HostileKind] = [
         .signed("stale revision", [.staleRevision]) { rd($0, ["revision": "1", "performer": #""medical""#]) },
-        .signed("conflicting revision", [.revisionConflict]) { rd($0, ["revision": "2", "performer": #""medical""#, "expenditure_10k_cny": "11"]) },
+        .signed("conflicting revision", [.revisionConflict]) {
+            rd($0, ["revision": "2", "performer": #""medical""#, "expenditure_10k_cny": "11"])
+        },
     ]
 }
 
@@ -221,20 +276,28 @@ struct HostileTopicTests {
         var names: [String] = []
         for (n, county) in counties.enumerated() {
             let v = HostileTopic.base(county)
-            messages.append(TestMessage(topic: "sti.rd", partition: Int32(n) % Self.partitions, key: Array(county.utf8),
-                                        value: v, headers: try keys.headers(v, keyId: "\(county)-test")))
+            messages.append(
+                TestMessage(
+                    topic: "sti.rd", partition: Int32(n) % Self.partitions, key: Array(county.utf8),
+                    value: v, headers: try keys.headers(v, keyId: "\(county)-test")))
             expected.append(nil)
             names.append("base \(county)")
         }
         for round in 0..<Self.repeats {
-            for (k, kind) in (HostileTopic.kinds + HostileTopic.revisionKinds).enumerated() where !kind.large || round < Self.largeRepeats {
+            for (k, kind) in (HostileTopic.kinds + HostileTopic.revisionKinds).enumerated()
+            where !kind.large || round < Self.largeRepeats {
                 let countyIndex = (round + k) % counties.count
                 let made = try kind.make(counties[countyIndex], keys)
                 let revision = k >= HostileTopic.kinds.count
-                let partition = revision ? Int32(countyIndex) % Self.partitions : Int32(messages.count) % Self.partitions
-                let wrong = made.key.map { (Partitioner.partition(forKey: $0, count: Self.partitions) + 1) % Self.partitions }
-                messages.append(TestMessage(topic: kind.topic.topic(), partition: kind.misplaced ? wrong ?? partition : partition,
-                                            key: made.key, value: made.value, headers: made.headers, misplaced: kind.misplaced))
+                let partition =
+                    revision ? Int32(countyIndex) % Self.partitions : Int32(messages.count) % Self.partitions
+                let wrong = made.key.map {
+                    (Partitioner.partition(forKey: $0, count: Self.partitions) + 1) % Self.partitions
+                }
+                messages.append(
+                    TestMessage(
+                        topic: kind.topic.topic(), partition: kind.misplaced ? wrong ?? partition : partition,
+                        key: made.key, value: made.value, headers: made.headers, misplaced: kind.misplaced))
                 expected.append(kind.codes)
                 names.append(kind.name)
             }
@@ -247,14 +310,17 @@ struct HostileTopicTests {
             if let codes = expected[i] { expectedAt[at] = (names[i], codes, messages[i].value, messages[i].key) }
         }
 
-        let options = AggregateOptions(brokers: broker.brokers, out: URL(fileURLWithPath: dir.file("out")), statePath: dir.file("state.db"),
-                                       keysPath: keysPath, timeout: .seconds(30))
+        let options = AggregateOptions(
+            brokers: broker.brokers, out: URL(fileURLWithPath: dir.file("out")), statePath: dir.file("state.db"),
+            keysPath: keysPath, timeout: .seconds(30))
         let log = LogRecorder()
         let before = try ProcessMemory.residentBytes()
         let summary = try await onDedicatedThread { try Aggregator(options: options, logger: log.logger()).run() }
         let after = try ProcessMemory.residentBytes()
         let growth = after - before
-        print("hostile topic: \(messages.count) messages (\(messages.reduce(0) { $0 + $1.value.count }) bytes), VmRSS \(before / 1_048_576) MiB -> \(after / 1_048_576) MiB")
+        print(
+            "hostile topic: \(messages.count) messages (\(messages.reduce(0) { $0 + $1.value.count }) bytes), VmRSS \(before / 1_048_576) MiB -> \(after / 1_048_576) MiB"
+        )
         // Why 200 MB: a run holds one batch at a time. What it may hold at once is bounded by
         // librdkafka's consumer prefetch (queued.max.messages.kbytes, 64 MiB by default), one
         // batch of rejection notices waiting in the producer (here < 10 MB), SQLite's page
@@ -277,30 +343,44 @@ struct HostileTopicTests {
         for row in rows.dropFirst() {
             try #require(row.count == 6)
             let at = Landed(topic: row[0], partition: try #require(Int32(row[1])), offset: try #require(Int64(row[2])))
-            guard let want = expectedAt[at] else { Issue.record("rejections.csv lists \(at), which is not a hostile message"); continue }
+            guard let want = expectedAt[at] else {
+                Issue.record("rejections.csv lists \(at), which is not a hostile message")
+                continue
+            }
             #expect(row[4] == want.codes.map(\.rawValue).joined(separator: ";"), "\(want.name) at \(at)")
             #expect(seen.insert(at).inserted, "\(at) listed twice")
         }
         #expect(seen.count == hostileCount)
 
         // sti.rejected: one notice per hostile message, naming its codes and carrying its bytes.
-        let notices = try await onDedicatedThread { try broker.readAll(topic: "sti.rejected", partitions: Self.rejectedPartitions) }
+        let notices = try await onDedicatedThread {
+            try broker.readAll(topic: "sti.rejected", partitions: Self.rejectedPartitions)
+        }
         #expect(notices.count == hostileCount)
         var noticed = Set<Landed>()
         for notice in notices {
             let object = try #require(try JSONSerialization.jsonObject(with: Data(notice.value)) as? [String: Any])
             #expect(object["schema"] as? String == "sti.rejection/1")
             let source = try #require(object["source"] as? [String: Any])
-            let at = Landed(topic: try #require(source["topic"] as? String), partition: try #require((source["partition"] as? NSNumber)?.int32Value),
-                            offset: try #require((source["offset"] as? NSNumber)?.int64Value))
-            guard let want = expectedAt[at] else { Issue.record("a notice for \(at), which is not a hostile message"); continue }
+            let at = Landed(
+                topic: try #require(source["topic"] as? String),
+                partition: try #require((source["partition"] as? NSNumber)?.int32Value),
+                offset: try #require((source["offset"] as? NSNumber)?.int64Value))
+            guard let want = expectedAt[at] else {
+                Issue.record("a notice for \(at), which is not a hostile message")
+                continue
+            }
             let errors = try #require(object["errors"] as? [[String: Any]])
             var codes: [String] = []
             for e in errors { if let code = e["code"] as? String, !codes.contains(code) { codes.append(code) } }
             #expect(codes == want.codes.map(\.rawValue), "\(want.name) at \(at)")
             // The payload is the value, cut at the protocol's 65,536 bytes (only E_SIZE values are longer).
-            #expect(Data(base64Encoded: object["payload_base64"] as? String ?? "") == Data(want.value.prefix(RejectionNotice.maxPayloadBytes)), "\(want.name): payload")
-            #expect(notice.key == want.key || (notice.key?.isEmpty ?? true) && (want.key?.isEmpty ?? true), "\(want.name): notice key")
+            #expect(
+                Data(base64Encoded: object["payload_base64"] as? String ?? "")
+                    == Data(want.value.prefix(RejectionNotice.maxPayloadBytes)), "\(want.name): payload")
+            #expect(
+                notice.key == want.key || (notice.key?.isEmpty ?? true) && (want.key?.isEmpty ?? true),
+                "\(want.name): notice key")
             #expect(noticed.insert(at).inserted, "two notices for \(at)")
         }
         #expect(noticed.count == hostileCount)
@@ -317,18 +397,26 @@ struct HostileTopicTests {
         defer { dir.remove() }
         let ten = Wire.b(#"{"expenditure_10k_cny":"#) + [UInt8](repeating: 0x39, count: 10_000_000) + Wire.b("}")
         let one = Wire.b(#"{"contract_value_10k_cny":"#) + [UInt8](repeating: 0x39, count: 999_000) + Wire.b("}")
-        let messages = [TestMessage(topic: "sti.rd", partition: 0, key: Wire.b("530102"), value: ten),
-                        TestMessage(topic: "sti.tech-contracts", partition: 0, key: Wire.b("530103"), value: one)]
-        let landed = try await onDedicatedThread { try broker.produce(messages, properties: ["message.max.bytes": "12000000"]) }
+        let messages = [
+            TestMessage(topic: "sti.rd", partition: 0, key: Wire.b("530102"), value: ten),
+            TestMessage(topic: "sti.tech-contracts", partition: 0, key: Wire.b("530103"), value: one),
+        ]
+        let landed = try await onDedicatedThread {
+            try broker.produce(messages, properties: ["message.max.bytes": "12000000"])
+        }
 
-        let options = AggregateOptions(brokers: broker.brokers, out: URL(fileURLWithPath: dir.file("out")), statePath: dir.file("state.db"),
-                                       timeout: .seconds(30))
-        let summary = try await onDedicatedThread { try Aggregator(options: options, logger: LogRecorder().logger()).run() }
+        let options = AggregateOptions(
+            brokers: broker.brokers, out: URL(fileURLWithPath: dir.file("out")), statePath: dir.file("state.db"),
+            timeout: .seconds(30))
+        let summary = try await onDedicatedThread {
+            try Aggregator(options: options, logger: LogRecorder().logger()).run()
+        }
         #expect(summary.counts.read == 2)
         #expect(summary.counts.rejected == 2)
         #expect(summary.counts.rejectedByCode == [.size: 2])
         let rows = try StrictCSV.parse(try #require(try Snapshot.files(out: options.out)["rejections.csv"]))
-        #expect(Set(rows.dropFirst().map { "\($0[0])[\($0[1])]@\($0[2]) \($0[4])" }) == Set(landed.map { "\($0) E_SIZE" }))
+        #expect(
+            Set(rows.dropFirst().map { "\($0[0])[\($0[1])]@\($0[2]) \($0[4])" }) == Set(landed.map { "\($0) E_SIZE" }))
 
         let notices = try await onDedicatedThread { try broker.readAll(topic: "sti.rejected", partitions: 1) }
         #expect(notices.count == 2)
@@ -361,19 +449,26 @@ struct HugeKeyTests {
         let good1 = HostileTopic.rd("530102")
         let good2 = HostileTopic.rd("530103")
         let hugeKey = [UInt8](repeating: UInt8(ascii: "k"), count: 999_700)
-        let messages = [TestMessage(topic: "sti.rd", partition: 0, key: Wire.b("530102"), value: good1),
-                        TestMessage(topic: "sti.rd", partition: 0, key: hugeKey, value: HostileTopic.rd("530111")),
-                        TestMessage(topic: "sti.rd", partition: 0, key: Wire.b("530103"), value: good2)]
+        let messages = [
+            TestMessage(topic: "sti.rd", partition: 0, key: Wire.b("530102"), value: good1),
+            TestMessage(topic: "sti.rd", partition: 0, key: hugeKey, value: HostileTopic.rd("530111")),
+            TestMessage(topic: "sti.rd", partition: 0, key: Wire.b("530103"), value: good2),
+        ]
         _ = try await onDedicatedThread { try broker.produce(messages, properties: ["message.max.bytes": "2000000"]) }
 
-        let options = AggregateOptions(brokers: broker.brokers, out: URL(fileURLWithPath: dir.file("out")), statePath: dir.file("state.db"),
-                                       timeout: .seconds(30))
-        let first = try await onDedicatedThread { try Aggregator(options: options, logger: LogRecorder().logger()).run() }
+        let options = AggregateOptions(
+            brokers: broker.brokers, out: URL(fileURLWithPath: dir.file("out")), statePath: dir.file("state.db"),
+            timeout: .seconds(30))
+        let first = try await onDedicatedThread {
+            try Aggregator(options: options, logger: LogRecorder().logger()).run()
+        }
         #expect(first.counts.read == 3)
         #expect(first.counts.accepted == 2)
         #expect(first.counts.rejectedByCode == [.keyMismatch: 1])
         // A second run in a row finds nothing new and succeeds too.
-        let second = try await onDedicatedThread { try Aggregator(options: options, logger: LogRecorder().logger()).run() }
+        let second = try await onDedicatedThread {
+            try Aggregator(options: options, logger: LogRecorder().logger()).run()
+        }
         #expect(second.counts.read == 0)
 
         let notices = try await onDedicatedThread { try broker.readAll(topic: "sti.rejected", partitions: 1) }
@@ -393,9 +488,12 @@ struct HugeKeyTests {
         let dir = try TemporaryDirectory(prefix: "sti-noticekey")
         defer { dir.remove() }
         let key = [UInt8](repeating: UInt8(ascii: "5"), count: length)
-        _ = try await onDedicatedThread { try broker.produce([TestMessage(topic: "sti.rd", partition: 0, key: key, value: HostileTopic.rd("530102"))]) }
-        let options = AggregateOptions(brokers: broker.brokers, out: URL(fileURLWithPath: dir.file("out")), statePath: dir.file("state.db"),
-                                       timeout: .seconds(30))
+        _ = try await onDedicatedThread {
+            try broker.produce([TestMessage(topic: "sti.rd", partition: 0, key: key, value: HostileTopic.rd("530102"))])
+        }
+        let options = AggregateOptions(
+            brokers: broker.brokers, out: URL(fileURLWithPath: dir.file("out")), statePath: dir.file("state.db"),
+            timeout: .seconds(30))
         _ = try await onDedicatedThread { try Aggregator(options: options, logger: LogRecorder().logger()).run() }
         let notices = try await onDedicatedThread { try broker.readAll(topic: "sti.rejected", partitions: 1) }
         try #require(notices.count == 1)
@@ -414,11 +512,14 @@ struct HugeKeyTests {
         // 30 KB of unknown fields: valid JSON, E_FIELD_UNKNOWN, and a notice over 20,000 bytes
         // with its payload; 21 errors of about 40 bytes each stay over 1,000 without it.
         let big = HostileTopic.rd("530102", extra: (0..<3_000).map { ("u\($0)", "1") })
-        let messages = [TestMessage(topic: "sti.rd", partition: 0, key: Wire.b("530102"), value: big),
-                        TestMessage(topic: "sti.rd", partition: 0, key: Wire.b("530103"), value: HostileTopic.rd("530103"))]
+        let messages = [
+            TestMessage(topic: "sti.rd", partition: 0, key: Wire.b("530102"), value: big),
+            TestMessage(topic: "sti.rd", partition: 0, key: Wire.b("530103"), value: HostileTopic.rd("530103")),
+        ]
         _ = try await onDedicatedThread { try broker.produce(messages) }
-        let options = AggregateOptions(brokers: broker.brokers, out: URL(fileURLWithPath: dir.file("out")), statePath: dir.file("state.db"),
-                                       kafkaProperties: ["message.max.bytes": maxBytes], timeout: .seconds(30))
+        let options = AggregateOptions(
+            brokers: broker.brokers, out: URL(fileURLWithPath: dir.file("out")), statePath: dir.file("state.db"),
+            kafkaProperties: ["message.max.bytes": maxBytes], timeout: .seconds(30))
         let log = LogRecorder()
         let summary = try await onDedicatedThread { try Aggregator(options: options, logger: log.logger()).run() }
         #expect(summary.counts.accepted == 1)

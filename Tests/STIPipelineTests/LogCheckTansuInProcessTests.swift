@@ -12,13 +12,16 @@ import STIProtocol
 import STITestSupport
 import Synchronization
 import Testing
+
 @testable import STIPipeline
 
 @Suite(.serialized, .timeLimit(.minutes(6)), .tansuInProcess)
 struct LogCheckTansuInProcessTests {
     /// A valid technology contract of 530102 whose identity is `number` (so each is accepted).
     static func contract(_ number: String) -> [UInt8] {
-        Array(#"{"schema":"sti.tech-contract/1","county":"530102","revision":1,"status":"active","submitted_at":"2026-01-15T09:30:00+08:00","contract_no":"\#(number)","registered_on":"2024-03-01","contract_type":"development","domain":"biomedicine","contract_value_10k_cny":50,"tech_transaction_value_10k_cny":40,"buyer_country":"VN"}"#.utf8)
+        Array(
+            #"{"schema":"sti.tech-contract/1","county":"530102","revision":1,"status":"active","submitted_at":"2026-01-15T09:30:00+08:00","contract_no":"\#(number)","registered_on":"2024-03-01","contract_type":"development","domain":"biomedicine","contract_value_10k_cny":50,"tech_transaction_value_10k_cny":40,"buyer_country":"VN"}"#
+                .utf8)
     }
 
     static let contracts = "sti.tech-contracts"
@@ -36,45 +39,65 @@ struct LogCheckTansuInProcessTests {
             try createTopics()
         }
 
-        func close() { broker.stop(); dir.remove() }
+        func close() {
+            broker.stop()
+            dir.remove()
+        }
 
         func createTopics(partitions: Int32 = 1, only: String? = nil) throws {
             let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: broker.bootstrapServers))
-            let topics = TopicLayout.topics(prefix: "sti", partitions: partitions, replicationFactor: 1).filter { only == nil || $0.name == only }
+            let topics = TopicLayout.topics(prefix: "sti", partitions: partitions, replicationFactor: 1).filter {
+                only == nil || $0.name == only
+            }
             let results = try admin.createTopics(topics, timeout: .seconds(20))
-            guard results.allSatisfy({ $0.error == nil }) else { throw TestEnvironmentError("create topics: \(results)") }
+            guard results.allSatisfy({ $0.error == nil }) else {
+                throw TestEnvironmentError("create topics: \(results)")
+            }
         }
 
         /// Produces contracts `prefix-0` … on the contracts topic, all in one go (Tansu stores
         /// them in few batches, so its ListOffsets(latest) is too low: the checks must not rely on it).
         func produce(_ prefix: String, count: Int) throws {
-            let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: broker.bootstrapServers))
-            for i in 0..<count { try producer.send(topic: contracts, key: Array("530102".utf8), value: contract("\(prefix)-\(i)")) }
+            let producer = try KafkaProducer(
+                configuration: KafkaConfiguration(bootstrapServers: broker.bootstrapServers))
+            for i in 0..<count {
+                try producer.send(topic: contracts, key: Array("530102".utf8), value: contract("\(prefix)-\(i)"))
+            }
             try producer.flush(timeout: .seconds(30))
             guard producer.delivered == count, producer.failed == 0 else {
                 throw TestEnvironmentError("delivered \(producer.delivered) of \(count)")
             }
         }
 
-        func options(timeout: Duration = .seconds(30), batchSize: Int = 10_000, maxMessages: Int? = nil, rebuild: Bool = false) -> AggregateOptions {
-            AggregateOptions(brokers: broker.bootstrapServers, out: out, statePath: statePath, rebuild: rebuild,
-                             timeout: timeout, batchSize: batchSize, maxMessages: maxMessages)
+        func options(
+            timeout: Duration = .seconds(30), batchSize: Int = 10_000, maxMessages: Int? = nil, rebuild: Bool = false
+        ) -> AggregateOptions {
+            AggregateOptions(
+                brokers: broker.bootstrapServers, out: out, statePath: statePath, rebuild: rebuild,
+                timeout: timeout, batchSize: batchSize, maxMessages: maxMessages)
         }
 
         func run(_ options: AggregateOptions) -> Result<AggregateSummary, AggregateError> {
-            Result { () throws(AggregateError) in try Aggregator(options: options, logger: LogRecorder().logger()).run() }
+            Result { () throws(AggregateError) in try Aggregator(options: options, logger: LogRecorder().logger()).run()
+            }
         }
 
-        func storedOffsets() throws -> [TopicPartitionKey: Int64] { try SQLiteStateStore(readingFrom: statePath).offsets() }
+        func storedOffsets() throws -> [TopicPartitionKey: Int64] {
+            try SQLiteStateStore(readingFrom: statePath).offsets()
+        }
 
         func runFolders() -> [String] {
-            ((try? FileManager.default.contentsOfDirectory(atPath: out.path + "/runs")) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+            ((try? FileManager.default.contentsOfDirectory(atPath: out.path + "/runs")) ?? []).filter {
+                !$0.hasPrefix(".")
+            }.sorted()
         }
 
         func latest() -> String? { try? FileManager.default.destinationOfSymbolicLink(atPath: out.path + "/latest") }
 
         func manifests() throws -> [Manifest] {
-            try runFolders().map { try Manifest.load(contentsOf: out.appendingPathComponent("runs/\($0)/\(SnapshotWriter.manifestFile)")) }
+            try runFolders().map {
+                try Manifest.load(contentsOf: out.appendingPathComponent("runs/\($0)/\(SnapshotWriter.manifestFile)"))
+            }
         }
     }
 
@@ -102,7 +125,9 @@ struct LogCheckTansuInProcessTests {
         var error: AggregateError? { if case .failure(let e) = refused { e } else { nil } }
 
         func expectNothingConsumed(sourceLocation: SourceLocation = #_sourceLocation) {
-            #expect(offsetsAfter == offsetsBefore, "the refused run moved the stored offsets", sourceLocation: sourceLocation)
+            #expect(
+                offsetsAfter == offsetsBefore, "the refused run moved the stored offsets",
+                sourceLocation: sourceLocation)
             #expect(foldersAfter == foldersBefore, "the refused run wrote a snapshot", sourceLocation: sourceLocation)
             #expect(latestAfter == latestBefore, sourceLocation: sourceLocation)
         }
@@ -110,7 +135,9 @@ struct LogCheckTansuInProcessTests {
 
     /// First run over `before` contracts, then the contracts topic is deleted and recreated with
     /// `after` other contracts, then the run that must refuse (and optionally a rebuild).
-    static func recreate(before: Int, after: Int, timeout: Duration = .seconds(30), dropTails: Bool = false, rebuild: Bool = false) async throws -> Refusal {
+    static func recreate(
+        before: Int, after: Int, timeout: Duration = .seconds(30), dropTails: Bool = false, rebuild: Bool = false
+    ) async throws -> Refusal {
         try await withBench { bench in
             try bench.produce("A", count: before)
             let first = bench.run(bench.options())
@@ -126,8 +153,10 @@ struct LogCheckTansuInProcessTests {
             try bench.createTopics(only: contracts)
             if after > 0 { try bench.produce("B", count: after) }
             let refused = bench.run(bench.options(timeout: timeout))
-            var refusal = Refusal(first: first, refused: refused, offsetsBefore: offsetsBefore, offsetsAfter: try bench.storedOffsets(),
-                                  foldersBefore: foldersBefore, foldersAfter: bench.runFolders(), latestBefore: latestBefore, latestAfter: bench.latest())
+            var refusal = Refusal(
+                first: first, refused: refused, offsetsBefore: offsetsBefore, offsetsAfter: try bench.storedOffsets(),
+                foldersBefore: foldersBefore, foldersAfter: bench.runFolders(), latestBefore: latestBefore,
+                latestAfter: bench.latest())
             if rebuild { refusal.rebuilt = bench.run(bench.options(rebuild: true)) }
             return refusal
         }
@@ -139,8 +168,11 @@ struct LogCheckTansuInProcessTests {
         #expect(try outcome.first.get().counts.accepted == 3)
         let error = try #require(outcome.error, "the run over a recreated topic did not fail: \(outcome.refused)")
         #expect(error.code == .logReplaced)
-        #expect(error.description.contains("sti.tech-contracts[0]: the message at offset 2 is not the one this state consumed there"), "\(error)")
-        #expect(error.description.contains("deleted and recreated") && error.description.contains("--rebuild"), "\(error)")
+        #expect(
+            error.description.contains(
+                "sti.tech-contracts[0]: the message at offset 2 is not the one this state consumed there"), "\(error)")
+        #expect(
+            error.description.contains("deleted and recreated") && error.description.contains("--rebuild"), "\(error)")
         outcome.expectNothingConsumed()
         // What the error recommends works: the rebuilt state holds the new topic's 5 records only.
         let rebuilt = try #require(try outcome.rebuilt?.get())
@@ -148,13 +180,17 @@ struct LogCheckTansuInProcessTests {
         #expect(rebuilt.recordsPerGeography["530102"] == 5)
     }
 
-    @Test("a recreated topic shorter than the stored offset: named at once, not a 30 s 'no answer'",
-          arguments: [2, 0])
+    @Test(
+        "a recreated topic shorter than the stored offset: named at once, not a 30 s 'no answer'",
+        arguments: [2, 0])
     func shorterRecreatedTopicIsNamed(after: Int) async throws {
         let outcome = try await Self.recreate(before: 5, after: after)
         let error = try #require(outcome.error, "\(outcome.refused)")
         #expect(error.code == .logReplaced)
-        #expect(error.description.contains("sti.tech-contracts[0]: this state read up to offset 5, but the partition now ends at offset \(after)"), "\(error)")
+        #expect(
+            error.description.contains(
+                "sti.tech-contracts[0]: this state read up to offset 5, but the partition now ends at offset \(after)"),
+            "\(error)")
         #expect(!error.description.contains("no answer from the brokers"), "\(error)")
         outcome.expectNothingConsumed()
     }
@@ -164,7 +200,10 @@ struct LogCheckTansuInProcessTests {
         let outcome = try await Self.recreate(before: 5, after: 2, dropTails: true)
         let error = try #require(outcome.error, "\(outcome.refused)")
         #expect(error.code == .logReplaced)
-        #expect(error.description.contains("sti.tech-contracts[0]: this state read up to offset 5, but the partition now ends at offset 2"), "\(error)")
+        #expect(
+            error.description.contains(
+                "sti.tech-contracts[0]: this state read up to offset 5, but the partition now ends at offset 2"),
+            "\(error)")
         outcome.expectNothingConsumed()
     }
 
@@ -196,7 +235,8 @@ struct LogCheckTansuInProcessTests {
             try bench.produce("A", count: 2)
             let first = bench.run(bench.options())
             let counts = try SQLiteStateStore(readingFrom: bench.statePath).partitionCounts()
-            let offsetsBefore = try bench.storedOffsets(), foldersBefore = bench.runFolders()
+            let offsetsBefore = try bench.storedOffsets()
+            let foldersBefore = bench.runFolders()
             // Never consumed from (no stored offset, no tail): only the count can tell.
             try bench.broker.deleteTopic("sti.county-profiles")
             try bench.createTopics(partitions: 2, only: "sti.county-profiles")
@@ -212,7 +252,9 @@ struct LogCheckTansuInProcessTests {
         #expect(error.code == .partitionCountChanged)
         #expect(error.description.contains("topic sti.county-profiles has 2 partition(s), but state file"), "\(error)")
         #expect(error.description.contains("recorded 1 when it first saw it"), "\(error)")
-        #expect(error.description.contains("move to another partition") && error.description.contains("--rebuild"), "\(error)")
+        #expect(
+            error.description.contains("move to another partition") && error.description.contains("--rebuild"),
+            "\(error)")
         #expect(outcome.4 == outcome.3)
         #expect(outcome.6 == outcome.5)
     }
@@ -229,7 +271,10 @@ struct LogCheckTansuInProcessTests {
         let cap: Int
         let maxDuration: Duration
 
-        init(cap: Int = 200_000, maxDuration: Duration = .seconds(60)) { self.cap = cap; self.maxDuration = maxDuration }
+        init(cap: Int = 200_000, maxDuration: Duration = .seconds(60)) {
+            self.cap = cap
+            self.maxDuration = maxDuration
+        }
 
         /// Blocking; returns (delivered, failed) once everything sent has a delivery report.
         func run(brokers: String) throws -> (delivered: Int, failed: Int) {
@@ -241,8 +286,9 @@ struct LogCheckTansuInProcessTests {
             var n = 0
             while !stop.load(ordering: .relaxed) && n < cap && ContinuousClock.now - started < maxDuration {
                 for _ in 0..<250 {
-                    try producer.send(topic: LogCheckTansuInProcessTests.contracts, key: Array("530102".utf8),
-                                      value: LogCheckTansuInProcessTests.contract("P-\(n)"))
+                    try producer.send(
+                        topic: LogCheckTansuInProcessTests.contracts, key: Array("530102".utf8),
+                        value: LogCheckTansuInProcessTests.contract("P-\(n)"))
                     n += 1
                 }
                 producer.poll()
@@ -256,7 +302,9 @@ struct LogCheckTansuInProcessTests {
 
     // The producer stops at its cap after about 40 s; the first run reads the backlog it found
     // (a few thousand messages) in a few seconds, so "still running" has a wide margin.
-    @Test("a run ends at the log ends it saw at its start while a producer outpaces it; the next runs read the rest exactly once")
+    @Test(
+        "a run ends at the log ends it saw at its start while a producer outpaces it; the next runs read the rest exactly once"
+    )
     func runEndsWhileAProducerOutpacesIt() async throws {
         try KafkaTestEnvironment.requireTansuCapableLibrary()
         let bench = try await onDedicatedThread { try Bench() }
@@ -268,7 +316,8 @@ struct LogCheckTansuInProcessTests {
         // Some backlog first, so that the first run has work.
         let waitStart = ContinuousClock.now
         while producer.delivered.load(ordering: .relaxed) < 2_000 && producer.running.load(ordering: .relaxed)
-                && ContinuousClock.now - waitStart < .seconds(60) {
+            && ContinuousClock.now - waitStart < .seconds(60)
+        {
             try await Task.sleep(for: .milliseconds(50))
         }
         // One message per batch: the run is much slower than the producer, and the old drain
@@ -276,13 +325,17 @@ struct LogCheckTansuInProcessTests {
         let first = try await onDedicatedThread { try bench.run(bench.options(batchSize: 1)).get() }
         let producerRanOn = producer.running.load(ordering: .relaxed)
         // An operator bound on top: exactly that many messages, while there is more to read.
-        let bounded = try await onDedicatedThread { try bench.run(bench.options(batchSize: 100, maxMessages: 700)).get() }
+        let bounded = try await onDedicatedThread {
+            try bench.run(bench.options(batchSize: 100, maxMessages: 700)).get()
+        }
         producer.stop.store(true, ordering: .relaxed)
         let (delivered, failed) = try await produced
         let rest = try await onDedicatedThread { try bench.run(bench.options()).get() }
         let idle = try await onDedicatedThread { try bench.run(bench.options()).get() }
         let manifests = try bench.manifests()
-        print("bounded run: first run read \(first.counts.read) while producing; then \(bounded.counts.read) (--max-messages 700), then \(rest.counts.read); \(delivered) produced")
+        print(
+            "bounded run: first run read \(first.counts.read) while producing; then \(bounded.counts.read) (--max-messages 700), then \(rest.counts.read); \(delivered) produced"
+        )
 
         #expect(producerRanOn, "the first run ended only after the producer had stopped")
         #expect(failed == 0)
@@ -294,7 +347,9 @@ struct LogCheckTansuInProcessTests {
         #expect(first.counts.accepted + bounded.counts.accepted + rest.counts.accepted == delivered)
         #expect(rest.recordsPerGeography["530102"] == delivered)
         #expect(manifests.count == 3)
-        let ranges = manifests.flatMap(\.offsets).filter { $0.topic == Self.contracts }.sorted { $0.firstOffset < $1.firstOffset }
+        let ranges = manifests.flatMap(\.offsets).filter { $0.topic == Self.contracts }.sorted {
+            $0.firstOffset < $1.firstOffset
+        }
         var position: Int64 = 0
         for range in ranges {
             #expect(range.firstOffset == position, "gap or overlap at \(position): \(ranges)")

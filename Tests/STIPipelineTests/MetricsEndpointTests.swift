@@ -8,9 +8,10 @@
 import Foundation
 import Kafka
 import Logging
-import ServiceLifecycle
 import STITestSupport
+import ServiceLifecycle
 import Testing
+
 @testable import STIPipeline
 
 @Suite(.serialized, .timeLimit(.minutes(3)))
@@ -18,8 +19,10 @@ struct MetricsEndpointTests {
     static let body = "sti_test_metric 42\n"
 
     /// A server for one test; stopped afterwards whatever happens.
-    static func withServer<T>(limits: MetricsServer.Limits = .init(),
-                              _ test: (MetricsServer) async throws -> T) async throws -> T {
+    static func withServer<T>(
+        limits: MetricsServer.Limits = .init(),
+        _ test: (MetricsServer) async throws -> T
+    ) async throws -> T {
         let server = try await MetricsServer.start(address: "127.0.0.1:0", limits: limits) { Self.body }
         do {
             let result = try await test(server)
@@ -84,7 +87,9 @@ struct MetricsEndpointTests {
             let whileScraped = state.now
             #expect(answer.hasPrefix("HTTP/1.1 200 OK"), "\(answer.prefix(200))")
             #expect(answer.hasSuffix("\r\n\r\n" + Self.body))
-            #expect(whileScraped.closedByPeer == nil, "the slow client was already gone when the scrape answered: \(whileScraped)")
+            #expect(
+                whileScraped.closedByPeer == nil,
+                "the slow client was already gone when the scrape answered: \(whileScraped)")
 
             // The slow client is then closed by the server's deadline, without an answer.
             try await trickler.value
@@ -111,7 +116,10 @@ struct MetricsEndpointTests {
             }
             #expect(answers.count == 200)
             let good = answers.filter { $0.hasPrefix("HTTP/1.1 200 OK") && $0.hasSuffix("\r\n\r\n" + Self.body) }
-            #expect(good.count == 200, "\(200 - good.count) of 200 without a full answer, e.g. \(answers.first { !good.contains($0) }?.prefix(200) ?? "")")
+            #expect(
+                good.count == 200,
+                "\(200 - good.count) of 200 without a full answer, e.g. \(answers.first { !good.contains($0) }?.prefix(200) ?? "")"
+            )
             #expect(try await Self.scrape(port).hasPrefix("HTTP/1.1 200 OK"))
         }
     }
@@ -124,9 +132,11 @@ struct MetricsEndpointTests {
                 let huge = try RawHTTPConnection(port: port)
                 huge.send("GET /metrics HTTP/1.1\r\nX-Big: " + String(repeating: "a", count: 32_768) + "\r\n\r\n")
                 let body = try RawHTTPConnection(port: port)
-                body.send("GET /metrics HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" + String(repeating: "b", count: 40_000))
+                body.send(
+                    "GET /metrics HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" + String(repeating: "b", count: 40_000))
                 let results = (String(decoding: huge.readToEnd().bytes, as: UTF8.self), body.readToEnd())
-                huge.close(); body.close()
+                huge.close()
+                body.close()
                 let post = try RawHTTPConnection(port: port)
                 defer { post.close() }
                 post.send("POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
@@ -135,8 +145,9 @@ struct MetricsEndpointTests {
                 return (results.0, results.1, String(decoding: post.readToEnd().bytes, as: UTF8.self), head, query)
             }
             #expect(huge.hasPrefix("HTTP/1.1 400"), "\(huge.prefix(200))")
-            #expect(body.closed && !String(decoding: body.bytes, as: UTF8.self).contains(Self.body),
-                    "\(String(decoding: body.bytes.prefix(200), as: UTF8.self))")
+            #expect(
+                body.closed && !String(decoding: body.bytes, as: UTF8.self).contains(Self.body),
+                "\(String(decoding: body.bytes.prefix(200), as: UTF8.self))")
             #expect(post.hasPrefix("HTTP/1.1 404"), "\(post.prefix(200))")
             #expect(head.hasPrefix("HTTP/1.1 404"))
             #expect(query.hasPrefix("HTTP/1.1 404"))
@@ -161,7 +172,9 @@ struct MetricsEndpointTests {
                 return (closed, answers)
             }
             #expect(closed.count == 1, "connections closed by the server: \(closed)")
-            #expect(answers.count == 2 && answers.allSatisfy { $0.hasPrefix("HTTP/1.1 200 OK") }, "\(answers.map { $0.prefix(100) })")
+            #expect(
+                answers.count == 2 && answers.allSatisfy { $0.hasPrefix("HTTP/1.1 200 OK") },
+                "\(answers.map { $0.prefix(100) })")
             // Freed places are taken again (a place is freed as the server finishes closing a
             // connection, which may be a moment after the client saw the end: a few tries).
             var again = ""
@@ -185,7 +198,8 @@ struct MetricsEndpointTests {
                 _ = try MetricsServer.parseAddress(bad)
             } throws: { error in
                 let text = "\(error)"
-                return (error as? MetricsError)?.code == .badAddress && text.contains("--metrics-port") && text.contains("PORT or HOST:PORT")
+                return (error as? MetricsError)?.code == .badAddress && text.contains("--metrics-port")
+                    && text.contains("PORT or HOST:PORT")
                     && text.contains("got \(bad)")
             }
         }
@@ -205,8 +219,10 @@ struct MetricsEndpointTests {
     func gracefulShutdownStopsTheEndpoint() async throws {
         let server = try await MetricsServer.start(address: "127.0.0.1:0") { Self.body }
         let port = server.port
-        let group = ServiceGroup(configuration: .init(services: [.init(service: server), .init(service: Idle())],
-                                                      logger: Logger(label: "test")))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: server), .init(service: Idle())],
+                logger: Logger(label: "test")))
         let running = Task { try await group.run() }
         #expect(try await Self.scrape(port).hasPrefix("HTTP/1.1 200 OK"))
         await group.triggerGracefulShutdown()

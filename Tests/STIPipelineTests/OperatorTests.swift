@@ -4,6 +4,7 @@ import Logging
 import STIProtocol
 import STITestSupport
 import Testing
+
 @testable import STIPipeline
 
 /// What an operator relies on: a run on a real (mock) broker, its metrics textfile, `sti status`,
@@ -12,7 +13,9 @@ import Testing
 struct OperatorTests {
     static let samples: URL = {
         var dir = URL(fileURLWithPath: #filePath)
-        while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
+        while dir.path != "/"
+            && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path)
+        {
             dir = dir.deletingLastPathComponent()
         }
         return dir.appendingPathComponent("Samples")
@@ -29,9 +32,11 @@ struct OperatorTests {
         let submitter = Submitter(options: .init())
         let checked = submitter.check(paths: feeds, submittedAt: "2026-01-15T09:30:00+08:00")
         #expect(checked.problems.isEmpty)
-        let producer = try KafkaProducer(configuration: try Submitter.producerConfiguration(bootstrapServers: cluster.bootstrapServers))
+        let producer = try KafkaProducer(
+            configuration: try Submitter.producerConfiguration(bootstrapServers: cluster.bootstrapServers))
         let ring = try KeyRing.load(contentsOf: Self.samples.appendingPathComponent("keys.demo.json"))
-        let report = try submitter.send(checked, producer: producer, signer: .init(keyRing: ring, keyId: nil), timeout: .seconds(30))
+        let report = try submitter.send(
+            checked, producer: producer, signer: .init(keyRing: ring, keyId: nil), timeout: .seconds(30))
         #expect(report.failed.isEmpty)
         #expect(report.sent == checked.rowCount)
         return cluster
@@ -43,12 +48,20 @@ struct OperatorTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let out = URL(fileURLWithPath: dir.file("out"))
-        let options = AggregateOptions(brokers: cluster.bootstrapServers, out: out, statePath: dir.file("state.db"),
-                                       keysPath: Self.samples.appendingPathComponent("keys.demo.json").path, timeout: .seconds(20))
-        let summary = try await onDedicatedThread { try Aggregator(options: options, logger: Logger(label: "test")).run() }
-        let sent = try await onDedicatedThread { try Submitter(options: .init()).check(
-            paths: FileManager.default.contentsOfDirectory(atPath: Self.samples.path).filter { $0.hasSuffix(".csv") }
-                .map { Self.samples.appendingPathComponent($0).path }, submittedAt: "2026-01-15T09:30:00+08:00").rowCount }
+        let options = AggregateOptions(
+            brokers: cluster.bootstrapServers, out: out, statePath: dir.file("state.db"),
+            keysPath: Self.samples.appendingPathComponent("keys.demo.json").path, timeout: .seconds(20))
+        let summary = try await onDedicatedThread {
+            try Aggregator(options: options, logger: Logger(label: "test")).run()
+        }
+        let sent = try await onDedicatedThread {
+            try Submitter(options: .init()).check(
+                paths: FileManager.default.contentsOfDirectory(atPath: Self.samples.path).filter {
+                    $0.hasSuffix(".csv")
+                }
+                .map { Self.samples.appendingPathComponent($0).path }, submittedAt: "2026-01-15T09:30:00+08:00"
+            ).rowCount
+        }
         #expect(summary.counts.read == sent)
         // Section 5a: the Samples' figures that trip a plausibility rule without an explanation
         // are held, not accepted; nothing is rejected.
@@ -59,18 +72,23 @@ struct OperatorTests {
         let runId = try #require(summary.runId)
         #expect(summary.recordsPerGeography["530102"] ?? 0 > 0)
         // A run with nothing new still reports the current records (its metrics must not lose them).
-        let again = try await onDedicatedThread { try Aggregator(options: options, logger: Logger(label: "test")).run() }
+        let again = try await onDedicatedThread {
+            try Aggregator(options: options, logger: Logger(label: "test")).run()
+        }
         #expect(again.runId == nil && again.counts.read == 0)
         #expect(again.recordsPerGeography == summary.recordsPerGeography)
 
         // The textfile node-exporter reads.
-        let probe = StatusProbe(brokers: cluster.bootstrapServers, statePath: options.statePath, out: out, timeout: .seconds(20))
+        let probe = StatusProbe(
+            brokers: cluster.bootstrapServers, statePath: options.statePath, out: out, timeout: .seconds(20))
         let lag = try await onDedicatedThread { try probe.consumerLag() }
         #expect(lag.count == 9)
         let metricsPath = dir.file("sti.prom")
-        try MetricsFile.write(path: metricsPath, summary: summary, duration: .seconds(2),
-                              context: .init(snapshotAgeSeconds: MetricsFile.snapshotAge(out: out),
-                                             recordsPerGeography: summary.recordsPerGeography, consumerLag: lag))
+        try MetricsFile.write(
+            path: metricsPath, summary: summary, duration: .seconds(2),
+            context: .init(
+                snapshotAgeSeconds: MetricsFile.snapshotAge(out: out),
+                recordsPerGeography: summary.recordsPerGeography, consumerLag: lag))
         let text = try String(contentsOfFile: metricsPath, encoding: .utf8)
         #expect(text.contains("sti_aggregate_last_run_success 1"))
         #expect(text.contains("sti_messages_read \(sent)") || text.contains("sti_messages_read \(sent).0"))
@@ -84,7 +102,9 @@ struct OperatorTests {
 
         // sti status: nothing left to read, the snapshot just written, 2025 completeness.
         let report = try await onDedicatedThread {
-            try StatusProbe(brokers: cluster.bootstrapServers, statePath: options.statePath, out: out, timeout: .seconds(20)).collect()
+            try StatusProbe(
+                brokers: cluster.bootstrapServers, statePath: options.statePath, out: out, timeout: .seconds(20)
+            ).collect()
         }
         #expect(report.partitions.count == 9)
         #expect(report.totalLag == 0)
@@ -99,18 +119,22 @@ struct OperatorTests {
         #expect(table.contains("last snapshot \(runId)"))
 
         // More arrives: status shows the lag before the next run.
-        let producer = try KafkaProducer(configuration: try Submitter.producerConfiguration(bootstrapServers: cluster.bootstrapServers))
+        let producer = try KafkaProducer(
+            configuration: try Submitter.producerConfiguration(bootstrapServers: cluster.bootstrapServers))
         for i in 0..<5 {
             try producer.send(topic: "sti.rd", key: Array("530102".utf8), value: Array("not json \(i)".utf8))
         }
         try producer.flush(timeout: .seconds(10))
         let lagging = try await onDedicatedThread {
-            try StatusProbe(brokers: cluster.bootstrapServers, statePath: options.statePath, out: out, timeout: .seconds(20)).collect()
+            try StatusProbe(
+                brokers: cluster.bootstrapServers, statePath: options.statePath, out: out, timeout: .seconds(20)
+            ).collect()
         }
         #expect(lagging.totalLag == 5)
         // The metrics say the same, per partition (the key 530102 lands on one of them).
-        let laggingMetrics = MetricsFile.render(summary: summary, duration: .seconds(1),
-                                                context: .init(consumerLag: try await onDedicatedThread { try probe.consumerLag() }))
+        let laggingMetrics = MetricsFile.render(
+            summary: summary, duration: .seconds(1),
+            context: .init(consumerLag: try await onDedicatedThread { try probe.consumerLag() }))
         let rdLag = laggingMetrics.split(separator: "\n").filter { $0.hasPrefix("sti_consumer_lag{topic=\"sti.rd\"") }
         #expect(rdLag.count == 3)
         #expect(rdLag.filter { $0.hasSuffix(" 5") || $0.hasSuffix(" 5.0") }.count == 1)
@@ -141,27 +165,36 @@ struct OperatorTests {
 
     @Test func statusWithoutStateIsAClearError() throws {
         let error = #expect(throws: StatusError.self) {
-            try StatusProbe(brokers: "127.0.0.1:1", statePath: "/nonexistent/state.db", out: URL(fileURLWithPath: "/tmp")).collect()
+            try StatusProbe(
+                brokers: "127.0.0.1:1", statePath: "/nonexistent/state.db", out: URL(fileURLWithPath: "/tmp")
+            ).collect()
         }
         #expect(error?.code == .stateUnreadable)
         #expect(error?.description.contains("does not exist") == true)
     }
 
     @Test func jsonLogLinesAreOneObjectEach() throws {
-        let event = LogEvent(level: .warning, message: "bad \"quote\"\nline", metadata: ["run_id": "20260101T000000Z"],
-                             source: "test", file: #fileID, function: #function, line: #line)
-        let line = JSONLogHandler.line(event: event, label: "sti.aggregate", base: ["county": "530102"],
-                                       date: Date(timeIntervalSince1970: 0))
+        let event = LogEvent(
+            level: .warning, message: "bad \"quote\"\nline", metadata: ["run_id": "20260101T000000Z"],
+            source: "test", file: #fileID, function: #function, line: #line)
+        let line = JSONLogHandler.line(
+            event: event, label: "sti.aggregate", base: ["county": "530102"],
+            date: Date(timeIntervalSince1970: 0))
         #expect(!line.contains("\n"))
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
-        #expect(object == ["ts": "1970-01-01T00:00:00Z", "level": "warning", "label": "sti.aggregate",
-                           "message": "bad \"quote\"\nline", "run_id": "20260101T000000Z", "county": "530102"])
+        #expect(
+            object == [
+                "ts": "1970-01-01T00:00:00Z", "level": "warning", "label": "sti.aggregate",
+                "message": "bad \"quote\"\nline", "run_id": "20260101T000000Z", "county": "530102",
+            ])
     }
 
     @Test func metricsEndpointServesAndRefusesOtherPaths() async throws {
         let server = try await MetricsServer.start(address: "127.0.0.1:0") { "sti_test_metric 42\n" }
         let port = server.port
-        func get(_ path: String) async throws -> String { try await onDedicatedThread { try FreePort.httpGet(port: port, path: path) } }
+        func get(_ path: String) async throws -> String {
+            try await onDedicatedThread { try FreePort.httpGet(port: port, path: path) }
+        }
         let ok = try await get("/metrics")
         #expect(ok.hasPrefix("HTTP/1.1 200 OK"))
         #expect(ok.hasSuffix("\r\n\r\nsti_test_metric 42\n"))

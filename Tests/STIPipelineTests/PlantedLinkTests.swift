@@ -5,6 +5,7 @@
 import Foundation
 import STITestSupport
 import Testing
+
 @testable import STIPipeline
 @testable import STIProtocol
 
@@ -93,7 +94,8 @@ import Testing
         // Names are random: two files with one prefix differ, and both get the asked mode.
         let first = try ExclusiveFile.create(prefix: dir.file("f-"), mode: 0o644)
         let second = try ExclusiveFile.create(prefix: dir.file("f-"), mode: 0o644)
-        close(first.fd); close(second.fd)
+        close(first.fd)
+        close(second.fd)
         #expect(first.path != second.path)
         #expect(try FileManager.default.attributesOfItem(atPath: first.path)[.posixPermissions] as? Int == 0o644)
     }

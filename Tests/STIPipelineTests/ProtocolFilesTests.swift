@@ -1,9 +1,10 @@
 import Foundation
-import Testing
-import STIProtocol
 import STIPipeline
+import STIProtocol
+import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reading the keys and registry files and judging the keys file's permissions: the file side
@@ -11,10 +12,13 @@ import Glibc
 /// Moved from STIProtocolTests' KeyRingTests and RegistryTests, assertions unchanged, plus the
 /// error codes.
 @Suite struct ProtocolFilesTests {
-    static let keysFile = #"{"keys":[{"id":"k1","county":"530102","secret_hex":"\#(String(repeating: "ab", count: 32))"}]}"#
+    static let keysFile =
+        #"{"keys":[{"id":"k1","county":"530102","secret_hex":"\#(String(repeating: "ab", count: 32))"}]}"#
 
     @Test func loadReportsUnreadableFiles() throws {
-        let missing = #expect(throws: KeyRingError.self) { try KeyRing.load(contentsOf: URL(fileURLWithPath: "/nonexistent/keys.json")) }
+        let missing = #expect(throws: KeyRingError.self) {
+            try KeyRing.load(contentsOf: URL(fileURLWithPath: "/nonexistent/keys.json"))
+        }
         #expect(missing?.code == .unreadable)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keyring-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -61,7 +65,8 @@ import Glibc
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let error = #expect(throws: RegistryError.self) { try Registry.load(contentsOf: URL(fileURLWithPath: dir)) }
-        #expect(error?.description == "cannot read registry file \(dir): it is a directory", "\(error?.description ?? "")")
+        #expect(
+            error?.description == "cannot read registry file \(dir): it is a directory", "\(error?.description ?? "")")
         #expect(error?.code == .unreadable)
         // The keys file too (both said `NSCocoaErrorDomain error 256`).
         let keys = #expect(throws: KeyRingError.self) { try KeyRing.load(contentsOf: URL(fileURLWithPath: dir)) }

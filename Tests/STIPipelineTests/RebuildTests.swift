@@ -3,6 +3,7 @@ import Kafka
 import STIProtocol
 import STITestSupport
 import Testing
+
 @testable import STIPipeline
 
 /// Issue 11, points 8 and 10: `--rebuild` never deletes what is not an sti state, builds the new
@@ -25,8 +26,12 @@ import Testing
             return path
         case "an SQLite database of another program":
             let path = dir.file("other.sqlite")
-            let result = try ChildProcess.run("/usr/bin/env", ["python3", "-c",
-                "import sqlite3; c = sqlite3.connect('\(path)'); c.execute('CREATE TABLE t(x)'); c.execute('INSERT INTO t VALUES (1)'); c.commit()"],
+            let result = try ChildProcess.run(
+                "/usr/bin/env",
+                [
+                    "python3", "-c",
+                    "import sqlite3; c = sqlite3.connect('\(path)'); c.execute('CREATE TABLE t(x)'); c.execute('INSERT INTO t VALUES (1)'); c.commit()",
+                ],
                 timeout: .seconds(30))
             guard result.succeeded else { throw TestEnvironmentError("python3 sqlite3: \(result.stderrText)") }
             return path
@@ -50,8 +55,9 @@ import Testing
         return result
     }
 
-    @Test("--state naming something that is not an sti state: refused, named, untouched, also with --rebuild and unreachable brokers",
-          arguments: strangers.map(\.name))
+    @Test(
+        "--state naming something that is not an sti state: refused, named, untouched, also with --rebuild and unreachable brokers",
+        arguments: strangers.map(\.name))
     func notAStateIsRefusedAndLeftAlone(stranger: String) throws {
         let dir = try TemporaryDirectory(prefix: "sti-stranger")
         defer { dir.remove() }
@@ -63,14 +69,23 @@ import Testing
             let error = #expect(throws: StateStoreError.self) {
                 _ = rebuild ? try SQLiteStateStore(rebuildingAt: path) : try SQLiteStateStore(path: path)
             }
-            #expect(error?.description.contains("state file \(path) \(phrase)") == true, "\(error?.description ?? "no error")")
-            #expect(error?.description.contains("--rebuild") == false, "suggests a rebuild that would be refused: \(error?.description ?? "")")
+            #expect(
+                error?.description.contains("state file \(path) \(phrase)") == true,
+                "\(error?.description ?? "no error")")
+            #expect(
+                error?.description.contains("--rebuild") == false,
+                "suggests a rebuild that would be refused: \(error?.description ?? "")")
 
-            let options = AggregateOptions(brokers: "127.0.0.1:1", out: URL(fileURLWithPath: dir.file("out")), statePath: path,
-                                           rebuild: rebuild, timeout: .seconds(2))
+            let options = AggregateOptions(
+                brokers: "127.0.0.1:1", out: URL(fileURLWithPath: dir.file("out")), statePath: path,
+                rebuild: rebuild, timeout: .seconds(2))
             let log = LogRecorder()
-            let failed = #expect(throws: AggregateError.self) { try Aggregator(options: options, logger: log.logger()).run() }
-            #expect(failed?.description.contains("state file \(path) \(phrase)") == true, "\(failed?.description ?? "no error")")
+            let failed = #expect(throws: AggregateError.self) {
+                try Aggregator(options: options, logger: log.logger()).run()
+            }
+            #expect(
+                failed?.description.contains("state file \(path) \(phrase)") == true,
+                "\(failed?.description ?? "no error")")
             #expect(failed?.description.contains("--rebuild") == false)
         }
         // Byte for byte as before, not even a lock file beside it; only the --out folder is new.
@@ -105,11 +120,15 @@ import Testing
     /// A state with 20 committed transactions on sti.rd[0], its `files` (the database, "-wal",
     /// "-shm") copied to `path` while it is still open, as a SIGKILL leaves them. Returns the
     /// partition it consumed.
-    static func copyOfAnOpenState(in dir: TemporaryDirectory, to path: String, files: [String]) throws -> TopicPartitionKey {
+    static func copyOfAnOpenState(in dir: TemporaryDirectory, to path: String, files: [String]) throws
+        -> TopicPartitionKey
+    {
         let live = dir.file("live.db")
         let key = TopicPartitionKey(topic: "sti.rd", partition: 0)
         let store = try SQLiteStateStore(path: live)
-        for n in 1...20 { try store.transaction { tx in try tx.consumed(key, range: OffsetRange(first: 0, next: Int64(n))) } }
+        for n in 1...20 {
+            try store.transaction { tx in try tx.consumed(key, range: OffsetRange(first: 0, next: Int64(n))) }
+        }
         for suffix in files { try FileManager.default.copyItem(atPath: live + suffix, toPath: path + suffix) }
         return key
     }
@@ -177,10 +196,16 @@ import Testing
         try FileManager.default.createDirectory(atPath: out + "/runs", withIntermediateDirectories: true)
         var dead: Int32 = 4_000_000
         while kill(dead, 0) == 0 || errno != ESRCH { dead -= 1 }
-        try FileManager.default.createSymbolicLink(atPath: "\(out)/.latest.tmp-\(dead)", withDestinationPath: "runs/20261201T000000Z")
-        try FileManager.default.createSymbolicLink(atPath: "\(out)/.latest.tmp-\(getppid())", withDestinationPath: "runs/20261201T000000Z")
-        let options = AggregateOptions(brokers: "127.0.0.1:1", out: URL(fileURLWithPath: out), statePath: dir.file("state.db"), timeout: .seconds(2))
-        _ = #expect(throws: AggregateError.self) { try Aggregator(options: options, logger: LogRecorder().logger()).run() }
+        try FileManager.default.createSymbolicLink(
+            atPath: "\(out)/.latest.tmp-\(dead)", withDestinationPath: "runs/20261201T000000Z")
+        try FileManager.default.createSymbolicLink(
+            atPath: "\(out)/.latest.tmp-\(getppid())", withDestinationPath: "runs/20261201T000000Z")
+        let options = AggregateOptions(
+            brokers: "127.0.0.1:1", out: URL(fileURLWithPath: out), statePath: dir.file("state.db"),
+            timeout: .seconds(2))
+        _ = #expect(throws: AggregateError.self) {
+            try Aggregator(options: options, logger: LogRecorder().logger()).run()
+        }
         let names = try FileManager.default.contentsOfDirectory(atPath: out)
         #expect(!names.contains(".latest.tmp-\(dead)"), "\(names)")
         #expect(names.contains(".latest.tmp-\(getppid())"), "\(names)")
@@ -195,18 +220,24 @@ import Testing
         try FileManager.default.createSymbolicLink(atPath: dir.file("link.db"), withDestinationPath: path)
         try FileManager.default.createSymbolicLink(atPath: dir.file("linkdir"), withDestinationPath: dir.path)
         let holder = try SQLiteStateStore(path: path)
-        for spelling in [dir.file("link.db"), dir.file("sub/../state.db"), dir.file("linkdir/state.db"), dir.file("./state.db")] {
+        for spelling in [
+            dir.file("link.db"), dir.file("sub/../state.db"), dir.file("linkdir/state.db"), dir.file("./state.db"),
+        ] {
             let error = #expect(throws: StateStoreError.self) { try SQLiteStateStore(path: spelling) }
-            #expect(error?.description.contains("another sti run holds the state lock \(holder.realPath).lock") == true,
-                    "\(spelling): \(error?.description ?? "no error")")
+            #expect(
+                error?.description.contains("another sti run holds the state lock \(holder.realPath).lock") == true,
+                "\(spelling): \(error?.description ?? "no error")")
             let rebuild = #expect(throws: StateStoreError.self) { try SQLiteStateStore(rebuildingAt: spelling) }
             #expect(rebuild?.description.contains("another sti run holds the state lock") == true, "\(spelling)")
         }
         _ = holder
         // A symlink to a file that does not exist yet is refused, not silently given a lock of its own.
-        try FileManager.default.createSymbolicLink(atPath: dir.file("dangling.db"), withDestinationPath: dir.file("nowhere/state.db"))
+        try FileManager.default.createSymbolicLink(
+            atPath: dir.file("dangling.db"), withDestinationPath: dir.file("nowhere/state.db"))
         let dangling = #expect(throws: StateStoreError.self) { try SQLiteStateStore(path: dir.file("dangling.db")) }
-        #expect(dangling?.description.contains("symbolic link to a file that does not exist") == true, "\(dangling?.description ?? "")")
+        #expect(
+            dangling?.description.contains("symbolic link to a file that does not exist") == true,
+            "\(dangling?.description ?? "")")
     }
 }
 
@@ -215,8 +246,9 @@ import Testing
 @Suite(.mockCluster, .serialized, .timeLimit(.minutes(4)))
 struct RebuildBrokerTests {
     static func good(_ n: Int) -> TestMessage {
-        TestMessage(topic: "sti.rd", partition: 0, key: Wire.b("530102"),
-                    value: Wire.rd(["expenditure_10k_cny": "\(n)", "revision": "\(n)"]))
+        TestMessage(
+            topic: "sti.rd", partition: 0, key: Wire.b("530102"),
+            value: Wire.rd(["expenditure_10k_cny": "\(n)", "revision": "\(n)"]))
     }
 
     @Test func aRebuildThatFailsMidWayLeavesTheOldStateUsable() async throws {
@@ -224,10 +256,14 @@ struct RebuildBrokerTests {
         defer { broker.close() }
         let dir = try TemporaryDirectory(prefix: "sti-rebuild-fail")
         defer { dir.remove() }
-        let out = URL(fileURLWithPath: dir.file("out")), state = dir.file("state.db")
+        let out = URL(fileURLWithPath: dir.file("out"))
+        let state = dir.file("state.db")
         _ = try await onDedicatedThread { try broker.produce((1...5).map(Self.good)) }
-        let options = AggregateOptions(brokers: broker.brokers, out: out, statePath: state, timeout: .seconds(10), batchSize: 1)
-        let first = try await onDedicatedThread { try Aggregator(options: options, logger: LogRecorder().logger()).run() }
+        let options = AggregateOptions(
+            brokers: broker.brokers, out: out, statePath: state, timeout: .seconds(10), batchSize: 1)
+        let first = try await onDedicatedThread {
+            try Aggregator(options: options, logger: LogRecorder().logger()).run()
+        }
         #expect(first.counts.accepted == 5)
         let offsets = try SQLiteStateStore(readingFrom: state).offsets()
         let before = try Data(contentsOf: URL(fileURLWithPath: state))
@@ -235,9 +271,13 @@ struct RebuildBrokerTests {
         // Two more good messages, then one whose rejection notice the broker refuses for good:
         // the rebuild commits batches into its new state, then fails.
         _ = try await onDedicatedThread {
-            try broker.produce([Self.good(6), Self.good(7), TestMessage(topic: "sti.rd", partition: 0, key: Wire.b("530102"), value: Array("{".utf8))])
+            try broker.produce([
+                Self.good(6), Self.good(7),
+                TestMessage(topic: "sti.rd", partition: 0, key: Wire.b("530102"), value: Array("{".utf8)),
+            ])
         }
-        try broker.cluster.pushRequestErrors(apiKey: .produce, errors: Array(repeating: .topicAuthorizationFailed, count: 100))
+        try broker.cluster.pushRequestErrors(
+            apiKey: .produce, errors: Array(repeating: .topicAuthorizationFailed, count: 100))
         var rebuilding = options
         rebuilding.rebuild = true
         rebuilding.timeout = .seconds(3)
@@ -251,12 +291,15 @@ struct RebuildBrokerTests {
 
         // The old state: byte for byte as it was, and nothing of the new one left.
         #expect(try Data(contentsOf: URL(fileURLWithPath: state)) == before)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".rebuild-") }.isEmpty)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".rebuild-") }.isEmpty)
         #expect(try SQLiteStateStore(readingFrom: state).offsets() == offsets)
 
         // …and usable: with the broker healed, a plain run goes on from where it stood.
         try broker.cluster.clearRequestErrors(apiKey: .produce)
-        let next = try await onDedicatedThread { try Aggregator(options: options, logger: LogRecorder().logger()).run() }
+        let next = try await onDedicatedThread {
+            try Aggregator(options: options, logger: LogRecorder().logger()).run()
+        }
         #expect(next.counts.read == 3 && next.counts.accepted == 2 && next.counts.rejected == 1, "\(next.line)")
     }
 
@@ -269,7 +312,8 @@ struct RebuildBrokerTests {
         defer { broker.close() }
         let dir = try TemporaryDirectory(prefix: "sti-truncated")
         defer { dir.remove() }
-        let out = URL(fileURLWithPath: dir.file("out")), state = dir.file("state.db")
+        let out = URL(fileURLWithPath: dir.file("out"))
+        let state = dir.file("state.db")
         _ = try await onDedicatedThread { try broker.produce((1...3).map(Self.good)) }
         let options = AggregateOptions(brokers: broker.brokers, out: out, statePath: state, timeout: .seconds(10))
         _ = try await onDedicatedThread { try Aggregator(options: options, logger: LogRecorder().logger()).run() }
@@ -278,8 +322,9 @@ struct RebuildBrokerTests {
         // Eight values of 900 KB: the broker drops the partition's head, stored offset included.
         let big = Array(repeating: UInt8(ascii: "x"), count: 900_000)
         _ = try await onDedicatedThread {
-            try broker.produce((0..<8).map { _ in TestMessage(topic: "sti.rd", partition: 0, key: Wire.b("530102"), value: big) },
-                               properties: ["linger.ms": "0", "batch.num.messages": "1"])
+            try broker.produce(
+                (0..<8).map { _ in TestMessage(topic: "sti.rd", partition: 0, key: Wire.b("530102"), value: big) },
+                properties: ["linger.ms": "0", "batch.num.messages": "1"])
         }
         let low = try await onDedicatedThread {
             var config = KafkaConfiguration(bootstrapServers: broker.brokers)
@@ -288,7 +333,10 @@ struct RebuildBrokerTests {
             defer { try? consumer.close() }
             return try consumer.queryWatermarks(topic: "sti.rd", partition: 0, timeout: .seconds(10)).low
         }
-        guard low > 3 else { throw TestEnvironmentError("the mock broker kept the head of sti.rd[0] (log start \(low)): no truncated log to test") }
+        guard low > 3 else {
+            throw TestEnvironmentError(
+                "the mock broker kept the head of sti.rd[0] (log start \(low)): no truncated log to test")
+        }
 
         for rebuild in [false, true] {
             var runOptions = options
@@ -298,7 +346,8 @@ struct RebuildBrokerTests {
                 try await onDedicatedThread { try Aggregator(options: run, logger: LogRecorder().logger()).run() }
             }
             let text = error?.description ?? ""
-            #expect(text.contains("sti.rd[0]") && text.contains("starts at offset \(low)"), "rebuild \(rebuild): \(text)")
+            #expect(
+                text.contains("sti.rd[0]") && text.contains("starts at offset \(low)"), "rebuild \(rebuild): \(text)")
             #expect(!text.contains("run with --rebuild"), "rebuild \(rebuild): \(text)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: state)) == before, "rebuild \(rebuild) changed the state")
         }

@@ -3,6 +3,7 @@ import Kafka
 import STIProtocol
 import STITestSupport
 import Testing
+
 @testable import STIPipeline
 
 /// Hostile review #7, section 4: a key removed from the keys file while the state holds
@@ -19,12 +20,18 @@ struct RetiredKeyTests {
         let all = try keys.write(to: dir.file("keys.json"))
         let v = HostileTopic.rd("530102")
         _ = try await onDedicatedThread { [broker] in
-            try broker.produce([TestMessage(topic: "sti.rd", partition: 0, key: Wire.b("530102"), value: v,
-                                            headers: try keys.headers(v, keyId: "530102-test"))])
+            try broker.produce([
+                TestMessage(
+                    topic: "sti.rd", partition: 0, key: Wire.b("530102"), value: v,
+                    headers: try keys.headers(v, keyId: "530102-test"))
+            ])
         }
         let out = URL(fileURLWithPath: dir.file("out"))
-        var options = AggregateOptions(brokers: broker.brokers, out: out, statePath: dir.file("state.db"), keysPath: all, timeout: .seconds(30))
-        let first = try await onDedicatedThread { [options] in try Aggregator(options: options, logger: LogRecorder().logger()).run() }
+        var options = AggregateOptions(
+            brokers: broker.brokers, out: out, statePath: dir.file("state.db"), keysPath: all, timeout: .seconds(30))
+        let first = try await onDedicatedThread { [options] in
+            try Aggregator(options: options, logger: LogRecorder().logger()).run()
+        }
         #expect(first.counts.accepted == 1)
 
         // The same keys: no warning.
@@ -40,7 +47,10 @@ struct RetiredKeyTests {
         options.keysPath = fewerPath
         let log = LogRecorder()
         _ = try await onDedicatedThread { [options] in try Aggregator(options: options, logger: log.logger()).run() }
-        #expect(log.text.contains("key \"530102-test\" signed messages this state accepted but is no longer in \(fewerPath)"), "\(log.text)")
+        #expect(
+            log.text.contains(
+                "key \"530102-test\" signed messages this state accepted but is no longer in \(fewerPath)"),
+            "\(log.text)")
         #expect(log.text.components(separatedBy: "no longer in").count == 2)
         #expect(!log.text.contains("530103-test\" signed"))
     }

@@ -4,8 +4,9 @@
 // makes from its fixed seed.
 
 import Foundation
-import Testing
 import STIProtocol
+import Testing
+
 @testable import STIFeedGenerator
 @testable import STIPipeline
 
@@ -25,12 +26,16 @@ import STIProtocol
         let dir = try samplesDir()
         var files: [SampleFile] = []
         for year in FeedGenerator.sampleYears {
-            for (kind, stem) in [(RecordKind.countyProfile, "county-profiles"), (.rd, "rd"), (.techContract, "tech-contracts")] {
+            for (kind, stem) in [
+                (RecordKind.countyProfile, "county-profiles"), (.rd, "rd"), (.techContract, "tech-contracts"),
+            ] {
                 let name = "\(stem)-\(year).csv"
                 let text = try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)
                 let (header, rows) = try SimpleCSV.parse(text)
-                files.append(SampleFile(name: name, kind: kind, year: year, header: header,
-                                        rows: SimpleCSV.wireRows(kind: kind, header: header, rows: rows)))
+                files.append(
+                    SampleFile(
+                        name: name, kind: kind, year: year, header: header,
+                        rows: SimpleCSV.wireRows(kind: kind, header: header, rows: rows)))
             }
         }
         return files
@@ -64,12 +69,14 @@ import STIProtocol
         for file in files {
             // An `explanation` column, last, only in a file that explains a figure (section 5a).
             let explains = file.rows.contains { $0["explanation"] != nil }
-            #expect(file.header == FeedRow.csvColumns(file.kind) + (explains ? ["explanation"] : []), "\(file.name) header")
+            #expect(
+                file.header == FeedRow.csvColumns(file.kind) + (explains ? ["explanation"] : []), "\(file.name) header")
             #expect(!file.rows.isEmpty, "\(file.name) has rows")
             for (n, row) in file.rows.enumerated() {
                 let codes = ProtocolRules.check(kind: file.kind, row, fromCSV: true)
                 #expect(codes.isEmpty, "\(file.name) row \(n + 2): \(codes.map(\.rawValue).sorted())")
-                #expect(row["year"].map(ProtocolRules.text) ?? String(ProtocolRules.text(row["registered_on"]!).prefix(4))
+                #expect(
+                    row["year"].map(ProtocolRules.text) ?? String(ProtocolRules.text(row["registered_on"]!).prefix(4))
                         == String(file.year), "\(file.name) row \(n + 2) belongs to another year")
             }
         }
@@ -114,7 +121,8 @@ import STIProtocol
                     same["revision"] = original["revision"]
                     #expect(same == original, "\(file.name): withdrawal of \(id) changes figures")
                 } else {
-                    #expect(row != original, "\(file.name): revision 2 of \(id) changes nothing (a conflict-free no-op)")
+                    #expect(
+                        row != original, "\(file.name): revision 2 of \(id) changes nothing (a conflict-free no-op)")
                     if file.kind == .countyProfile { revisedProfiles += 1 }
                 }
             }
@@ -134,9 +142,12 @@ import STIProtocol
             let rd = rows(.rd).reduce(Int128(0)) { $0 + ProtocolRules.scaled($1, "expenditure_10k_cny") }
             let contracts = rows(.techContract)
             let contractValue = contracts.reduce(Int128(0)) { $0 + ProtocolRules.scaled($1, "contract_value_10k_cny") }
-            let asia = contracts.filter { FeedDraw.southSoutheastAsia.contains(ProtocolRules.text($0["buyer_country"]!)) }
+            let asia = contracts.filter {
+                FeedDraw.southSoutheastAsia.contains(ProtocolRules.text($0["buyer_country"]!))
+            }
             let profiles = rows(.countyProfile)
-            let enterprises = profiles.reduce(Int128(0)) { $0 + ProtocolRules.scaled($1, "high_tech_enterprises") } / 10_000
+            let enterprises =
+                profiles.reduce(Int128(0)) { $0 + ProtocolRules.scaled($1, "high_tech_enterprises") } / 10_000
             let gdp = profiles.reduce(Int128(0)) { $0 + ProtocolRules.scaled($1, "gdp_100m_cny") }
             let population = profiles.reduce(Int128(0)) { $0 + ProtocolRules.scaled($1, "resident_population_10k") }
 
@@ -179,7 +190,9 @@ import STIProtocol
         var unexplained: [String] = []
         var explainedCodes: [RecordKind: Set<String>] = [:]
         var explainedRows = 0
-        func amount(_ row: [String: WireValue], _ name: String) -> Int128? { row[name] == nil ? nil : ProtocolRules.scaled(row, name) }
+        func amount(_ row: [String: WireValue], _ name: String) -> Int128? {
+            row[name] == nil ? nil : ProtocolRules.scaled(row, name)
+        }
         for file in files {
             let previous = files.first { $0.kind == file.kind && $0.year == file.year - 1 }.map(Self.current) ?? []
             func previousRow(_ row: [String: WireValue]) -> [String: WireValue]? {
@@ -192,7 +205,8 @@ import STIProtocol
                 }
                 switch file.kind {
                 case .techContract:
-                    let value = amount(row, "contract_value_10k_cny")!, transaction = amount(row, "tech_transaction_value_10k_cny")!
+                    let value = amount(row, "contract_value_10k_cny")!
+                    let transaction = amount(row, "tech_transaction_value_10k_cny")!
                     if value >= 10_000 * 10_000 { codes.insert("W_LARGE_CONTRACT") }
                     if value >= 100 * 10_000 && transaction * 10 < value { codes.insert("W_LOW_TRANSACTION_SHARE") }
                 case .rd:
@@ -202,10 +216,14 @@ import STIProtocol
                     }
                 case .countyProfile:
                     if let old = previousRow(row) {
-                        for (field, percent) in [("gdp_100m_cny", 30), ("resident_population_10k", 10), ("high_tech_enterprises", 50),
-                                                 ("invention_patents_held", 50), ("industrial_output_100m_cny", 40),
-                                                 ("high_tech_industrial_output_100m_cny", 50)] as [(String, Int128)] {
-                            if let n = amount(row, field), let o = amount(old, field), yoy(n, o, percent: percent) { codes.insert("W_YOY_CHANGE") }
+                        for (field, percent) in [
+                            ("gdp_100m_cny", 30), ("resident_population_10k", 10), ("high_tech_enterprises", 50),
+                            ("invention_patents_held", 50), ("industrial_output_100m_cny", 40),
+                            ("high_tech_industrial_output_100m_cny", 50),
+                        ] as [(String, Int128)] {
+                            if let n = amount(row, field), let o = amount(old, field), yoy(n, o, percent: percent) {
+                                codes.insert("W_YOY_CHANGE")
+                            }
                         }
                     }
                 }
@@ -226,7 +244,9 @@ import STIProtocol
         #expect(explainedCodes[.techContract] == ["W_LARGE_CONTRACT", "W_LOW_TRANSACTION_SHARE"])
         #expect(explainedCodes[.rd] == ["W_YOY_CHANGE"])
         #expect(explainedCodes[.countyProfile] == ["W_YOY_CHANGE"])
-        #expect(summary.explained.count == explainedRows, "the generator's summary counts the explained records the files hold")
+        #expect(
+            summary.explained.count == explainedRows,
+            "the generator's summary counts the explained records the files hold")
     }
 
     @Test func samplesAreExactlyWhatTheGeneratorMakesFromItsSeed() throws {
@@ -239,18 +259,24 @@ import STIProtocol
             let kept = try Data(contentsOf: committed.appendingPathComponent(name))
             #expect(fresh == kept, "Samples/\(name) differs from `sti generate samples` output: regenerate and commit")
         }
-        let listed = try FileManager.default.contentsOfDirectory(atPath: committed.path).filter { $0 != "README.md" && !$0.hasPrefix(".") }
+        let listed = try FileManager.default.contentsOfDirectory(atPath: committed.path).filter {
+            $0 != "README.md" && !$0.hasPrefix(".")
+        }
         #expect(Set(listed) == Set(summary.files))
     }
 
     @Test func anotherSeedGivesOtherSamples() throws {
         let a = try FeedTestRepo.temporaryDirectory("samples-seed-a")
         let b = try FeedTestRepo.temporaryDirectory("samples-seed-b")
-        defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+        defer {
+            try? FileManager.default.removeItem(at: a)
+            try? FileManager.default.removeItem(at: b)
+        }
         try FeedGenerator(seed: 1).writeSamples(to: a)
         try FeedGenerator(seed: 2).writeSamples(to: b)
         let name = "tech-contracts-2024.csv"
-        #expect(try Data(contentsOf: a.appendingPathComponent(name)) != Data(contentsOf: b.appendingPathComponent(name)))
+        #expect(
+            try Data(contentsOf: a.appendingPathComponent(name)) != Data(contentsOf: b.appendingPathComponent(name)))
     }
 
     @Test func demoKeysFileHasTheProtocolShape() throws {
@@ -271,7 +297,8 @@ import STIProtocol
         let dir = try FeedTestRepo.temporaryDirectory("samples-mode")
         defer { try? FileManager.default.removeItem(at: dir) }
         try FeedGenerator().writeSamples(to: dir)
-        let attributes = try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("keys.demo.json").path)
+        let attributes = try FileManager.default.attributesOfItem(
+            atPath: dir.appendingPathComponent("keys.demo.json").path)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
     }
 
@@ -281,7 +308,9 @@ import STIProtocol
         let summary = try Self.freshSummary()
         for name in summary.files { #expect(readme.contains("`\(name)`"), "README misses \(name)") }
         for kind in RecordKind.allCases {
-            for column in FeedRow.csvColumns(kind) { #expect(readme.contains("`\(column)`"), "README misses column \(column)") }
+            for column in FeedRow.csvColumns(kind) {
+                #expect(readme.contains("`\(column)`"), "README misses column \(column)")
+            }
         }
         for performer in Performer.allCases { #expect(readme.contains("`\(performer.rawValue)`")) }
         for type in ContractType.allCases { #expect(readme.contains("`\(type.rawValue)`")) }
@@ -290,8 +319,11 @@ import STIProtocol
             #expect(readme.contains(shown), "README misses revision/withdrawal \(shown)")
         }
         for year in summary.years {
-            #expect(readme.contains(year.rdExpenditure.description), "README misses R&D total \(year.rdExpenditure) of \(year.year)")
-            #expect(readme.contains(year.contractValue.description), "README misses contract total \(year.contractValue)")
+            #expect(
+                readme.contains(year.rdExpenditure.description),
+                "README misses R&D total \(year.rdExpenditure) of \(year.year)")
+            #expect(
+                readme.contains(year.contractValue.description), "README misses contract total \(year.contractValue)")
             #expect(readme.contains("\(year.highTechEnterprises)"))
         }
         #expect(readme.contains("\(FeedGenerator.samplesSeed)"))
@@ -302,6 +334,8 @@ import STIProtocol
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("a-file")
         try Data("x".utf8).write(to: file)
-        #expect(throws: FeedGeneratorError.self) { try FeedGenerator().writeSamples(to: file.appendingPathComponent("Samples")) }
+        #expect(throws: FeedGeneratorError.self) {
+            try FeedGenerator().writeSamples(to: file.appendingPathComponent("Samples"))
+        }
     }
 }

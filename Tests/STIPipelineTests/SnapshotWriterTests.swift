@@ -1,10 +1,12 @@
 import Crypto
 import Foundation
 import Testing
+
 @testable import STIPipeline
 @testable import STIProtocol
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite struct SnapshotWriterTests {
@@ -20,18 +22,26 @@ import Glibc
     static let start = Date(timeIntervalSince1970: 1_768_440_600)  // 2026-01-15T01:30:00Z
 
     static func inputs(previous: String? = nil) -> ManifestInputs {
-        ManifestInputs(startedAt: start, finishedAt: start.addingTimeInterval(7), programVersion: "0.1.0-test",
-                       authenticationEnabled: true,
-                       offsets: [TopicPartitionRange(topic: "sti.tech-contracts", partition: 1, firstOffset: 3, endOffset: 9),
-                                 TopicPartitionRange(topic: "sti.rd", partition: 1, firstOffset: 0, endOffset: 5),
-                                 TopicPartitionRange(topic: "sti.rd", partition: 0, firstOffset: 10, endOffset: 12)],
-                       counts: RunCounts(read: 13, accepted: 10, duplicates: 1, rejected: 2, rejectedByCode: [.range: 1, .auth: 1]),
-                       previousRunId: previous)
+        ManifestInputs(
+            startedAt: start, finishedAt: start.addingTimeInterval(7), programVersion: "0.1.0-test",
+            authenticationEnabled: true,
+            offsets: [
+                TopicPartitionRange(topic: "sti.tech-contracts", partition: 1, firstOffset: 3, endOffset: 9),
+                TopicPartitionRange(topic: "sti.rd", partition: 1, firstOffset: 0, endOffset: 5),
+                TopicPartitionRange(topic: "sti.rd", partition: 0, firstOffset: 10, endOffset: 12),
+            ],
+            counts: RunCounts(
+                read: 13, accepted: 10, duplicates: 1, rejected: 2, rejectedByCode: [.range: 1, .auth: 1]),
+            previousRunId: previous)
     }
 
     static let rejections = [
-        RejectionRow(topic: "sti.rd", partition: 0, offset: 11, county: "=530102", codes: [.county], firstMessage: "not in the registry"),
-        RejectionRow(topic: "sti.rd", partition: 1, offset: 4, county: nil, codes: [.auth], firstMessage: "unsigned, key required"),
+        RejectionRow(
+            topic: "sti.rd", partition: 0, offset: 11, county: "=530102", codes: [.county],
+            firstMessage: "not in the registry"),
+        RejectionRow(
+            topic: "sti.rd", partition: 1, offset: 4, county: nil, codes: [.auth],
+            firstMessage: "unsigned, key required"),
     ]
 
     static func hex(_ bytes: Data) -> String {
@@ -48,26 +58,31 @@ import Glibc
         let book = F.workedExampleStore().book
         let indicators = computeIndicators(book: book, registry: F.smallRegistry)
         let completeness = computeCompleteness(book: book, registry: F.smallRegistry)
-        let manifest = try writer.write(runId: runId, indicators: indicators, completeness: completeness,
-                                        rejections: Self.rejections, inputs: Self.inputs())
+        let manifest = try writer.write(
+            runId: runId, indicators: indicators, completeness: completeness,
+            rejections: Self.rejections, inputs: Self.inputs())
         let dir = out.appendingPathComponent("runs/\(runId)")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
         // Section 8 (protocol version 2): every snapshot has warnings.csv, here only its header.
         #expect(names == ["completeness.csv", "indicators.csv", "manifest.json", "rejections.csv", "warnings.csv"])
         let warningsData = try Data(contentsOf: dir.appendingPathComponent("warnings.csv"))
-        #expect(String(decoding: warningsData, as: UTF8.self) ==
-            "year,geo_code,kind,identity,code,field,value,compared_with,disposition,explanation,topic,partition,offset\r\n")
+        #expect(
+            String(decoding: warningsData, as: UTF8.self)
+                == "year,geo_code,kind,identity,code,field,value,compared_with,disposition,explanation,topic,partition,offset\r\n"
+        )
 
         let indicatorsData = try Data(contentsOf: dir.appendingPathComponent("indicators.csv"))
         #expect(String(decoding: indicatorsData, as: UTF8.self) == IndicatorFixtures.expectedIndicators)
         let completenessData = try Data(contentsOf: dir.appendingPathComponent("completeness.csv"))
         #expect(String(decoding: completenessData, as: UTF8.self) == IndicatorFixtures.expectedCompleteness)
         let rejectionsData = try Data(contentsOf: dir.appendingPathComponent("rejections.csv"))
-        #expect(String(decoding: rejectionsData, as: UTF8.self) == F.csv([
-            "topic,partition,offset,county,codes,first_message",
-            "sti.rd,0,11,'=530102,E_COUNTY,not in the registry",
-            "sti.rd,1,4,,E_AUTH,\"unsigned, key required\"",
-        ]))
+        #expect(
+            String(decoding: rejectionsData, as: UTF8.self)
+                == F.csv([
+                    "topic,partition,offset,county,codes,first_message",
+                    "sti.rd,0,11,'=530102,E_COUNTY,not in the registry",
+                    "sti.rd,1,4,,E_AUTH,\"unsigned, key required\"",
+                ]))
 
         let onDisk = try Manifest.load(contentsOf: dir.appendingPathComponent("manifest.json"))
         #expect(onDisk == manifest)
@@ -77,12 +92,16 @@ import Glibc
         #expect(onDisk.programVersion == "0.1.0-test")
         #expect(onDisk.authentication == "enabled")
         #expect(onDisk.previousRunId == nil)
-        #expect(onDisk.offsets.map { "\($0.topic)/\($0.partition)" } == ["sti.rd/0", "sti.rd/1", "sti.tech-contracts/1"])
+        #expect(
+            onDisk.offsets.map { "\($0.topic)/\($0.partition)" } == ["sti.rd/0", "sti.rd/1", "sti.tech-contracts/1"])
         #expect(onDisk.counts == Self.inputs().counts)
         #expect(onDisk.files.map(\.name) == ["indicators.csv", "completeness.csv", "rejections.csv", "warnings.csv"])
         #expect(onDisk.files.map(\.rows) == [160, 30, 2, 0])  // 2 years × 8 geographies × 10; 2 × 5 × 3
-        #expect(onDisk.files.map(\.sha256) == [Self.hex(indicatorsData), Self.hex(completenessData), Self.hex(rejectionsData),
-                                               Self.hex(warningsData)])
+        #expect(
+            onDisk.files.map(\.sha256) == [
+                Self.hex(indicatorsData), Self.hex(completenessData), Self.hex(rejectionsData),
+                Self.hex(warningsData),
+            ])
         #expect(onDisk.files.allSatisfy { $0.sha256.count == 64 && $0.sha256 == $0.sha256.lowercased() })
         let manifestText = try String(contentsOf: dir.appendingPathComponent("manifest.json"), encoding: .utf8)
         #expect(manifestText.contains("\"previous_run_id\" : null"))
@@ -94,10 +113,13 @@ import Glibc
         var ids: [String] = []
         for _ in 0..<3 { ids.append(try SnapshotWriter.allocateRunId(out: out, start: Self.start)) }
         #expect(ids == ["20260115T013000Z", "20260115T013000Z-2", "20260115T013000Z-3"])
-        #expect(try SnapshotWriter.allocateRunId(out: out, start: Self.start.addingTimeInterval(1)) == "20260115T013001Z")
+        #expect(
+            try SnapshotWriter.allocateRunId(out: out, start: Self.start.addingTimeInterval(1)) == "20260115T013001Z")
         // A folder someone else created takes the id too.
-        try FileManager.default.createDirectory(at: out.appendingPathComponent("runs/20260115T013002Z"), withIntermediateDirectories: false)
-        #expect(try SnapshotWriter.allocateRunId(out: out, start: Self.start.addingTimeInterval(2)) == "20260115T013002Z-2")
+        try FileManager.default.createDirectory(
+            at: out.appendingPathComponent("runs/20260115T013002Z"), withIntermediateDirectories: false)
+        #expect(
+            try SnapshotWriter.allocateRunId(out: out, start: Self.start.addingTimeInterval(2)) == "20260115T013002Z-2")
     }
 
     @Test func latestMovesAtomicallyBetweenRuns() throws {
@@ -113,8 +135,9 @@ import Glibc
         #expect(SnapshotWriter.latestRunId(out: out) == first)
 
         let second = try writer.allocateRunId(start: Self.start)
-        let m = try writer.write(runId: second, indicators: [], completeness: [], rejections: [],
-                                 inputs: Self.inputs(previous: writer.latestRunId()))
+        let m = try writer.write(
+            runId: second, indicators: [], completeness: [], rejections: [],
+            inputs: Self.inputs(previous: writer.latestRunId()))
         #expect(m.previousRunId == first)
         #expect(m.files.map(\.rows) == [0, 0, 0, 0])
         try writer.publishLatest(runId: second)
@@ -140,7 +163,8 @@ import Glibc
         let writer = SnapshotWriter(out: out)
         let id = try writer.allocateRunId(start: Self.start)
         try writer.write(runId: id, indicators: [], completeness: [], rejections: [], inputs: Self.inputs())
-        try FileManager.default.createDirectory(at: out.appendingPathComponent("latest/keep"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: out.appendingPathComponent("latest/keep"), withIntermediateDirectories: true)
         #expect { try writer.publishLatest(runId: id) } throws: { error in
             (error as? SnapshotError)?.description.contains("cannot move latest") == true
         }
@@ -154,20 +178,24 @@ import Glibc
         let id = try writer.allocateRunId(start: Self.start)
         try writer.write(runId: id, indicators: [], completeness: [], rejections: [], inputs: Self.inputs())
         #expect(throws: SnapshotError.self) {
-            try writer.write(runId: id, indicators: [], completeness: [], rejections: Self.rejections, inputs: Self.inputs())
+            try writer.write(
+                runId: id, indicators: [], completeness: [], rejections: Self.rejections, inputs: Self.inputs())
         }
         let text = try String(contentsOf: out.appendingPathComponent("runs/\(id)/rejections.csv"), encoding: .utf8)
         #expect(text == "topic,partition,offset,county,codes,first_message\r\n")
     }
 
-    @Test(arguments: ["", "latest", "../x", "20260115T013000Z/..", "20260115T013000Z-", "20260115T013000Z-0",
-                      "20260115T013000Z-2x", "2026011XT013000Z", "20260115T013000ZZ"])
+    @Test(arguments: [
+        "", "latest", "../x", "20260115T013000Z/..", "20260115T013000Z-", "20260115T013000Z-0",
+        "20260115T013000Z-2x", "2026011XT013000Z", "20260115T013000ZZ",
+    ])
     func rejectsMalformedRunIds(id: String) throws {
         let out = try Self.tempDir()
         defer { try? FileManager.default.removeItem(at: out) }
         #expect(!SnapshotWriter.isValidRunId(id))
         #expect(throws: SnapshotError.self) {
-            try SnapshotWriter(out: out).write(runId: id, indicators: [], completeness: [], rejections: [], inputs: Self.inputs())
+            try SnapshotWriter(out: out).write(
+                runId: id, indicators: [], completeness: [], rejections: [], inputs: Self.inputs())
         }
         #expect(throws: SnapshotError.self) { try SnapshotWriter.publishLatest(out: out, runId: id) }
     }
@@ -208,7 +236,8 @@ import Glibc
             try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: out.path)
             try? FileManager.default.removeItem(at: out)
         }
-        try FileManager.default.createDirectory(at: out.appendingPathComponent("runs"), withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(
+            at: out.appendingPathComponent("runs"), withIntermediateDirectories: false)
         try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: out.path)
         #expect { try SnapshotWriter.checkWritable(out: out) } throws: { error in
             (error as? SnapshotError)?.description.hasPrefix("output directory is not writable") == true
@@ -221,7 +250,9 @@ import Glibc
         let out = dir.appendingPathComponent("a/b/out")
         try SnapshotWriter.checkWritable(out: out)
         var isDir: ObjCBool = false
-        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("runs").path, isDirectory: &isDir) && isDir.boolValue)
+        #expect(
+            FileManager.default.fileExists(atPath: out.appendingPathComponent("runs").path, isDirectory: &isDir)
+                && isDir.boolValue)
         #expect(try FileManager.default.contentsOfDirectory(atPath: out.path) == ["runs"])  // probe removed
     }
 }

@@ -5,8 +5,9 @@ import STIProtocol
 import STITestSupport
 import Synchronization
 import Testing
-@testable import STIPipeline
+
 @testable import STIFeedGenerator
+@testable import STIPipeline
 
 /// A `StateStore` in memory, for the seam's tests: what SQLite must agree with.
 final class InMemoryStateStore: StateStore {
@@ -39,9 +40,13 @@ final class InMemoryStateStore: StateStore {
                 pendingYears.insert(record.year)
                 records[identity] = record
                 sources[identity] = source
-            case .putRecordWarnings(let entry): recordWarnings[entry.identity] = entry; held[entry.identity] = nil
+            case .putRecordWarnings(let entry):
+                recordWarnings[entry.identity] = entry
+                held[entry.identity] = nil
             case .putHeld(let entry): held[entry.identity] = entry
-            case .clearWarnings(let identity): recordWarnings[identity] = nil; held[identity] = nil
+            case .clearWarnings(let identity):
+                recordWarnings[identity] = nil
+                held[identity] = nil
             }
         }
         for (key, totals) in decision.totals { totalsByKey[key] = totals }
@@ -71,7 +76,9 @@ final class InMemoryStateStore: StateStore {
     func pending() throws(StateStoreError) -> PendingWork { work }
     func forEachPendingRejection(_ body: (PendingRejection) throws -> Void) throws(StateStoreError) {
         do {
-            for rejection in rejections.sorted(by: { ($0.topic, $0.partition, $0.offset) < ($1.topic, $1.partition, $1.offset) }) {
+            for rejection in rejections.sorted(by: {
+                ($0.topic, $0.partition, $0.offset) < ($1.topic, $1.partition, $1.offset)
+            }) {
                 try body(rejection)
             }
         } catch { throw StateStoreError("\(error)") }
@@ -84,10 +91,14 @@ final class InMemoryStateStore: StateStore {
         } catch { throw StateStoreError("\(error)") }
     }
     func pendingRecordYears() throws(StateStoreError) -> Set<Int> { pendingYears }
-    func forEachCurrentRecord(kind: RecordKind, county: String,
-                              _ body: (Record, RecordSource?) throws -> Void) throws(StateStoreError) {
+    func forEachCurrentRecord(
+        kind: RecordKind, county: String,
+        _ body: (Record, RecordSource?) throws -> Void
+    ) throws(StateStoreError) {
         do {
-            for (identity, record) in records.sorted(by: { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) })
+            for (identity, record) in records.sorted(by: {
+                Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8))
+            })
             where record.kind == kind && record.county == county {
                 try body(record, sources[identity])
             }
@@ -108,7 +119,9 @@ final class InMemoryStateStore: StateStore {
 @Suite(.serialized, .timeLimit(.minutes(5))) struct StateSeamTests {
     /// The generated load of `FeedGenerator` (1,200 messages: new records, revisions, duplicates,
     /// stale and conflicting revisions, plausibility holds, 5 % invalid), in `.keyed` order.
-    static func generatedMessages(messages: Int = 1_200, seed: UInt64 = 11) throws -> [(topic: String, key: [UInt8], value: [UInt8])] {
+    static func generatedMessages(messages: Int = 1_200, seed: UInt64 = 11) throws -> [(
+        topic: String, key: [UInt8], value: [UInt8]
+    )] {
         let dir = try TemporaryDirectory(prefix: "sti-seam-feed")
         defer { dir.remove() }
         let feed = URL(fileURLWithPath: dir.file("feed"))
@@ -127,15 +140,19 @@ final class InMemoryStateStore: StateStore {
 
     /// Validates, decides and applies `messages` in batches of `batchSize` to `store`, as a run
     /// does, without Kafka (no notices are sent; the decided notices are returned).
-    static func decideAndApply(_ messages: [(topic: String, key: [UInt8], value: [UInt8])], batchSize: Int,
-                               store: any StateStore) throws -> (notices: [RejectionNotice], book: AggregateBook) {
+    static func decideAndApply(
+        _ messages: [(topic: String, key: [UInt8], value: [UInt8])], batchSize: Int,
+        store: any StateStore
+    ) throws -> (notices: [RejectionNotice], book: AggregateBook) {
         var kinds: [String: RecordKind] = [:]
         for kind in RecordKind.allCases { kinds[kind.topic(prefix: "sti")] = kind }
         let clock = Date(timeIntervalSince1970: 1_796_000_000)
-        var validator = BatchValidator(validator: MessageValidator(registry: .kunming, keyRing: nil, now: { clock }),
-                                       topicKinds: kinds, partitionCounts: [:])
-        var processor = BatchProcessor(book: AggregateBook(), startedEmpty: true, identityMemoryLimit: 4_000_000,
-                                       warningRowsMayExist: false)
+        var validator = BatchValidator(
+            validator: MessageValidator(registry: .kunming, keyRing: nil, now: { clock }),
+            topicKinds: kinds, partitionCounts: [:])
+        var processor = BatchProcessor(
+            book: AggregateBook(), startedEmpty: true, identityMemoryLimit: 4_000_000,
+            warningRowsMayExist: false)
         processor.now = { clock }
         var notices: [RejectionNotice] = []
         var offsets: [String: Int64] = [:]
@@ -146,9 +163,12 @@ final class InMemoryStateStore: StateStore {
                 offsets[message.topic] = offset + 1
                 message.key.withUnsafeBytes { key in
                     message.value.withUnsafeBytes { value in
-                        let inbound = InboundMessage(topicKind: kinds[message.topic]!, key: key, value: value,
-                                                     timestampMillis: 1_796_000_000_000)
-                        validator.add(inbound, key: TopicPartitionKey(topic: message.topic, partition: 0), offset: offset, to: &batch)
+                        let inbound = InboundMessage(
+                            topicKind: kinds[message.topic]!, key: key, value: value,
+                            timestampMillis: 1_796_000_000_000)
+                        validator.add(
+                            inbound, key: TopicPartitionKey(topic: message.topic, partition: 0), offset: offset,
+                            to: &batch)
                     }
                 }
             }
@@ -172,8 +192,11 @@ final class InMemoryStateStore: StateStore {
         lines.append("tails \(try store.consumedTails().sorted { $0.key < $1.key })")
         let pending = try store.pending()
         let c = pending.counts
-        lines.append("pending \(pending.ranges.sorted { $0.key < $1.key }) \(pending.rejectionCount) \(c.read) \(c.accepted) \(c.duplicates) \(c.rejected) \(c.held)")
-        lines.append("by code \(c.rejectedByCode.sorted { $0.key < $1.key }) \(c.heldByCode.sorted { $0.key < $1.key })")
+        lines.append(
+            "pending \(pending.ranges.sorted { $0.key < $1.key }) \(pending.rejectionCount) \(c.read) \(c.accepted) \(c.duplicates) \(c.rejected) \(c.held)"
+        )
+        lines.append(
+            "by code \(c.rejectedByCode.sorted { $0.key < $1.key }) \(c.heldByCode.sorted { $0.key < $1.key })")
         try store.forEachPendingRejection { lines.append("rejection \($0)") }
         var warnings: [String] = []
         try store.forEachWarningRow(registry: .kunming) { warnings.append("warning \($0)") }
@@ -218,8 +241,10 @@ final class InMemoryStateStore: StateStore {
     }
 
     /// Runs over a mock cluster loaded with a generated feed, one thread or two.
-    static func run(_ bench: FaultBench, _ series: String, concurrent: Bool, batchSize: Int = 50,
-                    afterDecide: (@Sendable (Int) throws -> Void)? = nil) -> Result<AggregateSummary, AggregateError> {
+    static func run(
+        _ bench: FaultBench, _ series: String, concurrent: Bool, batchSize: Int = 50,
+        afterDecide: (@Sendable (Int) throws -> Void)? = nil
+    ) -> Result<AggregateSummary, AggregateError> {
         let options = bench.options(series, batchSize: batchSize)
         return Result { () throws(AggregateError) -> AggregateSummary in
             let aggregator = Aggregator(options: options, logger: Logger(label: "test"))
@@ -234,17 +259,24 @@ final class InMemoryStateStore: StateStore {
     static func snapshot(_ bench: FaultBench, _ series: String) throws -> [String: [UInt8]] {
         let latest = bench.out(series).appendingPathComponent("latest")
         var result: [String: [UInt8]] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: latest.path) where name != SnapshotWriter.manifestFile {
+        for name in try FileManager.default.contentsOfDirectory(atPath: latest.path)
+        where name != SnapshotWriter.manifestFile {
             var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: latest.appendingPathComponent(name).path, isDirectory: &isDirectory), isDirectory.boolValue {
-                for inner in try FileManager.default.contentsOfDirectory(atPath: latest.appendingPathComponent(name).path) {
-                    result["\(name)/\(inner)"] = Array(try Data(contentsOf: latest.appendingPathComponent("\(name)/\(inner)")))
+            if FileManager.default.fileExists(
+                atPath: latest.appendingPathComponent(name).path, isDirectory: &isDirectory), isDirectory.boolValue
+            {
+                for inner in try FileManager.default.contentsOfDirectory(
+                    atPath: latest.appendingPathComponent(name).path)
+                {
+                    result["\(name)/\(inner)"] = Array(
+                        try Data(contentsOf: latest.appendingPathComponent("\(name)/\(inner)")))
                 }
             } else {
                 result[name] = Array(try Data(contentsOf: latest.appendingPathComponent(name)))
             }
         }
-        let manifest = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: latest.appendingPathComponent(SnapshotWriter.manifestFile)))
+        let manifest = try JSONDecoder().decode(
+            Manifest.self, from: Data(contentsOf: latest.appendingPathComponent(SnapshotWriter.manifestFile)))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         result["manifest counts"] = Array(try encoder.encode(manifest.counts))
@@ -260,15 +292,20 @@ final class InMemoryStateStore: StateStore {
         #expect(one.counts == two.counts)
         #expect(one.counts.read == 2_000)
         let snapshot = try Self.snapshot(bench, "one")
-        #expect(snapshot.keys.contains(SnapshotWriter.indicatorsFile) && snapshot.keys.contains(SnapshotWriter.rejectionsFile))
+        #expect(
+            snapshot.keys.contains(SnapshotWriter.indicatorsFile)
+                && snapshot.keys.contains(SnapshotWriter.rejectionsFile))
         #expect(snapshot == (try Self.snapshot(bench, "two")))
         let identities = try Set(Self.generatedIdentities(bench))
-        let a = try SQLiteStateStore(readingFrom: bench.state("one")), b = try SQLiteStateStore(readingFrom: bench.state("two"))
+        let a = try SQLiteStateStore(readingFrom: bench.state("one"))
+        let b = try SQLiteStateStore(readingFrom: bench.state("two"))
         #expect(try a.currentRecords(identities) == b.currentRecords(identities))
         #expect(try a.offsets() == b.offsets())
     }
 
-    @Test("a run that stops between deciding a batch and applying it loses nothing: the next run ends where an unbroken one does")
+    @Test(
+        "a run that stops between deciding a batch and applying it loses nothing: the next run ends where an unbroken one does"
+    )
     func crashBetweenDecideAndApplyLosesNothing() throws {
         let bench = try FaultBench()
         try bench.load(messages: 1_500, seed: 9, invalidFraction: 0.03)
@@ -293,11 +330,14 @@ final class InMemoryStateStore: StateStore {
         let (resumed, unbroken) = (try Self.snapshot(bench, "broken"), try Self.snapshot(bench, "whole"))
         #expect(resumed.keys.sorted() == unbroken.keys.sorted())
         for (name, bytes) in unbroken where resumed[name] != bytes {
-            Issue.record("\(name) differs: \(String(decoding: resumed[name] ?? [], as: UTF8.self).prefix(600)) against \(String(decoding: bytes, as: UTF8.self).prefix(600))")
+            Issue.record(
+                "\(name) differs: \(String(decoding: resumed[name] ?? [], as: UTF8.self).prefix(600)) against \(String(decoding: bytes, as: UTF8.self).prefix(600))"
+            )
         }
         let identities = try Set(Self.generatedIdentities(bench))
-        #expect(try SQLiteStateStore(readingFrom: bench.state("broken")).currentRecords(identities)
-                    == SQLiteStateStore(readingFrom: bench.state("whole")).currentRecords(identities))
+        #expect(
+            try SQLiteStateStore(readingFrom: bench.state("broken")).currentRecords(identities)
+                == SQLiteStateStore(readingFrom: bench.state("whole")).currentRecords(identities))
     }
 
     /// Every identity of the generated feed's valid messages.
@@ -305,12 +345,15 @@ final class InMemoryStateStore: StateStore {
         let validator = MessageValidator(registry: .kunming, keyRing: nil)
         var result: [String] = []
         for kind in RecordKind.allCases {
-            let text = try String(contentsOf: URL(fileURLWithPath: bench.dir.file("feed/\(kind.topic(prefix: "sti")).keyed")), encoding: .utf8)
+            let text = try String(
+                contentsOf: URL(fileURLWithPath: bench.dir.file("feed/\(kind.topic(prefix: "sti")).keyed")),
+                encoding: .utf8)
             for line in text.split(separator: "\n") {
                 guard let tab = line.firstIndex(of: "\t") else { continue }
                 let value = Array(line[line.index(after: tab)...].utf8)
                 let record = value.withUnsafeBytes { bytes in
-                    try? validator.validate(InboundMessage(topicKind: kind, key: nil, value: bytes, timestampMillis: 0)).get()
+                    try? validator.validate(InboundMessage(topicKind: kind, key: nil, value: bytes, timestampMillis: 0))
+                        .get()
                 }
                 if let record { result.append(record.identity) }
             }

@@ -1,14 +1,16 @@
 import Foundation
 import GRDB
-import Testing
 import STIProtocol
+import Testing
+
 @testable import STIPipeline
 
 @Suite struct StateStoreTests {
     func tempPath() -> String { NSTemporaryDirectory() + "sti-state-\(UUID().uuidString).db" }
 
-    let record = Record(county: "530102", revision: 2, submittedAt: "2026-01-15T09:30:00+08:00",
-                        body: .rd(RDExpenditure(year: 2024, performer: .medical, expenditure: ExactAmount(scaled: 1_005_000))))
+    let record = Record(
+        county: "530102", revision: 2, submittedAt: "2026-01-15T09:30:00+08:00",
+        body: .rd(RDExpenditure(year: 2024, performer: .medical, expenditure: ExactAmount(scaled: 1_005_000))))
 
     @Test func batchCommitsRecordsOffsetsAndPendingTogether() throws {
         let path = tempPath()
@@ -19,7 +21,9 @@ import STIProtocol
                 try tx.putRecord(record, body: Data("r1".utf8))
                 try tx.consumed(key, range: OffsetRange(first: 0, next: 10))
                 try tx.addCounts(RunCounts(read: 10, accepted: 9, rejectedByCode: [.range: 1]))
-                try tx.addRejection(PendingRejection(topic: "sti.rd", partition: 0, offset: 4, county: "530102", codes: [.range], firstMessage: "x"))
+                try tx.addRejection(
+                    PendingRejection(
+                        topic: "sti.rd", partition: 0, offset: 4, county: "530102", codes: [.range], firstMessage: "x"))
             }
             try store.transaction { tx in
                 try tx.consumed(key, range: OffsetRange(first: 10, next: 15))
@@ -32,7 +36,11 @@ import STIProtocol
             #expect(pending.rejectionCount == 1)
             var streamed: [PendingRejection] = []
             try store.forEachPendingRejection { streamed.append($0) }
-            #expect(streamed == [PendingRejection(topic: "sti.rd", partition: 0, offset: 4, county: "530102", codes: [.range], firstMessage: "x")])
+            #expect(
+                streamed == [
+                    PendingRejection(
+                        topic: "sti.rd", partition: 0, offset: 4, county: "530102", codes: [.range], firstMessage: "x")
+                ])
             try store.markSnapshotted(runId: "20260101T000000Z", finishedAt: "2026-01-01T00:00:01Z")
             #expect(try store.pending().isEmpty)
             #expect(try store.meta("last_run_id") == "20260101T000000Z")
@@ -84,7 +92,9 @@ import STIProtocol
         let path = tempPath()
         do {
             let store = try SQLiteStateStore(path: path)
-            try store.transaction { tx in try tx.consumed(TopicPartitionKey(topic: "sti.rd", partition: 0), range: OffsetRange(first: 0, next: 5)) }
+            try store.transaction { tx in
+                try tx.consumed(TopicPartitionKey(topic: "sti.rd", partition: 0), range: OffsetRange(first: 0, next: 5))
+            }
         }
         // Page 1 (the schema) intact, every later page overwritten.
         let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
@@ -110,9 +120,13 @@ import STIProtocol
 
     @Test func tailsCommitWithTheBatchAndTheFirstCountStays() throws {
         let path = tempPath()
-        defer { for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        defer {
+            for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
         let key = TopicPartitionKey(topic: "sti.rd", partition: 1)
-        let tail = ConsumedTail(offset: 9, timestampMillis: 1_796_153_967_083, digest: PartitionTails.digest(key: Array("530102".utf8), value: [1, 2]))
+        let tail = ConsumedTail(
+            offset: 9, timestampMillis: 1_796_153_967_083,
+            digest: PartitionTails.digest(key: Array("530102".utf8), value: [1, 2]))
         do {
             let store = try SQLiteStateStore(path: path)
             try store.transaction { tx in
@@ -149,27 +163,32 @@ import STIProtocol
     /// replaces it with a layout-2 state.
     @Test func aLayoutOneStateAsksForARebuildAndIsLeftAsItWas() throws {
         let path = tempPath()
-        defer { for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        defer {
+            for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
         // A state as layout 1 wrote it (its first tables, its meta).
         do {
             let queue = try DatabaseQueue(path: path)
             try queue.write { db in
-                try db.execute(sql: """
-                    CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                    INSERT INTO meta(key, value) VALUES ('layout_version', '1');
-                    CREATE TABLE offsets(topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
-                                         PRIMARY KEY(topic, partition)) WITHOUT ROWID;
-                    INSERT INTO offsets VALUES ('sti.rd', 0, 4);
-                    CREATE TABLE pending_counts(name TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
-                    INSERT INTO pending_counts VALUES ('rejected.E_RANGE', 1);
-                    """)
+                try db.execute(
+                    sql: """
+                        CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                        INSERT INTO meta(key, value) VALUES ('layout_version', '1');
+                        CREATE TABLE offsets(topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+                                             PRIMARY KEY(topic, partition)) WITHOUT ROWID;
+                        INSERT INTO offsets VALUES ('sti.rd', 0, 4);
+                        CREATE TABLE pending_counts(name TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
+                        INSERT INTO pending_counts VALUES ('rejected.E_RANGE', 1);
+                        """)
             }
             try queue.close()
         }
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
         let error = #expect(throws: StateStoreError.self) { try SQLiteStateStore(path: path) }
-        #expect(error?.description.contains("has layout version 1, this program uses \(SQLiteStateStore.layoutVersion)") == true,
-                "\(error?.description ?? "")")
+        #expect(
+            error?.description.contains("has layout version 1, this program uses \(SQLiteStateStore.layoutVersion)")
+                == true,
+            "\(error?.description ?? "")")
         #expect(error?.description.contains("run with --rebuild") == true)
         let readOnly = #expect(throws: StateStoreError.self) { try SQLiteStateStore(readingFrom: path) }
         #expect(readOnly?.description.contains("layout version 1") == true)

@@ -5,6 +5,7 @@ import Logging
 import STIProtocol
 import STITestSupport
 import Testing
+
 @testable import STIPipeline
 
 /// The aggregator's fast paths for stored records: direct SQLite statements, no lookup for an
@@ -14,8 +15,9 @@ import Testing
 struct StoredRecordStateTests {
     func tempPath() -> String { NSTemporaryDirectory() + "sti-state-\(UUID().uuidString).db" }
 
-    let rd = STIProtocol.Record(county: "530102", revision: 2, submittedAt: "2026-01-15T09:30:00+08:00",
-                    body: .rd(RDExpenditure(year: 2024, performer: .medical, expenditure: ExactAmount(scaled: 1_005_000))))
+    let rd = STIProtocol.Record(
+        county: "530102", revision: 2, submittedAt: "2026-01-15T09:30:00+08:00",
+        body: .rd(RDExpenditure(year: 2024, performer: .medical, expenditure: ExactAmount(scaled: 1_005_000))))
 
     @Test func directStatementsStoreReplaceAndReadBodies() throws {
         let store = try SQLiteStateStore(path: tempPath())
@@ -39,14 +41,26 @@ struct StoredRecordStateTests {
     // MARK: Runs on a mock cluster
 
     static let at = "2026-01-15T09:30:00+08:00"
-    static func rdMessage(_ county: String, revision: Int, amount: String, at: String = at) -> (String, String, String) {
-        ("sti.rd", county, #"{"schema":"sti.rd/1","county":"\#(county)","revision":\#(revision),"submitted_at":"\#(at)","year":2024,"performer":"medical","expenditure_10k_cny":\#(amount)}"#)
+    static func rdMessage(_ county: String, revision: Int, amount: String, at: String = at) -> (String, String, String)
+    {
+        (
+            "sti.rd", county,
+            #"{"schema":"sti.rd/1","county":"\#(county)","revision":\#(revision),"submitted_at":"\#(at)","year":2024,"performer":"medical","expenditure_10k_cny":\#(amount)}"#
+        )
     }
-    static func contract(_ number: String, revision: Int = 1, status: String = "active", at: String = at) -> (String, String, String) {
-        ("sti.tech-contracts", "530102", #"{"schema":"sti.tech-contract/1","county":"530102","revision":\#(revision),"status":"\#(status)","submitted_at":"\#(at)","contract_no":"\#(number)","registered_on":"2024-03-01","contract_type":"development","domain":"biomedicine","contract_value_10k_cny":50,"tech_transaction_value_10k_cny":40,"buyer_country":"VN"}"#)
+    static func contract(_ number: String, revision: Int = 1, status: String = "active", at: String = at) -> (
+        String, String, String
+    ) {
+        (
+            "sti.tech-contracts", "530102",
+            #"{"schema":"sti.tech-contract/1","county":"530102","revision":\#(revision),"status":"\#(status)","submitted_at":"\#(at)","contract_no":"\#(number)","registered_on":"2024-03-01","contract_type":"development","domain":"biomedicine","contract_value_10k_cny":50,"tech_transaction_value_10k_cny":40,"buyer_country":"VN"}"#
+        )
     }
     static func profile(revision: Int, extra: String) -> (String, String, String) {
-        ("sti.county-profiles", "530102", #"{"schema":"sti.county-profile/1","county":"530102","revision":\#(revision),"submitted_at":"\#(at)","year":2024,"gdp_100m_cny":100\#(extra)}"#)
+        (
+            "sti.county-profiles", "530102",
+            #"{"schema":"sti.county-profile/1","county":"530102","revision":\#(revision),"submitted_at":"\#(at)","year":2024,"gdp_100m_cny":100\#(extra)}"#
+        )
     }
 
     /// First part: new identities, and one identity revised within the part (met twice in a
@@ -59,25 +73,31 @@ struct StoredRecordStateTests {
     /// Second part: every outcome against records stored by the first.
     static let part2 = [
         rdMessage("530102", revision: 2, amount: "120.0", at: "2026-02-01T00:00:00+08:00"),  // duplicate
-        rdMessage("530102", revision: 1, amount: "100"),                                    // stale
-        rdMessage("530102", revision: 2, amount: "121"),                                    // conflict
-        rdMessage("530102", revision: 3, amount: "150"),                                    // applied
-        contract("C-1", revision: 2, status: "withdrawn"), contract("C-3"),                 // applied
-        profile(revision: 2, extra: ""),                                                    // applied
-        contract("C-2", at: "2026-02-01T00:00:00+08:00"),                                   // duplicate
+        rdMessage("530102", revision: 1, amount: "100"),  // stale
+        rdMessage("530102", revision: 2, amount: "121"),  // conflict
+        rdMessage("530102", revision: 3, amount: "150"),  // applied
+        contract("C-1", revision: 2, status: "withdrawn"), contract("C-3"),  // applied
+        profile(revision: 2, extra: ""),  // applied
+        contract("C-2", at: "2026-02-01T00:00:00+08:00"),  // duplicate
     ]
 
     func send(_ messages: [(String, String, String)], to cluster: MockCluster) throws {
-        let producer = try KafkaProducer(configuration: try Submitter.producerConfiguration(bootstrapServers: cluster.bootstrapServers))
-        for (topic, key, value) in messages { try producer.send(topic: topic, key: Array(key.utf8), value: Array(value.utf8)) }
+        let producer = try KafkaProducer(
+            configuration: try Submitter.producerConfiguration(bootstrapServers: cluster.bootstrapServers))
+        for (topic, key, value) in messages {
+            try producer.send(topic: topic, key: Array(key.utf8), value: Array(value.utf8))
+        }
         try producer.flush(timeout: .seconds(20))
         #expect(producer.failed == 0)
     }
 
-    func run(_ cluster: MockCluster, dir: TemporaryDirectory, _ name: String,
-             identityMemoryLimit: Int = 4_000_000) async throws -> AggregateSummary {
-        let options = AggregateOptions(brokers: cluster.bootstrapServers, out: URL(fileURLWithPath: dir.file("\(name)/out")),
-                                       statePath: dir.file("\(name)/state.db"), timeout: .seconds(20))
+    func run(
+        _ cluster: MockCluster, dir: TemporaryDirectory, _ name: String,
+        identityMemoryLimit: Int = 4_000_000
+    ) async throws -> AggregateSummary {
+        let options = AggregateOptions(
+            brokers: cluster.bootstrapServers, out: URL(fileURLWithPath: dir.file("\(name)/out")),
+            statePath: dir.file("\(name)/state.db"), timeout: .seconds(20))
         try FileManager.default.createDirectory(atPath: dir.file(name), withIntermediateDirectories: true)
         return try await onDedicatedThread {
             let aggregator = Aggregator(options: options, logger: Logger(label: "test"))
@@ -91,7 +111,9 @@ struct StoredRecordStateTests {
     }
 
     func snapshotFiles(_ dir: TemporaryDirectory, _ name: String) throws -> [String] {
-        try ["indicators.csv", "completeness.csv"].map { try String(contentsOfFile: dir.file("\(name)/out/latest/\($0)"), encoding: .utf8) }
+        try ["indicators.csv", "completeness.csv"].map {
+            try String(contentsOfFile: dir.file("\(name)/out/latest/\($0)"), encoding: .utf8)
+        }
     }
 
     func storedRecords(_ dir: TemporaryDirectory, _ name: String) throws -> [String: STIProtocol.Record] {
@@ -106,12 +128,16 @@ struct StoredRecordStateTests {
         }
     }
 
-    func rewriteBodies(_ dir: TemporaryDirectory, _ name: String, _ change: (String, STIProtocol.Record) -> [UInt8]) throws {
+    func rewriteBodies(_ dir: TemporaryDirectory, _ name: String, _ change: (String, STIProtocol.Record) -> [UInt8])
+        throws
+    {
         let records = try storedRecords(dir, name)
         let queue = try DatabaseQueue(path: dir.file("\(name)/state.db"))
         try queue.write { db in
             for (identity, record) in records {
-                try db.execute(sql: "UPDATE records SET body = ? WHERE identity = ?", arguments: [Data(change(identity, record)), identity])
+                try db.execute(
+                    sql: "UPDATE records SET body = ? WHERE identity = ?",
+                    arguments: [Data(change(identity, record)), identity])
             }
         }
     }
@@ -142,7 +168,9 @@ struct StoredRecordStateTests {
 
         // One run over both parts, from an empty store: same records, same snapshot.
         let whole = try await run(cluster, dir: dir, "whole")
-        #expect(whole.counts.read == 14 && whole.counts.accepted == 10 && whole.counts.duplicates == 2 && whole.counts.rejected == 2)
+        #expect(
+            whole.counts.read == 14 && whole.counts.accepted == 10 && whole.counts.duplicates == 2
+                && whole.counts.rejected == 2)
         #expect(try snapshotFiles(dir, "whole") == snapshotFiles(dir, "split"))
         let records = try storedRecords(dir, "whole")
         #expect(records == (try storedRecords(dir, "split")))
@@ -163,12 +191,15 @@ struct StoredRecordStateTests {
         try rewriteBodies(dir, "damaged") { identity, record in
             identity == Self.rdIdentity ? [0x01, 0x07] : StoredRecord.encode(record)
         }
-        let other = STIProtocol.Record(county: "530103", revision: 1, submittedAt: Self.at,
-                           body: .rd(RDExpenditure(year: 2024, performer: .medical, expenditure: ExactAmount(whole: 50))))
+        let other = STIProtocol.Record(
+            county: "530103", revision: 1, submittedAt: Self.at,
+            body: .rd(RDExpenditure(year: 2024, performer: .medical, expenditure: ExactAmount(whole: 50))))
         try rewriteBodies(dir, "swapped") { identity, record in
             StoredRecord.encode(identity == Self.rdIdentity ? other : record)
         }
-        for (name, reason) in [("damaged", "unreadable"), ("swapped", "is \(other.identity)"), ("legacy", "unknown format tag 123")] {
+        for (name, reason) in [
+            ("damaged", "unreadable"), ("swapped", "is \(other.identity)"), ("legacy", "unknown format tag 123"),
+        ] {
             let before = try offsets(dir, name)
             do {
                 _ = try await run(cluster, dir: dir, name)

@@ -3,8 +3,9 @@
 // formats and hostile workbooks refused with a clear error and bounded memory.
 
 import Foundation
-import Testing
 import STIProtocol
+import Testing
+
 @testable import STIPipeline
 
 @Suite struct XLSXFeedTests {
@@ -17,7 +18,8 @@ import STIProtocol
     func check(_ path: String, kind: RecordKind = .rd, sheet: String? = nil) -> Submitter.CheckResult {
         var options = Submitter.Options(kind: kind)
         options.sheet = sheet
-        return Submitter(options: options).check(paths: [path], submittedAt: Self.at, now: Date(timeIntervalSince1970: 1_768_440_600))
+        return Submitter(options: options).check(
+            paths: [path], submittedAt: Self.at, now: Date(timeIntervalSince1970: 1_768_440_600))
     }
 
     func csv(_ text: String) throws -> String {
@@ -27,22 +29,30 @@ import STIProtocol
     }
 
     @Test func aSheetGivesTheSameMessagesAsTheCSV() throws {
-        let book = try B.write(sheet1: B.sheet(
-            B.row(1, B.t("A1", "county"), B.t("B1", "year"), B.t("C1", "performer"), B.t("D1", "expenditure_10k_cny")) +
-            B.row(2, B.n("A2", "530102"), B.n("B2", "2024"), B.t("C2", "medical"), B.n("D2", "100.5", s: 3)) +
-            B.row(4, B.t("A4", "530103"), B.n("B4", "2024"), B.t("C4", "other"), B.n("D4", "1.5E-3"))))
+        let book = try B.write(
+            sheet1: B.sheet(
+                B.row(
+                    1, B.t("A1", "county"), B.t("B1", "year"), B.t("C1", "performer"), B.t("D1", "expenditure_10k_cny"))
+                    + B.row(2, B.n("A2", "530102"), B.n("B2", "2024"), B.t("C2", "medical"), B.n("D2", "100.5", s: 3))
+                    + B.row(4, B.t("A4", "530103"), B.n("B4", "2024"), B.t("C4", "other"), B.n("D4", "1.5E-3"))))
         let sheetRows = try reader.read(path: book)
-        let csvRows = try reader.read(path: try csv("county,year,performer,expenditure_10k_cny\n530102,2024,medical,100.5\n\n530103,2024,other,0.0015\n"))
-        #expect(values(sheetRows) == values(csvRows), "the empty row 3 is skipped and 1.5E-3 is written exactly as 0.0015")
+        let csvRows = try reader.read(
+            path: try csv(
+                "county,year,performer,expenditure_10k_cny\n530102,2024,medical,100.5\n\n530103,2024,other,0.0015\n"))
+        #expect(
+            values(sheetRows) == values(csvRows), "the empty row 3 is skipped and 1.5E-3 is written exactly as 0.0015")
         #expect(sheetRows.map(\.line) == [2, 4], "a row's line is its row number in the sheet")
         #expect(sheetRows.map(\.key) == ["530102", "530103"])
         #expect(check(book).problems.isEmpty)
     }
 
     @Test func aBinaryFloatArtefactIsEPrecisionNamingSheetCellAndHeader() throws {
-        let book = try B.write(sheet1: B.sheet(
-            B.row(1, B.t("A1", "县区代码"), B.t("B1", "年份"), B.t("C1", "执行部门"), B.t("D1", "R&D经费支出（万元）")) +
-            B.row(17, B.t("A17", "530102"), B.n("B17", "2024"), B.t("C17", "医疗机构"), B.n("D17", "12.345600000000001", s: 3))))
+        let book = try B.write(
+            sheet1: B.sheet(
+                B.row(1, B.t("A1", "县区代码"), B.t("B1", "年份"), B.t("C1", "执行部门"), B.t("D1", "R&D经费支出（万元）"))
+                    + B.row(
+                        17, B.t("A17", "530102"), B.n("B17", "2024"), B.t("C17", "医疗机构"),
+                        B.n("D17", "12.345600000000001", s: 3))))
         let rows = try reader.read(path: book)
         #expect(values(rows)[0].contains(#""expenditure_10k_cny":12.345600000000001"#), "never rounded silently")
         let result = check(book)
@@ -54,9 +64,11 @@ import STIProtocol
     }
 
     @Test func errorsOfOtherFieldsNameTheirCell() throws {
-        let book = try B.write(sheet1: B.sheet(
-            B.row(1, B.t("B1", "county"), B.t("C1", "year"), B.t("D1", "performer"), B.t("E1", "expenditure_10k_cny")) +
-            B.row(5, B.t("B5", "530102"), B.n("C5", "2024"), B.t("D5", "技术服务"), B.n("E5", "1"))))
+        let book = try B.write(
+            sheet1: B.sheet(
+                B.row(
+                    1, B.t("B1", "county"), B.t("C1", "year"), B.t("D1", "performer"), B.t("E1", "expenditure_10k_cny"))
+                    + B.row(5, B.t("B5", "530102"), B.n("C5", "2024"), B.t("D5", "技术服务"), B.n("E5", "1"))))
         let problem = try #require(check(book).problems.first)
         #expect(problem.errors.map(\.code) == [.enumeration])
         #expect(problem.description.contains("cell D5 (column performer)"), "\(problem.description)")
@@ -72,42 +84,59 @@ import STIProtocol
         #expect(XLSXReader.dateText(serial: 44196, date1904: true) == "2025-01-01")
         let contracts = FeedReader(kind: .techContract, submittedAt: Self.at)
         for (date1904, serial) in [(false, "45663"), (true, "44201")] {
-            let book = try B.write(sheet1: B.sheet(
-                B.row(1, B.t("A1", "registered_on"), B.t("B1", "登记日期"), B.t("C1", "contract_no")) +
-                B.row(2, B.n("A2", serial, s: 1), B.n("B2", serial, s: 2), B.n("C2", serial, s: 3))), date1904: date1904)
+            let book = try B.write(
+                sheet1: B.sheet(
+                    B.row(1, B.t("A1", "registered_on"), B.t("B1", "登记日期"), B.t("C1", "contract_no"))
+                        + B.row(2, B.n("A2", serial, s: 1), B.n("B2", serial, s: 2), B.n("C2", serial, s: 3))),
+                date1904: date1904)
             // Two columns for one field are refused; so read them one by one.
             #expect(throws: FeedError.self) { try contracts.read(path: book) }
-            let single = try B.write(sheet1: B.sheet(B.row(1, B.t("A1", "registered_on"), B.t("B1", "contract_no")) +
-                                                     B.row(2, B.n("A2", serial, s: 2), B.n("B2", serial, s: 3))), date1904: date1904)
+            let single = try B.write(
+                sheet1: B.sheet(
+                    B.row(1, B.t("A1", "registered_on"), B.t("B1", "contract_no"))
+                        + B.row(2, B.n("A2", serial, s: 2), B.n("B2", serial, s: 3))), date1904: date1904)
             let value = try #require(values(try contracts.read(path: single)).first)
             #expect(value.contains(#""registered_on":"2025-01-06""#), "\(value)")
             #expect(value.contains(#""contract_no":"\#(serial)""#), "a 0.0000 format is no date: \(value)")
         }
         let bug = try B.write(sheet1: B.sheet(B.row(1, B.t("A1", "registered_on")) + B.row(2, B.n("A2", "60", s: 1))))
-        #expect { try contracts.read(path: bug) } throws: { "\($0)".contains("cell A2") && "\($0)".contains("1900-02-29") }
+        #expect { try contracts.read(path: bug) } throws: {
+            "\($0)".contains("cell A2") && "\($0)".contains("1900-02-29")
+        }
         #expect(XLSXReader.isDateFormat("yyyy/m/d;@") && XLSXReader.isDateFormat("[$-804]YYYY\"年\"M\"月\"D\"日\""))
-        #expect(!XLSXReader.isDateFormat("0.0000") && !XLSXReader.isDateFormat("#,##0.00\"元\"") && !XLSXReader.isDateFormat("[Red]0.00"))
+        #expect(
+            !XLSXReader.isDateFormat("0.0000") && !XLSXReader.isDateFormat("#,##0.00\"元\"")
+                && !XLSXReader.isDateFormat("[Red]0.00"))
     }
 
     @Test func sharedStringsAndTheSheetOption() throws {
-        let shared = #"<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>county</t></si><si><r><t>per</t></r><r><t>former</t></r></si><si><t>规模以上企业</t><rPh><t>guimo</t></rPh></si></sst>"#
-        let second = B.sheet(B.row(1, #"<c r="A1" t="s"><v>0</v></c>"#, #"<c r="B1" t="s"><v>1</v></c>"#, B.t("C1", "year")) +
-                             B.row(2, B.n("A2", "530102"), #"<c r="B2" t="s"><v>2</v></c>"#, B.n("C2", "2024")))
+        let shared =
+            #"<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>county</t></si><si><r><t>per</t></r><r><t>former</t></r></si><si><t>规模以上企业</t><rPh><t>guimo</t></rPh></si></sst>"#
+        let second = B.sheet(
+            B.row(1, #"<c r="A1" t="s"><v>0</v></c>"#, #"<c r="B1" t="s"><v>1</v></c>"#, B.t("C1", "year"))
+                + B.row(2, B.n("A2", "530102"), #"<c r="B2" t="s"><v>2</v></c>"#, B.n("C2", "2024")))
         let book = try B.write(sheet1: B.sheet(B.row(1, B.t("A1", "nothing"))), sheet2: second, sharedStrings: shared)
         var chosen = reader
         chosen.sheet = "第二"
         let value = try #require(values(try chosen.read(path: book)).first)
-        #expect(value.contains(#""performer":"enterprise_above_scale""#), "rich text runs joined, the phonetic guide left out, the label mapped: \(value)")
+        #expect(
+            value.contains(#""performer":"enterprise_above_scale""#),
+            "rich text runs joined, the phonetic guide left out, the label mapped: \(value)")
         chosen.sheet = "missing"
-        #expect { try chosen.read(path: book) } throws: { "\($0)".contains("no sheet named missing (its sheets: 数据, 第二)") }
+        #expect { try chosen.read(path: book) } throws: {
+            "\($0)".contains("no sheet named missing (its sheets: 数据, 第二)")
+        }
     }
 
     @Test func formulaCellsAreRefusedNamingTheCell() throws {
-        let book = try B.write(sheet1: B.sheet(B.row(1, B.t("A1", "county"), B.t("B1", "expenditure_10k_cny")) +
-                                               B.row(9, B.t("A9", "530102"), #"<c r="B9"><f>SUM(C1:C8)</f><v>12</v></c>"#)))
+        let book = try B.write(
+            sheet1: B.sheet(
+                B.row(1, B.t("A1", "county"), B.t("B1", "expenditure_10k_cny"))
+                    + B.row(9, B.t("A9", "530102"), #"<c r="B9"><f>SUM(C1:C8)</f><v>12</v></c>"#)))
         #expect { try reader.read(path: book) } throws: { error in
             let text = "\(error)"
-            return text.contains("sheet 数据, cell B9") && text.contains("formula (=SUM(C1:C8))") && text.contains("paste as values")
+            return text.contains("sheet 数据, cell B9") && text.contains("formula (=SUM(C1:C8))")
+                && text.contains("paste as values")
         }
     }
 
@@ -116,11 +145,18 @@ import STIProtocol
         let ole: [UInt8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1] + Array(repeating: 0, count: 504)
         let xls = dir + "sti-\(UUID().uuidString).xls"
         try Data(ole).write(to: URL(fileURLWithPath: xls))
-        #expect { try reader.read(path: xls) } throws: { "\($0)".contains("Excel 97–2003 workbook (.xls)") && "\($0)".contains("save it as .xlsx") }
+        #expect { try reader.read(path: xls) } throws: {
+            "\($0)".contains("Excel 97–2003 workbook (.xls)") && "\($0)".contains("save it as .xlsx")
+        }
         let encrypted = dir + "sti-\(UUID().uuidString).xlsx"
-        try Data(ole + Array("EncryptionInfo".utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }) + Array(repeating: 0, count: 64))
-            .write(to: URL(fileURLWithPath: encrypted))
-        #expect { try reader.read(path: encrypted) } throws: { "\($0)".contains("encrypted (password-protected)") && "\($0)".contains("remove the password") }
+        try Data(
+            ole + Array("EncryptionInfo".utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] })
+                + Array(repeating: 0, count: 64)
+        )
+        .write(to: URL(fileURLWithPath: encrypted))
+        #expect { try reader.read(path: encrypted) } throws: {
+            "\($0)".contains("encrypted (password-protected)") && "\($0)".contains("remove the password")
+        }
         let xlsm = try B.write(sheet1: B.sheet(""), ext: "xlsm")
         #expect { try reader.read(path: xlsm) } throws: { "\($0)".contains("macro-enabled workbook (.xlsm)") }
         let disguised = try B.write(sheet1: B.sheet(""), extra: [("xl/vbaProject.bin", Data([1, 2, 3]))])
@@ -142,7 +178,9 @@ import STIProtocol
         #expect { try small.read(path: book) } throws: { "\($0)".contains("more than 2 MiB together") }
         // A file larger than the whole budget is refused before it is read.
         small.xlsxLimits.maxTotalBytes = 1 << 10
-        #expect { try small.read(path: book) } throws: { "\($0)".contains("more than the 0 MiB a feed workbook may be") }
+        #expect { try small.read(path: book) } throws: {
+            "\($0)".contains("more than the 0 MiB a feed workbook may be")
+        }
     }
 
     @Test func hugeSharedStringTablesDeepXMLAndWideSheetsAreRefused() throws {
@@ -153,13 +191,19 @@ import STIProtocol
         #expect { try limited.read(path: book) } throws: { "\($0)".contains("more than 1000 entries") }
         limited.xlsxLimits = XLSXLimits()
         limited.xlsxLimits.maxSharedStringBytes = 1 << 10
-        let long = try B.write(sheet1: B.sheet(""), sharedStrings: "<sst><si><t>" + String(repeating: "长", count: 1_000) + "</t></si></sst>")
+        let long = try B.write(
+            sheet1: B.sheet(""),
+            sharedStrings: "<sst><si><t>" + String(repeating: "长", count: 1_000) + "</t></si></sst>")
         #expect { try limited.read(path: long) } throws: { "\($0)".contains("shared-string table holds more than") }
-        let deep = try B.write(sheet1: B.sheet(String(repeating: "<x>", count: 200) + String(repeating: "</x>", count: 200)))
+        let deep = try B.write(
+            sheet1: B.sheet(String(repeating: "<x>", count: 200) + String(repeating: "</x>", count: 200)))
         #expect { try reader.read(path: deep) } throws: { "\($0)".contains("nested more than 32 elements deep") }
         let wide = try B.write(sheet1: B.sheet(B.row(1, B.t("BZ1", "county"))))
-        #expect { try reader.read(path: wide) } throws: { "\($0)".contains("cell BZ1") && "\($0)".contains("at most 64 columns") }
-        let entities = try B.write(sheet1: #"<?xml version="1.0"?><!DOCTYPE lol [<!ENTITY a "aaaa">]><worksheet><sheetData/></worksheet>"#)
+        #expect { try reader.read(path: wide) } throws: {
+            "\($0)".contains("cell BZ1") && "\($0)".contains("at most 64 columns")
+        }
+        let entities = try B.write(
+            sheet1: #"<?xml version="1.0"?><!DOCTYPE lol [<!ENTITY a "aaaa">]><worksheet><sheetData/></worksheet>"#)
         #expect { try reader.read(path: entities) } throws: { "\($0)".contains("declares a DTD or entities") }
         var fewRows = reader
         fewRows.xlsxLimits.maxRows = 10
@@ -168,12 +212,18 @@ import STIProtocol
     }
 
     @Test func valuesOutsideTheHeaderAndErrorCellsAreNamed() throws {
-        let outside = try B.write(sheet1: B.sheet(B.row(1, B.t("A1", "county")) + B.row(3, B.t("A3", "530102"), B.t("C3", "stray"))))
-        #expect { try reader.read(path: outside) } throws: { "\($0)".contains("cell C3: a value outside the header's columns A1–A1") }
-        let errorCell = try B.write(sheet1: B.sheet(B.row(1, B.t("A1", "county")) + B.row(2, #"<c r="A2" t="e"><v>#N/A</v></c>"#)))
+        let outside = try B.write(
+            sheet1: B.sheet(B.row(1, B.t("A1", "county")) + B.row(3, B.t("A3", "530102"), B.t("C3", "stray"))))
+        #expect { try reader.read(path: outside) } throws: {
+            "\($0)".contains("cell C3: a value outside the header's columns A1–A1")
+        }
+        let errorCell = try B.write(
+            sheet1: B.sheet(B.row(1, B.t("A1", "county")) + B.row(2, #"<c r="A2" t="e"><v>#N/A</v></c>"#)))
         #expect { try reader.read(path: errorCell) } throws: { "\($0)".contains("cell A2: holds the error #N/A") }
         let gap = try B.write(sheet1: B.sheet(B.row(1, B.t("A1", "county"), B.t("C1", "year"))))
-        #expect { try reader.read(path: gap) } throws: { "\($0)".contains("sheet 数据, row 1: a header column (cell B1) has no name") }
+        #expect { try reader.read(path: gap) } throws: {
+            "\($0)".contains("sheet 数据, row 1: a header column (cell B1) has no name")
+        }
     }
 
     @Test func plainDecimalIsExact() {

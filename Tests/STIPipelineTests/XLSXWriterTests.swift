@@ -2,9 +2,10 @@
 // with sti's own reader here; LibreOfficeTests reads them with Calc.
 
 import Foundation
+import STIProtocol
 import Testing
 import ZIPFoundation
-import STIProtocol
+
 @testable import STIPipeline
 
 @Suite struct XLSXWriterTests {
@@ -21,7 +22,8 @@ import STIProtocol
     }
 
     @Test func textIsEscapedAndNeverAFormula() throws {
-        let sheet = XLSXSheetSpec(name: "a/b:c", rows: [[.text("=HYPERLINK(\"x\")"), .text("<&>\u{1}_x0041_"), .number("12.5")]])
+        let sheet = XLSXSheetSpec(
+            name: "a/b:c", rows: [[.text("=HYPERLINK(\"x\")"), .text("<&>\u{1}_x0041_"), .number("12.5")]])
         let data = try XLSXWriter.data(sheets: [sheet])
         let xml = try part(data, "xl/worksheets/sheet1.xml")
         #expect(xml.contains(#"<c r="A1" t="inlineStr"><is><t>=HYPERLINK(&quot;x&quot;)</t></is></c>"#), "\(xml)")
@@ -46,21 +48,29 @@ import STIProtocol
         data.rows[1][5] = .text("新建研发中心投产", .note)
         let url = temp("rd.xlsx")
         try XLSXWriter.write(sheets: [data, sheets[1]], to: url)
-        let result = Submitter(options: .init(kind: .rd)).check(paths: [url.path], submittedAt: "2026-01-15T09:30:00+08:00")
+        let result = Submitter(options: .init(kind: .rd)).check(
+            paths: [url.path], submittedAt: "2026-01-15T09:30:00+08:00")
         #expect(result.problems.isEmpty, "\(result.problems)")
         let records = result.files.flatMap(\.valid).map(\.record)
         #expect(records.count == 6)
         #expect(records.first?.explanation == "新建研发中心投产")
         if case .rd(let rd)? = records.first?.body {
             #expect(rd.performer == .enterpriseAboveScale && rd.year == 2025 && rd.expenditure.description == "100.25")
-        } else { Issue.record("not an R&D record") }
+        } else {
+            Issue.record("not an R&D record")
+        }
         // An untouched template is refused row by row (no figure yet), naming the cells.
         let blank = temp("blank.xlsx")
         try XLSXWriter.write(sheets: sheets, to: blank)
-        let refused = Submitter(options: .init(kind: .rd)).check(paths: [blank.path], submittedAt: "2026-01-15T09:30:00+08:00")
+        let refused = Submitter(options: .init(kind: .rd)).check(
+            paths: [blank.path], submittedAt: "2026-01-15T09:30:00+08:00")
         #expect(refused.problems.count == 6)
-        #expect(refused.problems.first?.description.contains("sheet 填报 data") == true, "\(refused.problems.first?.description ?? "")")
-        #expect(throws: FeedTemplate.TemplateError.self) { try FeedTemplate.sheets(kind: .rd, county: "999999", year: 2025) }
+        #expect(
+            refused.problems.first?.description.contains("sheet 填报 data") == true,
+            "\(refused.problems.first?.description ?? "")")
+        #expect(throws: FeedTemplate.TemplateError.self) {
+            try FeedTemplate.sheets(kind: .rd, county: "999999", year: 2025)
+        }
     }
 
     @Test func contractAndProfileTemplatesHaveListsForEveryEnumeratedField() throws {
@@ -75,16 +85,23 @@ import STIProtocol
         #expect(contract.columnStyles.contains(.decimal4) && contract.columnStyles.contains(.date))
         let profile = try FeedTemplate.sheets(kind: .countyProfile, county: "530102", year: 2025)
         #expect(profile[0].rows.count == 2)
-        let notes = profile[1].rows.flatMap { $0 }.compactMap { cell -> String? in if case .text(let t) = cell.value { t } else { nil } }
+        let notes = profile[1].rows.flatMap { $0 }.compactMap { cell -> String? in
+            if case .text(let t) = cell.value { t } else { nil }
+        }
         #expect(notes.contains("W_YOY_CHANGE") && notes.contains("gdp_100m_cny"))
     }
 
     @Test func snapshotWorkbookHoldsTheTablesTyped() throws {
         let tables = [
-            WorkbookTable(name: "indicators", file: "indicators.csv", header: ["year", "geo_name_zh", "value", "status"],
-                          rows: [[.number("2025"), .text("五华区"), .number("1.6181"), .text("ok")],
-                                 [.number("2025"), .text("=1+1"), .number("0.5"), .text("missing")]], statusColumn: "status"),
-            WorkbookTable(name: "warnings", file: "warnings.csv", header: ["disposition"], rows: [[.text("held")]], statusColumn: "disposition"),
+            WorkbookTable(
+                name: "indicators", file: "indicators.csv", header: ["year", "geo_name_zh", "value", "status"],
+                rows: [
+                    [.number("2025"), .text("五华区"), .number("1.6181"), .text("ok")],
+                    [.number("2025"), .text("=1+1"), .number("0.5"), .text("missing")],
+                ], statusColumn: "status"),
+            WorkbookTable(
+                name: "warnings", file: "warnings.csv", header: ["disposition"], rows: [[.text("held")]],
+                statusColumn: "disposition"),
         ]
         let data = try SnapshotWorkbook.data(tables)
         let xml = try part(data, "xl/worksheets/sheet1.xml")
@@ -98,7 +115,11 @@ import STIProtocol
         try data.write(to: url)
         var reader = XLSXReader(path: url.path)
         let sheet = try reader.read(sheet: "indicators")
-        #expect(sheet.rows.map { $0.cells.sorted { $0.key < $1.key }.map(\.value) }
-                == [["year", "geo_name_zh", "value", "status"], ["2025", "五华区", "1.6181", "ok"], ["2025", "=1+1", "0.5", "missing"]])
+        #expect(
+            sheet.rows.map { $0.cells.sorted { $0.key < $1.key }.map(\.value) }
+                == [
+                    ["year", "geo_name_zh", "value", "status"], ["2025", "五华区", "1.6181", "ok"],
+                    ["2025", "=1+1", "0.5", "missing"],
+                ])
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import STIProtocol
 
 @Suite struct AggregatesTests {
@@ -37,7 +38,9 @@ import Testing
         #expect(withdrawnOnly.currentRecords == 1 && withdrawnOnly.activeProfiles == 0 && withdrawnOnly.profile == nil)
         #expect(book[year: 2023, geo: "KM-HTZ"]?.rdExpenditureYuan == 1)
         #expect(book.years == [2023, 2024])
-        #expect(t.activeRecords(of: .rd) == 2 && t.activeRecords(of: .techContract) == 2 && t.activeRecords(of: .countyProfile) == 1)
+        #expect(
+            t.activeRecords(of: .rd) == 2 && t.activeRecords(of: .techContract) == 2
+                && t.activeRecords(of: .countyProfile) == 1)
     }
 
     @Test func addThenRemoveRestoresTheBookExactly() {
@@ -68,7 +71,9 @@ import Testing
         var store = IndicatorFixtures.MiniStore()
         store.apply(F.contract("530102", "Y-1", 2023, 12, 31, value: "5", transaction: "1", buyer: "LA"))
         #expect(store.book.years == [2023])
-        #expect(store.apply(F.contract("530102", "Y-1", 2024, 1, 2, value: "5", transaction: "1", buyer: "LA", rev: 2)) == .applied)
+        #expect(
+            store.apply(F.contract("530102", "Y-1", 2024, 1, 2, value: "5", transaction: "1", buyer: "LA", rev: 2))
+                == .applied)
         #expect(store.book.years == [2024])
         #expect(store.book[year: 2023, geo: "530102"] == nil)
         #expect(store.book[year: 2024, geo: "530102"]?.contractValueSSEAsiaYuan == 50_000)
@@ -83,7 +88,9 @@ import Testing
         huge.contractValueYuan = Int128.max
         huge.techTransactionValueYuan = Int128(Int64.max) * 1_000 + 7
         huge.contractValueSSEAsiaYuan = Int128(Int64.max) + 1
-        huge.profile = CountyProfile(year: 2030, industrialOutput: ExactAmount(scaled: 1_000_000_000_000), highTechIndustrialOutput: ExactAmount(scaled: 0))
+        huge.profile = CountyProfile(
+            year: 2030, industrialOutput: ExactAmount(scaled: 1_000_000_000_000),
+            highTechIndustrialOutput: ExactAmount(scaled: 0))
         huge.activeProfiles = 1
         book.setEntry(huge, for: AggregateKey(year: 2030, geo: "530111"))
 
@@ -102,12 +109,16 @@ import Testing
         // 100,000 contracts at the protocol maximum of 10^10 万元 = 10^14 yuan each.
         var book = AggregateBook()
         for i in 0..<100_000 {
-            book.add(F.contract("530102", "MAX-\(i)", 2024, 1, 1, value: "10000000000", transaction: "10000000000", buyer: "MM"))
+            book.add(
+                F.contract(
+                    "530102", "MAX-\(i)", 2024, 1, 1, value: "10000000000", transaction: "10000000000", buyer: "MM"))
         }
         let t = book[year: 2024, geo: "530102"]
         #expect(t?.contractValueYuan == 10_000_000_000_000_000_000)
         #expect(t?.contractValueSSEAsiaYuan == 10_000_000_000_000_000_000)
-        let row = computeIndicators(book: book, registry: F.smallRegistry).first { $0.geoCode == "530100" && $0.indicator == .techContractValue }
+        let row = computeIndicators(book: book, registry: F.smallRegistry).first {
+            $0.geoCode == "530100" && $0.indicator == .techContractValue
+        }
         #expect(row?.value == "100000000000")
         #expect(row?.status == .partial)
     }
@@ -131,7 +142,10 @@ import Testing
         for (key, totals) in book.entries { loaded.setEntry(totals, for: key) }
         loaded.setEntry(CountyYearTotals(), for: AggregateKey(year: 1999, geo: "530102"))  // empty: ignored
         #expect(loaded == book)
-        #expect(AggregateBook(entries: book.entries.merging([AggregateKey(year: 1, geo: "x"): CountyYearTotals()]) { a, _ in a }) == book)
+        #expect(
+            AggregateBook(
+                entries: book.entries.merging([AggregateKey(year: 1, geo: "x"): CountyYearTotals()]) { a, _ in a })
+                == book)
         loaded.setEntry(nil, for: AggregateKey(year: 2023, geo: "KM-HTZ"))
         #expect(loaded.years == [2024])
     }
@@ -167,9 +181,11 @@ import Testing
         let rebuilt = F.workedExampleStore()
         let store = try Self.incremental(messages, cuts: cuts.filter { $0 < messages.count })
         #expect(store.book == rebuilt.book)
-        #expect(CSVWriter.indicators(computeIndicators(book: store.book, registry: F.smallRegistry))
+        #expect(
+            CSVWriter.indicators(computeIndicators(book: store.book, registry: F.smallRegistry))
                 == IndicatorsTests.expectedIndicators)
-        #expect(CSVWriter.completeness(computeCompleteness(book: store.book, registry: F.smallRegistry))
+        #expect(
+            CSVWriter.completeness(computeCompleteness(book: store.book, registry: F.smallRegistry))
                 == IndicatorsTests.expectedCompleteness)
     }
 
@@ -181,7 +197,8 @@ import Testing
         var store = IndicatorFixtures.MiniStore()
         for r in Self.interleaved(order) { store.apply(r) }
         #expect(store.book == F.workedExampleStore().book)
-        #expect(CSVWriter.indicators(computeIndicators(book: store.book, registry: F.smallRegistry))
+        #expect(
+            CSVWriter.indicators(computeIndicators(book: store.book, registry: F.smallRegistry))
                 == IndicatorsTests.expectedIndicators)
     }
 
@@ -197,15 +214,18 @@ import Testing
     @Test func removingWhatWasNeverAddedIsAProgrammingError() async {
         await #expect(processExitsWith: .failure) {
             var book = AggregateBook()
-            book.remove(Record(county: "530102", revision: 1, submittedAt: "x",
-                               body: .rd(RDExpenditure(year: 2024, performer: .other, expenditure: ExactAmount(scaled: 1)))))
+            book.remove(
+                Record(
+                    county: "530102", revision: 1, submittedAt: "x",
+                    body: .rd(RDExpenditure(year: 2024, performer: .other, expenditure: ExactAmount(scaled: 1)))))
         }
     }
 
     @Test func twoActiveProfilesForOneCountyYearIsAProgrammingError() async {
         await #expect(processExitsWith: .failure) {
             var book = AggregateBook()
-            let p = Record(county: "530102", revision: 1, submittedAt: "x", body: .countyProfile(CountyProfile(year: 2024)))
+            let p = Record(
+                county: "530102", revision: 1, submittedAt: "x", body: .countyProfile(CountyProfile(year: 2024)))
             book.add(p)
             book.add(p)
         }

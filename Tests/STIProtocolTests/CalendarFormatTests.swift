@@ -1,5 +1,5 @@
-import Testing
 import STIProtocol
+import Testing
 
 @Suite struct CalendarFormatTests {
     @Test(arguments: [
@@ -29,7 +29,9 @@ import STIProtocol
     }
 
     @Test func dayNumbersAreConsecutive() {
-        #expect(CalendarDate(year: 2024, month: 3, day: 1).daysSinceEpoch - CalendarDate(year: 2024, month: 2, day: 28).daysSinceEpoch == 2)
+        #expect(
+            CalendarDate(year: 2024, month: 3, day: 1).daysSinceEpoch
+                - CalendarDate(year: 2024, month: 2, day: 28).daysSinceEpoch == 2)
         #expect(CalendarDate(year: 1970, month: 1, day: 1).daysSinceEpoch == 0)
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import STIProtocol
 
 @Suite struct DecimalTextTests {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import STIProtocol
 
 /// Indicator values stay exact until written (issue 12 point 3): the row holds the scaled
@@ -18,8 +19,10 @@ import Testing
 
     @Test func computedRowsCarryTheExactValue() {
         var book = AggregateBook()
-        _ = book.add(Record(county: "530102", revision: 1, submittedAt: "2026-01-15T09:30:00+08:00",
-                        body: .rd(RDExpenditure(year: 2025, performer: .other, expenditure: ExactAmount(scaled: 123_456_789)))))
+        _ = book.add(
+            Record(
+                county: "530102", revision: 1, submittedAt: "2026-01-15T09:30:00+08:00",
+                body: .rd(RDExpenditure(year: 2025, performer: .other, expenditure: ExactAmount(scaled: 123_456_789)))))
         let rows = computeIndicators(book: book, registry: .kunming)
         let rd = rows.first { $0.geoCode == "530102" && $0.indicator == .rdExpenditure }
         // 12,345.6789 万元 = 123,456,789 yuan = 1.23456789 亿元, exactly.

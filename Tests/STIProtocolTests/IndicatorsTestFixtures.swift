@@ -1,4 +1,5 @@
 import Testing
+
 @testable import STIProtocol
 
 /// Record builders, a minimal state store and the worked example shared by the indicator,
@@ -14,29 +15,42 @@ enum IndicatorFixtures {
         return ExactAmount(scaled: v)
     }
 
-    static func rd(_ county: String, _ year: Int, _ performer: Performer, _ value: String,
-                   rev: Int = 1, status: RecordStatus = .active, submittedAt: String = at) -> Record {
-        Record(county: county, revision: rev, status: status, submittedAt: submittedAt,
-               body: .rd(RDExpenditure(year: year, performer: performer, expenditure: amount(value))))
+    static func rd(
+        _ county: String, _ year: Int, _ performer: Performer, _ value: String,
+        rev: Int = 1, status: RecordStatus = .active, submittedAt: String = at
+    ) -> Record {
+        Record(
+            county: county, revision: rev, status: status, submittedAt: submittedAt,
+            body: .rd(RDExpenditure(year: year, performer: performer, expenditure: amount(value))))
     }
 
-    static func contract(_ county: String, _ no: String, _ y: Int, _ m: Int, _ d: Int, value: String, transaction: String,
-                         buyer: String, type: ContractType = .development, domain: TechDomain = .biomedicine,
-                         rev: Int = 1, status: RecordStatus = .active, submittedAt: String = at) -> Record {
-        Record(county: county, revision: rev, status: status, submittedAt: submittedAt,
-               body: .techContract(TechContract(contractNo: no, registeredOn: CalendarDate(year: y, month: m, day: d),
-                                                contractType: type, domain: domain, contractValue: amount(value),
-                                                techTransactionValue: amount(transaction), buyerCountry: buyer)))
+    static func contract(
+        _ county: String, _ no: String, _ y: Int, _ m: Int, _ d: Int, value: String, transaction: String,
+        buyer: String, type: ContractType = .development, domain: TechDomain = .biomedicine,
+        rev: Int = 1, status: RecordStatus = .active, submittedAt: String = at
+    ) -> Record {
+        Record(
+            county: county, revision: rev, status: status, submittedAt: submittedAt,
+            body: .techContract(
+                TechContract(
+                    contractNo: no, registeredOn: CalendarDate(year: y, month: m, day: d),
+                    contractType: type, domain: domain, contractValue: amount(value),
+                    techTransactionValue: amount(transaction), buyerCountry: buyer)))
     }
 
-    static func profile(_ county: String, _ year: Int, gdp: String? = nil, population: String? = nil,
-                        highTech: Int64? = nil, patents: Int64? = nil, output: String? = nil, highTechOutput: String? = nil,
-                        rev: Int = 1, status: RecordStatus = .active, submittedAt: String = at) -> Record {
-        Record(county: county, revision: rev, status: status, submittedAt: submittedAt,
-               body: .countyProfile(CountyProfile(year: year, gdp: gdp.map(amount), residentPopulation: population.map(amount),
-                                                  highTechEnterprises: highTech, inventionPatentsHeld: patents,
-                                                  industrialOutput: output.map(amount),
-                                                  highTechIndustrialOutput: highTechOutput.map(amount))))
+    static func profile(
+        _ county: String, _ year: Int, gdp: String? = nil, population: String? = nil,
+        highTech: Int64? = nil, patents: Int64? = nil, output: String? = nil, highTechOutput: String? = nil,
+        rev: Int = 1, status: RecordStatus = .active, submittedAt: String = at
+    ) -> Record {
+        Record(
+            county: county, revision: rev, status: status, submittedAt: submittedAt,
+            body: .countyProfile(
+                CountyProfile(
+                    year: year, gdp: gdp.map(amount), residentPopulation: population.map(amount),
+                    highTechEnterprises: highTech, inventionPatentsHeld: patents,
+                    industrialOutput: output.map(amount),
+                    highTechIndustrialOutput: highTechOutput.map(amount))))
     }
 
     /// What the pipeline's state store does with a valid record: decide, then replace.
@@ -57,7 +71,9 @@ enum IndicatorFixtures {
         }
     }
 
-    static func geo(_ code: String, _ zh: String, _ en: String, _ kind: Geography.Kind, _ area: Geography.Area, _ inTotal: Bool) -> Geography {
+    static func geo(
+        _ code: String, _ zh: String, _ en: String, _ kind: Geography.Kind, _ area: Geography.Area, _ inTotal: Bool
+    ) -> Geography {
         Geography(code: code, nameZh: zh, nameEn: en, kind: kind, area: area, inTotal: inTotal)
     }
 
@@ -80,27 +96,37 @@ enum IndicatorFixtures {
             rd("530102", 2023, .other, "0"),
             rd("530102", 2024, .enterpriseAboveScale, "60000"),
             rd("530102", 2024, .researchInstitute, "15000.5"),
-            profile("530102", 2024, gdp: "1100", population: "120.3", highTech: 480, patents: 2900, output: "800", highTechOutput: "200"),
-            profile("530102", 2024, gdp: "1200.5", population: "120.3", highTech: 500, patents: 3000, output: "800", highTechOutput: "200", rev: 2),
+            profile(
+                "530102", 2024, gdp: "1100", population: "120.3", highTech: 480, patents: 2900, output: "800",
+                highTechOutput: "200"),
+            profile(
+                "530102", 2024, gdp: "1200.5", population: "120.3", highTech: 500, patents: 3000, output: "800",
+                highTechOutput: "200", rev: 2),
             contract("530102", "HT-2024-001", 2024, 5, 6, value: "1000", transaction: "800", buyer: "VN"),
             contract("530102", "HT-2024-002", 2024, 7, 1, value: "500.25", transaction: "0", buyer: "CN"),
-            contract("530102", "HT-2024-001", 2024, 5, 6, value: "1000.00", transaction: "800.0", buyer: "VN",
-                     submittedAt: "2026-02-01T10:00:00+08:00"),  // duplicate
+            contract(
+                "530102", "HT-2024-001", 2024, 5, 6, value: "1000.00", transaction: "800.0", buyer: "VN",
+                submittedAt: "2026-02-01T10:00:00+08:00"),  // duplicate
             profile("530102", 2024, gdp: "1", rev: 1),  // stale
             rd("530102", 2024, .researchInstitute, "99", rev: 1),  // conflict: the first one stands
         ],
         "530103": [
             rd("530103", 2023, .other, "0"),
             rd("530103", 2024, .medical, "0"),
-            profile("530103", 2024, gdp: "500", population: "80", highTech: 7, patents: 50, output: "0", highTechOutput: "0"),
+            profile(
+                "530103", 2024, gdp: "500", population: "80", highTech: 7, patents: 50, output: "0", highTechOutput: "0"
+            ),
             profile("530103", 2024, gdp: "500", population: "80", output: "0", highTechOutput: "0", rev: 2),
             contract("530103", "PL/9", 2024, 3, 1, value: "10", transaction: "5", buyer: "CN"),
-            contract("530103", "PL/9", 2024, 3, 1, value: "10", transaction: "5", buyer: "CN", rev: 2, status: .withdrawn),
+            contract(
+                "530103", "PL/9", 2024, 3, 1, value: "10", transaction: "5", buyer: "CN", rev: 2, status: .withdrawn),
         ],
         "530113": [
             rd("530113", 2023, .other, "0"),
             rd("530113", 2024, .other, "1234.5678"),
-            profile("530113", 2024, gdp: "300", population: "30", highTech: 20, patents: 100, output: "0", highTechOutput: "0"),
+            profile(
+                "530113", 2024, gdp: "300", population: "30", highTech: 20, patents: 100, output: "0",
+                highTechOutput: "0"),
         ],
         "530181": [
             rd("530181", 2023, .other, "0"),

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import STIProtocol
 
 /// The worked example (IndicatorFixtures.workedExampleByCounty), computed by hand:
@@ -51,15 +52,20 @@ import Testing
 
     @Test func workedExampleCompletenessMatchesHandComputedCSV() {
         let store = F.workedExampleStore()
-        #expect(CSVWriter.completeness(computeCompleteness(book: store.book, registry: F.smallRegistry)) == Self.expectedCompleteness)
+        #expect(
+            CSVWriter.completeness(computeCompleteness(book: store.book, registry: F.smallRegistry))
+                == Self.expectedCompleteness)
     }
 
     @Test func workedExampleDecisions() {
         var store = IndicatorFixtures.MiniStore()
         var outcomes: [RevisionOutcome] = []
         for r in F.workedExampleByCounty["530102"]! { outcomes.append(store.apply(r)) }
-        #expect(outcomes == [.applied, .applied, .applied, .applied, .applied, .applied, .applied, .applied, .applied,
-                             .duplicate, .stale(currentRevision: 2), .conflict(currentRevision: 1)])
+        #expect(
+            outcomes == [
+                .applied, .applied, .applied, .applied, .applied, .applied, .applied, .applied, .applied,
+                .duplicate, .stale(currentRevision: 2), .conflict(currentRevision: 1),
+            ])
     }
 
     @Test func everyStatusOccursAtEveryLevel() {
@@ -78,38 +84,47 @@ import Testing
             F.geo("KM-HTZ", "昆明高新技术产业开发区", "Kunming High-tech Industrial Development Zone", .zone, .core, false),
         ])
         var store = IndicatorFixtures.MiniStore()
-        store.apply(F.contract("KM-HTZ", "W-1", 2022, 1, 2, value: "5", transaction: "5", buyer: "CN", status: .withdrawn))
+        store.apply(
+            F.contract("KM-HTZ", "W-1", 2022, 1, 2, value: "5", transaction: "5", buyer: "CN", status: .withdrawn))
         let rows = computeIndicators(book: store.book, registry: registry)
-        let text = CSVWriter.indicators(rows.filter { $0.indicator == .rdExpenditure || $0.indicator == .highTechOutputShare })
-        #expect(text == F.csv([
-            "year,geo_code,geo_name_zh,geo_name_en,indicator,value,unit,status,counties_reporting,counties_expected",
-            "2022,530102,五华区,Wuhua District,rd_expenditure,,100m_cny,missing,0,1",
-            "2022,530102,五华区,Wuhua District,high_tech_output_share,,percent,missing,0,1",
-            "2022,KM-HTZ,昆明高新技术产业开发区,Kunming High-tech Industrial Development Zone,rd_expenditure,,100m_cny,missing,0,1",
-            "2022,KM-HTZ,昆明高新技术产业开发区,Kunming High-tech Industrial Development Zone,high_tech_output_share,,percent,missing,0,1",
-            "2022,KM-CORE,科技创新核心区,Core area,rd_expenditure,,100m_cny,missing,0,1",
-            "2022,KM-CORE,科技创新核心区,Core area,high_tech_output_share,,percent,missing,0,1",
-            "2022,KM-DEMO,科技创新示范区,Demonstration area,rd_expenditure,,100m_cny,missing,0,0",
-            "2022,KM-DEMO,科技创新示范区,Demonstration area,high_tech_output_share,,percent,missing,0,0",
-            "2022,530100,昆明市,Kunming,rd_expenditure,,100m_cny,missing,0,1",
-            "2022,530100,昆明市,Kunming,high_tech_output_share,,percent,missing,0,1",
-        ]))
+        let text = CSVWriter.indicators(
+            rows.filter { $0.indicator == .rdExpenditure || $0.indicator == .highTechOutputShare })
+        #expect(
+            text
+                == F.csv([
+                    "year,geo_code,geo_name_zh,geo_name_en,indicator,value,unit,status,counties_reporting,counties_expected",
+                    "2022,530102,五华区,Wuhua District,rd_expenditure,,100m_cny,missing,0,1",
+                    "2022,530102,五华区,Wuhua District,high_tech_output_share,,percent,missing,0,1",
+                    "2022,KM-HTZ,昆明高新技术产业开发区,Kunming High-tech Industrial Development Zone,rd_expenditure,,100m_cny,missing,0,1",
+                    "2022,KM-HTZ,昆明高新技术产业开发区,Kunming High-tech Industrial Development Zone,high_tech_output_share,,percent,missing,0,1",
+                    "2022,KM-CORE,科技创新核心区,Core area,rd_expenditure,,100m_cny,missing,0,1",
+                    "2022,KM-CORE,科技创新核心区,Core area,high_tech_output_share,,percent,missing,0,1",
+                    "2022,KM-DEMO,科技创新示范区,Demonstration area,rd_expenditure,,100m_cny,missing,0,0",
+                    "2022,KM-DEMO,科技创新示范区,Demonstration area,high_tech_output_share,,percent,missing,0,0",
+                    "2022,530100,昆明市,Kunming,rd_expenditure,,100m_cny,missing,0,1",
+                    "2022,530100,昆明市,Kunming,high_tech_output_share,,percent,missing,0,1",
+                ]))
         #expect(rows.count == 5 * Indicator.allCases.count)
         #expect(rows.allSatisfy { $0.status == .missing && $0.value.isEmpty })
-        #expect(CSVWriter.completeness(computeCompleteness(book: store.book, registry: registry)) == F.csv([
-            "year,geo_code,geo_name_zh,kind,records,status",
-            "2022,530102,五华区,rd,0,missing",
-            "2022,530102,五华区,tech-contract,0,missing",
-            "2022,530102,五华区,county-profile,0,missing",
-            "2022,KM-HTZ,昆明高新技术产业开发区,rd,0,missing",
-            "2022,KM-HTZ,昆明高新技术产业开发区,tech-contract,0,missing",
-            "2022,KM-HTZ,昆明高新技术产业开发区,county-profile,0,missing",
-        ]))
+        #expect(
+            CSVWriter.completeness(computeCompleteness(book: store.book, registry: registry))
+                == F.csv([
+                    "year,geo_code,geo_name_zh,kind,records,status",
+                    "2022,530102,五华区,rd,0,missing",
+                    "2022,530102,五华区,tech-contract,0,missing",
+                    "2022,530102,五华区,county-profile,0,missing",
+                    "2022,KM-HTZ,昆明高新技术产业开发区,rd,0,missing",
+                    "2022,KM-HTZ,昆明高新技术产业开发区,tech-contract,0,missing",
+                    "2022,KM-HTZ,昆明高新技术产业开发区,county-profile,0,missing",
+                ]))
     }
 
     @Test func emptyBookHasNoRows() {
         #expect(computeIndicators(book: AggregateBook(), registry: .kunming).isEmpty)
-        #expect(CSVWriter.indicators([]) == "year,geo_code,geo_name_zh,geo_name_en,indicator,value,unit,status,counties_reporting,counties_expected\r\n")
+        #expect(
+            CSVWriter.indicators([])
+                == "year,geo_code,geo_name_zh,geo_name_en,indicator,value,unit,status,counties_reporting,counties_expected\r\n"
+        )
         #expect(computeCompleteness(book: AggregateBook(), registry: .kunming).isEmpty)
     }
 
@@ -120,18 +135,26 @@ import Testing
         let rows = computeIndicators(book: store.book, registry: .kunming)
         #expect(rows.count == 20 * 10)
         let codes = stride(from: 0, to: rows.count, by: 10).map { rows[$0].geoCode }
-        #expect(codes == ["530102", "530103", "530111", "530112", "530114", "530115", "530113", "530181", "530124",
-                          "530125", "530126", "530127", "530128", "530129", "KM-HTZ", "KM-ETDZ", "KM-DZNA",
-                          "KM-CORE", "KM-DEMO", "530100"])
-        let rd = rows.filter { $0.indicator == .rdExpenditure && ["530129", "KM-DZNA", "KM-CORE", "KM-DEMO", "530100"].contains($0.geoCode) }
-        #expect(CSVWriter.indicators(rd) == F.csv([
-            "year,geo_code,geo_name_zh,geo_name_en,indicator,value,unit,status,counties_reporting,counties_expected",
-            "2025,530129,寻甸回族彝族自治县,Xundian Hui and Yi Autonomous County,rd_expenditure,0.01,100m_cny,ok,1,1",
-            "2025,KM-DZNA,滇中新区,Dianzhong New Area,rd_expenditure,0.0007,100m_cny,ok,1,1",
-            "2025,KM-CORE,科技创新核心区,Core area,rd_expenditure,,100m_cny,missing,0,6",
-            "2025,KM-DEMO,科技创新示范区,Demonstration area,rd_expenditure,0.01,100m_cny,partial,1,8",
-            "2025,530100,昆明市,Kunming,rd_expenditure,0.01,100m_cny,partial,1,14",
-        ]))
+        #expect(
+            codes == [
+                "530102", "530103", "530111", "530112", "530114", "530115", "530113", "530181", "530124",
+                "530125", "530126", "530127", "530128", "530129", "KM-HTZ", "KM-ETDZ", "KM-DZNA",
+                "KM-CORE", "KM-DEMO", "530100",
+            ])
+        let rd = rows.filter {
+            $0.indicator == .rdExpenditure
+                && ["530129", "KM-DZNA", "KM-CORE", "KM-DEMO", "530100"].contains($0.geoCode)
+        }
+        #expect(
+            CSVWriter.indicators(rd)
+                == F.csv([
+                    "year,geo_code,geo_name_zh,geo_name_en,indicator,value,unit,status,counties_reporting,counties_expected",
+                    "2025,530129,寻甸回族彝族自治县,Xundian Hui and Yi Autonomous County,rd_expenditure,0.01,100m_cny,ok,1,1",
+                    "2025,KM-DZNA,滇中新区,Dianzhong New Area,rd_expenditure,0.0007,100m_cny,ok,1,1",
+                    "2025,KM-CORE,科技创新核心区,Core area,rd_expenditure,,100m_cny,missing,0,6",
+                    "2025,KM-DEMO,科技创新示范区,Demonstration area,rd_expenditure,0.01,100m_cny,partial,1,8",
+                    "2025,530100,昆明市,Kunming,rd_expenditure,0.01,100m_cny,partial,1,14",
+                ]))
     }
 
     @Test func ratiosAreFormedFromSumsNeverFromAveragedRatios() {
@@ -149,18 +172,24 @@ import Testing
     }
 
     @Test func southAndSoutheastAsiaListIsTheSpecsNineteen() {
-        #expect(southAndSoutheastAsia == Set("BN KH ID LA MY MM PH SG TH VN TL IN PK BD LK NP BT MV AF".split(separator: " ").map(String.init)))
+        #expect(
+            southAndSoutheastAsia
+                == Set(
+                    "BN KH ID LA MY MM PH SG TH VN TL IN PK BD LK NP BT MV AF".split(separator: " ").map(String.init)))
         for buyer in ["CN", "US", "JP", "KR", "HK"] { #expect(!southAndSoutheastAsia.contains(buyer)) }
     }
 
     @Test func unitsFollowTheTable() {
-        #expect(Indicator.allCases.map(\.rawValue) == [
-            "rd_expenditure", "enterprise_rd_share", "rd_intensity", "tech_contracts", "tech_contract_value",
-            "tech_transaction_value", "tech_contract_value_s_se_asia", "high_tech_enterprises",
-            "invention_patents_per_10k", "high_tech_output_share",
-        ])
-        #expect(Indicator.allCases.map(\.unit) == [
-            "100m_cny", "percent", "percent", "count", "100m_cny", "100m_cny", "100m_cny", "count", "per_10k_residents", "percent",
-        ])
+        #expect(
+            Indicator.allCases.map(\.rawValue) == [
+                "rd_expenditure", "enterprise_rd_share", "rd_intensity", "tech_contracts", "tech_contract_value",
+                "tech_transaction_value", "tech_contract_value_s_se_asia", "high_tech_enterprises",
+                "invention_patents_per_10k", "high_tech_output_share",
+            ])
+        #expect(
+            Indicator.allCases.map(\.unit) == [
+                "100m_cny", "percent", "percent", "count", "100m_cny", "100m_cny", "100m_cny", "count",
+                "per_10k_residents", "percent",
+            ])
     }
 }

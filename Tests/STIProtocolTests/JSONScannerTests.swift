@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import STIProtocol
 
 private func check(_ bytes: [UInt8], maxDepth: Int = 8) -> JSONSyntaxError? {
@@ -186,34 +187,37 @@ private func check(_ text: String) -> JSONSyntaxError? { check(Array(text.utf8))
 
     // MARK: UTF-8
 
-    @Test(arguments: [
-        ([0x41], nil),
-        ([0xC2, 0x80], nil),
-        ([0xDF, 0xBF], nil),
-        ([0xE0, 0xA0, 0x80], nil),
-        ([0xED, 0x9F, 0xBF], nil),
-        ([0xEE, 0x80, 0x80], nil),
-        ([0xF0, 0x90, 0x80, 0x80], nil),
-        ([0xF4, 0x8F, 0xBF, 0xBF], nil),
-        ([0xC1, 0xBF], 0),
-        ([0xE0, 0x9F, 0xBF], 0),
-        ([0xED, 0xA0, 0x80], 0),
-        ([0xF0, 0x8F, 0xBF, 0xBF], 0),
-        ([0xF4, 0x90, 0x80, 0x80], 0),
-        ([0xF8, 0x88, 0x80, 0x80, 0x80], 0),
-        ([0x41, 0x42, 0x80], 2),
-        ([0xE4, 0xB8], 0),
-        ([0xE4, 0x41, 0x80], 0),
-        ([0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0xFF], 9),
-    ] as [([UInt8], Int?)])
+    @Test(
+        arguments: [
+            ([0x41], nil),
+            ([0xC2, 0x80], nil),
+            ([0xDF, 0xBF], nil),
+            ([0xE0, 0xA0, 0x80], nil),
+            ([0xED, 0x9F, 0xBF], nil),
+            ([0xEE, 0x80, 0x80], nil),
+            ([0xF0, 0x90, 0x80, 0x80], nil),
+            ([0xF4, 0x8F, 0xBF, 0xBF], nil),
+            ([0xC1, 0xBF], 0),
+            ([0xE0, 0x9F, 0xBF], 0),
+            ([0xED, 0xA0, 0x80], 0),
+            ([0xF0, 0x8F, 0xBF, 0xBF], 0),
+            ([0xF4, 0x90, 0x80, 0x80], 0),
+            ([0xF8, 0x88, 0x80, 0x80, 0x80], 0),
+            ([0x41, 0x42, 0x80], 2),
+            ([0xE4, 0xB8], 0),
+            ([0xE4, 0x41, 0x80], 0),
+            ([0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0xFF], 9),
+        ] as [([UInt8], Int?)])
     func utf8(_ bytes: [UInt8], firstBad: Int?) {
         bytes.withUnsafeBytes { #expect(UTF8Validation.firstInvalidOffset($0) == firstBad, "\(bytes)") }
     }
 
     @Test func utf8AgreesWithTheStandardLibrary() {
         // Every 1-, 2- and 3-byte sequence over an interesting byte set.
-        let interesting: [UInt8] = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF,
-                                    0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF]
+        let interesting: [UInt8] = [
+            0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF,
+            0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF,
+        ]
         var mismatches = 0
         for a in interesting {
             for b in interesting {
@@ -234,13 +238,20 @@ private func check(_ text: String) -> JSONSyntaxError? { check(Array(text.utf8))
     @Test func parsesATree() throws {
         let text = Array(#"{"keys":[{"id":"a","n":1.50,"ok":true,"no":null}],"e":{}}"#.utf8)
         let tree = try text.withUnsafeBytes { try JSONValue.parseObject($0) }
-        #expect(tree == .object([
-            JSONMember(key: "keys", value: .array([.object([
-                JSONMember(key: "id", value: .string("a")), JSONMember(key: "n", value: .number("1.50")),
-                JSONMember(key: "ok", value: .bool(true)), JSONMember(key: "no", value: .null),
-            ])])),
-            JSONMember(key: "e", value: .object([])),
-        ]))
+        #expect(
+            tree
+                == .object([
+                    JSONMember(
+                        key: "keys",
+                        value: .array([
+                            .object([
+                                JSONMember(key: "id", value: .string("a")),
+                                JSONMember(key: "n", value: .number("1.50")),
+                                JSONMember(key: "ok", value: .bool(true)), JSONMember(key: "no", value: .null),
+                            ])
+                        ])),
+                    JSONMember(key: "e", value: .object([])),
+                ]))
         #expect(tree["e"] == .object([]))
         #expect(tree["missing"] == nil)
     }
@@ -267,8 +278,10 @@ private func check(_ text: String) -> JSONSyntaxError? { check(Array(text.utf8))
 
     @Test func errorTextIsShortAndEscaped() {
         #expect(ErrorText.quoted("a\"b\n") == #""a\"b\u{a}""#)
-        #expect(ErrorText.quoted(String(repeating: "x", count: 100)) == "\"" + String(repeating: "x", count: 64) + "…\"")
-        #expect([UInt8]([0xFF, 0x00]).withUnsafeBytes { ErrorText.describeBytes($0) } == "(2 bytes, not printable text)")
+        #expect(
+            ErrorText.quoted(String(repeating: "x", count: 100)) == "\"" + String(repeating: "x", count: 64) + "…\"")
+        #expect(
+            [UInt8]([0xFF, 0x00]).withUnsafeBytes { ErrorText.describeBytes($0) } == "(2 bytes, not printable text)")
         #expect(Array("530102".utf8).withUnsafeBytes { ErrorText.describeBytes($0) } == "\"530102\"")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import STIProtocol
 
 @Suite struct ManifestTests {
@@ -23,55 +24,57 @@ import Testing
         runId: "20260115T013000Z-2", startedAt: "2026-01-15T01:30:00Z", finishedAt: "2026-01-15T01:30:07Z",
         programVersion: "0.1.0", authentication: "disabled",
         offsets: [TopicPartitionRange(topic: "sti.rd", partition: 0, firstOffset: 0, endOffset: 42)],
-        counts: RunCounts(read: 47, accepted: 40, duplicates: 2, rejected: 3, rejectedByCode: [.range: 2, .json: 1, .auth: 0],
-                          held: 2, heldByCode: [.yoyChange: 1, .largeContract: 1, .lowTransactionShare: 1]),
+        counts: RunCounts(
+            read: 47, accepted: 40, duplicates: 2, rejected: 3, rejectedByCode: [.range: 2, .json: 1, .auth: 0],
+            held: 2, heldByCode: [.yoyChange: 1, .largeContract: 1, .lowTransactionShare: 1]),
         previousRunId: nil,
         files: [ManifestFile(name: "indicators.csv", rows: 200, sha256: String(repeating: "ab", count: 32))])
 
     @Test func encodingIsDeterministicPrettyAndSorted() throws {
         let text = String(decoding: try Self.sample.encoded(), as: UTF8.self)
-        #expect(text == """
-        {
-          "authentication" : "disabled",
-          "counts" : {
-            "accepted" : 40,
-            "duplicates" : 2,
-            "held" : 2,
-            "held_by_code" : {
-              "W_LARGE_CONTRACT" : 1,
-              "W_LOW_TRANSACTION_SHARE" : 1,
-              "W_YOY_CHANGE" : 1
-            },
-            "read" : 47,
-            "rejected" : 3,
-            "rejected_by_code" : {
-              "E_JSON" : 1,
-              "E_RANGE" : 2
-            }
-          },
-          "files" : [
-            {
-              "name" : "indicators.csv",
-              "rows" : 200,
-              "sha256" : "abababababababababababababababababababababababababababababababab"
-            }
-          ],
-          "finished_at" : "2026-01-15T01:30:07Z",
-          "offsets" : [
-            {
-              "end_offset" : 42,
-              "first_offset" : 0,
-              "partition" : 0,
-              "topic" : "sti.rd"
-            }
-          ],
-          "previous_run_id" : null,
-          "program_version" : "0.1.0",
-          "run_id" : "20260115T013000Z-2",
-          "started_at" : "2026-01-15T01:30:00Z"
-        }
+        #expect(
+            text == """
+                {
+                  "authentication" : "disabled",
+                  "counts" : {
+                    "accepted" : 40,
+                    "duplicates" : 2,
+                    "held" : 2,
+                    "held_by_code" : {
+                      "W_LARGE_CONTRACT" : 1,
+                      "W_LOW_TRANSACTION_SHARE" : 1,
+                      "W_YOY_CHANGE" : 1
+                    },
+                    "read" : 47,
+                    "rejected" : 3,
+                    "rejected_by_code" : {
+                      "E_JSON" : 1,
+                      "E_RANGE" : 2
+                    }
+                  },
+                  "files" : [
+                    {
+                      "name" : "indicators.csv",
+                      "rows" : 200,
+                      "sha256" : "abababababababababababababababababababababababababababababababab"
+                    }
+                  ],
+                  "finished_at" : "2026-01-15T01:30:07Z",
+                  "offsets" : [
+                    {
+                      "end_offset" : 42,
+                      "first_offset" : 0,
+                      "partition" : 0,
+                      "topic" : "sti.rd"
+                    }
+                  ],
+                  "previous_run_id" : null,
+                  "program_version" : "0.1.0",
+                  "run_id" : "20260115T013000Z-2",
+                  "started_at" : "2026-01-15T01:30:00Z"
+                }
 
-        """)
+                """)
         #expect(try Self.sample.encoded() == Self.sample.encoded())
     }
 
@@ -92,7 +95,8 @@ import Testing
     }
 
     @Test func unknownHeldCodeDoesNotDecode() {
-        let json = #"{"read":1,"accepted":0,"duplicates":0,"rejected":0,"rejected_by_code":{},"held":1,"held_by_code":{"W_NOPE":1}}"#
+        let json =
+            #"{"read":1,"accepted":0,"duplicates":0,"rejected":0,"rejected_by_code":{},"held":1,"held_by_code":{"W_NOPE":1}}"#
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(RunCounts.self, from: Data(json.utf8)) }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import STIProtocol
 
 /// One malformed message and the codes it must get (and nothing must crash).
@@ -8,11 +9,16 @@ struct HostileCase: Sendable, CustomTestStringConvertible {
     var bytes: [UInt8]
     var codes: [ErrorCode]
     var testDescription: String { name }
-    init(_ name: String, _ bytes: [UInt8], _ codes: [ErrorCode]) { self.name = name; self.bytes = bytes; self.codes = codes }
+    init(_ name: String, _ bytes: [UInt8], _ codes: [ErrorCode]) {
+        self.name = name
+        self.bytes = bytes
+        self.codes = codes
+    }
     init(_ name: String, _ text: String, _ codes: [ErrorCode]) { self.init(name, Array(text.utf8), codes) }
 }
 
-private let head = #"{"schema":"sti.rd/1","county":"530102","revision":1,"submitted_at":"2026-01-15T09:30:00+08:00","year":2025,"performer":"other","#
+private let head =
+    #"{"schema":"sti.rd/1","county":"530102","revision":1,"submitted_at":"2026-01-15T09:30:00+08:00","year":2025,"performer":"other","#
 private let validTail = #""expenditure_10k_cny":5}"#
 private func b(_ s: String) -> [UInt8] { Array(s.utf8) }
 /// A valid rd message with `bytes` spliced into the string value of an unknown field `x`.
@@ -25,7 +31,12 @@ private func extra(_ raw: String) -> [UInt8] { b(head + #""x":"# + raw + "," + v
 /// Deterministic pseudo-random bytes (xorshift), so the corpus is the same on every run.
 private func garbage(count: Int, seed: UInt64) -> [UInt8] {
     var x = seed
-    return (0..<count).map { _ in x ^= x << 13; x ^= x >> 7; x ^= x << 17; return UInt8(truncatingIfNeeded: x) }
+    return (0..<count).map { _ in
+        x ^= x << 13
+        x ^= x >> 7
+        x ^= x << 17
+        return UInt8(truncatingIfNeeded: x)
+    }
 }
 
 let hostileCorpus: [HostileCase] = [
@@ -80,27 +91,42 @@ let hostileCorpus: [HostileCase] = [
     HostileCase("duplicate unknown key", b(head + #""x":1,"x":2,"# + validTail), [.json]),
     HostileCase("duplicate null members", b(head + #""x":null,"x":null,"# + validTail), [.json]),
     HostileCase("duplicate key in a nested object", extra(#"{"a":1,"b":{"c":1,"c":2}}"#), [.json]),
-    HostileCase("duplicate key among many (sorted path)",
-                extra("{" + (0..<40).map { "\"k\($0)\":1" }.joined(separator: ",") + ",\"k7\":2}"), [.json]),
+    HostileCase(
+        "duplicate key among many (sorted path)",
+        extra("{" + (0..<40).map { "\"k\($0)\":1" }.joined(separator: ",") + ",\"k7\":2}"), [.json]),
     HostileCase("duplicate schema", b(#"{"schema":"sti.rd/1","schema":"sti.rd/1"}"#), [.json]),
     HostileCase("same key in sibling objects is fine", extra(#"[{"a":1},{"a":1}]"#), [.fieldUnknown]),
 
     // Huge numbers and strings.
-    HostileCase("10 MB number literal", b(#"{"expenditure_10k_cny":"#) + [UInt8](repeating: 0x39, count: 10_000_000) + b("}"), [.size]),
+    HostileCase(
+        "10 MB number literal", b(#"{"expenditure_10k_cny":"#) + [UInt8](repeating: 0x39, count: 10_000_000) + b("}"),
+        [.size]),
     HostileCase("10,000-digit amount", amount("1" + String(repeating: "0", count: 10_000)), [.range]),
     HostileCase("10,000-digit negative amount", amount("-1" + String(repeating: "0", count: 10_000)), [.range]),
     HostileCase("10,000-digit fraction", amount("0." + String(repeating: "1", count: 10_000)), [.precision]),
     HostileCase("10,000-digit exponent", amount("1e" + String(repeating: "9", count: 10_000)), [.precision]),
-    HostileCase("10,000-digit year", b(head.replacingOccurrences(of: "\"year\":2025", with: "\"year\":" + String(repeating: "7", count: 10_000)) + validTail), [.period]),
-    HostileCase("60,000-character county", b(#"{"schema":"sti.rd/1","county":""# + String(repeating: "9", count: 60_000) + #""}"#),
-                [.fieldMissing, .county, .keyMismatch]),
-    HostileCase("60,000-character key", b(head + "\"" + String(repeating: "k", count: 60_000) + "\":1," + validTail), [.fieldUnknown]),
-    HostileCase("six thousand unknown keys", b(head + (0..<6_000).map { "\"u\($0)\":1," }.joined() + validTail), [.fieldUnknown]),
+    HostileCase(
+        "10,000-digit year",
+        b(
+            head.replacingOccurrences(of: "\"year\":2025", with: "\"year\":" + String(repeating: "7", count: 10_000))
+                + validTail), [.period]),
+    HostileCase(
+        "60,000-character county",
+        b(#"{"schema":"sti.rd/1","county":""# + String(repeating: "9", count: 60_000) + #""}"#),
+        [.fieldMissing, .county, .keyMismatch]),
+    HostileCase(
+        "60,000-character key", b(head + "\"" + String(repeating: "k", count: 60_000) + "\":1," + validTail),
+        [.fieldUnknown]),
+    HostileCase(
+        "six thousand unknown keys", b(head + (0..<6_000).map { "\"u\($0)\":1," }.joined() + validTail), [.fieldUnknown]
+    ),
 
     // Nesting.
     HostileCase("8 levels is the limit", extra("[[[[[[[1]]]]]]]"), [.fieldUnknown]),
     HostileCase("9 levels", extra("[[[[[[[[1]]]]]]]]"), [.json]),
-    HostileCase("9 levels of objects", extra(String(repeating: #"{"a":"#, count: 8) + "1" + String(repeating: "}", count: 8)), [.json]),
+    HostileCase(
+        "9 levels of objects", extra(String(repeating: #"{"a":"#, count: 8) + "1" + String(repeating: "}", count: 8)),
+        [.json]),
     HostileCase("100,000 '[' (too long)", [UInt8](repeating: 0x5B, count: 100_000), [.size]),
     HostileCase("60,000 '[' in a member", b(#"{"x":"#) + [UInt8](repeating: 0x5B, count: 60_000), [.json]),
     HostileCase("60,000 '{' at the top", [UInt8](repeating: 0x7B, count: 60_000), [.json]),
@@ -146,10 +172,14 @@ let hostileCorpus: [HostileCase] = [
     HostileCase("empty object", "{}", [.schema]),
     HostileCase("schema with escaped NUL", #"{"schema":"sti.rd/1\u0000"}"#, [.schema]),
     HostileCase("schema only", #"{"schema":"sti.rd/1"}"#, [.fieldMissing]),
-    HostileCase("every field null", #"{"schema":"sti.rd/1","county":null,"revision":null,"submitted_at":null,"year":null,"performer":null,"expenditure_10k_cny":null}"#,
-                [.fieldMissing]),
-    HostileCase("every field the wrong type", #"{"schema":"sti.rd/1","county":[],"revision":{},"submitted_at":true,"year":"x","performer":1,"expenditure_10k_cny":"1"}"#,
-                [.type]),
+    HostileCase(
+        "every field null",
+        #"{"schema":"sti.rd/1","county":null,"revision":null,"submitted_at":null,"year":null,"performer":null,"expenditure_10k_cny":null}"#,
+        [.fieldMissing]),
+    HostileCase(
+        "every field the wrong type",
+        #"{"schema":"sti.rd/1","county":[],"revision":{},"submitted_at":true,"year":"x","performer":1,"expenditure_10k_cny":"1"}"#,
+        [.type]),
 ]
 
 @Suite struct MessageValidatorHostileTests {

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import STIProtocol
 
 /// Messages for validator tests: valid bases of each schema, edited field by field.
@@ -62,10 +63,12 @@ enum ValidatorCheck {
     static let today = CalendarDate(year: 2026, month: 3, day: 15)
     static let validator = MessageValidator(registry: .kunming, keyRing: nil, today: { today })
 
-    static func run(_ value: [UInt8], topic: RecordKind = .rd, key: String? = "530102",
-                    keyId: String? = nil, signature: String? = nil, timestampMillis: Int64 = 1_768_440_600_000,
-                    timestampSource: TimestampSource = .broker, placement: MessagePlacement? = nil,
-                    validator: MessageValidator = ValidatorCheck.validator) -> Result<Record, ValidationFailure> {
+    static func run(
+        _ value: [UInt8], topic: RecordKind = .rd, key: String? = "530102",
+        keyId: String? = nil, signature: String? = nil, timestampMillis: Int64 = 1_768_440_600_000,
+        timestampSource: TimestampSource = .broker, placement: MessagePlacement? = nil,
+        validator: MessageValidator = ValidatorCheck.validator
+    ) -> Result<Record, ValidationFailure> {
         func withOptional<R>(_ s: String?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
             guard let s else { return body(nil) }
             return Array(s.utf8).withUnsafeBytes { body($0) }
@@ -74,16 +77,20 @@ enum ValidatorCheck {
             withOptional(key) { k in
                 withOptional(keyId) { id in
                     withOptional(signature) { sig in
-                        validator.validate(InboundMessage(topicKind: topic, key: k, value: v, keyIdHeader: id,
-                                                          signatureHeader: sig, timestampMillis: timestampMillis,
-                                                          timestampSource: timestampSource, placement: placement))
+                        validator.validate(
+                            InboundMessage(
+                                topicKind: topic, key: k, value: v, keyIdHeader: id,
+                                signatureHeader: sig, timestampMillis: timestampMillis,
+                                timestampSource: timestampSource, placement: placement))
                     }
                 }
             }
         }
     }
 
-    static func run(_ message: SampleMessage, topic: RecordKind? = nil, key: String? = "530102") -> Result<Record, ValidationFailure> {
+    static func run(_ message: SampleMessage, topic: RecordKind? = nil, key: String? = "530102") -> Result<
+        Record, ValidationFailure
+    > {
         run(message.bytes, topic: topic ?? kind(of: message), key: key)
     }
 
@@ -105,6 +112,9 @@ enum ValidatorCheck {
 struct ExpectedError: Hashable, Sendable, CustomStringConvertible {
     var code: ErrorCode
     var field: String?
-    init(_ code: ErrorCode, _ field: String? = nil) { self.code = code; self.field = field }
+    init(_ code: ErrorCode, _ field: String? = nil) {
+        self.code = code
+        self.field = field
+    }
     var description: String { "\(code.rawValue)(\(field ?? "-"))" }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import STIProtocol
 
 @Suite struct NumberFormatTests {
@@ -20,10 +21,10 @@ import Testing
 
     @Test(arguments: [
         // (numerator, denominator, multiplier, expected)
-        (Int128(1), Int128(20_000), Int128(1), "0.0001"),      // 0.00005: a half rounds up
-        (Int128(3), Int128(20_000), Int128(1), "0.0002"),      // 0.00015
-        (Int128(5), Int128(20_000), Int128(1), "0.0003"),      // 0.00025: away from zero, not to even
-        (Int128(-5), Int128(20_000), Int128(1), "-0.0003"),    // away from zero below zero too
+        (Int128(1), Int128(20_000), Int128(1), "0.0001"),  // 0.00005: a half rounds up
+        (Int128(3), Int128(20_000), Int128(1), "0.0002"),  // 0.00015
+        (Int128(5), Int128(20_000), Int128(1), "0.0003"),  // 0.00025: away from zero, not to even
+        (Int128(-5), Int128(20_000), Int128(1), "-0.0003"),  // away from zero below zero too
         (Int128(5), Int128(-20_000), Int128(1), "-0.0003"),
         (Int128(49_999), Int128(1_000_000_000), Int128(1), "0"),  // 0.000049999 rounds down
         (Int128(1), Int128(3), Int128(100), "33.3333"),
@@ -34,7 +35,7 @@ import Testing
         (Int128(7), Int128(7), Int128(100), "100"),
         (Int128(191), Int128(755_000), Int128(10_000), "2.5298"),
         (Int128(99_995), Int128(1_000_000_000), Int128(1), "0.0001"),  // 0.000099995 → 0.0001
-        (Int128(999_995), Int128(100_000), Int128(1), "10"),            // 9.99995 carries into the units
+        (Int128(999_995), Int128(100_000), Int128(1), "10"),  // 9.99995 carries into the units
     ])
     func ratioRoundsHalfAwayFromZeroAt4Digits(n: Int128, d: Int128, multiplier: Int128, expected: String) {
         #expect(NumberFormat.ratio(numerator: n, denominator: d, multiplier: multiplier) == expected)
@@ -46,7 +47,10 @@ import Testing
         #expect(NumberFormat.scaledQuotient(1, 0, fractionDigits: 2) == nil)
     }
 
-    @Test(arguments: [(Int128(0), "0"), (Int128(3000), "3000"), (Int128(1166), "1166"), (Int128(Int64.max) * 4, "36893488147419103228")])
+    @Test(arguments: [
+        (Int128(0), "0"), (Int128(3000), "3000"), (Int128(1166), "1166"),
+        (Int128(Int64.max) * 4, "36893488147419103228"),
+    ])
     func countsAreIntegers(n: Int128, expected: String) {
         #expect(NumberFormat.count(n) == expected)
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import STIProtocol
 
 /// The record catalogue is the one home of section 3's fields: these tests pin it to the
@@ -13,7 +14,9 @@ import Testing
         #expect(Set(RecordCatalogue.specs.map(\.name)).count == RecordCatalogue.specs.count)
         #expect(Set(RecordCatalogue.specs.map(\.chineseName)).count == RecordCatalogue.specs.count)
         #expect(RecordCatalogue.specs.allSatisfy { !$0.chineseName.isEmpty })
-        #expect(RecordCatalogue.specs.filter { $0.bounds != nil || $0.type == .enumeration }.allSatisfy { !$0.rule.isEmpty })
+        #expect(
+            RecordCatalogue.specs.filter { $0.bounds != nil || $0.type == .enumeration }.allSatisfy { !$0.rule.isEmpty }
+        )
         // The slot buffer's size is allCases.count; the bit masks need it to fit in 32 bits.
         #expect(MessageField.allCases.count <= 32)
         #expect(MessageField.allCases.map(\.rawValue) == Array(0..<MessageField.allCases.count))
@@ -55,18 +58,20 @@ import Testing
     }
 
     @Test func numberFieldsAreTheNumericOnes() {
-        #expect(RecordCatalogue.numberFieldNames == [
-            "revision", "year", "expenditure_10k_cny", "contract_value_10k_cny", "tech_transaction_value_10k_cny",
-            "gdp_100m_cny", "resident_population_10k", "high_tech_enterprises", "invention_patents_held",
-            "industrial_output_100m_cny", "high_tech_industrial_output_100m_cny",
-        ])
+        #expect(
+            RecordCatalogue.numberFieldNames == [
+                "revision", "year", "expenditure_10k_cny", "contract_value_10k_cny", "tech_transaction_value_10k_cny",
+                "gdp_100m_cny", "resident_population_10k", "high_tech_enterprises", "invention_patents_held",
+                "industrial_output_100m_cny", "high_tech_industrial_output_100m_cny",
+            ])
     }
 
     @Test(arguments: [
         ("R&D经费支出（万元）", MessageField.expenditure), ("R&D经费支出(万元)", .expenditure), ("  R&D经费支出（万元） ", .expenditure),
         ("Ｒ＆Ｄ经费支出（万元）", .expenditure), ("\u{3000}县区代码\u{3000}", .county), ("年份", .year), ("执行部门", .performer),
         ("合同金额(万元)", .contractValue), ("技术交易额（万元）", .techTransactionValue), ("买方国家(地区)", .buyerCountry),
-        ("有效发明专利数（件）", .inventionPatentsHeld), ("performer", .performer), (" tech_transaction_value_10k_cny ", .techTransactionValue),
+        ("有效发明专利数（件）", .inventionPatentsHeld), ("performer", .performer),
+        (" tech_transaction_value_10k_cny ", .techTransactionValue),
     ])
     func headersNameFields(header: String, field: MessageField) {
         #expect(RecordCatalogue.field(forHeader: header)?.field == field)

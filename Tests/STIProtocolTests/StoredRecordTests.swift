@@ -1,4 +1,5 @@
 import Testing
+
 @testable import STIProtocol
 
 /// The state store's binary record form: exact round trips, the JSON bodies of older state
@@ -7,13 +8,22 @@ import Testing
     static let records: [Record] = [
         RecordJSONTests.rd, RecordJSONTests.contract, RecordJSONTests.profile, RecordJSONTests.sparse,
         // Every profile figure, large and negative values, a withdrawn record, non-ASCII text.
-        Record(county: "530129", revision: 1_000_000, status: .withdrawn, submittedAt: "2026-01-15T09:30:00+08:00",
-               body: .countyProfile(CountyProfile(year: 2000, gdp: ExactAmount(scaled: 1_000_000_000_000), residentPopulation: ExactAmount(scaled: 1),
-                                                  highTechEnterprises: 1_000_000, inventionPatentsHeld: 100_000_000,
-                                                  industrialOutput: ExactAmount(scaled: Int64.max), highTechIndustrialOutput: ExactAmount(scaled: Int64.min)))),
-        Record(county: "昆明\"\\\n", revision: 7, submittedAt: "", body: .techContract(TechContract(
-            contractNo: "", registeredOn: CalendarDate(year: 2025, month: 12, day: 31), contractType: .service, domain: .other,
-            contractValue: ExactAmount(scaled: 100_000_000_000_000), techTransactionValue: ExactAmount(scaled: -1), buyerCountry: "泰国"))),
+        Record(
+            county: "530129", revision: 1_000_000, status: .withdrawn, submittedAt: "2026-01-15T09:30:00+08:00",
+            body: .countyProfile(
+                CountyProfile(
+                    year: 2000, gdp: ExactAmount(scaled: 1_000_000_000_000), residentPopulation: ExactAmount(scaled: 1),
+                    highTechEnterprises: 1_000_000, inventionPatentsHeld: 100_000_000,
+                    industrialOutput: ExactAmount(scaled: Int64.max),
+                    highTechIndustrialOutput: ExactAmount(scaled: Int64.min)))),
+        Record(
+            county: "昆明\"\\\n", revision: 7, submittedAt: "",
+            body: .techContract(
+                TechContract(
+                    contractNo: "", registeredOn: CalendarDate(year: 2025, month: 12, day: 31), contractType: .service,
+                    domain: .other,
+                    contractValue: ExactAmount(scaled: 100_000_000_000_000),
+                    techTransactionValue: ExactAmount(scaled: -1), buyerCountry: "泰国"))),
     ]
 
     @Test(arguments: records)
@@ -31,16 +41,22 @@ import Testing
     @Test(arguments: records)
     func refusesJSONBodies(_ record: Record) {
         guard case .failure(let error) = StoredRecord.decode(Array(record.canonicalJSON.utf8)) else {
-            Issue.record("a JSON body was read"); return
+            Issue.record("a JSON body was read")
+            return
         }
         #expect(error.description == "unknown format tag 123")
     }
 
     @Test func aContractIsAFractionOfItsJSON() {
-        let contract = Record(county: "530102", revision: 1, submittedAt: "2026-01-05T08:00:00+08:00", body: .techContract(TechContract(
-            contractNo: "LT2024-530102-0000001", registeredOn: CalendarDate(year: 2024, month: 3, day: 15), contractType: .development,
-            domain: .electronicInformation, contractValue: ExactAmount(scaled: 1_255_000), techTransactionValue: ExactAmount(whole: 100),
-            buyerCountry: "CN")))
+        let contract = Record(
+            county: "530102", revision: 1, submittedAt: "2026-01-05T08:00:00+08:00",
+            body: .techContract(
+                TechContract(
+                    contractNo: "LT2024-530102-0000001", registeredOn: CalendarDate(year: 2024, month: 3, day: 15),
+                    contractType: .development,
+                    domain: .electronicInformation, contractValue: ExactAmount(scaled: 1_255_000),
+                    techTransactionValue: ExactAmount(whole: 100),
+                    buyerCountry: "CN")))
         let binary = StoredRecord.encode(contract).count
         #expect(binary < 80)
         #expect(binary * 4 < contract.canonicalJSON.utf8.count)
@@ -49,14 +65,24 @@ import Testing
     /// Stored bytes name enumerations by index: the tables must hold every case once, so that
     /// a new case or a reordered Swift enum cannot silently change what stored bytes mean.
     @Test func enumerationTablesHoldEveryCaseOnce() {
-        #expect(Set(StoredRecord.kinds) == Set(RecordKind.allCases) && StoredRecord.kinds.count == RecordKind.allCases.count)
+        #expect(
+            Set(StoredRecord.kinds) == Set(RecordKind.allCases) && StoredRecord.kinds.count == RecordKind.allCases.count
+        )
         #expect(StoredRecord.statuses == [.active, .withdrawn])
-        #expect(Set(StoredRecord.performers) == Set(Performer.allCases) && StoredRecord.performers.count == Performer.allCases.count)
-        #expect(Set(StoredRecord.contractTypes) == Set(ContractType.allCases) && StoredRecord.contractTypes.count == ContractType.allCases.count)
-        #expect(Set(StoredRecord.domains) == Set(TechDomain.allCases) && StoredRecord.domains.count == TechDomain.allCases.count)
+        #expect(
+            Set(StoredRecord.performers) == Set(Performer.allCases)
+                && StoredRecord.performers.count == Performer.allCases.count)
+        #expect(
+            Set(StoredRecord.contractTypes) == Set(ContractType.allCases)
+                && StoredRecord.contractTypes.count == ContractType.allCases.count)
+        #expect(
+            Set(StoredRecord.domains) == Set(TechDomain.allCases)
+                && StoredRecord.domains.count == TechDomain.allCases.count)
         // The first stored meanings, pinned: changing them would misread existing state files.
         #expect(StoredRecord.kinds == [.rd, .techContract, .countyProfile])
-        #expect(StoredRecord.performers.first == .enterpriseAboveScale && StoredRecord.domains.first == .electronicInformation)
+        #expect(
+            StoredRecord.performers.first == .enterpriseAboveScale
+                && StoredRecord.domains.first == .electronicInformation)
     }
 
     @Test(arguments: records)
@@ -73,7 +99,11 @@ import Testing
         let rd = StoredRecord.encode(RecordJSONTests.rd)
         let contract = StoredRecord.encode(RecordJSONTests.contract)
         let profile = StoredRecord.encode(RecordJSONTests.sparse)
-        func with(_ bytes: [UInt8], _ index: Int, _ value: UInt8) -> [UInt8] { var b = bytes; b[index] = value; return b }
+        func with(_ bytes: [UInt8], _ index: Int, _ value: UInt8) -> [UInt8] {
+            var b = bytes
+            b[index] = value
+            return b
+        }
         // The R&D body ends with the performer and a three-byte expenditure. Offsets in the
         // contract: tag, kind, status, revision, county (1 + 6), submitted_at
         // (1 + 20), contract_no (1 + 11), year (2), then month and day.
@@ -92,7 +122,10 @@ import Testing
             ("unknown contract type", with(contract, monthAt + 2, 4), "malformed"),
             ("unknown domain", with(contract, monthAt + 3, 8), "malformed"),
             ("unknown profile figure", with(profile, profile.count - 1, 0x40), "malformed"),
-            ("varint longer than 64 bits", [StoredRecord.formatTag, 0, 0] + [UInt8](repeating: 0xFF, count: 9) + [0x02], "malformed"),
+            (
+                "varint longer than 64 bits",
+                [StoredRecord.formatTag, 0, 0] + [UInt8](repeating: 0xFF, count: 9) + [0x02], "malformed"
+            ),
             ("varint without end", [StoredRecord.formatTag, 0, 0, 0x80, 0x80], "malformed"),
             ("JSON, no longer read", Array(#"{"schema":"sti.rd/1"}"#.utf8), "unknown format tag 123"),
         ]

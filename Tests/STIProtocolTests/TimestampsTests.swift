@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import STIProtocol
 
 @Suite struct TimestampsTests {
@@ -87,8 +88,12 @@ import Testing
 
     @Test func todayInUTCPlus8() {
         // 2025-12-31T16:00:00Z is midnight in Kunming.
-        #expect(CalendarDate.inUTCPlus8(Date(timeIntervalSince1970: 1_767_196_800)) == CalendarDate(year: 2026, month: 1, day: 1))
-        #expect(CalendarDate.inUTCPlus8(Date(timeIntervalSince1970: 1_767_196_799)) == CalendarDate(year: 2025, month: 12, day: 31))
+        #expect(
+            CalendarDate.inUTCPlus8(Date(timeIntervalSince1970: 1_767_196_800))
+                == CalendarDate(year: 2026, month: 1, day: 1))
+        #expect(
+            CalendarDate.inUTCPlus8(Date(timeIntervalSince1970: 1_767_196_799))
+                == CalendarDate(year: 2025, month: 12, day: 31))
         #expect(CalendarDate.inUTCPlus8(Date(timeIntervalSince1970: -1)) == CalendarDate(year: 1970, month: 1, day: 1))
     }
 

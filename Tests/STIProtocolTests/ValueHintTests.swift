@@ -1,4 +1,5 @@
 import Testing
+
 @testable import STIProtocol
 
 /// Issue 15 point 3: a validation error quotes the value it saw (bounded, escaped, never a
@@ -27,13 +28,16 @@ import Testing
     }
 
     @Test func slashedDateNamesTheISODate() throws {
-        let e = try #require(error(M.contract.with("registered_on", #""2025/1/2""#), "registered_on", topic: .techContract))
+        let e = try #require(
+            error(M.contract.with("registered_on", #""2025/1/2""#), "registered_on", topic: .techContract))
         #expect(e.code == .period)
         #expect(e.message == #"must be a real date YYYY-MM-DD, not "2025/1/2": write 2025-01-02"#)
-        let chinese = try #require(error(M.contract.with("registered_on", #""2025年3月9日""#), "registered_on", topic: .techContract))
+        let chinese = try #require(
+            error(M.contract.with("registered_on", #""2025年3月9日""#), "registered_on", topic: .techContract))
         #expect(chinese.message.hasSuffix(": write 2025-03-09"))
         // Not a real date: quoted, no guess.
-        let impossible = try #require(error(M.contract.with("registered_on", #""2025/2/30""#), "registered_on", topic: .techContract))
+        let impossible = try #require(
+            error(M.contract.with("registered_on", #""2025/2/30""#), "registered_on", topic: .techContract))
         #expect(impossible.message == #"must be a real date YYYY-MM-DD, not "2025/2/30""#)
     }
 
@@ -45,9 +49,11 @@ import Testing
         #expect(performer.message.hasSuffix(#"not "高等学校": write higher_education"#))
         let cased = try #require(error(M.rd.with("performer", #""Enterprise_Above_Scale""#), "performer"))
         #expect(cased.message.hasSuffix(": write enterprise_above_scale"))
-        let country = try #require(error(M.contract.with("buyer_country", #""中国""#), "buyer_country", topic: .techContract))
+        let country = try #require(
+            error(M.contract.with("buyer_country", #""中国""#), "buyer_country", topic: .techContract))
         #expect(country.code == .enumeration && country.message.hasSuffix(#"not "中国": write CN"#))
-        let lower = try #require(error(M.contract.with("buyer_country", #""cn""#), "buyer_country", topic: .techContract))
+        let lower = try #require(
+            error(M.contract.with("buyer_country", #""cn""#), "buyer_country", topic: .techContract))
         #expect(lower.message.hasSuffix(": write CN"))
         let unknown = try #require(error(M.rd.with("performer", #""university""#), "performer"))
         #expect(unknown.message.hasSuffix(#", not "university""#))
@@ -56,15 +62,21 @@ import Testing
     @Test func tooManyDecimalsNameTheRounding() throws {
         let e = try #require(error(M.rd.with("expenditure_10k_cny", "12.345600000000001"), "expenditure_10k_cny"))
         #expect(e.code == .precision)
-        #expect(e.message == "must have at most 4 fractional digits, not 12.345600000000001: round to 4 decimal places in the sheet (12.3456)")
+        #expect(
+            e.message
+                == "must have at most 4 fractional digits, not 12.345600000000001: round to 4 decimal places in the sheet (12.3456)"
+        )
         let up = try #require(error(M.rd.with("expenditure_10k_cny", "0.99995"), "expenditure_10k_cny"))
         #expect(up.message.hasSuffix("(1)"))
     }
 
     @Test func integersAndExponents() throws {
         let year = try #require(error(M.rd.with("year", "2025.0"), "year"))
-        #expect(year.code == .precision && year.message == "must be an integer without a decimal point, not 2025.0: write 2025")
-        let half = try #require(error(M.profile.with("high_tech_enterprises", "420.5"), "high_tech_enterprises", topic: .countyProfile))
+        #expect(
+            year.code == .precision
+                && year.message == "must be an integer without a decimal point, not 2025.0: write 2025")
+        let half = try #require(
+            error(M.profile.with("high_tech_enterprises", "420.5"), "high_tech_enterprises", topic: .countyProfile))
         #expect(half.message.hasSuffix(", not 420.5: write a whole number"))
         let exp = try #require(error(M.rd.with("expenditure_10k_cny", "1.5e3"), "expenditure_10k_cny"))
         #expect(exp.code == .precision && exp.message == "must not be in exponent form, not 1.5e3: write 1500")
@@ -82,18 +94,24 @@ import Testing
 
     @Test func aCodeSentAsANumberIsQuoted() throws {
         let e = try #require(error(M.contract.with("contract_no", "20250001"), "contract_no", topic: .techContract))
-        #expect(e.code == .type && e.message == #"must be a string, not a number 20250001: write "20250001" in quotes, as a string"#)
+        #expect(
+            e.code == .type
+                && e.message == #"must be a string, not a number 20250001: write "20250001" in quotes, as a string"#)
     }
 
     /// Bounded to 40 characters, escaped, and a secret-looking value never shown.
     @Test func valuesAreBoundedEscapedAndNeverSecret() throws {
         let long = String(repeating: "甲", count: 100)
         let e = try #require(error(M.contract.with("contract_no", "\"\(long)\""), "contract_no", topic: .techContract))
-        #expect(e.message == "must be 1 to 64 characters of A-Z a-z 0-9 - _ . /, not \"" + String(repeating: "甲", count: 40) + "…\"")
-        let control = try #require(error(M.contract.with("contract_no", #""HT\n1""#), "contract_no", topic: .techContract))
+        #expect(
+            e.message == "must be 1 to 64 characters of A-Z a-z 0-9 - _ . /, not \"" + String(repeating: "甲", count: 40)
+                + "…\"")
+        let control = try #require(
+            error(M.contract.with("contract_no", #""HT\n1""#), "contract_no", topic: .techContract))
         #expect(control.message.hasSuffix(#"not "HT\u{a}1""#))
         let secret = String(repeating: "0123456789abcdef", count: 4)
-        let hidden = try #require(error(M.contract.with("contract_no", "\"key \(secret)\""), "contract_no", topic: .techContract))
+        let hidden = try #require(
+            error(M.contract.with("contract_no", "\"key \(secret)\""), "contract_no", topic: .techContract))
         #expect(!hidden.message.contains(secret.prefix(16)))
         #expect(hidden.message.hasSuffix("(68 bytes, not shown: they look like a secret key)"))
     }

@@ -12,7 +12,12 @@ public enum CSVText {
         while let c = scalars.popFirst() {
             if quoted {
                 if c == "\"" {
-                    if scalars.first == "\"" { scalars.removeFirst(); field.unicodeScalars.append("\"") } else { quoted = false }
+                    if scalars.first == "\"" {
+                        scalars.removeFirst()
+                        field.unicodeScalars.append("\"")
+                    } else {
+                        quoted = false
+                    }
                 } else {
                     field.unicodeScalars.append(c)
                 }
@@ -20,11 +25,15 @@ public enum CSVText {
             }
             switch c {
             case "\"": quoted = true
-            case ",": row.append(field); field = ""
+            case ",":
+                row.append(field)
+                field = ""
             case "\r":
                 guard scalars.popFirst() == "\n" else { throw TestEnvironmentError("CR without LF in CSV") }
-                row.append(field); field = ""
-                rows.append(row); row = []
+                row.append(field)
+                field = ""
+                rows.append(row)
+                row = []
             case "\n": throw TestEnvironmentError("bare LF in CSV (line ends must be CRLF)")
             default: field.unicodeScalars.append(c)
             }

@@ -1,6 +1,6 @@
 import Foundation
-public import Testing
 import Kafka
+public import Testing
 
 /// Where the test tools are and which of the two test invocations this is.
 ///
@@ -139,7 +139,8 @@ extension Trait where Self == ConditionTrait {
     public static var tansuInProcess: Self {
         .enabled(
             if: KafkaTestEnvironment.isTansuInProcessRun,
-            "in-process Tansu tests run only with STI_KAFKA_LIB=2.16 and LD_LIBRARY_PATH=<RDKAFKA216_DIR> (Deploy/test.sh)")
+            "in-process Tansu tests run only with STI_KAFKA_LIB=2.16 and LD_LIBRARY_PATH=<RDKAFKA216_DIR> (Deploy/test.sh)"
+        )
     }
 
     /// For suites of child-process and unit tests that need not run twice: skipped in the
@@ -150,4 +151,3 @@ extension Trait where Self == ConditionTrait {
             "runs in the normal invocation only (this one is for in-process Tansu suites)")
     }
 }
-

@@ -67,7 +67,8 @@ public struct Kcat: Sendable {
         topic: String, extraArguments: [String] = [], timeout: Duration = .seconds(60)
     ) throws -> [KcatRecord] {
         let arguments =
-            ["-C", "-b", brokers, "-t", topic, "-o", "beginning", "-e", "-f", "%p %o %K %S\n%k%s\n%h\n"] + extraArguments
+            ["-C", "-b", brokers, "-t", topic, "-o", "beginning", "-e", "-f", "%p %o %K %S\n%k%s\n%h\n"]
+            + extraArguments
         let result = try ChildProcess.run("kcat", arguments, environment: environment, timeout: timeout)
         guard result.succeeded else {
             throw TestEnvironmentError("kcat consume failed (\(result.status)): \(result.stderrText.suffix(2000))")

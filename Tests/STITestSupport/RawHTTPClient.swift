@@ -5,8 +5,9 @@
 // use MSG_NOSIGNAL, so the test process itself never gets SIGPIPE.
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public final class RawHTTPConnection: Sendable {
@@ -24,7 +25,9 @@ public final class RawHTTPConnection: Sendable {
         address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else {
             let code = errno
@@ -69,7 +72,8 @@ public final class RawHTTPConnection: Sendable {
     /// (bytes arrived, left unread), or `.nothing`.
     public func waitForPeer(timeout: Duration) -> PeerEvent {
         var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let milliseconds = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(
+            timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let ready = poll(&pfd, 1, milliseconds)
         guard ready > 0 else { return .nothing }
         var byte: UInt8 = 0
@@ -101,15 +105,26 @@ public final class RawHTTPConnection: Sendable {
     /// closes the connection or `maxSeconds` bytes have gone. `state` tells other threads how
     /// far it got.
     public func trickle(maxSeconds: Int, state: TrickleState) {
-        guard send("GET /metrics HTTP/1.1\r\nX-Slow: ") else { state.finish(closedByPeer: true); return }
+        guard send("GET /metrics HTTP/1.1\r\nX-Slow: ") else {
+            state.finish(closedByPeer: true)
+            return
+        }
         state.started()
         for _ in 0..<maxSeconds {
             switch waitForPeer(timeout: .seconds(1)) {
-            case .closed: state.finish(closedByPeer: true); return
-            case .data: state.sawResponse(); state.finish(closedByPeer: readToEnd().closed); return
+            case .closed:
+                state.finish(closedByPeer: true)
+                return
+            case .data:
+                state.sawResponse()
+                state.finish(closedByPeer: readToEnd().closed)
+                return
             case .nothing: break
             }
-            guard send("a") else { state.finish(closedByPeer: true); return }
+            guard send("a") else {
+                state.finish(closedByPeer: true)
+                return
+            }
             state.sentByte()
         }
         state.finish(closedByPeer: false)
@@ -137,7 +152,8 @@ public final class TrickleState: Sendable {
 /// The signals a process ignores, from `/proc/<pid>/status` (`SigIgn`), or nil when unreadable.
 public func ignoredSignals(pid: Int32) -> UInt64? {
     guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigIgn:") }) else { return nil }
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigIgn:") })
+    else { return nil }
     return UInt64(line.dropFirst("SigIgn:".count).trimmingCharacters(in: .whitespaces), radix: 16)
 }
 

@@ -32,7 +32,8 @@ public final class TansuBroker: @unchecked Sendable {
         while !FreePort.isListening(port) {
             guard process.isRunning else {
                 let result = process.wait(timeout: .seconds(1))
-                throw TestEnvironmentError("tansu exited with \(result.status) before listening: \(result.stderrText.suffix(2000))")
+                throw TestEnvironmentError(
+                    "tansu exited with \(result.status) before listening: \(result.stderrText.suffix(2000))")
             }
             guard ContinuousClock.now < deadline else {
                 process.kill(SIGKILL)
@@ -65,7 +66,8 @@ public final class TansuBroker: @unchecked Sendable {
             ["topic", "create", "--broker", "tcp://127.0.0.1:\(port)", "--partitions", String(partitions), name],
             timeout: .seconds(30))
         guard result.succeeded else {
-            throw TestEnvironmentError("tansu topic create \(name) failed (\(result.status)): \(result.stderrText.suffix(1000))")
+            throw TestEnvironmentError(
+                "tansu topic create \(name) failed (\(result.status)): \(result.stderrText.suffix(1000))")
         }
     }
 
@@ -75,7 +77,8 @@ public final class TansuBroker: @unchecked Sendable {
         let result = try ChildProcess.run(
             tansuPath, ["topic", "delete", "--broker", "tcp://127.0.0.1:\(port)", name], timeout: .seconds(30))
         guard result.succeeded else {
-            throw TestEnvironmentError("tansu topic delete \(name) failed (\(result.status)): \(result.stderrText.suffix(1000))")
+            throw TestEnvironmentError(
+                "tansu topic delete \(name) failed (\(result.status)): \(result.stderrText.suffix(1000))")
         }
     }
 

@@ -5,8 +5,8 @@
 import Foundation
 import Kafka
 import STIProtocol
-import Testing
 import STITestSupport
+import Testing
 
 extension EndToEnd {
     @Suite(.serialized, .timeLimit(.minutes(5)))
@@ -16,11 +16,14 @@ extension EndToEnd {
 
         static var order: [RecordsOracle.Geo] {
             Registry.kunming.geographies.map {
-                RecordsOracle.Geo(code: $0.code, isCounty: $0.kind == .county, area: $0.area.rawValue, inTotal: $0.inTotal)
+                RecordsOracle.Geo(
+                    code: $0.code, isCounty: $0.kind == .county, area: $0.area.rawValue, inTotal: $0.inTotal)
             }
         }
 
-        @Test("the demo's snapshot: records/ recomputes indicators.csv, sti explain traces figures, report.html shows them")
+        @Test(
+            "the demo's snapshot: records/ recomputes indicators.csv, sti explain traces figures, report.html shows them"
+        )
         func demoSnapshot() async throws {
             try await Bench.offline { bench in
                 let out = bench.scratch.file("demo-out")
@@ -48,28 +51,40 @@ extension EndToEnd {
                 let listed = (manifest["files"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
                 let onDisk = try Self.filesBelow(snapshot.directory).filter { $0 != "manifest.json" }
                 #expect(Set(listed) == Set(onDisk), "\(Set(listed).symmetricDifference(onDisk))")
-                #expect(listed.contains("records/2025/rd.csv") && listed.contains("revisions.csv") && listed.contains("report.html"))
+                #expect(
+                    listed.contains("records/2025/rd.csv") && listed.contains("revisions.csv")
+                        && listed.contains("report.html"))
 
                 // 3. sti explain, a ratio of the city: numerator and denominator records with offsets.
-                let explained = try await Self.sti(bench, ["explain", "--out", out, "--year", "2025", "--geo", "530100",
-                                                     "--indicator", "rd_intensity"])
+                let explained = try await Self.sti(
+                    bench,
+                    [
+                        "explain", "--out", out, "--year", "2025", "--geo", "530100",
+                        "--indicator", "rd_intensity",
+                    ])
                 #expect(explained.succeeded, "\(explained.stderrText)")
                 let city = try #require(rows.first { $0[0] == "2025" && $0[1] == "530100" && $0[4] == "rd_intensity" })
-                #expect(explained.stdoutText.contains("value: \(city[5])  status: \(city[7])"), "\(explained.stdoutText)")
+                #expect(
+                    explained.stdoutText.contains("value: \(city[5])  status: \(city[7])"), "\(explained.stdoutText)")
                 #expect(explained.stdoutText.contains("numerator: Σ expenditure_10k_cny of active rd records"))
                 #expect(explained.stdoutText.contains("denominator: Σ gdp_100m_cny of active county-profile records"))
                 // Every rd record of a constituent county in records/2025/rd.csv is listed with its offset.
                 let rd = Array(try snapshot.rows("records/2025/rd.csv").dropFirst())
                 let members = Set(Registry.kunming.derived.first { $0.code == "530100" }!.constituents)
                 for r in rd where members.contains(r[0]) {
-                    #expect(explained.stdoutText.contains("  \(r[0]) \(r[2]) expenditure_10k_cny=\(r[3]) revision \(r[4])  \(r[8]) partition \(r[9]) offset \(r[10])"),
-                            "rd record \(r) not listed")
+                    #expect(
+                        explained.stdoutText.contains(
+                            "  \(r[0]) \(r[2]) expenditure_10k_cny=\(r[3]) revision \(r[4])  \(r[8]) partition \(r[9]) offset \(r[10])"
+                        ),
+                        "rd record \(r) not listed")
                 }
 
                 // 4. Bad arguments are named.
-                for (args, phrase) in [(["--geo", "999999", "--year", "2025", "--indicator", "rd_intensity"], "--geo 999999"),
-                                       (["--geo", "530102", "--year", "1999", "--indicator", "rd_intensity"], "--year 1999"),
-                                       (["--geo", "530102", "--year", "2025", "--indicator", "gdp"], "--indicator gdp")] {
+                for (args, phrase) in [
+                    (["--geo", "999999", "--year", "2025", "--indicator", "rd_intensity"], "--geo 999999"),
+                    (["--geo", "530102", "--year", "1999", "--indicator", "rd_intensity"], "--year 1999"),
+                    (["--geo", "530102", "--year", "2025", "--indicator", "gdp"], "--indicator gdp"),
+                ] {
                     let bad = try await Self.sti(bench, ["explain", "--out", out] + args)
                     #expect(!bad.succeeded && bad.stderrText.contains(phrase), "\(args): \(bad.stderrText)")
                 }
@@ -82,7 +97,9 @@ extension EndToEnd {
                 for row in rows { byKey["\(row[0])|\(row[1])|\(row[4])"] = (row[5], row[7]) }
                 for f in figures {
                     let want = byKey["\(f.year)|\(f.geo)|\(f.indicator)"]
-                    #expect(want?.0 == f.value && want?.1 == f.status, "report shows \(f) but indicators.csv has \(String(describing: want))")
+                    #expect(
+                        want?.0 == f.value && want?.1 == f.status,
+                        "report shows \(f) but indicators.csv has \(String(describing: want))")
                 }
                 #expect(!html.contains("<script"), "the report has no script")
                 #expect(!html.contains("http://") && !html.contains("https://"), "the report loads nothing")
@@ -100,7 +117,9 @@ extension EndToEnd {
         static func sti(_ bench: Bench, _ arguments: [String]) async throws -> ProcessResult {
             let path = bench.stiPath
             return try await onDedicatedThread {
-                try ChildProcess.run(path, arguments, environment: KafkaTestEnvironment.defaultLibraryEnvironment(), timeout: .seconds(180))
+                try ChildProcess.run(
+                    path, arguments, environment: KafkaTestEnvironment.defaultLibraryEnvironment(),
+                    timeout: .seconds(180))
             }
         }
 
@@ -120,7 +139,8 @@ extension EndToEnd {
 /// The figures of report.html: elements with `data-year`, `data-geo`, `data-indicator`,
 /// `data-status` and `data-value` (attribute values HTML-unescaped).
 enum ReportFigures {
-    struct Figure: CustomStringConvertible { var year, geo, indicator, status, value: String
+    struct Figure: CustomStringConvertible {
+        var year, geo, indicator, status, value: String
         var description: String { "\(year) \(geo) \(indicator) \(value.debugDescription) \(status)" }
     }
 
@@ -134,12 +154,16 @@ enum ReportFigures {
             func attr(_ name: String) -> String {
                 guard let r = tag.range(of: " \(name)=\"") else { return "?" }
                 let v = tag[r.upperBound...].prefix { $0 != "\"" }
-                return String(v).replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&#39;", with: "'")
-                    .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-                    .replacingOccurrences(of: "&amp;", with: "&")
+                return String(v).replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(
+                    of: "&#39;", with: "'"
+                )
+                .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+                .replacingOccurrences(of: "&amp;", with: "&")
             }
-            result.append(Figure(year: attr("data-year"), geo: attr("data-geo"), indicator: attr("data-indicator"),
-                                 status: attr("data-status"), value: attr("data-value")))
+            result.append(
+                Figure(
+                    year: attr("data-year"), geo: attr("data-geo"), indicator: attr("data-indicator"),
+                    status: attr("data-status"), value: attr("data-value")))
             rest = rest[tagEnd...]
         }
         return result

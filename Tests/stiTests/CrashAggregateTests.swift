@@ -28,26 +28,33 @@ extension EndToEnd {
             }
 
             for attempt in report.attempts { print("crash trial: \(attempt)") }
-            print("crash trial: chains A \(report.chainA.manifests.count), B \(report.chainB.manifests.count) snapshots; "
-                  + "\(report.noticesDuringB.count) offsets announced during B, \(report.noticesDuringB.values.reduce(0, +) - report.noticesDuringB.count) resent; "
-                  + "phase durations of A \(report.phaseDurations)")
+            print(
+                "crash trial: chains A \(report.chainA.manifests.count), B \(report.chainB.manifests.count) snapshots; "
+                    + "\(report.noticesDuringB.count) offsets announced during B, \(report.noticesDuringB.values.reduce(0, +) - report.noticesDuringB.count) resent; "
+                    + "phase durations of A \(report.phaseDurations)")
 
             // The kills did land where they matter (otherwise the checks below prove little).
             let kills = report.attempts.filter(\.killed)
-            #expect(kills.contains { $0.committedAfter > $0.committedBefore && $0.committedAfter < $0.phaseEnd },
-                    "no SIGKILL landed after some batches committed and before the phase was drained: \(report.attempts)")
-            #expect(kills.contains { $0.stop == .whenRunFolderAppears },
-                    "no SIGKILL landed in the snapshot window: \(report.attempts)")
-            #expect(report.attempts.contains { $0.stop == .sigterm && $0.status == 0 },
-                    "the SIGTERM'd run did not stop cleanly: \(report.attempts)")
+            #expect(
+                kills.contains { $0.committedAfter > $0.committedBefore && $0.committedAfter < $0.phaseEnd },
+                "no SIGKILL landed after some batches committed and before the phase was drained: \(report.attempts)")
+            #expect(
+                kills.contains { $0.stop == .whenRunFolderAppears },
+                "no SIGKILL landed in the snapshot window: \(report.attempts)")
+            #expect(
+                report.attempts.contains { $0.stop == .sigterm && $0.status == 0 },
+                "the SIGTERM'd run did not stop cleanly: \(report.attempts)")
 
             // Never a half snapshot.
-            #expect(report.latestProblems.isEmpty, "latest pointed at an incomplete folder: \(report.latestProblems.prefix(5))")
+            #expect(
+                report.latestProblems.isEmpty,
+                "latest pointed at an incomplete folder: \(report.latestProblems.prefix(5))")
             for problem in report.finalRunProblems { Issue.record("\(problem)") }
 
             // Byte for byte: interrupted (B), uninterrupted (A) and rebuilt (C) agree.
             for file in [SnapshotWriter.indicatorsFile, SnapshotWriter.completenessFile] {
-                let a = try #require(report.files["A/\(file)"]), b = try #require(report.files["B/\(file)"])
+                let a = try #require(report.files["A/\(file)"])
+                let b = try #require(report.files["B/\(file)"])
                 let c = try #require(report.files["C/\(file)"])
                 #expect(a.count > 1_000, "\(file) of A is implausibly small")
                 #expect(b == a, "B's \(file) differs from A's")
@@ -61,20 +68,26 @@ extension EndToEnd {
 
             // Each chain covers every offset exactly once and counts each message once.
             for (name, chain) in [("A", report.chainA), ("B", report.chainB)] {
-                #expect(chain.coverageProblems(against: report.endOffsets).isEmpty,
-                        "\(name): \(chain.coverageProblems(against: report.endOffsets).prefix(5))")
+                #expect(
+                    chain.coverageProblems(against: report.endOffsets).isEmpty,
+                    "\(name): \(chain.coverageProblems(against: report.endOffsets).prefix(5))")
                 #expect(chain.counts == report.referenceCounts, "\(name)'s summed counts differ from the rebuild's")
-                #expect(chain.rejectionRows.sorted() == report.referenceRejectionRows.sorted(),
-                        "\(name)'s rejections.csv rows differ from the rebuild's (\(chain.rejectionRows.count) vs \(report.referenceRejectionRows.count))")
+                #expect(
+                    chain.rejectionRows.sorted() == report.referenceRejectionRows.sorted(),
+                    "\(name)'s rejections.csv rows differ from the rebuild's (\(chain.rejectionRows.count) vs \(report.referenceRejectionRows.count))"
+                )
             }
             #expect(report.chainA.manifests.count == 2, "A made one snapshot per half")
             #expect(report.chainB.manifests.count >= 3, "B: a snapshot per half plus the SIGTERM's partial one")
 
             // Every rejected source offset reached sti.rejected during B's runs (maybe twice).
             let missing = report.referenceRejectedOffsets.subtracting(report.noticesDuringB.keys)
-            #expect(missing.isEmpty, "\(missing.count) rejected offsets without a notice from B, e.g. \(missing.sorted().prefix(3))")
-            #expect(Set(report.noticesDuringB.keys).isSubset(of: report.referenceRejectedOffsets),
-                    "B sent notices for offsets the rebuild accepted")
+            #expect(
+                missing.isEmpty,
+                "\(missing.count) rejected offsets without a notice from B, e.g. \(missing.sorted().prefix(3))")
+            #expect(
+                Set(report.noticesDuringB.keys).isSubset(of: report.referenceRejectedOffsets),
+                "B sent notices for offsets the rebuild accepted")
         }
     }
 }
@@ -124,8 +137,10 @@ struct CrashChain: Sendable {
     var counts: RunCounts {
         var total = RunCounts()
         for m in manifests {
-            total.read += m.counts.read; total.accepted += m.counts.accepted
-            total.duplicates += m.counts.duplicates; total.rejected += m.counts.rejected
+            total.read += m.counts.read
+            total.accepted += m.counts.accepted
+            total.duplicates += m.counts.duplicates
+            total.rejected += m.counts.rejected
             for (code, n) in m.counts.rejectedByCode { total.rejectedByCode[code, default: 0] += n }
         }
         return total
@@ -135,16 +150,24 @@ struct CrashChain: Sendable {
     func coverageProblems(against endOffsets: [String: Int64]) -> [String] {
         var ranges: [String: [(Int64, Int64)]] = [:]
         for m in manifests {
-            for r in m.offsets { ranges["\(r.topic)[\(r.partition)]", default: []].append((r.firstOffset, r.endOffset)) }
+            for r in m.offsets {
+                ranges["\(r.topic)[\(r.partition)]", default: []].append((r.firstOffset, r.endOffset))
+            }
         }
         var problems: [String] = []
         for key in Set(ranges.keys).union(endOffsets.keys).sorted() {
             var position: Int64 = 0
             for (first, end) in (ranges[key] ?? []).sorted(by: { $0 < $1 }) {
-                if first != position { problems.append("\(key): \(first > position ? "gap" : "overlap") at \(min(first, position))..<\(max(first, position))") }
+                if first != position {
+                    problems.append(
+                        "\(key): \(first > position ? "gap" : "overlap") at \(min(first, position))..<\(max(first, position))"
+                    )
+                }
                 position = max(position, end)
             }
-            if position != endOffsets[key] ?? 0 { problems.append("\(key): covered up to \(position), expected \(endOffsets[key] ?? 0)") }
+            if position != endOffsets[key] ?? 0 {
+                problems.append("\(key): covered up to \(position), expected \(endOffsets[key] ?? 0)")
+            }
         }
         return problems
     }
@@ -199,20 +222,27 @@ struct CrashTrial {
     func state(_ series: String) -> String { scratch.file("\(series)/state.sqlite") }
 
     func aggregateArguments(_ series: String, rebuild: Bool = false) -> [String] {
-        ["aggregate", "--brokers", broker.bootstrapServers, "--out", out(series), "--state", state(series),
-         "--group", "sti-crash-\(series)", "--batch-size", String(Self.batchSize), "--timeout", "60"]
+        [
+            "aggregate", "--brokers", broker.bootstrapServers, "--out", out(series), "--state", state(series),
+            "--group", "sti-crash-\(series)", "--batch-size", String(Self.batchSize), "--timeout", "60",
+        ]
             + (rebuild ? ["--rebuild"] : [])
     }
 
     func run() throws -> CrashReport {
         var report = CrashReport()
-        let created = try ChildProcess.run(sti, ["topics", "create", "--brokers", broker.bootstrapServers, "--partitions", "6"],
-                                           environment: environment, timeout: .seconds(60))
+        let created = try ChildProcess.run(
+            sti, ["topics", "create", "--brokers", broker.bootstrapServers, "--partitions", "6"],
+            environment: environment, timeout: .seconds(60))
         guard created.succeeded else { throw TestEnvironmentError("sti topics create: \(created.stderrText)") }
 
         let feed = scratch.file("feed")
-        let generated = try ChildProcess.run(sti, ["generate", "--out", feed, "--messages", String(Self.messages),
-                                                   "--seed", String(Self.seed)], timeout: .seconds(120))
+        let generated = try ChildProcess.run(
+            sti,
+            [
+                "generate", "--out", feed, "--messages", String(Self.messages),
+                "--seed", String(Self.seed),
+            ], timeout: .seconds(120))
         guard generated.succeeded else { throw TestEnvironmentError("sti generate: \(generated.stderrText)") }
         try readLoadSummary(feed + "/" + FeedGenerator.LoadSummary.fileName, into: &report)
 
@@ -229,7 +259,9 @@ struct CrashTrial {
         var seenNotices = Set<String>()
         for (index, half) in halves.enumerated() {
             let phase = index + 1
-            for topic in Self.topics { try kcat.produce(topic: topic, lines: half[topic] ?? [], keyDelimiter: "\t", timeout: .seconds(120)) }
+            for topic in Self.topics {
+                try kcat.produce(topic: topic, lines: half[topic] ?? [], keyDelimiter: "\t", timeout: .seconds(120))
+            }
             loaded += Int64(half.values.reduce(0) { $0 + $1.count })
 
             // A: uninterrupted; its duration scales B's kill instants.
@@ -247,12 +279,14 @@ struct CrashTrial {
             }
         }
 
-        let c = try ChildProcess.run(sti, aggregateArguments("C", rebuild: true), environment: environment, timeout: .seconds(300))
+        let c = try ChildProcess.run(
+            sti, aggregateArguments("C", rebuild: true), environment: environment, timeout: .seconds(300))
         guard c.succeeded else { throw TestEnvironmentError("run C (rebuild): \(c.stderrText.suffix(2000))") }
 
         for series in ["A", "B", "C"] {
             for file in [SnapshotWriter.indicatorsFile, SnapshotWriter.completenessFile] {
-                report.files["\(series)/\(file)"] = Array(try Data(contentsOf: URL(fileURLWithPath: "\(out(series))/latest/\(file)")))
+                report.files["\(series)/\(file)"] = Array(
+                    try Data(contentsOf: URL(fileURLWithPath: "\(out(series))/latest/\(file)")))
             }
         }
         report.chainA = try chain(out: out("A"))
@@ -263,13 +297,19 @@ struct CrashTrial {
         }
         report.referenceCounts = manifest.counts
         report.referenceRejectionRows = rebuild.rejectionRows
-        report.referenceRejectedOffsets = Set(rebuild.rejectionRows.map { $0.split(separator: "\u{1F}", omittingEmptySubsequences: false).prefix(3).joined(separator: " ") })
+        report.referenceRejectedOffsets = Set(
+            rebuild.rejectionRows.map {
+                $0.split(separator: "\u{1F}", omittingEmptySubsequences: false).prefix(3).joined(separator: " ")
+            })
         for r in manifest.offsets {
-            guard r.firstOffset == 0 else { throw TestEnvironmentError("the rebuild did not start \(r.topic)[\(r.partition)] at 0") }
+            guard r.firstOffset == 0 else {
+                throw TestEnvironmentError("the rebuild did not start \(r.topic)[\(r.partition)] at 0")
+            }
             report.endOffsets["\(r.topic)[\(r.partition)]"] = r.endOffset
         }
         guard report.endOffsets.values.reduce(0, +) == loaded else {
-            throw TestEnvironmentError("the rebuild covered \(report.endOffsets.values.reduce(0, +)) offsets, \(loaded) were loaded")
+            throw TestEnvironmentError(
+                "the rebuild covered \(report.endOffsets.values.reduce(0, +)) offsets, \(loaded) were loaded")
         }
         return report
     }
@@ -284,9 +324,12 @@ struct CrashTrial {
         var delay = duration * 0.1
         func attempt(_ stop: CrashStop) throws {
             let before = try committed()
-            let (killed, status) = try runInterrupted(stop: stop, sigtermAfter: max(duration * 0.1, .milliseconds(500)), report: &report)
-            report.attempts.append(CrashAttempt(phase: phase, stop: stop, killed: killed, status: status,
-                                                committedBefore: before, committedAfter: try committed(), phaseEnd: phaseEnd))
+            let (killed, status) = try runInterrupted(
+                stop: stop, sigtermAfter: max(duration * 0.1, .milliseconds(500)), report: &report)
+            report.attempts.append(
+                CrashAttempt(
+                    phase: phase, stop: stop, killed: killed, status: status,
+                    committedBefore: before, committedAfter: try committed(), phaseEnd: phaseEnd))
         }
         var tries = 0
         while try committed() - phaseStart < (phaseEnd - phaseStart) * 2 / 5 && tries < 12 {
@@ -300,8 +343,14 @@ struct CrashTrial {
         let final = try ChildProcess.start(sti, aggregateArguments("B"), environment: environment)
         watch(final, report: &report) { false }
         let result = final.wait(timeout: .seconds(300))
-        if !result.succeeded { report.finalRunProblems.append("phase \(phase) final run: \(result.status) \(result.stderrText.suffix(1000))") }
-        if try committed() != phaseEnd { report.finalRunProblems.append("phase \(phase): state at \(try committed()) after the final run, expected \(phaseEnd)") }
+        if !result.succeeded {
+            report.finalRunProblems.append(
+                "phase \(phase) final run: \(result.status) \(result.stderrText.suffix(1000))")
+        }
+        if try committed() != phaseEnd {
+            report.finalRunProblems.append(
+                "phase \(phase): state at \(try committed()) after the final run, expected \(phaseEnd)")
+        }
     }
 
     /// Starts B, stops it as `stop` says (unless it finished first); returns whether the signal
@@ -318,8 +367,10 @@ struct CrashTrial {
             // Once this run has committed a batch (its stop handlers are installed by then), and
             // at least `sigtermAfter` in: a fixed delay alone sometimes landed after the run had
             // drained the phase, and then there was no partial snapshot to check.
-            case .sigterm: ContinuousClock.now - started >= sigtermAfter || (try? committedReadOnly()).map { $0 > before } == true
-            case .whenRunFolderAppears: ((try? FileManager.default.contentsOfDirectory(atPath: runs).count) ?? 0) > foldersBefore
+            case .sigterm:
+                ContinuousClock.now - started >= sigtermAfter || (try? committedReadOnly()).map { $0 > before } == true
+            case .whenRunFolderAppears:
+                ((try? FileManager.default.contentsOfDirectory(atPath: runs).count) ?? 0) > foldersBefore
             }
         }
         var hit = false
@@ -379,16 +430,21 @@ struct CrashTrial {
     }
 
     /// One notice on sti.rejected: where it sits there, and the source offset it is about.
-    struct Notice { var id: String; var source: String }
+    struct Notice {
+        var id: String
+        var source: String
+    }
 
     /// Every notice on sti.rejected.
     func notices() throws -> [Notice] {
         try kcat.consume(topic: "sti.rejected", timeout: .seconds(120)).map { record in
             guard let object = try JSONSerialization.jsonObject(with: Data(record.value ?? [])) as? [String: Any],
-                  object["schema"] as? String == "sti.rejection/1",
-                  let source = object["source"] as? [String: Any], let topic = source["topic"] as? String,
-                  let partition = source["partition"] as? Int, let offset = source["offset"] as? Int
-            else { throw TestEnvironmentError("malformed notice at sti.rejected[\(record.partition)]@\(record.offset)") }
+                object["schema"] as? String == "sti.rejection/1",
+                let source = object["source"] as? [String: Any], let topic = source["topic"] as? String,
+                let partition = source["partition"] as? Int, let offset = source["offset"] as? Int
+            else {
+                throw TestEnvironmentError("malformed notice at sti.rejected[\(record.partition)]@\(record.offset)")
+            }
             return Notice(id: "\(record.partition)@\(record.offset)", source: "\(topic) \(partition) \(offset)")
         }
     }
@@ -396,14 +452,19 @@ struct CrashTrial {
     /// `latest`'s manifest, then its previous run's, … (orphan folders of killed runs are not in it).
     func chain(out: String) throws -> CrashChain {
         var result = CrashChain()
-        var run: String? = try (FileManager.default.destinationOfSymbolicLink(atPath: out + "/latest") as NSString).lastPathComponent
+        var run: String? = try (FileManager.default.destinationOfSymbolicLink(atPath: out + "/latest") as NSString)
+            .lastPathComponent
         var visited = Set<String>()
         while let id = run {
-            guard visited.insert(id).inserted, visited.count < 1_000 else { throw TestEnvironmentError("previous_run_id loops at \(id)") }
+            guard visited.insert(id).inserted, visited.count < 1_000 else {
+                throw TestEnvironmentError("previous_run_id loops at \(id)")
+            }
             let folder = "\(out)/runs/\(id)"
-            let manifest = try Manifest.load(contentsOf: URL(fileURLWithPath: "\(folder)/\(SnapshotWriter.manifestFile)"))
+            let manifest = try Manifest.load(
+                contentsOf: URL(fileURLWithPath: "\(folder)/\(SnapshotWriter.manifestFile)"))
             result.manifests.append(manifest)
-            let rows = try CSVText.parse(String(contentsOfFile: "\(folder)/\(SnapshotWriter.rejectionsFile)", encoding: .utf8))
+            let rows = try CSVText.parse(
+                String(contentsOfFile: "\(folder)/\(SnapshotWriter.rejectionsFile)", encoding: .utf8))
             guard rows.first == ["topic", "partition", "offset", "county", "codes", "first_message"] else {
                 throw TestEnvironmentError("\(folder)/rejections.csv: unexpected header \(rows.first ?? [])")
             }
@@ -414,14 +475,18 @@ struct CrashTrial {
     }
 
     func readLoadSummary(_ path: String, into report: inout CrashReport) throws {
-        guard let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any],
-              let messages = summary["messages"] as? Int, let invalid = summary["invalid"] as? Int,
-              let byCode = summary["invalid_by_code"] as? [String: Int]
+        guard
+            let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+                as? [String: Any],
+            let messages = summary["messages"] as? Int, let invalid = summary["invalid"] as? Int,
+            let byCode = summary["invalid_by_code"] as? [String: Int]
         else { throw TestEnvironmentError("unreadable \(path)") }
         report.feedMessages = messages
         report.feedInvalid = invalid
         for (code, n) in byCode {
-            guard let errorCode = ErrorCode(rawValue: code) else { throw TestEnvironmentError("unknown code \(code) in \(path)") }
+            guard let errorCode = ErrorCode(rawValue: code) else {
+                throw TestEnvironmentError("unknown code \(code) in \(path)")
+            }
             report.feedInvalidByCode[errorCode] = n
         }
     }

@@ -18,8 +18,11 @@ import Testing
 /// Whether strace can trace a child here (installed, and ptrace allowed in this container).
 enum CrashStrace {
     static let usable: Bool = {
-        guard let result = try? ChildProcess.run("strace", ["-f", "-qq", "-o", "/dev/null", "-e", "trace=none", "/bin/true"],
-                                                 timeout: .seconds(20)) else { return false }
+        guard
+            let result = try? ChildProcess.run(
+                "strace", ["-f", "-qq", "-o", "/dev/null", "-e", "trace=none", "/bin/true"],
+                timeout: .seconds(20))
+        else { return false }
         return result.succeeded
     }()
 
@@ -43,7 +46,9 @@ struct CrashPointResult: Sendable, CustomStringConvertible {
     /// What the crash left: where `latest` pointed, run folders and whether they have a manifest.
     var leftBehind: String
     var problems: [String]
-    var description: String { "\(point): \(killed ? "killed" : "not reached (\(status))"); left \(leftBehind)\(problems.isEmpty ? "" : "; PROBLEMS \(problems)")" }
+    var description: String {
+        "\(point): \(killed ? "killed" : "not reached (\(status))"); left \(leftBehind)\(problems.isEmpty ? "" : "; PROBLEMS \(problems)")"
+    }
 }
 
 extension EndToEnd.CrashAggregateTests {
@@ -52,12 +57,16 @@ extension EndToEnd.CrashAggregateTests {
         let (counts, results) = try await onDedicatedThread {
             try TansuBroker.with { broker in try CrashStepTrial(trial: CrashTrial(broker: broker)).run() }
         }
-        print("crash steps: a clean second-half run makes \(counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))")
+        print(
+            "crash steps: a clean second-half run makes \(counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))"
+        )
         for result in results { print("crash step: \(result)") }
 
         // The snapshot's own steps exist and every one was reached.
         #expect(counts["fsync", default: 0] >= 5, "fewer fsyncs than CSV files + manifest: \(counts)")
-        #expect(counts["rename", default: 0] >= 1 && counts["symlink", default: 0] >= 1, "latest is not moved by symlink + rename: \(counts)")
+        #expect(
+            counts["rename", default: 0] >= 1 && counts["symlink", default: 0] >= 1,
+            "latest is not moved by symlink + rename: \(counts)")
         for result in results where result.point.syscall != "fdatasync" {
             #expect(result.killed, "a point counted in a clean run was not reached: \(result.description)")
         }
@@ -76,17 +85,22 @@ struct CrashStepTrial {
     /// Per syscall, how many calls a clean second-half run makes on its main thread; and what
     /// each crash point did.
     func run() throws -> ([String: Int], [CrashPointResult]) {
-        let sti = trial.sti, environment = trial.environment, scratch = trial.scratch
-        let created = try ChildProcess.run(sti, ["topics", "create", "--brokers", trial.broker.bootstrapServers, "--partitions", "3"],
-                                           environment: environment, timeout: .seconds(60))
+        let sti = trial.sti
+        let environment = trial.environment
+        let scratch = trial.scratch
+        let created = try ChildProcess.run(
+            sti, ["topics", "create", "--brokers", trial.broker.bootstrapServers, "--partitions", "3"],
+            environment: environment, timeout: .seconds(60))
         guard created.succeeded else { throw TestEnvironmentError("sti topics create: \(created.stderrText)") }
         let feed = scratch.file("feed")
-        let generated = try ChildProcess.run(sti, ["generate", "--out", feed, "--messages", String(Self.messages), "--seed", "77"],
-                                             timeout: .seconds(120))
+        let generated = try ChildProcess.run(
+            sti, ["generate", "--out", feed, "--messages", String(Self.messages), "--seed", "77"],
+            timeout: .seconds(120))
         guard generated.succeeded else { throw TestEnvironmentError("sti generate: \(generated.stderrText)") }
         var halves: [[String: [String]]] = [[:], [:]]
         for topic in CrashTrial.topics {
-            let lines = try String(contentsOfFile: "\(feed)/\(topic).keyed", encoding: .utf8).split(separator: "\n").map(String.init)
+            let lines = try String(contentsOfFile: "\(feed)/\(topic).keyed", encoding: .utf8).split(separator: "\n")
+                .map(String.init)
             halves[0][topic] = Array(lines[..<(lines.count / 2)])
             halves[1][topic] = Array(lines[(lines.count / 2)...])
         }
@@ -106,13 +120,18 @@ struct CrashStepTrial {
         try copySeries("base", to: "probe")
         let now = Date()
         for second in -2...600 {
-            try FileManager.default.createDirectory(atPath: "\(trial.out("probe"))/runs/\(UTCTime.runIdBase(now.addingTimeInterval(TimeInterval(second))))",
-                                                    withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: "\(trial.out("probe"))/runs/\(UTCTime.runIdBase(now.addingTimeInterval(TimeInterval(second))))",
+                withIntermediateDirectories: true)
         }
         let log = scratch.file("probe.strace")
-        let traced = try ChildProcess.run("strace", ["-f", "-qq", "-o", log, "-e", "trace=" + CrashStrace.syscalls.joined(separator: ",")]
-                                          + [sti] + trial.aggregateArguments("probe"), environment: environment, timeout: .seconds(300))
-        guard traced.succeeded else { throw TestEnvironmentError("traced run failed: \(traced.stderrText.suffix(1000))") }
+        let traced = try ChildProcess.run(
+            "strace",
+            ["-f", "-qq", "-o", log, "-e", "trace=" + CrashStrace.syscalls.joined(separator: ",")]
+                + [sti] + trial.aggregateArguments("probe"), environment: environment, timeout: .seconds(300))
+        guard traced.succeeded else {
+            throw TestEnvironmentError("traced run failed: \(traced.stderrText.suffix(1000))")
+        }
         let counts = try Self.mainThreadCounts(log: log)
 
         var points: [CrashPoint] = []
@@ -120,14 +139,20 @@ struct CrashStepTrial {
             let n = counts[syscall, default: 0]
             guard n > 0 else { continue }
             // Batch commits: a spread of them (their number varies with how polls fill batches).
-            let invocations = syscall == "fdatasync" ? Array(Set([1, 2, 3, n / 2, max(1, n - 2), n - 1, n])).filter { $0 >= 1 }.sorted() : Array(1...n)
+            let invocations =
+                syscall == "fdatasync"
+                ? Array(Set([1, 2, 3, n / 2, max(1, n - 2), n - 1, n])).filter { $0 >= 1 }.sorted() : Array(1...n)
             points += invocations.map { CrashPoint(syscall: syscall, invocation: $0) }
         }
 
         let reference = try trial.chain(out: trial.out("reference"))
         let referenceTables = try tables("reference")
         var ends: [String: Int64] = [:]
-        for m in reference.manifests { for r in m.offsets { ends["\(r.topic)[\(r.partition)]"] = max(ends["\(r.topic)[\(r.partition)]"] ?? 0, r.endOffset) } }
+        for m in reference.manifests {
+            for r in m.offsets {
+                ends["\(r.topic)[\(r.partition)]"] = max(ends["\(r.topic)[\(r.partition)]"] ?? 0, r.endOffset)
+            }
+        }
         let referenceProblems = reference.coverageProblems(against: ends)
         guard referenceProblems.isEmpty, ends.values.reduce(0, +) == Int64(Self.messages) else {
             throw TestEnvironmentError("the reference chain is not a clean cover of the feed: \(referenceProblems)")
@@ -138,25 +163,34 @@ struct CrashStepTrial {
             let series = "crash-\(index)"
             try copySeries("base", to: series)
             let crashed = try ChildProcess.run(
-                "strace", ["-f", "-qq", "-o", "/dev/null", "-e", "trace=\(point.syscall)",
-                           "-e", "inject=\(point.syscall):error=EIO:signal=KILL:when=\(point.invocation)"]
+                "strace",
+                [
+                    "-f", "-qq", "-o", "/dev/null", "-e", "trace=\(point.syscall)",
+                    "-e", "inject=\(point.syscall):error=EIO:signal=KILL:when=\(point.invocation)",
+                ]
                     + [sti] + trial.aggregateArguments(series), environment: environment, timeout: .seconds(300))
-            var result = CrashPointResult(point: point, killed: crashed.status == -SIGKILL, status: crashed.status,
-                                          leftBehind: leftBehind(series), problems: [])
+            var result = CrashPointResult(
+                point: point, killed: crashed.status == -SIGKILL, status: crashed.status,
+                leftBehind: leftBehind(series), problems: [])
             if let problem = CrashTrial.latestProblem(out: trial.out(series)) { result.problems.append(problem) }
 
-            let recovery = try ChildProcess.run(sti, trial.aggregateArguments(series), environment: environment, timeout: .seconds(300))
+            let recovery = try ChildProcess.run(
+                sti, trial.aggregateArguments(series), environment: environment, timeout: .seconds(300))
             if !recovery.succeeded {
-                result.problems.append("the run after the crash failed (\(recovery.status)): \(recovery.stderrText.suffix(500))")
+                result.problems.append(
+                    "the run after the crash failed (\(recovery.status)): \(recovery.stderrText.suffix(500))")
                 results.append(result)
                 continue
             }
             if try tables(series) != referenceTables { result.problems.append("tables differ from the reference") }
             let chain = try trial.chain(out: trial.out(series))
             result.problems += chain.coverageProblems(against: ends)
-            if chain.counts != reference.counts { result.problems.append("summed counts \(chain.counts) != reference \(reference.counts)") }
+            if chain.counts != reference.counts {
+                result.problems.append("summed counts \(chain.counts) != reference \(reference.counts)")
+            }
             if chain.rejectionRows.sorted() != reference.rejectionRows.sorted() {
-                result.problems.append("rejections.csv rows differ (\(chain.rejectionRows.count) vs \(reference.rejectionRows.count))")
+                result.problems.append(
+                    "rejections.csv rows differ (\(chain.rejectionRows.count) vs \(reference.rejectionRows.count))")
             }
             results.append(result)
         }
@@ -170,14 +204,18 @@ struct CrashStepTrial {
     }
 
     func cleanRun(_ series: String) throws {
-        let result = try ChildProcess.run(trial.sti, trial.aggregateArguments(series), environment: trial.environment, timeout: .seconds(300))
-        guard result.succeeded else { throw TestEnvironmentError("clean run of \(series) failed: \(result.stderrText.suffix(1000))") }
+        let result = try ChildProcess.run(
+            trial.sti, trial.aggregateArguments(series), environment: trial.environment, timeout: .seconds(300))
+        guard result.succeeded else {
+            throw TestEnvironmentError("clean run of \(series) failed: \(result.stderrText.suffix(1000))")
+        }
     }
 
     /// A series folder (state file, snapshots, `latest` link) copied as it is: the same state a
     /// run of the same messages would have left.
     func copySeries(_ from: String, to: String) throws {
-        let source = trial.scratch.file(from), target = trial.scratch.file(to)
+        let source = trial.scratch.file(from)
+        let target = trial.scratch.file(to)
         try? FileManager.default.removeItem(atPath: target)
         let copied = try ChildProcess.run("cp", ["-a", source, target], timeout: .seconds(60))
         guard copied.succeeded else { throw TestEnvironmentError("cp -a \(source) \(target): \(copied.stderrText)") }
@@ -209,7 +247,9 @@ struct CrashStepTrial {
     /// The counts of a log's text. A `mkdir` of `runs/<id>` followed by one of the next id of the
     /// same second (`<id>-2`, …) is the run-id loop meeting a folder that exists: it depends
     /// on the clock, not on the run, and is left out unless `countingRunIdRetries`.
-    static func mainThreadCounts(logText: String, source: String = "the log", countingRunIdRetries: Bool = false) throws -> [String: Int] {
+    static func mainThreadCounts(logText: String, source: String = "the log", countingRunIdRetries: Bool = false) throws
+        -> [String: Int]
+    {
         var byThread: [Int: [(name: String, call: String)]] = [:]
         for line in logText.split(separator: "\n") {
             let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
@@ -224,7 +264,9 @@ struct CrashStepTrial {
         var counts: [String: Int] = [:]
         for (k, call) in calls.enumerated() {
             if !countingRunIdRetries, call.name == "mkdir",
-               let next = calls[(k + 1)...].first(where: { $0.name == "mkdir" }), isRunIdRetry(call.call, then: next.call) {
+                let next = calls[(k + 1)...].first(where: { $0.name == "mkdir" }),
+                isRunIdRetry(call.call, then: next.call)
+            {
                 continue
             }
             counts[call.name, default: 0] += 1
@@ -236,7 +278,9 @@ struct CrashStepTrial {
     /// of `SnapshotWriter.allocateRunId` going from A to the next suffix (`X` → `X-2` → `X-3`).
     static func isRunIdRetry(_ call: String, then next: String) -> Bool {
         func runId(_ call: String) -> (base: String, n: Int)? {
-            guard let open = call.range(of: "(\""), let close = call.range(of: "\",", range: open.upperBound..<call.endIndex) else { return nil }
+            guard let open = call.range(of: "(\""),
+                let close = call.range(of: "\",", range: open.upperBound..<call.endIndex)
+            else { return nil }
             let path = call[open.upperBound..<close.lowerBound]
             guard let slash = path.range(of: "/runs/", options: .backwards) else { return nil }
             let id = String(path[slash.upperBound...])
@@ -259,7 +303,9 @@ struct CrashStepTrial {
             #"4100 mkdir("/tmp/x/probe/out", 0777) = -1 EEXIST (File exists)"#,
             #"4101 fsync(7)                         = 0"#,
         ]
-        if collision { lines.append(#"4100 mkdir("/tmp/x/probe/out/runs/20261201T185104Z", 0755) = -1 EEXIST (File exists)"#) }
+        if collision {
+            lines.append(#"4100 mkdir("/tmp/x/probe/out/runs/20261201T185104Z", 0755) = -1 EEXIST (File exists)"#)
+        }
         lines += [
             #"4100 mkdir("/tmp/x/probe/out/runs/20261201T185104Z\#(collision ? "-2" : "")", 0755) = 0"#,
             #"4100 fsync(9)                         = 0"#,
@@ -277,9 +323,17 @@ struct CrashStepTrial {
         #expect(clean == ["mkdir": 3, "fsync": 1, "fdatasync": 1, "symlink": 1, "rename": 1])
         #expect(try CrashStepTrial.mainThreadCounts(logText: Self.log(collision: true)) == clean)
         // The old counting: one mkdir more than a crash run makes.
-        #expect(try CrashStepTrial.mainThreadCounts(logText: Self.log(collision: true), countingRunIdRetries: true)["mkdir"] == 4)
-        #expect(CrashStepTrial.isRunIdRetry(#"mkdir("/o/runs/20261201T185104Z-9", 0755)"#, then: #"mkdir("/o/runs/20261201T185104Z-10", 0755)"#))
-        #expect(!CrashStepTrial.isRunIdRetry(#"mkdir("/o/runs/20261201T185104Z", 0755)"#, then: #"mkdir("/o/runs/20261201T185104Z", 0755)"#))
-        #expect(!CrashStepTrial.isRunIdRetry(#"mkdir("/o/runs/20261201T185104Z", 0755)"#, then: #"mkdir("/o/runs/20261201T185105Z", 0755)"#))
+        #expect(
+            try CrashStepTrial.mainThreadCounts(logText: Self.log(collision: true), countingRunIdRetries: true)["mkdir"]
+                == 4)
+        #expect(
+            CrashStepTrial.isRunIdRetry(
+                #"mkdir("/o/runs/20261201T185104Z-9", 0755)"#, then: #"mkdir("/o/runs/20261201T185104Z-10", 0755)"#))
+        #expect(
+            !CrashStepTrial.isRunIdRetry(
+                #"mkdir("/o/runs/20261201T185104Z", 0755)"#, then: #"mkdir("/o/runs/20261201T185104Z", 0755)"#))
+        #expect(
+            !CrashStepTrial.isRunIdRetry(
+                #"mkdir("/o/runs/20261201T185104Z", 0755)"#, then: #"mkdir("/o/runs/20261201T185105Z", 0755)"#))
     }
 }

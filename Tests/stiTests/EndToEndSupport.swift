@@ -6,9 +6,8 @@
 // product's code.
 import Foundation
 import Kafka
-import Kafka
-import Testing
 import STITestSupport
+import Testing
 
 /// Parent of every end-to-end suite: they run one at a time, because each starts a broker and
 /// several child processes on a 2-core machine, and a crowded machine would turn the tools'
@@ -28,7 +27,10 @@ struct Outgoing: Sendable {
     var partitioner: String? = "murmur2_random"
 
     init(topic: String, key: String?, value: [UInt8], headers: [(String, String)] = []) {
-        self.topic = topic; self.key = key; self.value = value; self.headers = headers
+        self.topic = topic
+        self.key = key
+        self.value = value
+        self.headers = headers
     }
 
     init(topic: String, key: String?, json: String, headers: [(String, String)] = []) {
@@ -105,13 +107,17 @@ final class Bench: @unchecked Sendable {
     /// Runs the built `sti` with the Tansu client environment; never hangs past `timeout`.
     func sti(_ arguments: [String], timeout: Duration = .seconds(180)) async throws -> ProcessResult {
         let (path, environment) = (stiPath, self.environment)
-        return try await onDedicatedThread { try ChildProcess.run(path, arguments, environment: environment, timeout: timeout) }
+        return try await onDedicatedThread {
+            try ChildProcess.run(path, arguments, environment: environment, timeout: timeout)
+        }
     }
 
     /// `sti topics create` for the protocol's four topics.
     func createTopics(prefix: String = "sti", partitions: Int = 3) async throws {
-        let result = try await sti(["topics", "create", "--brokers", brokers, "--topic-prefix", prefix,
-                                    "--partitions", String(partitions), "--timeout", "30"])
+        let result = try await sti([
+            "topics", "create", "--brokers", brokers, "--topic-prefix", prefix,
+            "--partitions", String(partitions), "--timeout", "30",
+        ])
         guard result.succeeded else {
             throw TestEnvironmentError("sti topics create failed (\(result.status)): \(result.stderrText)")
         }
@@ -141,7 +147,8 @@ final class Bench: @unchecked Sendable {
             try ChildProcess.run("kcat", kcatArguments, environment: environment, timeout: .seconds(60))
         }
         guard result.succeeded, !result.stderrText.contains("ERROR"), !result.stderrText.contains("Failed") else {
-            throw TestEnvironmentError("kcat produce to \(message.topic) failed (\(result.status)): \(result.stderrText.suffix(2000))")
+            throw TestEnvironmentError(
+                "kcat produce to \(message.topic) failed (\(result.status)): \(result.stderrText.suffix(2000))")
         }
     }
 
@@ -163,7 +170,9 @@ final class Bench: @unchecked Sendable {
         return try messages.map { message in
             let matches = (byTopic[message.topic] ?? []).filter { $0.value == message.value }
             guard matches.count == 1, let record = matches.first else {
-                throw TestEnvironmentError("expected exactly one message with this value on \(message.topic), found \(matches.count): \(String(decoding: message.value.prefix(200), as: UTF8.self))")
+                throw TestEnvironmentError(
+                    "expected exactly one message with this value on \(message.topic), found \(matches.count): \(String(decoding: message.value.prefix(200), as: UTF8.self))"
+                )
             }
             return Placement(topic: message.topic, partition: record.partition, offset: record.offset)
         }
@@ -173,7 +182,8 @@ final class Bench: @unchecked Sendable {
     @discardableResult
     func write(_ name: String, _ bytes: [UInt8], mode: Int = 0o644) throws -> String {
         let path = scratch.file(name)
-        guard FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: mode]) else {
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: mode])
+        else {
             throw TestEnvironmentError("cannot write \(path)")
         }
         return path
@@ -210,7 +220,9 @@ struct Snapshot {
 
     func manifest() throws -> [String: Any] {
         let object = try JSONSerialization.jsonObject(with: Data(bytes("manifest.json")))
-        guard let manifest = object as? [String: Any] else { throw TestEnvironmentError("manifest.json is not an object") }
+        guard let manifest = object as? [String: Any] else {
+            throw TestEnvironmentError("manifest.json is not an object")
+        }
         return manifest
     }
 }
@@ -262,11 +274,11 @@ struct NoticeSummary: Hashable, CustomStringConvertible {
     init(_ record: KcatRecord) throws {
         let notice = try jsonObject(record.value ?? [])
         guard notice["schema"] as? String == "sti.rejection/1",
-              let source = notice["source"] as? [String: Any],
-              let topic = source["topic"] as? String, let partition = source["partition"] as? Int,
-              let offset = source["offset"] as? Int, let errors = notice["errors"] as? [[String: Any]],
-              let payloadText = notice["payload_base64"] as? String, let payload = Data(base64Encoded: payloadText),
-              let rejectedAt = notice["rejected_at"] as? String, rejectedAt.hasSuffix("Z") || rejectedAt.contains("+")
+            let source = notice["source"] as? [String: Any],
+            let topic = source["topic"] as? String, let partition = source["partition"] as? Int,
+            let offset = source["offset"] as? Int, let errors = notice["errors"] as? [[String: Any]],
+            let payloadText = notice["payload_base64"] as? String, let payload = Data(base64Encoded: payloadText),
+            let rejectedAt = notice["rejected_at"] as? String, rejectedAt.hasSuffix("Z") || rejectedAt.contains("+")
         else { throw TestEnvironmentError("malformed rejection notice: \(record.valueText ?? "nil")") }
         self.source = Placement(topic: topic, partition: Int32(partition), offset: Int64(offset))
         self.key = record.keyText

@@ -2,9 +2,9 @@
 // on a real broker (Tansu), and refused by `sti aggregate` with that code: listed in
 // `rejections.csv` and announced by a notice on `sti.rejected`.
 import Foundation
-import Testing
 import STIProtocol
 import STITestSupport
+import Testing
 
 extension EndToEnd {
     @Suite(.serialized, .timeLimit(.minutes(5)))
@@ -51,7 +51,8 @@ extension EndToEnd {
             // revisions the revision cases are judged against.
             var exactlyMax = feed.rd(a, 2024, "other", "1")
             exactlyMax.removeLast()  // the closing brace; whitespace pads the object to the limit
-            exactlyMax += String(repeating: " ", count: MessageValidator.maxValueBytes - exactlyMax.utf8.count - 1) + "}"
+            exactlyMax +=
+                String(repeating: " ", count: MessageValidator.maxValueBytes - exactlyMax.utf8.count - 1) + "}"
             #expect(exactlyMax.utf8.count == 65_536)
             var oneOver = feed.rd(a, 2024, "enterprise_other", "1")
             oneOver.removeLast()
@@ -70,68 +71,139 @@ extension EndToEnd {
             #expect(String(validating: badBytes, as: UTF8.self) == nil)
 
             let cases: [Case] = [
-                Case(name: "invalid UTF-8", message: Outgoing(topic: rd, key: a, value: badBytes,
-                                                               headers: try feed.signature(badBytes, keyId: SmallRegistry.keyId(for: a))),
-                     codes: ["E_ENCODING"], county: nil),
+                Case(
+                    name: "invalid UTF-8",
+                    message: Outgoing(
+                        topic: rd, key: a, value: badBytes,
+                        headers: try feed.signature(badBytes, keyId: SmallRegistry.keyId(for: a))),
+                    codes: ["E_ENCODING"], county: nil),
                 Case(name: "65,537 bytes", message: try feed.signed(rd, a, oneOver), codes: ["E_SIZE"], county: nil),
-                Case(name: "duplicate key", message: try feed.signed(rd, a,
+                Case(
+                    name: "duplicate key",
+                    message: try feed.signed(
+                        rd, a,
                         "{\"schema\":\"sti.rd/1\",\"county\":\"\(a)\",\"county\":\"\(a)\",\"year\":2024,\"performer\":\"other\","
-                        + "\"expenditure_10k_cny\":1,\"revision\":1,\"submitted_at\":\"\(stamp())\"}"),
-                     codes: ["E_JSON"], county: nil),
-                Case(name: "not an object", message: try feed.signed(rd, a, "[\"\(stamp())\"]"), codes: ["E_JSON"], county: nil),
-                Case(name: "a contract on sti.rd", message: try feed.signed(rd, a, feed.contract(a, "X-1", on: "2024-01-02", "service", "other",
-                                                                                                 value: "1", transaction: "1", buyer: "CN")),
-                     codes: ["E_SCHEMA"], county: a),
-                Case(name: "no performer", message: try feed.signed(rd, a,
-                        "{\"schema\":\"sti.rd/1\",\"county\":\"\(a)\",\"year\":2024,\"expenditure_10k_cny\":1,\"revision\":1,\"submitted_at\":\"\(stamp())\"}"),
-                     codes: ["E_FIELD_MISSING"], county: a),
-                Case(name: "misspelt field", message: try feed.signed(rd, a,
-                        feed.rd(a, 2024, "other", "1").replacingOccurrences(of: "\"revision\":1", with: "\"revision\":1,\"remark\":\"typo\"")),
-                     codes: ["E_FIELD_UNKNOWN"], county: a),
-                Case(name: "year as a string", message: try feed.signed(rd, a,
-                        feed.rd(a, 2024, "other", "1").replacingOccurrences(of: "\"year\":2024", with: "\"year\":\"2024\"")),
-                     codes: ["E_TYPE"], county: a),
-                Case(name: "county not in the registry (correctly signed)", message: try feed.signed(rd, "530199", feed.rd("530199", 2024, "other", "1")),
-                     codes: ["E_COUNTY"], county: "530199"),
-                Case(name: "no message key", message: rekeyed(try feed.signed(rd, a, feed.rd(a, 2024, "other", "2")), nil),
-                     codes: ["E_KEY_MISMATCH"], county: a),
-                Case(name: "key of another county", message: rekeyed(try feed.signed(rd, a, feed.rd(a, 2024, "other", "3")), b),
-                     codes: ["E_KEY_MISMATCH"], county: a),
+                            + "\"expenditure_10k_cny\":1,\"revision\":1,\"submitted_at\":\"\(stamp())\"}"),
+                    codes: ["E_JSON"], county: nil),
+                Case(
+                    name: "not an object", message: try feed.signed(rd, a, "[\"\(stamp())\"]"), codes: ["E_JSON"],
+                    county: nil),
+                Case(
+                    name: "a contract on sti.rd",
+                    message: try feed.signed(
+                        rd, a,
+                        feed.contract(
+                            a, "X-1", on: "2024-01-02", "service", "other",
+                            value: "1", transaction: "1", buyer: "CN")),
+                    codes: ["E_SCHEMA"], county: a),
+                Case(
+                    name: "no performer",
+                    message: try feed.signed(
+                        rd, a,
+                        "{\"schema\":\"sti.rd/1\",\"county\":\"\(a)\",\"year\":2024,\"expenditure_10k_cny\":1,\"revision\":1,\"submitted_at\":\"\(stamp())\"}"
+                    ),
+                    codes: ["E_FIELD_MISSING"], county: a),
+                Case(
+                    name: "misspelt field",
+                    message: try feed.signed(
+                        rd, a,
+                        feed.rd(a, 2024, "other", "1").replacingOccurrences(
+                            of: "\"revision\":1", with: "\"revision\":1,\"remark\":\"typo\"")),
+                    codes: ["E_FIELD_UNKNOWN"], county: a),
+                Case(
+                    name: "year as a string",
+                    message: try feed.signed(
+                        rd, a,
+                        feed.rd(a, 2024, "other", "1").replacingOccurrences(
+                            of: "\"year\":2024", with: "\"year\":\"2024\"")),
+                    codes: ["E_TYPE"], county: a),
+                Case(
+                    name: "county not in the registry (correctly signed)",
+                    message: try feed.signed(rd, "530199", feed.rd("530199", 2024, "other", "1")),
+                    codes: ["E_COUNTY"], county: "530199"),
+                Case(
+                    name: "no message key",
+                    message: rekeyed(try feed.signed(rd, a, feed.rd(a, 2024, "other", "2")), nil),
+                    codes: ["E_KEY_MISMATCH"], county: a),
+                Case(
+                    name: "key of another county",
+                    message: rekeyed(try feed.signed(rd, a, feed.rd(a, 2024, "other", "3")), b),
+                    codes: ["E_KEY_MISMATCH"], county: a),
                 // kcat's default partitioner (CRC32) puts 530102 on partition 0 of 2; murmur2 on 1.
-                Case(name: "kcat's default partitioner", message: crc32Placed(try feed.signed(rd, a, feed.rd(a, 2024, "other", "4"))),
-                     codes: ["E_PARTITION"], county: a),
-                Case(name: "year 1999", message: try feed.signed(rd, a, feed.rd(a, 1999, "other", "1")), codes: ["E_PERIOD"], county: a),
-                Case(name: "30 February", message: try feed.signed(contracts, a, feed.contract(a, "X-2", on: "2024-02-30", "service", "other",
-                                                                                            value: "1", transaction: "1", buyer: "CN")),
-                     codes: ["E_PERIOD"], county: a),
-                Case(name: "negative expenditure", message: try feed.signed(rd, a, feed.rd(a, 2024, "other", "-5")), codes: ["E_RANGE"], county: a),
-                Case(name: "five fractional digits", message: try feed.signed(rd, a, feed.rd(a, 2024, "other", "1.23456")),
-                     codes: ["E_PRECISION"], county: a),
-                Case(name: "exponent form", message: try feed.signed(rd, a, feed.rd(a, 2024, "other", "1e3")), codes: ["E_PRECISION"], county: a),
-                Case(name: "unknown performer", message: try feed.signed(rd, a, feed.rd(a, 2024, "government", "1")), codes: ["E_ENUM"], county: a),
-                Case(name: "transactions above the contract value", message: try feed.signed(contracts, a,
-                        feed.contract(a, "X-3", on: "2024-01-02", "service", "other", value: "50", transaction: "100", buyer: "TH")),
-                     codes: ["E_INCONSISTENT"], county: a),
-                Case(name: "high-tech output above industrial output", message: try feed.signed(profiles, a,
-                        feed.profile(a, 2024, [("industrial_output_100m_cny", "10"), ("high_tech_industrial_output_100m_cny", "10.0001")])),
-                     codes: ["E_INCONSISTENT"], county: a),
-                Case(name: "unsigned", message: feed.unsigned(rd, a, feed.rd(a, 2024, "enterprise_above_scale", "1")), codes: ["E_AUTH"], county: a),
-                Case(name: "revision 1 after revision 2", message: try feed.signed(rd, a, feed.rd(a, 2024, "medical", "20")),
-                     codes: ["E_STALE_REVISION"], county: a),
-                Case(name: "revision 1 again with another value", message: try feed.signed(rd, a, feed.rd(a, 2024, "research_institute", "11")),
-                     codes: ["E_REVISION_CONFLICT"], county: a),
+                Case(
+                    name: "kcat's default partitioner",
+                    message: crc32Placed(try feed.signed(rd, a, feed.rd(a, 2024, "other", "4"))),
+                    codes: ["E_PARTITION"], county: a),
+                Case(
+                    name: "year 1999", message: try feed.signed(rd, a, feed.rd(a, 1999, "other", "1")),
+                    codes: ["E_PERIOD"], county: a),
+                Case(
+                    name: "30 February",
+                    message: try feed.signed(
+                        contracts, a,
+                        feed.contract(
+                            a, "X-2", on: "2024-02-30", "service", "other",
+                            value: "1", transaction: "1", buyer: "CN")),
+                    codes: ["E_PERIOD"], county: a),
+                Case(
+                    name: "negative expenditure", message: try feed.signed(rd, a, feed.rd(a, 2024, "other", "-5")),
+                    codes: ["E_RANGE"], county: a),
+                Case(
+                    name: "five fractional digits",
+                    message: try feed.signed(rd, a, feed.rd(a, 2024, "other", "1.23456")),
+                    codes: ["E_PRECISION"], county: a),
+                Case(
+                    name: "exponent form", message: try feed.signed(rd, a, feed.rd(a, 2024, "other", "1e3")),
+                    codes: ["E_PRECISION"], county: a),
+                Case(
+                    name: "unknown performer", message: try feed.signed(rd, a, feed.rd(a, 2024, "government", "1")),
+                    codes: ["E_ENUM"], county: a),
+                Case(
+                    name: "transactions above the contract value",
+                    message: try feed.signed(
+                        contracts, a,
+                        feed.contract(
+                            a, "X-3", on: "2024-01-02", "service", "other", value: "50", transaction: "100", buyer: "TH"
+                        )),
+                    codes: ["E_INCONSISTENT"], county: a),
+                Case(
+                    name: "high-tech output above industrial output",
+                    message: try feed.signed(
+                        profiles, a,
+                        feed.profile(
+                            a, 2024,
+                            [("industrial_output_100m_cny", "10"), ("high_tech_industrial_output_100m_cny", "10.0001")])
+                    ),
+                    codes: ["E_INCONSISTENT"], county: a),
+                Case(
+                    name: "unsigned", message: feed.unsigned(rd, a, feed.rd(a, 2024, "enterprise_above_scale", "1")),
+                    codes: ["E_AUTH"], county: a),
+                Case(
+                    name: "revision 1 after revision 2",
+                    message: try feed.signed(rd, a, feed.rd(a, 2024, "medical", "20")),
+                    codes: ["E_STALE_REVISION"], county: a),
+                Case(
+                    name: "revision 1 again with another value",
+                    message: try feed.signed(rd, a, feed.rd(a, 2024, "research_institute", "11")),
+                    codes: ["E_REVISION_CONFLICT"], county: a),
                 // Several rules broken at once: every one is reported, authentication included.
-                Case(name: "many errors", message: feed.unsigned(rd, a,
-                        feed.rd(a, 1999, "government", "1.23456").replacingOccurrences(of: "\"revision\":1", with: "\"revision\":1,\"remark\":1")),
-                     codes: ["E_FIELD_UNKNOWN", "E_PERIOD", "E_PRECISION", "E_ENUM", "E_AUTH"], county: a),
+                Case(
+                    name: "many errors",
+                    message: feed.unsigned(
+                        rd, a,
+                        feed.rd(a, 1999, "government", "1.23456").replacingOccurrences(
+                            of: "\"revision\":1", with: "\"revision\":1,\"remark\":1")),
+                    codes: ["E_FIELD_UNKNOWN", "E_PERIOD", "E_PRECISION", "E_ENUM", "E_AUTH"], county: a),
             ]
             #expect(Set(cases.flatMap(\.codes)) == Set(ErrorCode.allCases.map(\.rawValue)), "every code has a case")
 
             let messages = accepted + cases.map(\.message)
             try await bench.produce(messages)
             let out = bench.scratch.file("out")
-            let result = try await bench.sti(["aggregate", "--brokers", bench.brokers, "--out", out, "--state", bench.scratch.file("state.db"),
-                                        "--keys", keys, "--registry", registry, "--timeout", "30"])
+            let result = try await bench.sti([
+                "aggregate", "--brokers", bench.brokers, "--out", out, "--state", bench.scratch.file("state.db"),
+                "--keys", keys, "--registry", registry, "--timeout", "30",
+            ])
             #expect(result.succeeded, "sti aggregate failed (\(result.status)): \(result.stderrText)")
             let placements = try await bench.placements(of: messages)
             let casePlacements = Array(placements.dropFirst(accepted.count))
@@ -139,15 +211,19 @@ extension EndToEnd {
             let snapshot = try Snapshot.latest(out: out)
             var byCode: [String: Int] = [:]
             for c in cases { for code in c.codes { byCode["rejected.\(code)", default: 0] += 1 } }
-            #expect(manifestCounts(try snapshot.manifest())
-                    == ["read": messages.count, "accepted": accepted.count, "duplicates": 0, "rejected": cases.count].merging(byCode) { $1 })
+            #expect(
+                manifestCounts(try snapshot.manifest())
+                    == ["read": messages.count, "accepted": accepted.count, "duplicates": 0, "rejected": cases.count]
+                    .merging(byCode) { $1 })
 
             let rows = Array(try snapshot.rows("rejections.csv").dropFirst())
             let notices = try await bench.consume("sti.rejected").map(NoticeSummary.init)
             #expect(rows.count == cases.count)
             #expect(notices.count == cases.count)
             for (c, place) in zip(cases, casePlacements) {
-                let row = rows.filter { $0[0] == place.topic && $0[1] == String(place.partition) && $0[2] == String(place.offset) }
+                let row = rows.filter {
+                    $0[0] == place.topic && $0[1] == String(place.partition) && $0[2] == String(place.offset)
+                }
                 #expect(row.count == 1, "\(c.name): no single rejections.csv row for \(place)")
                 if let row = row.first {
                     #expect(row[3] == (c.county ?? ""), "\(c.name): county")
@@ -170,7 +246,9 @@ extension EndToEnd {
             }
             // The accepted 65,536-byte record counts: Wuhua's `other` is 1 万元 = 0.0001 亿元,
             // with medical 20 and research_institute 10: 31 万元 → 0.0031.
-            let wuhua = try snapshot.rows("indicators.csv").first { $0[0] == "2024" && $0[1] == a && $0[4] == "rd_expenditure" }
+            let wuhua = try snapshot.rows("indicators.csv").first {
+                $0[0] == "2024" && $0[1] == a && $0[4] == "rd_expenditure"
+            }
             #expect(wuhua?[5] == "0.0031")
         }
     }

@@ -4,8 +4,8 @@
 // new), and SIGTERM ending the process cleanly within a bounded time.
 import Foundation
 import Kafka
-import Testing
 import STITestSupport
+import Testing
 
 extension EndToEnd {
     @Suite(.serialized, .timeLimit(.minutes(5)))
@@ -20,7 +20,8 @@ extension EndToEnd {
         /// The metrics endpoint's body, or nil while nothing answers.
         static func metrics(port: Int) -> [String]? {
             guard let response = try? FreePort.httpGet(port: port, path: "/metrics"),
-                  response.hasPrefix("HTTP/1.1 200"), let split = response.range(of: "\r\n\r\n") else { return nil }
+                response.hasPrefix("HTTP/1.1 200"), let split = response.range(of: "\r\n\r\n")
+            else { return nil }
             return response[split.upperBound...].split(separator: "\n").map(String.init)
         }
 
@@ -38,27 +39,38 @@ extension EndToEnd {
         func followServesMetricsAndStopsOnSIGTERM() async throws {
             try await Bench.with { bench in
                 try await bench.createTopics(partitions: 3)
-                let first = "county-profiles-2024.csv", second = "county-profiles-2025.csv"
+                let first = "county-profiles-2024.csv"
+                let second = "county-profiles-2025.csv"
                 let submitted = try await bench.sti(["submit", "--brokers", bench.brokers, Self.samples + "/" + first])
                 #expect(submitted.succeeded, "sti submit failed: \(submitted.stderrText)")
 
                 let port = try FreePort.allocate()
                 let out = bench.scratch.file("out")
-                let process = try ChildProcess.start(bench.stiPath, [
-                    "aggregate", "--follow", "--interval", "1", "--brokers", bench.brokers, "--out", out,
-                    "--state", bench.scratch.file("state.db"), "--metrics-port", "127.0.0.1:\(port)", "--timeout", "20",
-                ], environment: bench.environment)
+                let process = try ChildProcess.start(
+                    bench.stiPath,
+                    [
+                        "aggregate", "--follow", "--interval", "1", "--brokers", bench.brokers, "--out", out,
+                        "--state", bench.scratch.file("state.db"), "--metrics-port", "127.0.0.1:\(port)", "--timeout",
+                        "20",
+                    ], environment: bench.environment)
                 defer {
-                    if process.isRunning { process.kill(SIGKILL); _ = process.wait(timeout: .seconds(10)) }
+                    if process.isRunning {
+                        process.kill(SIGKILL)
+                        _ = process.wait(timeout: .seconds(10))
+                    }
                 }
 
                 // The first run: a snapshot of the first file, then runs with nothing new; the
                 // metrics keep the current records and show every partition's lag as 0.
                 let firstSeen = try await Self.waitFor(.seconds(60)) {
-                    guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: out + "/latest") else { return false }
+                    guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: out + "/latest") else {
+                        return false
+                    }
                     return !link.isEmpty
                 }
-                try #require(firstSeen, "no snapshot within 60 s: \(String(decoding: process.stderrSoFar.suffix(2000), as: UTF8.self))")
+                try #require(
+                    firstSeen,
+                    "no snapshot within 60 s: \(String(decoding: process.stderrSoFar.suffix(2000), as: UTF8.self))")
                 let firstSnapshot = try Snapshot.latest(out: out)
                 #expect(manifestCounts(try firstSnapshot.manifest())["read"] == (try Self.rowCount(first)))
                 var lines: [String] = []
@@ -80,14 +92,17 @@ extension EndToEnd {
                 }
                 try #require(secondSeen, "no second snapshot within 60 s")
                 #expect(manifestCounts(try Snapshot.latest(out: out).manifest())["read"] == (try Self.rowCount(second)))
-                #expect(runFolders(out: out).count == 2, "runs with nothing new write no snapshot: \(runFolders(out: out))")
+                #expect(
+                    runFolders(out: out).count == 2, "runs with nothing new write no snapshot: \(runFolders(out: out))")
 
                 // SIGTERM: the service group shuts down gracefully, exit status 0, quickly.
                 process.kill(SIGTERM)
                 let stopped = ContinuousClock.now
                 let result = try await onDedicatedThread { process.wait(timeout: .seconds(30)) }
                 let took = ContinuousClock.now - stopped
-                #expect(!result.timedOut && result.status == 0, "status \(result.status): \(result.stderrText.suffix(2000))")
+                #expect(
+                    !result.timedOut && result.status == 0, "status \(result.status): \(result.stderrText.suffix(2000))"
+                )
                 #expect(took < .seconds(15), "SIGTERM took \(took)")
                 #expect(result.stderrText.contains("follow mode stopped"), "\(result.stderrText.suffix(2000))")
                 #expect(!FreePort.isListening(port), "the metrics port is closed after the stop")

@@ -5,13 +5,14 @@
 // listed as explained; `--rebuild` writes the same warnings.csv, indicators.csv and
 // completeness.csv byte for byte.
 import Foundation
-import Testing
 import STITestSupport
+import Testing
 
 extension EndToEnd {
     @Suite(.serialized, .timeLimit(.minutes(5)))
     struct HeldEndToEnd {
-        @Test("each W_ code from a kcat message through Tansu: held with its notice, then explained, then rebuilt alike")
+        @Test(
+            "each W_ code from a kcat message through Tansu: held with its notice, then explained, then rebuilt alike")
         func heldExplainedRebuilt() async throws {
             try await Bench.with { bench in try await Self.run(bench) }
         }
@@ -30,33 +31,41 @@ extension EndToEnd {
             let a = SmallRegistry.wuhua
             let (rd, contracts, profiles) = ("sti.rd", "sti.tech-contracts", "sti.county-profiles")
             func aggregate(_ extra: [String] = [], out: String = out) async throws -> ProcessResult {
-                let result = try await bench.sti(["aggregate", "--brokers", bench.brokers, "--out", out, "--state", state,
-                                                  "--keys", keys, "--registry", registry, "--timeout", "30"] + extra)
+                let result = try await bench.sti(
+                    [
+                        "aggregate", "--brokers", bench.brokers, "--out", out, "--state", state,
+                        "--keys", keys, "--registry", registry, "--timeout", "30",
+                    ] + extra)
                 #expect(result.succeeded, "sti aggregate failed (\(result.status)): \(result.stderrText)")
                 return result
             }
 
             let rd2025 = feed.rd(a, 2025, "enterprise_above_scale", "300")
-            let contract = feed.contract(a, "530102-2025-001", on: "2025-03-01", "transfer", "new_materials",
-                                         value: "20000", transaction: "1", buyer: "CN")
+            let contract = feed.contract(
+                a, "530102-2025-001", on: "2025-03-01", "transfer", "new_materials",
+                value: "20000", transaction: "1", buyer: "CN")
             let profile2025 = feed.profile(a, 2025, [("gdp_100m_cny", "1400"), ("resident_population_10k", "100")])
             let held: [Outgoing] = [
                 try feed.signed(rd, a, feed.rd(a, 2024, "enterprise_above_scale", "100")),
-                try feed.signed(profiles, a, feed.profile(a, 2024, [("gdp_100m_cny", "1000"), ("resident_population_10k", "100")])),
+                try feed.signed(
+                    profiles, a, feed.profile(a, 2024, [("gdp_100m_cny", "1000"), ("resident_population_10k", "100")])),
                 try feed.signed(rd, a, rd2025),
                 try feed.signed(contracts, a, contract),
                 try feed.signed(profiles, a, profile2025),
             ]
             try await bench.produce(held)
             let run1 = try await aggregate()
-            #expect((run1.stdoutText + run1.stderrText).contains("held 3 (W_YOY_CHANGE=2 W_LARGE_CONTRACT=1 W_LOW_TRANSACTION_SHARE=1)"),
-                    "summary: \(run1.stderrText)")
+            #expect(
+                (run1.stdoutText + run1.stderrText).contains(
+                    "held 3 (W_YOY_CHANGE=2 W_LARGE_CONTRACT=1 W_LOW_TRANSACTION_SHARE=1)"),
+                "summary: \(run1.stderrText)")
             let snapshot1 = try Snapshot.latest(out: out)
             let manifest1 = try snapshot1.manifest()
             #expect(manifestCounts(manifest1) == ["read": 5, "accepted": 2, "duplicates": 0, "rejected": 0])
             let counts1 = try #require(manifest1["counts"] as? [String: Any])
             #expect(counts1["held"] as? Int == 3)
-            #expect(counts1["held_by_code"] as? [String: Int]
+            #expect(
+                counts1["held_by_code"] as? [String: Int]
                     == ["W_YOY_CHANGE": 2, "W_LARGE_CONTRACT": 1, "W_LOW_TRANSACTION_SHARE": 1])
 
             let placements = try await bench.placements(of: held)
@@ -71,19 +80,39 @@ extension EndToEnd {
                 #expect(summary.county == a && summary.key == a)
                 byCodes[summary.source] = summary.codes
             }
-            #expect(byCodes == [rdPlace: ["W_YOY_CHANGE"], contractPlace: ["W_LARGE_CONTRACT", "W_LOW_TRANSACTION_SHARE"],
-                                profilePlace: ["W_YOY_CHANGE"]])
-            #expect(Array(try snapshot1.rows("rejections.csv").dropFirst()).map { [$0[0], $0[4]] }.sorted { $0.lexicographicallyPrecedes($1) }
-                    == [[profiles, "W_YOY_CHANGE"], [rd, "W_YOY_CHANGE"], [contracts, "W_LARGE_CONTRACT;W_LOW_TRANSACTION_SHARE"]])
+            #expect(
+                byCodes == [
+                    rdPlace: ["W_YOY_CHANGE"], contractPlace: ["W_LARGE_CONTRACT", "W_LOW_TRANSACTION_SHARE"],
+                    profilePlace: ["W_YOY_CHANGE"],
+                ])
+            #expect(
+                Array(try snapshot1.rows("rejections.csv").dropFirst()).map { [$0[0], $0[4]] }.sorted {
+                    $0.lexicographicallyPrecedes($1)
+                }
+                    == [
+                        [profiles, "W_YOY_CHANGE"], [rd, "W_YOY_CHANGE"],
+                        [contracts, "W_LARGE_CONTRACT;W_LOW_TRANSACTION_SHARE"],
+                    ])
             func cells(_ p: Placement) -> [String] { [p.topic, String(p.partition), String(p.offset)] }
-            #expect(Array(try snapshot1.rows("warnings.csv").dropFirst()) == [
-                ["2025", a, "rd", "enterprise_above_scale", "W_YOY_CHANGE", "expenditure_10k_cny", "300", "100", "held", ""] + cells(rdPlace),
-                ["2025", a, "tech-contract", "530102-2025-001", "W_LARGE_CONTRACT", "contract_value_10k_cny", "20000", "", "held", ""]
-                    + cells(contractPlace),
-                ["2025", a, "tech-contract", "530102-2025-001", "W_LOW_TRANSACTION_SHARE", "tech_transaction_value_10k_cny", "1", "20000",
-                 "held", ""] + cells(contractPlace),
-                ["2025", a, "county-profile", "", "W_YOY_CHANGE", "gdp_100m_cny", "1400", "1000", "held", ""] + cells(profilePlace),
-            ])
+            #expect(
+                Array(try snapshot1.rows("warnings.csv").dropFirst()) == [
+                    [
+                        "2025", a, "rd", "enterprise_above_scale", "W_YOY_CHANGE", "expenditure_10k_cny", "300", "100",
+                        "held", "",
+                    ] + cells(rdPlace),
+                    [
+                        "2025", a, "tech-contract", "530102-2025-001", "W_LARGE_CONTRACT", "contract_value_10k_cny",
+                        "20000", "", "held", "",
+                    ]
+                        + cells(contractPlace),
+                    [
+                        "2025", a, "tech-contract", "530102-2025-001", "W_LOW_TRANSACTION_SHARE",
+                        "tech_transaction_value_10k_cny", "1", "20000",
+                        "held", "",
+                    ] + cells(contractPlace),
+                    ["2025", a, "county-profile", "", "W_YOY_CHANGE", "gdp_100m_cny", "1400", "1000", "held", ""]
+                        + cells(profilePlace),
+                ])
 
             // The three again with an explanation (Chinese text, as a bureau writes it): accepted.
             let again: [Outgoing] = [
@@ -94,15 +123,26 @@ extension EndToEnd {
             try await bench.produce(again)
             _ = try await aggregate()
             let snapshot2 = try Snapshot.latest(out: out)
-            #expect(manifestCounts(try snapshot2.manifest()) == ["read": 3, "accepted": 3, "duplicates": 0, "rejected": 0])
+            #expect(
+                manifestCounts(try snapshot2.manifest()) == ["read": 3, "accepted": 3, "duplicates": 0, "rejected": 0])
             let placed = try await bench.placements(of: again)
-            #expect(Array(try snapshot2.rows("warnings.csv").dropFirst()).map { Array($0[4...9]) + [$0[12]] } == [
-                ["W_YOY_CHANGE", "expenditure_10k_cny", "300", "100", "explained", "新建研发中心投产", String(placed[0].offset)],
-                ["W_LARGE_CONTRACT", "contract_value_10k_cny", "20000", "", "explained", "引进重大技术转让项目", String(placed[1].offset)],
-                ["W_LOW_TRANSACTION_SHARE", "tech_transaction_value_10k_cny", "1", "20000", "explained", "引进重大技术转让项目",
-                 String(placed[1].offset)],
-                ["W_YOY_CHANGE", "gdp_100m_cny", "1400", "1000", "explained", "行政区划调整", String(placed[2].offset)],
-            ])
+            #expect(
+                Array(try snapshot2.rows("warnings.csv").dropFirst()).map { Array($0[4...9]) + [$0[12]] } == [
+                    [
+                        "W_YOY_CHANGE", "expenditure_10k_cny", "300", "100", "explained", "新建研发中心投产",
+                        String(placed[0].offset),
+                    ],
+                    [
+                        "W_LARGE_CONTRACT", "contract_value_10k_cny", "20000", "", "explained", "引进重大技术转让项目",
+                        String(placed[1].offset),
+                    ],
+                    [
+                        "W_LOW_TRANSACTION_SHARE", "tech_transaction_value_10k_cny", "1", "20000", "explained",
+                        "引进重大技术转让项目",
+                        String(placed[1].offset),
+                    ],
+                    ["W_YOY_CHANGE", "gdp_100m_cny", "1400", "1000", "explained", "行政区划调整", String(placed[2].offset)],
+                ])
             #expect(try snapshot2.rows("rejections.csv").count == 1)
 
             let rebuiltOut = bench.scratch.file("rebuilt")

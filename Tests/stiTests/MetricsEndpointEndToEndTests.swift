@@ -5,8 +5,8 @@
 // stop cleanly on SIGTERM.
 import Foundation
 import Kafka
-import Testing
 import STITestSupport
+import Testing
 
 extension EndToEnd {
     @Suite(.serialized, .timeLimit(.minutes(5)))
@@ -14,7 +14,8 @@ extension EndToEnd {
         /// The metric lines of one scrape, or nil while nothing answers 200.
         static func scrape(_ port: Int) async -> [String]? {
             guard let response = try? await onDedicatedThread({ try RawHTTPConnection(port: port).get("/metrics") }),
-                  response.hasPrefix("HTTP/1.1 200"), let split = response.range(of: "\r\n\r\n") else { return nil }
+                response.hasPrefix("HTTP/1.1 200"), let split = response.range(of: "\r\n\r\n")
+            else { return nil }
             return response[split.upperBound...].split(separator: "\n").map(String.init)
         }
 
@@ -27,12 +28,19 @@ extension EndToEnd {
             try await Bench.with { bench in
                 try await bench.createTopics(partitions: 1)
                 let port = try FreePort.allocate()
-                let process = try ChildProcess.start(bench.stiPath, [
-                    "aggregate", "--follow", "--interval", "1", "--brokers", bench.brokers, "--out", bench.scratch.file("out"),
-                    "--state", bench.scratch.file("state.db"), "--metrics-port", "127.0.0.1:\(port)", "--timeout", "20",
-                ], environment: bench.environment)
+                let process = try ChildProcess.start(
+                    bench.stiPath,
+                    [
+                        "aggregate", "--follow", "--interval", "1", "--brokers", bench.brokers, "--out",
+                        bench.scratch.file("out"),
+                        "--state", bench.scratch.file("state.db"), "--metrics-port", "127.0.0.1:\(port)", "--timeout",
+                        "20",
+                    ], environment: bench.environment)
                 defer {
-                    if process.isRunning { process.kill(SIGKILL); _ = process.wait(timeout: .seconds(10)) }
+                    if process.isRunning {
+                        process.kill(SIGKILL)
+                        _ = process.wait(timeout: .seconds(10))
+                    }
                 }
                 func stderr() -> String { String(decoding: process.stderrSoFar.suffix(2000), as: UTF8.self) }
 
@@ -62,14 +70,18 @@ extension EndToEnd {
                 let afterReset = await Self.scrape(port)
                 guard process.isRunning else {
                     let result = try await onDedicatedThread { process.wait(timeout: .seconds(5)) }
-                    Issue.record("sti died after \(resets) resets, status \(result.status) (-13: killed by SIGPIPE): \(stderr())")
+                    Issue.record(
+                        "sti died after \(resets) resets, status \(result.status) (-13: killed by SIGPIPE): \(stderr())"
+                    )
                     return
                 }
                 #expect(resets == 30)
                 #expect(afterReset != nil, "no 200 after the resets: \(stderr())")
 
                 // A slow client beside a scrape: the scrape answers while it is still connected.
-                let slow = try await onDedicatedThread { try RawHTTPConnection(port: port, receiveTimeout: .seconds(5)) }
+                let slow = try await onDedicatedThread {
+                    try RawHTTPConnection(port: port, receiveTimeout: .seconds(5))
+                }
                 let state = TrickleState()
                 let trickler = Task { try await onDedicatedThread { slow.trickle(maxSeconds: 60, state: state) } }
                 defer { trickler.cancel() }
@@ -90,7 +102,9 @@ extension EndToEnd {
                 // The aggregator kept running meanwhile: what is submitted now gets a snapshot.
                 let out = bench.scratch.file("out")
                 let before = try? FileManager.default.destinationOfSymbolicLink(atPath: out + "/latest")
-                let submitted = try await bench.sti(["submit", "--brokers", bench.brokers, FollowMode.samples + "/county-profiles-2024.csv"])
+                let submitted = try await bench.sti([
+                    "submit", "--brokers", bench.brokers, FollowMode.samples + "/county-profiles-2024.csv",
+                ])
                 #expect(submitted.succeeded, "sti submit failed: \(submitted.stderrText)")
                 let snapshot = try await FollowMode.waitFor(.seconds(60)) {
                     let now = try? FileManager.default.destinationOfSymbolicLink(atPath: out + "/latest")
@@ -101,7 +115,9 @@ extension EndToEnd {
 
                 process.kill(SIGTERM)
                 let result = try await onDedicatedThread { process.wait(timeout: .seconds(30)) }
-                #expect(!result.timedOut && result.status == 0, "status \(result.status) (141 = SIGPIPE): \(result.stderrText.suffix(2000))")
+                #expect(
+                    !result.timedOut && result.status == 0,
+                    "status \(result.status) (141 = SIGPIPE): \(result.stderrText.suffix(2000))")
                 #expect(result.stderrText.contains("follow mode stopped"), "\(result.stderrText.suffix(2000))")
                 #expect(!FreePort.isListening(port), "the metrics port is closed after the stop")
             }

@@ -8,14 +8,22 @@ import STITestSupport
 
 enum RecordsOracle {
     /// The Kunming registry's order and areas (section 1), as the oracle needs them.
-    struct Geo { var code: String; var isCounty: Bool; var area: String; var inTotal: Bool }
+    struct Geo {
+        var code: String
+        var isCounty: Bool
+        var area: String
+        var inTotal: Bool
+    }
 
     /// Parses decimal text (`120.86`, `3000`, `-0.5`) into an integer scaled by 10^scale.
     static func scaled(_ text: String, _ scale: Int) -> Int128? {
         guard !text.isEmpty else { return nil }
         var s = Substring(text)
         var negative = false
-        if s.first == "-" { negative = true; s = s.dropFirst() }
+        if s.first == "-" {
+            negative = true
+            s = s.dropFirst()
+        }
         let parts = s.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count <= 2, let whole = Int128(String(parts[0])) else { return nil }
         var frac = parts.count == 2 ? String(parts[1]) : ""
@@ -45,7 +53,8 @@ enum RecordsOracle {
         guard d != 0 else { return nil }
         let num = n * mult * 10_000
         let negative = (num < 0) != (d < 0)
-        let a = num < 0 ? -num : num, b = d < 0 ? -d : d
+        let a = num < 0 ? -num : num
+        let b = d < 0 ? -d : d
         let q = (a * 2 + b) / (b * 2)
         return text(negative ? -q : q, digits: 4)
     }
@@ -60,15 +69,24 @@ enum RecordsOracle {
         var profile: [String: Int128] = [:]
     }
 
-    static let sseAsia: Set<String> = ["BN", "KH", "ID", "LA", "MY", "MM", "PH", "SG", "TH", "VN", "TL", "IN", "PK", "BD",
-                                       "LK", "NP", "BT", "MV", "AF"]
+    static let sseAsia: Set<String> = [
+        "BN", "KH", "ID", "LA", "MY", "MM", "PH", "SG", "TH", "VN", "TL", "IN", "PK", "BD",
+        "LK", "NP", "BT", "MV", "AF",
+    ]
 
-    static let indicators = ["rd_expenditure", "enterprise_rd_share", "rd_intensity", "tech_contracts", "tech_contract_value",
-                             "tech_transaction_value", "tech_contract_value_s_se_asia", "high_tech_enterprises",
-                             "invention_patents_per_10k", "high_tech_output_share"]
-    static let ratios: Set<String> = ["enterprise_rd_share", "rd_intensity", "invention_patents_per_10k", "high_tech_output_share"]
+    static let indicators = [
+        "rd_expenditure", "enterprise_rd_share", "rd_intensity", "tech_contracts", "tech_contract_value",
+        "tech_transaction_value", "tech_contract_value_s_se_asia", "high_tech_enterprises",
+        "invention_patents_per_10k", "high_tech_output_share",
+    ]
+    static let ratios: Set<String> = [
+        "enterprise_rd_share", "rd_intensity", "invention_patents_per_10k", "high_tech_output_share",
+    ]
 
-    enum Part { case additive(Int128, money: Bool), ratio(Int128, Int128, Int128) }
+    enum Part {
+        case additive(Int128, money: Bool)
+        case ratio(Int128, Int128, Int128)
+    }
 
     static func part(_ indicator: String, _ t: Inputs?) -> Part? {
         guard let t else { return nil }
@@ -88,7 +106,9 @@ enum RecordsOracle {
             guard let n = p["invention_patents_held"], let d = p["resident_population_10k"] else { return nil }
             return .ratio(n / 10_000, d, 10_000)  // population scaled by 10^4 is persons
         case "high_tech_output_share":
-            guard let n = p["high_tech_industrial_output_100m_cny"], let d = p["industrial_output_100m_cny"] else { return nil }
+            guard let n = p["high_tech_industrial_output_100m_cny"], let d = p["industrial_output_100m_cny"] else {
+                return nil
+            }
             return .ratio(n, d, 100)
         default: return nil
         }
@@ -101,7 +121,10 @@ enum RecordsOracle {
         for year in years {
             var inputs: [String: Inputs] = [:]
             func rows(_ file: String) throws -> [[String: String]] {
-                let table = try CSVText.parse(String(decoding: try Data(contentsOf: URL(fileURLWithPath: "\(dir)/records/\(year)/\(file)")), as: UTF8.self))
+                let table = try CSVText.parse(
+                    String(
+                        decoding: try Data(contentsOf: URL(fileURLWithPath: "\(dir)/records/\(year)/\(file)")),
+                        as: UTF8.self))
                 let header = table[0]
                 return table.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
             }
@@ -121,8 +144,10 @@ enum RecordsOracle {
             }
             for r in try rows("county-profiles.csv") where r["status"] == "active" {
                 var t = inputs[r["county"]!] ?? Inputs()
-                for f in ["gdp_100m_cny", "resident_population_10k", "high_tech_enterprises", "invention_patents_held",
-                          "industrial_output_100m_cny", "high_tech_industrial_output_100m_cny"] {
+                for f in [
+                    "gdp_100m_cny", "resident_population_10k", "high_tech_enterprises", "invention_patents_held",
+                    "industrial_output_100m_cny", "high_tech_industrial_output_100m_cny",
+                ] {
                     if let v = scaled(r[f] ?? "", 4) { t.profile[f] = v }
                 }
                 inputs[r["county"]!] = t
@@ -135,20 +160,37 @@ enum RecordsOracle {
             for g in geos {
                 for indicator in indicators {
                     let parts = g.members.compactMap { part(indicator, inputs[$0]) }
-                    let reporting = parts.count, expected = g.members.count
-                    var value = "", status = "missing"
+                    let reporting = parts.count
+                    let expected = g.members.count
+                    var value = ""
+                    var status = "missing"
                     if reporting > 0 {
                         if ratios.contains(indicator) {
                             if reporting < expected {
                                 status = "partial"
                             } else {
-                                var n: Int128 = 0, d: Int128 = 0, mult: Int128 = 1
-                                for case let .ratio(a, b, m) in parts { n += a; d += b; mult = m }
-                                if let v = ratio(n, d, mult) { value = v; status = "ok" } else { status = "undefined" }
+                                var n: Int128 = 0
+                                var d: Int128 = 0
+                                var mult: Int128 = 1
+                                for case .ratio(let a, let b, let m) in parts {
+                                    n += a
+                                    d += b
+                                    mult = m
+                                }
+                                if let v = ratio(n, d, mult) {
+                                    value = v
+                                    status = "ok"
+                                } else {
+                                    status = "undefined"
+                                }
                             }
                         } else {
-                            var sum: Int128 = 0, money = false
-                            for case let .additive(v, m) in parts { sum += v; money = m }
+                            var sum: Int128 = 0
+                            var money = false
+                            for case .additive(let v, let m) in parts {
+                                sum += v
+                                money = m
+                            }
                             value = money ? text(sum, digits: 8) : String(sum)
                             status = reporting == expected ? "ok" : (g.derived ? "partial" : "missing")
                         }

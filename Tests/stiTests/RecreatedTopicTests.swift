@@ -13,7 +13,11 @@ extension EndToEnd {
     @Suite(.serialized, .timeLimit(.minutes(5)))
     struct RecreatedTopic {
         static func contract(_ number: String) -> Outgoing {
-            Outgoing(topic: "sti.tech-contracts", key: "530102", json: #"{"schema":"sti.tech-contract/1","county":"530102","revision":1,"status":"active","submitted_at":"2026-01-15T09:30:00+08:00","contract_no":"\#(number)","registered_on":"2024-03-01","contract_type":"development","domain":"biomedicine","contract_value_10k_cny":50,"tech_transaction_value_10k_cny":40,"buyer_country":"VN"}"#)
+            Outgoing(
+                topic: "sti.tech-contracts", key: "530102",
+                json:
+                    #"{"schema":"sti.tech-contract/1","county":"530102","revision":1,"status":"active","submitted_at":"2026-01-15T09:30:00+08:00","contract_no":"\#(number)","registered_on":"2024-03-01","contract_type":"development","domain":"biomedicine","contract_value_10k_cny":50,"tech_transaction_value_10k_cny":40,"buyer_country":"VN"}"#
+            )
         }
 
         @Test("a recreated, shorter topic: aggregate and status name the partition and exit 1; nothing is consumed")
@@ -21,7 +25,8 @@ extension EndToEnd {
             try await Bench.with { bench in
                 let broker = try #require(bench.broker)
                 try await bench.createTopics(partitions: 1)
-                let out = bench.scratch.file("out"), state = bench.scratch.file("state.db")
+                let out = bench.scratch.file("out")
+                let state = bench.scratch.file("state.db")
                 let common = ["--brokers", bench.brokers, "--out", out, "--state", state, "--timeout", "30"]
                 try await bench.produce((0..<5).map { Self.contract("A-\($0)") })
                 let first = try await bench.sti(["aggregate"] + common)
@@ -30,8 +35,12 @@ extension EndToEnd {
                 let folders = runFolders(out: out)
 
                 try await onDedicatedThread { try broker.deleteTopic("sti.tech-contracts") }
-                let created = try await bench.sti(["topics", "create", "--brokers", bench.brokers, "--partitions", "1", "--timeout", "30"])
-                #expect(created.succeeded && created.stdoutText.contains("sti.tech-contracts: created"), "\(created.stdoutText) \(created.stderrText)")
+                let created = try await bench.sti([
+                    "topics", "create", "--brokers", bench.brokers, "--partitions", "1", "--timeout", "30",
+                ])
+                #expect(
+                    created.succeeded && created.stdoutText.contains("sti.tech-contracts: created"),
+                    "\(created.stdoutText) \(created.stderrText)")
                 try await bench.produce([Self.contract("B-0"), Self.contract("B-1")])
 
                 let refused = try await bench.sti(["aggregate", "--log-format", "json"] + common)
@@ -43,8 +52,13 @@ extension EndToEnd {
                 let logged = try #require(failure, "no 'aggregate failed' JSON line: \(refused.stderrText)")
                 #expect(logged["error_code"] as? String == "log_replaced", "\(logged)")
                 let said = logged["message"] as? String ?? ""
-                #expect(said.contains("sti.tech-contracts[0]: this state read up to offset 5, but the partition now ends at offset 2"), "\(said)")
-                #expect(said.contains("deleted and recreated") && said.contains("--rebuild") && said.contains("another --state"), "\(said)")
+                #expect(
+                    said.contains(
+                        "sti.tech-contracts[0]: this state read up to offset 5, but the partition now ends at offset 2"),
+                    "\(said)")
+                #expect(
+                    said.contains("deleted and recreated") && said.contains("--rebuild")
+                        && said.contains("another --state"), "\(said)")
                 #expect(!said.contains("no answer from the brokers"), "\(said)")
                 #expect(try SQLiteStateStore(readingFrom: state).offsets() == offsets)
                 #expect(runFolders(out: out) == folders)
@@ -52,7 +66,9 @@ extension EndToEnd {
                 // sti status: the partition flagged past the end, a problem listed, exit 1.
                 let status = try await bench.sti(["status", "--json"] + common)
                 #expect(status.status == 1 && !status.timedOut, "\(status.stderrText)")
-                let report = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout)) as? [String: Any], "\(status.stdoutText)")
+                let report = try #require(
+                    try JSONSerialization.jsonObject(with: Data(status.stdout)) as? [String: Any],
+                    "\(status.stdoutText)")
                 let partitions = try #require(report["partitions"] as? [[String: Any]])
                 let contracts = try #require(partitions.first { $0["topic"] as? String == "sti.tech-contracts" })
                 #expect(contracts["stored_offset"] as? Int == 5 && contracts["end_offset"] as? Int == 2)

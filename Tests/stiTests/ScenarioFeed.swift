@@ -8,10 +8,10 @@ import STITestSupport
 /// A small registry (protocol section 1 shape) and its keys, shared by the scenario tests:
 /// two core counties, one demonstration county, one zone.
 enum SmallRegistry {
-    static let wuhua = "530102"      // county, core
-    static let panlong = "530103"    // county, core
+    static let wuhua = "530102"  // county, core
+    static let panlong = "530103"  // county, core
     static let dongchuan = "530113"  // county, demonstration
-    static let zone = "KM-HTZ"       // zone: its own rows, never in a total
+    static let zone = "KM-HTZ"  // zone: its own rows, never in a total
 
     static let json = """
         {"geographies": [
@@ -33,7 +33,8 @@ enum SmallRegistry {
     ]
 
     static var keysJSON: String {
-        "{\"keys\": [" + keys.map { "{\"id\": \"\($0.id)\", \"county\": \"\($0.county)\", \"secret_hex\": \"\($0.secret)\"}" }
+        "{\"keys\": ["
+            + keys.map { "{\"id\": \"\($0.id)\", \"county\": \"\($0.county)\", \"secret_hex\": \"\($0.secret)\"}" }
             .joined(separator: ", ") + "]}"
     }
 
@@ -58,16 +59,20 @@ final class Feed {
         return "2025-01-10T\(two(9 + second / 3600)):\(two(second / 60 % 60)):\(two(second % 60))+08:00"
     }
 
-    func rd(_ county: String, _ year: Int, _ performer: String, _ amount: String, revision: Int = 1, status: String? = nil,
-            explanation: String? = nil) -> String {
+    func rd(
+        _ county: String, _ year: Int, _ performer: String, _ amount: String, revision: Int = 1, status: String? = nil,
+        explanation: String? = nil
+    ) -> String {
         "{\"schema\":\"sti.rd/1\",\"county\":\"\(county)\",\"year\":\(year),\"performer\":\"\(performer)\","
             + "\"expenditure_10k_cny\":\(amount),\"revision\":\(revision)"
             + (status.map { ",\"status\":\"\($0)\"" } ?? "") + ",\"submitted_at\":\"\(stamp())\""
             + (explanation.map { ",\"explanation\":\"\($0)\"" } ?? "") + "}"
     }
 
-    func contract(_ county: String, _ number: String, on date: String, _ type: String, _ domain: String,
-                  value: String, transaction: String, buyer: String, revision: Int = 1, status: String? = nil) -> String {
+    func contract(
+        _ county: String, _ number: String, on date: String, _ type: String, _ domain: String,
+        value: String, transaction: String, buyer: String, revision: Int = 1, status: String? = nil
+    ) -> String {
         "{\"schema\":\"sti.tech-contract/1\",\"county\":\"\(county)\",\"contract_no\":\"\(number)\","
             + "\"registered_on\":\"\(date)\",\"contract_type\":\"\(type)\",\"domain\":\"\(domain)\","
             + "\"contract_value_10k_cny\":\(value),\"tech_transaction_value_10k_cny\":\(transaction),"
@@ -78,7 +83,8 @@ final class Feed {
     /// `figures`: (field, JSON literal) pairs in the order given.
     func profile(_ county: String, _ year: Int, _ figures: [(String, String)], revision: Int = 1) -> String {
         "{\"schema\":\"sti.county-profile/1\",\"county\":\"\(county)\",\"year\":\(year),"
-            + figures.map { "\"\($0.0)\":\($0.1)," }.joined() + "\"revision\":\(revision),\"submitted_at\":\"\(stamp())\"}"
+            + figures.map { "\"\($0.0)\":\($0.1)," }.joined()
+            + "\"revision\":\(revision),\"submitted_at\":\"\(stamp())\"}"
     }
 
     /// Headers `sti-key-id` / `sti-signature` for `value` under `keyId`.
@@ -89,7 +95,9 @@ final class Feed {
     /// A message keyed by `county`, signed with that county's key.
     func signed(_ topic: String, _ county: String, _ json: String) throws -> Outgoing {
         let value = Array(json.utf8)
-        return Outgoing(topic: topic, key: county, value: value, headers: try signature(value, keyId: SmallRegistry.keyId(for: county)))
+        return Outgoing(
+            topic: topic, key: county, value: value,
+            headers: try signature(value, keyId: SmallRegistry.keyId(for: county)))
     }
 
     /// A message with no signature headers at all.

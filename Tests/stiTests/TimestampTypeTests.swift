@@ -3,9 +3,9 @@
 // aggregator's start-up warning and the per-message rule.
 import Foundation
 import Kafka
-import Testing
 import STIProtocol
 import STITestSupport
+import Testing
 
 extension EndToEnd {
     @Suite(.serialized, .timeLimit(.minutes(5)))
@@ -17,23 +17,30 @@ extension EndToEnd {
                 let tansu = try KafkaTestEnvironment.tansuPath()
                 for topic in ["sti.rd", "sti.tech-contracts", "sti.county-profiles", "sti.rejected"] {
                     let made = try await onDedicatedThread { [brokers = bench.brokers] in
-                        try ChildProcess.run(tansu, ["topic", "create", "--broker", "tcp://\(brokers)", "--partitions", "1", topic],
-                                             timeout: .seconds(30))
+                        try ChildProcess.run(
+                            tansu, ["topic", "create", "--broker", "tcp://\(brokers)", "--partitions", "1", topic],
+                            timeout: .seconds(30))
                     }
                     #expect(made.succeeded, "tansu topic create \(topic): \(made.stderrText)")
                 }
-                let result = try await bench.sti(["aggregate", "--brokers", bench.brokers, "--out", bench.scratch.file("out"),
-                                                  "--state", bench.scratch.file("state.db"), "--timeout", "30"])
+                let result = try await bench.sti([
+                    "aggregate", "--brokers", bench.brokers, "--out", bench.scratch.file("out"),
+                    "--state", bench.scratch.file("state.db"), "--timeout", "30",
+                ])
                 #expect(result.succeeded, "\(result.stderrText)")
                 for topic in ["sti.rd", "sti.tech-contracts", "sti.county-profiles"] {
-                    #expect(result.stderrText.contains("topic \(topic) has message.timestamp.type="), "no warning for \(topic): \(result.stderrText)")
+                    #expect(
+                        result.stderrText.contains("topic \(topic) has message.timestamp.type="),
+                        "no warning for \(topic): \(result.stderrText)")
                 }
                 #expect(!result.stderrText.contains("topic sti.rejected has message.timestamp.type"))
             }
             try await Bench.with { bench in
                 try await bench.createTopics(partitions: 1)
-                let result = try await bench.sti(["aggregate", "--brokers", bench.brokers, "--out", bench.scratch.file("out"),
-                                                  "--state", bench.scratch.file("state.db"), "--timeout", "30"])
+                let result = try await bench.sti([
+                    "aggregate", "--brokers", bench.brokers, "--out", bench.scratch.file("out"),
+                    "--state", bench.scratch.file("state.db"), "--timeout", "30",
+                ])
                 #expect(result.succeeded, "\(result.stderrText)")
                 #expect(!result.stderrText.contains("message.timestamp.type="), "\(result.stderrText)")
             }
@@ -57,12 +64,17 @@ extension EndToEnd {
                 let feed = Feed(ring: ring)
                 let good = try feed.signed("sti.rd", "530102", feed.rd("530102", 2024, "other", "1"))
                 let value = Array(feed.rd("530102", 2024, "medical", "2").utf8)
-                let windowed = Outgoing(topic: "sti.rd", key: "530102", value: value,
-                                        headers: [("sti-key-id", bounded.id), ("sti-signature", try ring.sign(value: value, keyId: bounded.id))])
+                let windowed = Outgoing(
+                    topic: "sti.rd", key: "530102", value: value,
+                    headers: [
+                        ("sti-key-id", bounded.id), ("sti-signature", try ring.sign(value: value, keyId: bounded.id)),
+                    ])
                 try await bench.produce([good, windowed])
-                let result = try await bench.sti(["aggregate", "--brokers", bench.brokers, "--out", bench.scratch.file("out"),
-                                                  "--state", bench.scratch.file("state.db"), "--keys", keys, "--registry", registry,
-                                                  "--timeout", "30"])
+                let result = try await bench.sti([
+                    "aggregate", "--brokers", bench.brokers, "--out", bench.scratch.file("out"),
+                    "--state", bench.scratch.file("state.db"), "--keys", keys, "--registry", registry,
+                    "--timeout", "30",
+                ])
                 #expect(result.succeeded, "\(result.stderrText)")
                 let snapshot = try Snapshot.latest(out: bench.scratch.file("out"))
                 let rows = Array(try snapshot.rows("rejections.csv").dropFirst())

@@ -4,11 +4,12 @@
 // `--timeout`) with a message that names the thing to fix, and consume nothing.
 import Foundation
 import Kafka
-import Testing
 import STIPipeline
 import STITestSupport
+import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension EndToEnd {
@@ -18,24 +19,31 @@ extension EndToEnd {
         /// proof that the command ends by itself.
         static let hangGuard: Duration = .seconds(120)
 
-        @Test("brokers unreachable: each command ends, non-zero, naming the brokers",
-              arguments: ["aggregate", "submit", "topics create"])
+        @Test(
+            "brokers unreachable: each command ends, non-zero, naming the brokers",
+            arguments: ["aggregate", "submit", "topics create"])
         func unreachableBrokers(command: String) async throws {
             try await Bench.offline { bench in
-                let feed = try bench.write("rd-one.csv", crlf("""
-                    county,year,performer,expenditure_10k_cny
-                    530102,2024,other,1
-                    """))
+                let feed = try bench.write(
+                    "rd-one.csv",
+                    crlf(
+                        """
+                        county,year,performer,expenditure_10k_cny
+                        530102,2024,other,1
+                        """))
                 let arguments: [String]
                 switch command {
                 case "aggregate":
-                    arguments = ["aggregate", "--out", bench.scratch.file("out"), "--state", bench.scratch.file("state.db")]
+                    arguments = [
+                        "aggregate", "--out", bench.scratch.file("out"), "--state", bench.scratch.file("state.db"),
+                    ]
                 case "submit":
                     arguments = ["submit", feed]
                 default:
                     arguments = ["topics", "create"]
                 }
-                let result = try await bench.sti(arguments + ["--brokers", bench.brokers, "--timeout", "5"], timeout: Self.hangGuard)
+                let result = try await bench.sti(
+                    arguments + ["--brokers", bench.brokers, "--timeout", "5"], timeout: Self.hangGuard)
                 #expect(!result.timedOut, "sti \(command) did not end by itself")
                 #expect(result.status != 0, "sti \(command) succeeded against a closed port")
                 // sti's own words, not librdkafka's log lines (`%3|…`), must name the brokers.
@@ -47,8 +55,10 @@ extension EndToEnd {
         @Test("settings from the environment are checked: each bad value is named, and STI_FOLLOW takes effect")
         func badSettingsAreNamed() async throws {
             try await Bench.offline { bench in
-                let base = ["aggregate", "--brokers", bench.brokers, "--out", bench.scratch.file("out"),
-                            "--state", bench.scratch.file("state.db"), "--timeout", "5"]
+                let base = [
+                    "aggregate", "--brokers", bench.brokers, "--out", bench.scratch.file("out"),
+                    "--state", bench.scratch.file("state.db"), "--timeout", "5",
+                ]
                 func run(_ extra: [String], _ variables: [String: String]) async throws -> ProcessResult {
                     let (path, environment) = (bench.stiPath, bench.environment.merging(variables) { $1 })
                     return try await onDedicatedThread {
@@ -60,16 +70,22 @@ extension EndToEnd {
                     ([], ["STI_BATCH_SIZE": "0"], "--batch-size must be between 1 and 1000000, got 0"),
                     (["--batch-size", "2000000"], [:], "--batch-size must be between 1 and 1000000, got 2000000"),
                     // STI_FOLLOW=false: a one-shot run, where a metrics port makes no sense…
-                    (["--metrics-port", "127.0.0.1:9464"], ["STI_FOLLOW": "false"], "--metrics-port serves metrics in --follow mode"),
+                    (
+                        ["--metrics-port", "127.0.0.1:9464"], ["STI_FOLLOW": "false"],
+                        "--metrics-port serves metrics in --follow mode"
+                    ),
                     // …STI_FOLLOW=true: follow mode, which gets as far as the (bad) port.
                     (["--metrics-port", "127.0.0.1:port"], ["STI_FOLLOW": "true"], "127.0.0.1:port"),
                 ]
                 for (extra, variables, expected) in cases {
                     let result = try await run(extra, variables)
                     #expect(!result.timedOut && result.status != 0, "\(variables) \(extra): status \(result.status)")
-                    #expect(result.stderrText.contains(expected), "\(variables) \(extra): \(result.stderrText.suffix(500))")
-                    #expect(!result.stderrText.contains("--metrics-port serves") || expected.contains("--metrics-port serves"),
-                            "STI_FOLLOW=true was not taken: \(result.stderrText.suffix(500))")
+                    #expect(
+                        result.stderrText.contains(expected), "\(variables) \(extra): \(result.stderrText.suffix(500))")
+                    #expect(
+                        !result.stderrText.contains("--metrics-port serves")
+                            || expected.contains("--metrics-port serves"),
+                        "STI_FOLLOW=true was not taken: \(result.stderrText.suffix(500))")
                 }
             }
         }
@@ -83,11 +99,16 @@ extension EndToEnd {
                 let blocker = try bench.write("a-regular-file", "not a directory")
                 let badOut = blocker + "/out"
                 func aggregate(_ out: String) async throws -> ProcessResult {
-                    try await bench.sti(["aggregate", "--brokers", bench.brokers, "--out", out, "--state", state, "--timeout", "30"])
+                    try await bench.sti([
+                        "aggregate", "--brokers", bench.brokers, "--out", out, "--state", state, "--timeout", "30",
+                    ])
                 }
                 func message(_ n: Int) -> Outgoing {
-                    Outgoing(topic: "sti.rd", key: "530102", json: "{\"schema\":\"sti.rd/1\",\"county\":\"530102\",\"year\":2024,"
-                             + "\"performer\":\"other\",\"expenditure_10k_cny\":\(n),\"revision\":\(n),\"submitted_at\":\"2026-01-15T09:30:00+08:00\"}")
+                    Outgoing(
+                        topic: "sti.rd", key: "530102",
+                        json: "{\"schema\":\"sti.rd/1\",\"county\":\"530102\",\"year\":2024,"
+                            + "\"performer\":\"other\",\"expenditure_10k_cny\":\(n),\"revision\":\(n),\"submitted_at\":\"2026-01-15T09:30:00+08:00\"}"
+                    )
                 }
 
                 // First run: refused before the state is even created.
@@ -95,7 +116,9 @@ extension EndToEnd {
                 let first = try await aggregate(badOut)
                 #expect(first.status != 0)
                 #expect(first.stderrText.contains("--out \(badOut) is not usable"), "\(first.stderrText)")
-                #expect(!FileManager.default.fileExists(atPath: state), "the state was created by a run that could not write")
+                #expect(
+                    !FileManager.default.fileExists(atPath: state),
+                    "the state was created by a run that could not write")
 
                 // A later run: the stored offsets stay where they were.
                 #expect(try await aggregate(out).succeeded)
@@ -117,11 +140,17 @@ extension EndToEnd {
         func corruptState() async throws {
             try await Bench.with { bench in
                 try await bench.createTopics(partitions: 1)
-                try await bench.produce(Outgoing(topic: "sti.rd", key: "530102", json: "{\"schema\":\"sti.rd/1\",\"county\":\"530102\",\"year\":2024,"
-                                           + "\"performer\":\"other\",\"expenditure_10k_cny\":1,\"revision\":1,\"submitted_at\":\"2026-01-15T09:30:00+08:00\"}"))
+                try await bench.produce(
+                    Outgoing(
+                        topic: "sti.rd", key: "530102",
+                        json: "{\"schema\":\"sti.rd/1\",\"county\":\"530102\",\"year\":2024,"
+                            + "\"performer\":\"other\",\"expenditure_10k_cny\":1,\"revision\":1,\"submitted_at\":\"2026-01-15T09:30:00+08:00\"}"
+                    ))
                 let state = bench.scratch.file("state.db")
                 let out = bench.scratch.file("out")
-                let arguments = ["aggregate", "--brokers", bench.brokers, "--out", out, "--state", state, "--timeout", "30"]
+                let arguments = [
+                    "aggregate", "--brokers", bench.brokers, "--out", out, "--state", state, "--timeout", "30",
+                ]
                 let first = try await bench.sti(arguments)
                 #expect(first.succeeded, "\(first.stderrText)")
                 // An sti state with every page after the first (the schema) overwritten.
@@ -132,7 +161,9 @@ extension EndToEnd {
                 try handle.close()
                 let corrupt = try await bench.sti(arguments)
                 #expect(corrupt.status != 0)
-                #expect(corrupt.stderrText.contains(state) && corrupt.stderrText.contains("--rebuild"), "\(corrupt.stderrText)")
+                #expect(
+                    corrupt.stderrText.contains(state) && corrupt.stderrText.contains("--rebuild"),
+                    "\(corrupt.stderrText)")
                 #expect(runFolders(out: out).count == 1)
 
                 let rebuilt = try await bench.sti(arguments + ["--rebuild"])
@@ -149,30 +180,52 @@ extension EndToEnd {
                 let state = try bench.write("notes.txt", text)
                 let out = bench.scratch.file("out")
                 for extra in [[], ["--rebuild"]] {
-                    let result = try await bench.sti(["aggregate", "--brokers", bench.brokers, "--out", out, "--state", state, "--timeout", "5"] + extra,
-                                                     timeout: Self.hangGuard)
+                    let result = try await bench.sti(
+                        ["aggregate", "--brokers", bench.brokers, "--out", out, "--state", state, "--timeout", "5"]
+                            + extra,
+                        timeout: Self.hangGuard)
                     #expect(result.status != 0 && !result.timedOut, "\(extra)")
-                    #expect(result.stderrText.contains("state file \(state) is not an SQLite database"), "\(extra): \(result.stderrText)")
+                    #expect(
+                        result.stderrText.contains("state file \(state) is not an SQLite database"),
+                        "\(extra): \(result.stderrText)")
                     #expect(!result.stderrText.contains("--rebuild"), "\(extra): \(result.stderrText)")
                     #expect(try String(contentsOfFile: state, encoding: .utf8) == text)
                 }
             }
         }
 
-        @Test("librdkafka properties sti sets itself (group.id, bootstrap.servers) are refused naming the option; client.id is honoured")
+        @Test(
+            "librdkafka properties sti sets itself (group.id, bootstrap.servers) are refused naming the option; client.id is honoured"
+        )
         func ownedKafkaProperties() async throws {
             try await Bench.with { bench in
                 try await bench.createTopics(partitions: 1)
-                let out = bench.scratch.file("out"), state = bench.scratch.file("state.db")
+                let out = bench.scratch.file("out")
+                let state = bench.scratch.file("state.db")
                 let base = ["aggregate", "--brokers", bench.brokers, "--out", out, "--state", state, "--timeout", "30"]
                 let groupFile = try bench.write("group.properties", "# SASL and such\ngroup.id=bureau-group\n")
                 let brokersFile = try bench.write("brokers.properties", "bootstrap.servers=127.0.0.1:1\n")
                 let cases: [([String], [String: String], String)] = [
-                    (["-X", "group.id=bureau-group"], [:], "group.id (in -X) cannot be set here: the aggregator's consumer group is set with --group (STI_GROUP)"),
-                    (["--kafka-config", groupFile], [:], "group.id (in --kafka-config \(groupFile)) cannot be set here"),
-                    ([], ["STI_KAFKA_CONFIG": groupFile], "group.id (in STI_KAFKA_CONFIG \(groupFile)) cannot be set here"),
-                    (["--kafka-config", brokersFile], [:], "bootstrap.servers (in --kafka-config \(brokersFile)) cannot be set here: the brokers are set with --brokers (STI_BROKERS)"),
-                    (["-X", "metadata.broker.list=127.0.0.1:1"], [:], "metadata.broker.list (in -X) cannot be set here"),
+                    (
+                        ["-X", "group.id=bureau-group"], [:],
+                        "group.id (in -X) cannot be set here: the aggregator's consumer group is set with --group (STI_GROUP)"
+                    ),
+                    (
+                        ["--kafka-config", groupFile], [:],
+                        "group.id (in --kafka-config \(groupFile)) cannot be set here"
+                    ),
+                    (
+                        [], ["STI_KAFKA_CONFIG": groupFile],
+                        "group.id (in STI_KAFKA_CONFIG \(groupFile)) cannot be set here"
+                    ),
+                    (
+                        ["--kafka-config", brokersFile], [:],
+                        "bootstrap.servers (in --kafka-config \(brokersFile)) cannot be set here: the brokers are set with --brokers (STI_BROKERS)"
+                    ),
+                    (
+                        ["-X", "metadata.broker.list=127.0.0.1:1"], [:],
+                        "metadata.broker.list (in -X) cannot be set here"
+                    ),
                 ]
                 for (extra, variables, expected) in cases {
                     let (path, environment) = (bench.stiPath, bench.environment.merging(variables) { $1 })
@@ -180,24 +233,37 @@ extension EndToEnd {
                         try ChildProcess.run(path, base + extra, environment: environment, timeout: .seconds(120))
                     }
                     #expect(result.status != 0 && !result.timedOut, "\(extra) \(variables)")
-                    #expect(result.stderrText.contains(expected), "\(extra) \(variables): \(result.stderrText.suffix(600))")
+                    #expect(
+                        result.stderrText.contains(expected), "\(extra) \(variables): \(result.stderrText.suffix(600))")
                 }
-                for command in [["status", "--brokers", bench.brokers, "--state", state, "--out", out], ["topics", "create", "--brokers", bench.brokers]] {
+                for command in [
+                    ["status", "--brokers", bench.brokers, "--state", state, "--out", out],
+                    ["topics", "create", "--brokers", bench.brokers],
+                ] {
                     let refused = try await bench.sti(command + ["-X", "group.id=x", "--timeout", "30"])
-                    #expect(refused.status != 0 && refused.stderrText.contains("group.id (in -X) cannot be set here"), "\(command): \(refused.stderrText)")
+                    #expect(
+                        refused.status != 0 && refused.stderrText.contains("group.id (in -X) cannot be set here"),
+                        "\(command): \(refused.stderrText)")
                 }
                 #expect(!FileManager.default.fileExists(atPath: state), "a refused run created the state")
 
                 // client.id, from the file and from -X: every client of the run uses it (librdkafka
                 // names its clients after it, and debug=conf prints each client's value).
                 let clientFile = try bench.write("client.properties", "client.id=bureau-from-file\n")
-                for (extra, id) in [(["--kafka-config", clientFile], "bureau-from-file"), (["-X", "client.id=bureau-from-flag"], "bureau-from-flag")] {
+                for (extra, id) in [
+                    (["--kafka-config", clientFile], "bureau-from-file"),
+                    (["-X", "client.id=bureau-from-flag"], "bureau-from-flag"),
+                ] {
                     let result = try await bench.sti(base + extra + ["-X", "debug=conf"])
                     #expect(result.succeeded, "\(extra): \(result.stderrText.suffix(600))")
-                    let confLines = result.stderrText.split(separator: "\n").filter { $0.contains("|CONF|") && $0.contains("client.id = ") }
+                    let confLines = result.stderrText.split(separator: "\n").filter {
+                        $0.contains("|CONF|") && $0.contains("client.id = ")
+                    }
                     #expect(confLines.count >= 3, "admin, consumer and producer: \(confLines)")
                     #expect(confLines.allSatisfy { $0.hasSuffix("client.id = \(id)") }, "\(extra): \(confLines)")
-                    #expect(result.stderrText.contains("\(id)#consumer-") && result.stderrText.contains("\(id)#producer-"), "\(extra)")
+                    #expect(
+                        result.stderrText.contains("\(id)#consumer-") && result.stderrText.contains("\(id)#producer-"),
+                        "\(extra)")
                 }
             }
         }
@@ -210,13 +276,17 @@ extension EndToEnd {
                 let state = bench.scratch.file("state.db")
                 // Created one by one: each run names the first topic still missing.
                 for topic in ["sti.rd", "sti.tech-contracts", "sti.county-profiles", "sti.rejected"] {
-                    let result = try await bench.sti(["aggregate", "--brokers", bench.brokers, "--out", out, "--state", state, "--timeout", "30"])
+                    let result = try await bench.sti([
+                        "aggregate", "--brokers", bench.brokers, "--out", out, "--state", state, "--timeout", "30",
+                    ])
                     #expect(result.status != 0)
                     #expect(result.stderrText.contains("topic \(topic) does not exist"), "\(result.stderrText)")
                     #expect(result.stderrText.contains("sti topics create --brokers \(bench.brokers)"))
                     try await onDedicatedThread { try broker.createTopic(topic, partitions: 1) }
                 }
-                let complete = try await bench.sti(["aggregate", "--brokers", bench.brokers, "--out", out, "--state", state, "--timeout", "30"])
+                let complete = try await bench.sti([
+                    "aggregate", "--brokers", bench.brokers, "--out", out, "--state", state, "--timeout", "30",
+                ])
                 #expect(complete.succeeded, "\(complete.stderrText)")
                 #expect(complete.stderrText.contains("nothing new"))
             }
@@ -228,30 +298,43 @@ extension EndToEnd {
                 let state = bench.scratch.file("state.db")
                 let lock = state + ".lock"
                 func arguments(timeout: String) -> [String] {
-                    ["aggregate", "--brokers", bench.brokers, "--out", bench.scratch.file("out"), "--state", state, "--timeout", timeout]
+                    [
+                        "aggregate", "--brokers", bench.brokers, "--out", bench.scratch.file("out"), "--state", state,
+                        "--timeout", timeout,
+                    ]
                 }
 
                 // The first run takes the lock, then waits for brokers that never answer.
-                let holder = try ChildProcess.start(bench.stiPath, arguments(timeout: "60"), environment: bench.environment)
-                defer { holder.kill(SIGKILL); holder.wait(timeout: .seconds(10)) }
+                let holder = try ChildProcess.start(
+                    bench.stiPath, arguments(timeout: "60"), environment: bench.environment)
+                defer {
+                    holder.kill(SIGKILL)
+                    holder.wait(timeout: .seconds(10))
+                }
                 var held = false
                 let deadline = ContinuousClock.now + .seconds(60)
                 while !held && holder.isRunning && ContinuousClock.now < deadline {
                     held = Self.isLocked(lock)
                     if !held { try await Task.sleep(for: .milliseconds(50)) }
                 }
-                #expect(held, "the first run never held \(lock): \(String(decoding: holder.stderrSoFar, as: UTF8.self))")
+                #expect(
+                    held, "the first run never held \(lock): \(String(decoding: holder.stderrSoFar, as: UTF8.self))")
 
                 let second = try await bench.sti(arguments(timeout: "5"), timeout: Self.hangGuard)
                 #expect(second.status != 0)
-                #expect(second.stderrText.contains("another sti run holds the state lock \(lock)"), "\(second.stderrText)")
+                #expect(
+                    second.stderrText.contains("another sti run holds the state lock \(lock)"), "\(second.stderrText)")
                 // Another spelling of the same state, through a symlink, meets the same lock.
                 let link = bench.scratch.file("link-to-state.db")
                 try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: state)
-                let linked = try await bench.sti(["aggregate", "--brokers", bench.brokers, "--out", bench.scratch.file("out"), "--state", link,
-                                                  "--timeout", "5"], timeout: Self.hangGuard)
+                let linked = try await bench.sti(
+                    [
+                        "aggregate", "--brokers", bench.brokers, "--out", bench.scratch.file("out"), "--state", link,
+                        "--timeout", "5",
+                    ], timeout: Self.hangGuard)
                 #expect(linked.status != 0)
-                #expect(linked.stderrText.contains("another sti run holds the state lock \(lock)"), "\(linked.stderrText)")
+                #expect(
+                    linked.stderrText.contains("another sti run holds the state lock \(lock)"), "\(linked.stderrText)")
 
                 // Once the holder is gone the same command gets past the lock (and fails on the
                 // brokers instead), so the refusal above was the lock's doing.
@@ -260,7 +343,8 @@ extension EndToEnd {
                 let third = try await bench.sti(arguments(timeout: "5"), timeout: Self.hangGuard)
                 #expect(third.status != 0 && !third.timedOut)
                 #expect(!third.stderrText.contains("holds the state lock"), "\(third.stderrText)")
-                #expect(third.stderrText.contains("cannot reach the brokers at \(bench.brokers)"), "\(third.stderrText)")
+                #expect(
+                    third.stderrText.contains("cannot reach the brokers at \(bench.brokers)"), "\(third.stderrText)")
 
                 // An operator's own flock on the state is respected the same way.
                 let fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)

@@ -3,8 +3,8 @@
 // messages arrive, then once with nothing new, then `--rebuild` into another folder. The
 // snapshot tables must equal, byte for byte, the text computed by hand below.
 import Foundation
-import Testing
 import STITestSupport
+import Testing
 
 extension EndToEnd {
     @Suite(.serialized, .timeLimit(.minutes(5)))
@@ -25,14 +25,19 @@ extension EndToEnd {
             let (rd, contracts, profiles) = ("sti.rd", "sti.tech-contracts", "sti.county-profiles")
 
             func aggregate(_ extra: [String] = [], out: String = out) async throws -> ProcessResult {
-                let result = try await bench.sti(["aggregate", "--brokers", bench.brokers, "--out", out, "--state", state,
-                                            "--keys", keys, "--registry", registry, "--timeout", "30"] + extra)
+                let result = try await bench.sti(
+                    [
+                        "aggregate", "--brokers", bench.brokers, "--out", out, "--state", state,
+                        "--keys", keys, "--registry", registry, "--timeout", "30",
+                    ] + extra)
                 #expect(result.succeeded, "sti aggregate failed (\(result.status)): \(result.stderrText)")
                 return result
             }
             /// The value of one row of the latest `indicators.csv`.
             func value(_ year: String, _ geo: String, _ indicator: String) throws -> String? {
-                try Snapshot.latest(out: out).rows("indicators.csv").first { $0[0] == year && $0[1] == geo && $0[4] == indicator }?[5]
+                try Snapshot.latest(out: out).rows("indicators.csv").first {
+                    $0[0] == year && $0[1] == geo && $0[4] == indicator
+                }?[5]
             }
 
             // Step 1: first returns of every geography for 2024, and a 2023 figure of Wuhua.
@@ -46,26 +51,66 @@ extension EndToEnd {
                 try feed.signed(rd, d, feed.rd(d, 2024, "medical", "100.1")),
                 try feed.signed(rd, z, feed.rd(z, 2024, "enterprise_above_scale", "9999")),
                 try feed.signed(rd, a, feed.rd(a, 2023, "enterprise_above_scale", "2500")),
-                try feed.signed(contracts, a, feed.contract(a, "530102-2024-001", on: "2024-03-01", "development", "electronic_information",
-                                                            value: "200", transaction: "150", buyer: "CN")),
-                try feed.signed(contracts, a, feed.contract(a, "530102-2024-002", on: "2024-04-02", "transfer", "new_materials",
-                                                            value: "80.5", transaction: "80.5", buyer: "LA")),
-                try feed.signed(contracts, b, feed.contract(b, "530103-2024-001", on: "2024-05-03", "service", "biomedicine",
-                                                            value: "50", transaction: "40", buyer: "MM")),
-                try feed.signed(contracts, z, feed.contract(z, "KM-HTZ-2024-001", on: "2024-06-04", "development", "advanced_manufacturing",
-                                                            value: "1000", transaction: "900", buyer: "SG")),
-                try feed.signed(profiles, a, feed.profile(a, 2024, [("gdp_100m_cny", "1000"), ("resident_population_10k", "100"),
-                    ("high_tech_enterprises", "50"), ("invention_patents_held", "2000"), ("industrial_output_100m_cny", "200"),
-                    ("high_tech_industrial_output_100m_cny", "80")])),
-                try feed.signed(profiles, b, feed.profile(b, 2024, [("gdp_100m_cny", "500"), ("resident_population_10k", "50"),
-                    ("high_tech_enterprises", "20"), ("invention_patents_held", "500"), ("industrial_output_100m_cny", "100"),
-                    ("high_tech_industrial_output_100m_cny", "30")])),
+                try feed.signed(
+                    contracts, a,
+                    feed.contract(
+                        a, "530102-2024-001", on: "2024-03-01", "development", "electronic_information",
+                        value: "200", transaction: "150", buyer: "CN")),
+                try feed.signed(
+                    contracts, a,
+                    feed.contract(
+                        a, "530102-2024-002", on: "2024-04-02", "transfer", "new_materials",
+                        value: "80.5", transaction: "80.5", buyer: "LA")),
+                try feed.signed(
+                    contracts, b,
+                    feed.contract(
+                        b, "530103-2024-001", on: "2024-05-03", "service", "biomedicine",
+                        value: "50", transaction: "40", buyer: "MM")),
+                try feed.signed(
+                    contracts, z,
+                    feed.contract(
+                        z, "KM-HTZ-2024-001", on: "2024-06-04", "development", "advanced_manufacturing",
+                        value: "1000", transaction: "900", buyer: "SG")),
+                try feed.signed(
+                    profiles, a,
+                    feed.profile(
+                        a, 2024,
+                        [
+                            ("gdp_100m_cny", "1000"), ("resident_population_10k", "100"),
+                            ("high_tech_enterprises", "50"), ("invention_patents_held", "2000"),
+                            ("industrial_output_100m_cny", "200"),
+                            ("high_tech_industrial_output_100m_cny", "80"),
+                        ])),
+                try feed.signed(
+                    profiles, b,
+                    feed.profile(
+                        b, 2024,
+                        [
+                            ("gdp_100m_cny", "500"), ("resident_population_10k", "50"),
+                            ("high_tech_enterprises", "20"), ("invention_patents_held", "500"),
+                            ("industrial_output_100m_cny", "100"),
+                            ("high_tech_industrial_output_100m_cny", "30"),
+                        ])),
                 // Dongchuan reports no GDP, and an industrial output of zero.
-                try feed.signed(profiles, d, feed.profile(d, 2024, [("resident_population_10k", "20"), ("high_tech_enterprises", "5"),
-                    ("invention_patents_held", "40"), ("industrial_output_100m_cny", "0"), ("high_tech_industrial_output_100m_cny", "0")])),
-                try feed.signed(profiles, z, feed.profile(z, 2024, [("gdp_100m_cny", "300"), ("resident_population_10k", "10"),
-                    ("high_tech_enterprises", "100"), ("invention_patents_held", "3000"), ("industrial_output_100m_cny", "500"),
-                    ("high_tech_industrial_output_100m_cny", "400")])),
+                try feed.signed(
+                    profiles, d,
+                    feed.profile(
+                        d, 2024,
+                        [
+                            ("resident_population_10k", "20"), ("high_tech_enterprises", "5"),
+                            ("invention_patents_held", "40"), ("industrial_output_100m_cny", "0"),
+                            ("high_tech_industrial_output_100m_cny", "0"),
+                        ])),
+                try feed.signed(
+                    profiles, z,
+                    feed.profile(
+                        z, 2024,
+                        [
+                            ("gdp_100m_cny", "300"), ("resident_population_10k", "10"),
+                            ("high_tech_enterprises", "100"), ("invention_patents_held", "3000"),
+                            ("industrial_output_100m_cny", "500"),
+                            ("high_tech_industrial_output_100m_cny", "400"),
+                        ])),
             ]
             try await bench.produce(step1)
             let run1 = try await aggregate()
@@ -74,7 +119,10 @@ extension EndToEnd {
             #expect(manifestCounts(manifest1) == ["read": 17, "accepted": 17, "duplicates": 0, "rejected": 0])
             #expect(manifest1["authentication"] as? String == "enabled")
             #expect(manifest1["previous_run_id"] is NSNull)
-            #expect(try snapshot1.rows("rejections.csv") == [["topic", "partition", "offset", "county", "codes", "first_message"]])
+            #expect(
+                try snapshot1.rows("rejections.csv") == [
+                    ["topic", "partition", "offset", "county", "codes", "first_message"]
+                ])
             #expect(run1.stdoutText.contains("snapshot \(snapshot1.runId)"))
             #expect(try value("2023", a, "rd_expenditure") == "0.25")  // 2500 万元, active for now
             #expect(try value("2024", a, "tech_contracts") == "2")
@@ -82,38 +130,57 @@ extension EndToEnd {
             // Step 2: a revision, a duplicate written differently, a conflict, two withdrawals.
             // 6500.25 is more than twice 2023's 2500 (current and active until the withdrawal
             // below): section 5a would hold it without the explanation it carries.
-            let revision = try feed.signed(rd, a, feed.rd(a, 2024, "enterprise_above_scale", "6500.25", revision: 2,
-                                                          explanation: "新建研发中心投产"))
+            let revision = try feed.signed(
+                rd, a,
+                feed.rd(
+                    a, 2024, "enterprise_above_scale", "6500.25", revision: 2,
+                    explanation: "新建研发中心投产"))
             // Same identity, revision and value as step 1's `3000.5`, keys in another order and
             // the number written `3000.50`: a duplicate (counted), not a conflict.
-            let duplicate = try feed.signed(rd, a, "{\"revision\":1,\"performer\":\"research_institute\",\"year\":2024,"
-                + "\"submitted_at\":\"\(feed.stamp())\",\"expenditure_10k_cny\":3000.50,\"county\":\"\(a)\",\"schema\":\"sti.rd/1\"}")
+            let duplicate = try feed.signed(
+                rd, a,
+                "{\"revision\":1,\"performer\":\"research_institute\",\"year\":2024,"
+                    + "\"submitted_at\":\"\(feed.stamp())\",\"expenditure_10k_cny\":3000.50,\"county\":\"\(a)\",\"schema\":\"sti.rd/1\"}"
+            )
             let conflict = try feed.signed(rd, a, feed.rd(a, 2024, "higher_education", "1600"))
             let step2: [Outgoing] = [
                 revision, duplicate, conflict,
-                try feed.signed(rd, a, feed.rd(a, 2023, "enterprise_above_scale", "2500", revision: 2, status: "withdrawn")),
-                try feed.signed(contracts, a, feed.contract(a, "530102-2024-002", on: "2024-04-02", "transfer", "new_materials",
-                                                            value: "80.5", transaction: "80.5", buyer: "LA", revision: 2, status: "withdrawn")),
+                try feed.signed(
+                    rd, a, feed.rd(a, 2023, "enterprise_above_scale", "2500", revision: 2, status: "withdrawn")),
+                try feed.signed(
+                    contracts, a,
+                    feed.contract(
+                        a, "530102-2024-002", on: "2024-04-02", "transfer", "new_materials",
+                        value: "80.5", transaction: "80.5", buyer: "LA", revision: 2, status: "withdrawn")),
             ]
             try await bench.produce(step2)
             _ = try await aggregate()
             let snapshot2 = try Snapshot.latest(out: out)
             let manifest2 = try snapshot2.manifest()
             #expect(snapshot2.runId != snapshot1.runId)
-            #expect(manifestCounts(manifest2) == ["read": 5, "accepted": 3, "duplicates": 1, "rejected": 1, "rejected.E_REVISION_CONFLICT": 1])
+            #expect(
+                manifestCounts(manifest2) == [
+                    "read": 5, "accepted": 3, "duplicates": 1, "rejected": 1, "rejected.E_REVISION_CONFLICT": 1,
+                ])
             #expect(manifest2["previous_run_id"] as? String == snapshot1.runId)
-            #expect(try value("2023", a, "rd_expenditure") == "")   // withdrawn: contributes nothing
+            #expect(try value("2023", a, "rd_expenditure") == "")  // withdrawn: contributes nothing
             #expect(try value("2024", a, "tech_contracts") == "1")  // 530102-2024-002 withdrawn
 
             // revisions.csv (section 8): the first snapshot has only the header; the second lists
             // exactly the indicator rows whose value or status moved, old and new side by side.
-            let revisionsHeader = ["year", "geo_code", "indicator", "previous_value", "previous_status", "value", "status"]
+            let revisionsHeader = [
+                "year", "geo_code", "indicator", "previous_value", "previous_status", "value", "status",
+            ]
             #expect(try snapshot1.rows("revisions.csv") == [revisionsHeader])
             func changes(from old: Snapshot, to new: Snapshot) throws -> [[String]] {
-                let before = Dictionary(uniqueKeysWithValues: try old.rows("indicators.csv").dropFirst().map { ("\($0[0])|\($0[1])|\($0[4])", $0) })
+                let before = Dictionary(
+                    uniqueKeysWithValues: try old.rows("indicators.csv").dropFirst().map {
+                        ("\($0[0])|\($0[1])|\($0[4])", $0)
+                    })
                 return try new.rows("indicators.csv").dropFirst().compactMap { row -> [String]? in
                     let was = before["\(row[0])|\(row[1])|\(row[4])"]!
-                    return was[5] == row[5] && was[7] == row[7] ? nil : [row[0], row[1], row[4], was[5], was[7], row[5], row[7]]
+                    return was[5] == row[5] && was[7] == row[7]
+                        ? nil : [row[0], row[1], row[4], was[5], was[7], row[5], row[7]]
                 }
             }
             let revisions2 = Array(try snapshot2.rows("revisions.csv").dropFirst())
@@ -131,33 +198,51 @@ extension EndToEnd {
             let unsignedValue = feed.rd(b, 2024, "research_institute", "77")
             let unsignedMessage = feed.unsigned(rd, b, unsignedValue)
             let foreignValue = Array(feed.rd(b, 2024, "medical", "12").utf8)
-            let foreignKey = Outgoing(topic: rd, key: b, value: foreignValue,
-                                      headers: try feed.signature(foreignValue, keyId: SmallRegistry.keyId(for: a)))
+            let foreignKey = Outgoing(
+                topic: rd, key: b, value: foreignValue,
+                headers: try feed.signature(foreignValue, keyId: SmallRegistry.keyId(for: a)))
             let genuine = feed.rd(d, 2024, "other", "400")
-            let tamperedValue = Array(genuine.replacingOccurrences(of: "\"expenditure_10k_cny\":400,", with: "\"expenditure_10k_cny\":4000,").utf8)
+            let tamperedValue = Array(
+                genuine.replacingOccurrences(of: "\"expenditure_10k_cny\":400,", with: "\"expenditure_10k_cny\":4000,")
+                    .utf8)
             #expect(tamperedValue != Array(genuine.utf8))
-            let tampered = Outgoing(topic: rd, key: d, value: tamperedValue,
-                                    headers: try feed.signature(Array(genuine.utf8), keyId: SmallRegistry.keyId(for: d)))
+            let tampered = Outgoing(
+                topic: rd, key: d, value: tamperedValue,
+                headers: try feed.signature(Array(genuine.utf8), keyId: SmallRegistry.keyId(for: d)))
             let step3: [Outgoing] = [
                 stale, unsignedMessage, foreignKey, tampered,
-                try feed.signed(contracts, a, feed.contract(a, "530102-2024-002", on: "2024-04-02", "transfer", "new_materials",
-                                                            value: "90", transaction: "85", buyer: "LA", revision: 3)),
-                try feed.signed(contracts, a, feed.contract(a, "530102-2024-003", on: "2024-07-05", "consulting", "other",
-                                                            value: "30.1234", transaction: "30", buyer: "VN")),
+                try feed.signed(
+                    contracts, a,
+                    feed.contract(
+                        a, "530102-2024-002", on: "2024-04-02", "transfer", "new_materials",
+                        value: "90", transaction: "85", buyer: "LA", revision: 3)),
+                try feed.signed(
+                    contracts, a,
+                    feed.contract(
+                        a, "530102-2024-003", on: "2024-07-05", "consulting", "other",
+                        value: "30.1234", transaction: "30", buyer: "VN")),
             ]
             try await bench.produce(step3)
             _ = try await aggregate()
             let snapshot3 = try Snapshot.latest(out: out)
             let manifest3 = try snapshot3.manifest()
-            #expect(manifestCounts(manifest3) == ["read": 6, "accepted": 2, "duplicates": 0, "rejected": 4,
-                                                  "rejected.E_STALE_REVISION": 1, "rejected.E_AUTH": 3])
+            #expect(
+                manifestCounts(manifest3) == [
+                    "read": 6, "accepted": 2, "duplicates": 0, "rejected": 4,
+                    "rejected.E_STALE_REVISION": 1, "rejected.E_AUTH": 3,
+                ])
             #expect(manifest3["previous_run_id"] as? String == snapshot2.runId)
-            #expect(Array(try snapshot3.rows("revisions.csv").dropFirst()) == (try changes(from: snapshot2, to: snapshot3)))
+            #expect(
+                Array(try snapshot3.rows("revisions.csv").dropFirst()) == (try changes(from: snapshot2, to: snapshot3)))
             #expect(try snapshot3.rows("revisions.csv").count > 1)
             for manifest in [manifest1, manifest2, manifest3] {
                 let ranges = (manifest["offsets"] as? [[String: Any]]) ?? []
-                let consumed = ranges.reduce(0) { $0 + (($1["end_offset"] as? Int ?? 0) - ($1["first_offset"] as? Int ?? 0)) }
-                #expect(consumed == manifestCounts(manifest)["read"], "offset ranges \(ranges) do not add up to the messages read")
+                let consumed = ranges.reduce(0) {
+                    $0 + (($1["end_offset"] as? Int ?? 0) - ($1["first_offset"] as? Int ?? 0))
+                }
+                #expect(
+                    consumed == manifestCounts(manifest)["read"],
+                    "offset ranges \(ranges) do not add up to the messages read")
             }
 
             // Where every message landed, read back with kcat.
@@ -166,17 +251,26 @@ extension EndToEnd {
             func place(_ message: Outgoing) -> Placement { placements[all.firstIndex { $0.value == message.value }!] }
 
             // rejections.csv: each run lists its own rejections, ordered by topic, partition, offset.
-            func rejections(_ snapshot: Snapshot) throws -> [[String]] { Array(try snapshot.rows("rejections.csv").dropFirst()) }
+            func rejections(_ snapshot: Snapshot) throws -> [[String]] {
+                Array(try snapshot.rows("rejections.csv").dropFirst())
+            }
             func row(_ message: Outgoing, county: String, codes: String) -> [String] {
                 let p = place(message)
                 return [p.topic, String(p.partition), String(p.offset), county, codes]
             }
-            #expect(try rejections(snapshot2).map { Array($0.prefix(5)) } == [row(conflict, county: a, codes: "E_REVISION_CONFLICT")])
+            #expect(
+                try rejections(snapshot2).map { Array($0.prefix(5)) } == [
+                    row(conflict, county: a, codes: "E_REVISION_CONFLICT")
+                ])
             // warnings.csv (section 8): the explained revision, with its warning as it was when
             // applied, stays listed while it is current (the later withdrawal of 2023 aside).
-            let explained = [["2024", a, "rd", "enterprise_above_scale", "W_YOY_CHANGE", "expenditure_10k_cny", "6500.25", "2500",
-                              "explained", "新建研发中心投产", place(revision).topic, String(place(revision).partition),
-                              String(place(revision).offset)]]
+            let explained = [
+                [
+                    "2024", a, "rd", "enterprise_above_scale", "W_YOY_CHANGE", "expenditure_10k_cny", "6500.25", "2500",
+                    "explained", "新建研发中心投产", place(revision).topic, String(place(revision).partition),
+                    String(place(revision).offset),
+                ]
+            ]
             #expect(Array(try snapshot1.rows("warnings.csv").dropFirst()) == [])
             #expect(Array(try snapshot2.rows("warnings.csv").dropFirst()) == explained)
             #expect(Array(try snapshot3.rows("warnings.csv").dropFirst()) == explained)
@@ -189,7 +283,9 @@ extension EndToEnd {
             let rows3 = try rejections(snapshot3)
             #expect(rows3.map { Array($0.prefix(5)) } == expected3.map { row($0.0, county: $0.1, codes: $0.2) })
             for (row, expected) in zip(rows3, expected3) {
-                #expect(row.count == 6 && row[5].hasPrefix(expected.3), "first_message \(row) should start with \(expected.3)")
+                #expect(
+                    row.count == 6 && row[5].hasPrefix(expected.3),
+                    "first_message \(row) should start with \(expected.3)")
             }
 
             // Run 4: nothing new. It says so, succeeds, and writes no run folder.
@@ -203,7 +299,8 @@ extension EndToEnd {
             // sti.rejected: one notice per rejected offset, keyed like the original, carrying
             // its codes, its county and the original bytes.
             let notices = try await bench.consume("sti.rejected").map(NoticeSummary.init)
-            let rejectedMessages: [(Outgoing, String, String)] = [(conflict, a, "E_REVISION_CONFLICT")] + expected3.map { ($0.0, $0.1, $0.2) }
+            let rejectedMessages: [(Outgoing, String, String)] =
+                [(conflict, a, "E_REVISION_CONFLICT")] + expected3.map { ($0.0, $0.1, $0.2) }
             #expect(notices.count == rejectedMessages.count, "notices: \(notices)")
             for (message, county, code) in rejectedMessages {
                 let found = notices.filter { $0.source == place(message) }
@@ -224,12 +321,17 @@ extension EndToEnd {
             #expect(try rebuilt.bytes("indicators.csv") == incrementalIndicators)
             #expect(try rebuilt.bytes("completeness.csv") == incrementalCompleteness)
             #expect(try rebuilt.bytes("warnings.csv") == snapshot3.bytes("warnings.csv"))
-            #expect(manifestCounts(try rebuilt.manifest()) == ["read": 28, "accepted": 22, "duplicates": 1, "rejected": 5,
-                                                              "rejected.E_REVISION_CONFLICT": 1, "rejected.E_STALE_REVISION": 1,
-                                                              "rejected.E_AUTH": 3])
-            #expect(try rejections(rebuilt).map { Array($0.prefix(5)) }.sorted { $0.lexicographicallyPrecedes($1) }
-                    == ([row(conflict, county: a, codes: "E_REVISION_CONFLICT")] + expected3.map { row($0.0, county: $0.1, codes: $0.2) })
-                        .sorted { $0.lexicographicallyPrecedes($1) })
+            #expect(
+                manifestCounts(try rebuilt.manifest()) == [
+                    "read": 28, "accepted": 22, "duplicates": 1, "rejected": 5,
+                    "rejected.E_REVISION_CONFLICT": 1, "rejected.E_STALE_REVISION": 1,
+                    "rejected.E_AUTH": 3,
+                ])
+            #expect(
+                try rejections(rebuilt).map { Array($0.prefix(5)) }.sorted { $0.lexicographicallyPrecedes($1) }
+                    == ([row(conflict, county: a, codes: "E_REVISION_CONFLICT")]
+                    + expected3.map { row($0.0, county: $0.1, codes: $0.2) })
+                    .sorted { $0.lexicographicallyPrecedes($1) })
 
             // And both equal the hand-computed tables.
             #expect(String(decoding: incrementalIndicators, as: UTF8.self) == expectedIndicators)
@@ -276,7 +378,8 @@ extension EndToEnd {
         //   not formed: empty, partial, 2 of 3; contracts: Dongchuan reports none, so the sums
         //   over Wuhua and Panlong with status partial, 2 of 3; 75 enterprises; patents 2540 /
         //   170 = 14.94117… → 14.9412; output (80 + 30 + 0) / (200 + 100 + 0) = 36.6667.
-        static let expectedIndicators = crlf("""
+        static let expectedIndicators = crlf(
+            """
             year,geo_code,geo_name_zh,geo_name_en,indicator,value,unit,status,counties_reporting,counties_expected
             2023,530102,五华区,Wuhua District,rd_expenditure,,100m_cny,missing,0,1
             2023,530102,五华区,Wuhua District,enterprise_rd_share,,percent,missing,0,1
@@ -424,7 +527,8 @@ extension EndToEnd {
         // so it counts for nothing. 2024: Wuhua 3 R&D (three performers), 3 contracts (002
         // revived), 1 profile; Panlong 2 R&D (the unsigned and foreign-key ones were refused),
         // 1 contract; Dongchuan 2 R&D (the tampered one refused), no contracts; the zone 1 each.
-        static let expectedCompleteness = crlf("""
+        static let expectedCompleteness = crlf(
+            """
             year,geo_code,geo_name_zh,kind,records,status
             2023,530102,五华区,rd,0,missing
             2023,530102,五华区,tech-contract,0,missing

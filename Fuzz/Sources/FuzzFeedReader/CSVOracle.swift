@@ -13,9 +13,16 @@ import Foundation
 import STIProtocol
 
 enum CSVOracle {
-    struct Row: Equatable { var line: Int; var key: String?; var value: [UInt8] }
+    struct Row: Equatable {
+        var line: Int
+        var key: String?
+        var value: [UInt8]
+    }
     /// A file that cannot be read; only the line is compared (the texts were reworded).
-    struct Failure: Error { var line: Int?; var message: String }
+    struct Failure: Error {
+        var line: Int?
+        var message: String
+    }
 
     /// The numeric columns (the catalogue's number fields; before it, the same list by hand).
     static let numericFields: Set<String> = RecordCatalogue.numberFieldNames
@@ -26,8 +33,9 @@ enum CSVOracle {
         }
         // The records before the bad one are read (and judged) first; the header is one of them.
         if bad.recordStart > 0 {
-            _ = try csvSwiftRows(String(decoding: Array(text.utf8)[..<bad.recordStart], as: UTF8.self),
-                                 kind: kind, county: county, submittedAt: submittedAt)
+            _ = try csvSwiftRows(
+                String(decoding: Array(text.utf8)[..<bad.recordStart], as: UTF8.self),
+                kind: kind, county: county, submittedAt: submittedAt)
         }
         throw Failure(line: bad.line, message: "malformed quoting")
     }
@@ -39,7 +47,9 @@ enum CSVOracle {
     static func firstQuotingError(_ b: [UInt8]) -> (line: Int, recordStart: Int)? {
         enum State { case fieldStart, plain, quoted, afterQuote }
         var state = State.fieldStart
-        var line = 1, recordStart = 0, openedOn = 1
+        var line = 1
+        var recordStart = 0
+        var openedOn = 1
         var i = 0
         while i < b.count {
             let c = b[i]
@@ -70,19 +80,24 @@ enum CSVOracle {
     }
 
     /// The reading with CSV.swift, for text whose quoting is well-formed.
-    static func csvSwiftRows(_ text: String, kind: RecordKind, county: String?, submittedAt: String) throws(Failure) -> [Row] {
+    static func csvSwiftRows(_ text: String, kind: RecordKind, county: String?, submittedAt: String) throws(Failure)
+        -> [Row]
+    {
         let reader: CSVReader
         do { reader = try CSVReader(string: text, hasHeaderRow: true) } catch {
             throw Failure(line: 1, message: "cannot read the CSV header: \(error)")
         }
         guard let header = reader.headerRow?.map({ $0.trimmingCharacters(in: .whitespaces) }), !header.isEmpty,
-              !(header.count == 1 && header[0].isEmpty) else {
+            !(header.count == 1 && header[0].isEmpty)
+        else {
             throw Failure(line: 1, message: "the file has no header row")
         }
         var seen = Set<String>()
         for name in header {
             guard !name.isEmpty else { throw Failure(line: 1, message: "a header column has no name") }
-            guard seen.insert(name).inserted else { throw Failure(line: 1, message: "column \(name) appears twice in the header") }
+            guard seen.insert(name).inserted else {
+                throw Failure(line: 1, message: "column \(name) appears twice in the header")
+            }
         }
         var rows: [Row] = []
         var line = 2 + header.joined().filter { $0 == "\n" }.count
@@ -99,10 +114,13 @@ enum CSVOracle {
                 object.append((name, jsonLiteral(field: name, cell: cell)))
             }
             if cells.count > header.count, cells[header.count...].contains(where: { !$0.isEmpty }) {
-                throw Failure(line: line, message: "the row has \(cells.count) cells but the header has \(header.count) columns")
+                throw Failure(
+                    line: line, message: "the row has \(cells.count) cells but the header has \(header.count) columns")
             }
-            rows.append(Row(line: line, key: rowCounty ?? county,
-                            value: buildObject(object, kind: kind, county: county, submittedAt: submittedAt)))
+            rows.append(
+                Row(
+                    line: line, key: rowCounty ?? county,
+                    value: buildObject(object, kind: kind, county: county, submittedAt: submittedAt)))
         }
         if let error = reader.error {
             throw Failure(line: line, message: "malformed CSV: \(error)")
@@ -116,7 +134,9 @@ enum CSVOracle {
         return JSONText.string(cell)
     }
 
-    static func buildObject(_ fields: [(String, String)], kind: RecordKind, county: String?, submittedAt: String) -> [UInt8] {
+    static func buildObject(_ fields: [(String, String)], kind: RecordKind, county: String?, submittedAt: String)
+        -> [UInt8]
+    {
         var names = Set(fields.map(\.0))
         var parts: [String] = []
         if !names.contains("schema") { parts.append("\"schema\":\(JSONText.string(kind.schema))") }
@@ -131,11 +151,18 @@ enum CSVOracle {
     static func isJSONNumber(_ s: String) -> Bool {
         let b = Array(s.utf8)
         var i = 0
-        func digits() -> Int { let start = i; while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { i += 1 }; return i - start }
+        func digits() -> Int {
+            let start = i
+            while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { i += 1 }
+            return i - start
+        }
         if i < b.count, b[i] == UInt8(ascii: "-") { i += 1 }
         guard i < b.count else { return false }
         if b[i] == UInt8(ascii: "0") { i += 1 } else if digits() == 0 { return false }
-        if i < b.count, b[i] == UInt8(ascii: ".") { i += 1; if digits() == 0 { return false } }
+        if i < b.count, b[i] == UInt8(ascii: ".") {
+            i += 1
+            if digits() == 0 { return false }
+        }
         if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
             i += 1
             if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }

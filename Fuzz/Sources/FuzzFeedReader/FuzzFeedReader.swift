@@ -22,7 +22,8 @@ import STIProtocol
 
 /// `<tmp>/sti-fuzz-feed-<pid>`, made once per process and removed at exit.
 private let folder: String = {
-    let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("sti-fuzz-feed-\(ProcessInfo.processInfo.processIdentifier)")
+    let path = (NSTemporaryDirectory() as NSString).appendingPathComponent(
+        "sti-fuzz-feed-\(ProcessInfo.processInfo.processIdentifier)")
     do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
         fatalError("cannot create \(path): \(error)")
     }
@@ -41,10 +42,11 @@ enum FuzzFeedMain {
         var argc = CommandLine.argc
         var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
         atexit { try? FileManager.default.removeItem(atPath: folder) }
-        exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in
-            guard let data else { return withUnsafePointer(to: UInt8(0)) { fuzz($0, 0) } }
-            return fuzz(data, size)
-        })
+        exit(
+            LLVMFuzzerRunDriver(&argc, &argv) { data, size in
+                guard let data else { return withUnsafePointer(to: UInt8(0)) { fuzz($0, 0) } }
+                return fuzz(data, size)
+            })
     }
 }
 
@@ -54,11 +56,15 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let kind = guessKind(bytes)
     // Lines as an editor counts them: LF, CRLF and a lone CR each end one.
     var lines = 1
-    for (i, b) in bytes.enumerated() where b == 0x0A || (b == 0x0D && (i + 1 == bytes.count || bytes[i + 1] != 0x0A)) { lines += 1 }
+    for (i, b) in bytes.enumerated() where b == 0x0A || (b == 0x0D && (i + 1 == bytes.count || bytes[i + 1] != 0x0A)) {
+        lines += 1
+    }
     var paths: [String] = []
     for ext in ["csv", "jsonl"] {
         let path = "\(folder)/\(kind.rawValue).\(ext)"
-        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { fatalError("cannot write \(path)") }
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
+            fatalError("cannot write \(path)")
+        }
         paths.append(path)
     }
     let utf8 = Submitter(options: .init())
@@ -91,16 +97,22 @@ private func inspect(_ result: Submitter.CheckResult, lines: Int?) {
             }
             bad.insert("\(problem.path):\(line)")
         }
-        if problem.fileError == nil && problem.errors.isEmpty { fatalError("a row problem without errors: \(problem.path)") }
+        if problem.fileError == nil && problem.errors.isEmpty {
+            fatalError("a row problem without errors: \(problem.path)")
+        }
     }
     for file in result.files {
         for row in file.rows where !bad.contains("\(file.path):\(row.line)") {
-            if let lines, row.line < 1 || row.line > lines { fatalError("\(file.path): row on line \(row.line) of \(lines)") }
+            if let lines, row.line < 1 || row.line > lines {
+                fatalError("\(file.path): row on line \(row.line) of \(lines)")
+            }
             let outcome: Result<Record, ValidationFailure> = row.value.withUnsafeBytes { value in
                 var key = row.key ?? ""
                 return key.withUTF8 { k in
-                    validator.validate(InboundMessage(topicKind: file.kind, key: row.key == nil ? nil : UnsafeRawBufferPointer(k),
-                                                      value: value, timestampMillis: Int64(now.timeIntervalSince1970 * 1000)))
+                    validator.validate(
+                        InboundMessage(
+                            topicKind: file.kind, key: row.key == nil ? nil : UnsafeRawBufferPointer(k),
+                            value: value, timestampMillis: Int64(now.timeIntervalSince1970 * 1000)))
                 }
             }
             guard case .success(let record) = outcome else {
@@ -110,8 +122,10 @@ private func inspect(_ result: Submitter.CheckResult, lines: Int?) {
             let again: Result<Record, ValidationFailure> = Array(json.utf8).withUnsafeBytes { value in
                 var key = record.county
                 return key.withUTF8 { k in
-                    validator.validate(InboundMessage(topicKind: file.kind, key: UnsafeRawBufferPointer(k), value: value,
-                                                      timestampMillis: Int64(now.timeIntervalSince1970 * 1000)))
+                    validator.validate(
+                        InboundMessage(
+                            topicKind: file.kind, key: UnsafeRawBufferPointer(k), value: value,
+                            timestampMillis: Int64(now.timeIntervalSince1970 * 1000)))
                 }
             }
             guard case .success(let back) = again, back == record else {
@@ -131,20 +145,29 @@ private func compareWithOracle(_ bytes: [UInt8], path: String, kind: RecordKind)
         let new: Result<[FeedReader.Row], FeedError>
         do { new = .success(try reader.read(path: path)) } catch { new = .failure(error) }
         let old: Result<[CSVOracle.Row], CSVOracle.Failure>
-        do { old = .success(try CSVOracle.rows(text, kind: kind, county: county, submittedAt: submittedAt)) } catch { old = .failure(error) }
+        do { old = .success(try CSVOracle.rows(text, kind: kind, county: county, submittedAt: submittedAt)) } catch {
+            old = .failure(error)
+        }
         switch (new, old) {
         case (.success(let n), .success(let o)):
             let mapped = n.map { CSVOracle.Row(line: $0.line, key: $0.key, value: $0.value) }
             guard mapped != o else { continue }
-            let k = zip(mapped, o).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(mapped.count, o.count)
-            fatalError("""
+            let k =
+                zip(mapped, o).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(mapped.count, o.count)
+            fatalError(
+                """
                 CSV rows differ from the CSV.swift reader (county option \(county ?? "none")): \(mapped.count) vs \(o.count) rows; \
                 first difference at row \(k): \(k < mapped.count ? describe(mapped[k]) : "none") vs \(k < o.count ? describe(o[k]) : "none")
                 """)
         case (.failure(let n), .failure(let o)):
-            guard n.line == o.line else { fatalError("both readers refuse the file, on lines \(n.line ?? -1) and \(o.line ?? -1): \(n) / \(o.message)") }
+            guard n.line == o.line else {
+                fatalError(
+                    "both readers refuse the file, on lines \(n.line ?? -1) and \(o.line ?? -1): \(n) / \(o.message)")
+            }
         case (.success(let n), .failure(let o)):
-            fatalError("FeedReader reads \(n.count) rows where the CSV.swift reader failed: line \(o.line ?? -1): \(o.message)")
+            fatalError(
+                "FeedReader reads \(n.count) rows where the CSV.swift reader failed: line \(o.line ?? -1): \(o.message)"
+            )
         case (.failure(let n), .success(let o)):
             fatalError("FeedReader fails (\(n)) where the CSV.swift reader read \(o.count) rows")
         }

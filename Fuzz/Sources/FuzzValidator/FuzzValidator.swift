@@ -26,9 +26,12 @@ private let keyRing: KeyRing = {
     do {
         return try KeyRing(keys: [
             (KeyRing.KeyInfo(id: keyId, county: county), secretHex),
-            (KeyRing.KeyInfo(id: expiredKeyId, county: county, notBefore: "2020-01-01T00:00:00+08:00",
-                             notAfter: "2020-12-31T23:59:59+08:00", notBeforeMillis: 1_577_808_000_000,
-                             notAfterMillis: 1_609_430_399_000), secretHex),
+            (
+                KeyRing.KeyInfo(
+                    id: expiredKeyId, county: county, notBefore: "2020-01-01T00:00:00+08:00",
+                    notAfter: "2020-12-31T23:59:59+08:00", notBeforeMillis: 1_577_808_000_000,
+                    notAfterMillis: 1_609_430_399_000), secretHex
+            ),
         ])
     } catch {
         fatalError("fuzz key ring: \(error)")
@@ -36,8 +39,9 @@ private let keyRing: KeyRing = {
 }()
 
 /// A fixed today (UTC+8), so a finding replays the same on any day.
-private let validator = MessageValidator(registry: .kunming, keyRing: keyRing,
-                                         today: { CalendarDate(year: 2026, month: 6, day: 30) })
+private let validator = MessageValidator(
+    registry: .kunming, keyRing: keyRing,
+    today: { CalendarDate(year: 2026, month: 6, day: 30) })
 
 private let firstFour: Set<ErrorCode> = [.size, .encoding, .json, .schema]
 
@@ -47,10 +51,11 @@ enum FuzzValidatorMain {
     static func main() {
         var argc = CommandLine.argc
         var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in
-            guard let data else { return withUnsafePointer(to: UInt8(0)) { fuzz($0, 0) } }
-            return fuzz(data, size)
-        })
+        exit(
+            LLVMFuzzerRunDriver(&argc, &argv) { data, size in
+                guard let data else { return withUnsafePointer(to: UInt8(0)) { fuzz($0, 0) } }
+                return fuzz(data, size)
+            })
     }
 }
 
@@ -63,18 +68,21 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-private func validate(_ value: UnsafeRawBufferPointer, kind: RecordKind, keyId: String?, signature: String?) -> Result<Record, ValidationFailure> {
+private func validate(_ value: UnsafeRawBufferPointer, kind: RecordKind, keyId: String?, signature: String?) -> Result<
+    Record, ValidationFailure
+> {
     var key = county
     var id = keyId ?? ""
     var sig = signature ?? ""
     return key.withUTF8 { k in
         id.withUTF8 { i in
             sig.withUTF8 { s in
-                validator.validate(InboundMessage(
-                    topicKind: kind, key: UnsafeRawBufferPointer(k), value: value,
-                    keyIdHeader: keyId == nil ? nil : UnsafeRawBufferPointer(i),
-                    signatureHeader: signature == nil ? nil : UnsafeRawBufferPointer(s),
-                    timestampMillis: messageMillis))
+                validator.validate(
+                    InboundMessage(
+                        topicKind: kind, key: UnsafeRawBufferPointer(k), value: value,
+                        keyIdHeader: keyId == nil ? nil : UnsafeRawBufferPointer(i),
+                        signatureHeader: signature == nil ? nil : UnsafeRawBufferPointer(s),
+                        timestampMillis: messageMillis))
             }
         }
     }
@@ -105,8 +113,9 @@ private func check(value: UnsafeRawBufferPointer, kind: RecordKind) {
             guard u == s else { fatalError("signing changed a \(code.rawValue) rejection: \(s) vs \(u)") }
         } else {
             guard unsignedAuth.count == 1, unsignedAuth[0].field == nil,
-                  u.errors.filter({ $0.code != .auth }) == s.errors.filter({ $0.code != .auth }),
-                  u.county == s.county else {
+                u.errors.filter({ $0.code != .auth }) == s.errors.filter({ $0.code != .auth }),
+                u.county == s.county
+            else {
                 fatalError("signed and unsigned disagree beyond E_AUTH on \(kind.schema): \(s) vs \(u)")
             }
         }
@@ -125,7 +134,9 @@ private func checkShape(_ result: Result<Record, ValidationFailure>, _ what: Str
     guard case .failure(let f) = result else { return }
     guard !f.errors.isEmpty else { fatalError("\(what): a rejection without errors") }
     for e in f.errors where e.message.utf8.count >= 400 || (e.field?.utf8.count ?? 0) >= 100 {
-        fatalError("\(what): an error text grew with the input: \(e.code.rawValue) \(e.field?.utf8.count ?? 0) \(e.message.utf8.count)")
+        fatalError(
+            "\(what): an error text grew with the input: \(e.code.rawValue) \(e.field?.utf8.count ?? 0) \(e.message.utf8.count)"
+        )
     }
     if let first = f.errors.first, firstFour.contains(first.code), f.errors.count != 1 {
         fatalError("\(what): \(first.code.rawValue) must come alone, got \(f.errors)")
@@ -153,6 +164,4 @@ private func roundTrip(_ record: Record, kind: RecordKind) {
     guard RecordJSON.canonicalValuesKey(record) == RecordJSON.canonicalValuesKey(live) else {
         fatalError("the duplicate key of a record changed in the round trip: \(json)")
     }
-}
-    return nil
 }

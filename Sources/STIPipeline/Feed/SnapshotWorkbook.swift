@@ -22,16 +22,18 @@ public enum SnapshotWorkbook {
         var rows: [[XLSXCell]] = [table.header.map { .text($0, .header) }]
         rows.reserveCapacity(table.rows.count + 1)
         for row in table.rows {
-            rows.append(row.enumerated().map { index, cell in
-                switch cell {
-                case .number(let n): return .number(n)
-                case .text(let t): return .text(t, index == status ? statusStyle(t) : .plain)
-                }
-            })
+            rows.append(
+                row.enumerated().map { index, cell in
+                    switch cell {
+                    case .number(let n): return .number(n)
+                    case .text(let t): return .text(t, index == status ? statusStyle(t) : .plain)
+                    }
+                })
         }
         let widths = table.header.map { name -> Double in
             switch name {
-            case "geo_name_zh", "geo_name_en", "indicator", "identity", "explanation", "first_message", "codes": return 24
+            case "geo_name_zh", "geo_name_en", "indicator", "identity", "explanation", "first_message", "codes":
+                return 24
             default: return max(10, Double(name.count) + 2)
             }
         }

@@ -1,9 +1,10 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
-import ZIPFoundation
 public import STIProtocol
+import ZIPFoundation
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// Where a row of a workbook is: its sheet and, per protocol field, the column letter and the
 /// header as written, so that every error names the sheet, the cell (`B17`) and the header.
@@ -15,7 +16,9 @@ public struct SheetPlace: Sendable {
     public var columns: [String: (column: String, header: String)]
 
     public init(sheet: String, firstColumn: Int, columns: [String: (column: String, header: String)] = [:]) {
-        self.sheet = sheet; self.firstColumn = firstColumn; self.columns = columns
+        self.sheet = sheet
+        self.firstColumn = firstColumn
+        self.columns = columns
     }
 
     /// `A` for 0, `Z` for 25, `AA` for 26.
@@ -34,9 +37,11 @@ public struct SheetPlace: Sendable {
     /// a number with more decimals than the field takes gets the fix for a sheet (the cell
     /// shows a rounded value but stores a binary-float artefact).
     public func describeProblem(_ error: FieldError, path: String, row: Int) -> String {
-        var text = "\(path): \(describe(field: error.field, row: row)): \(error.code.rawValue) \(error.field ?? "-"): \(error.message)"
+        var text =
+            "\(path): \(describe(field: error.field, row: row)): \(error.code.rawValue) \(error.field ?? "-"): \(error.message)"
         if error.code == .precision {
-            text += "; the cell stores more decimals than it shows: round it in the sheet (=ROUND(value, 4), then paste as values) or type the number again"
+            text +=
+                "; the cell stores more decimals than it shows: round it in the sheet (=ROUND(value, 4), then paste as values) or type the number again"
         }
         return text
     }
@@ -87,11 +92,15 @@ struct XLSXReader {
     /// whatever the program that last saved the file computed (a generator that never
     /// recalculates leaves none, or a stale one), and a statistic of record must be the number
     /// the clerk sees and can check. Pasting values is one step in any spreadsheet program.
-    static let formulaRefusal = "holds a formula; a feed takes values only: select the column, copy, and paste as values (Paste Special → Values), then save"
+    static let formulaRefusal =
+        "holds a formula; a feed takes values only: select the column, copy, and paste as values (Paste Special → Values), then save"
 
     private var totalBytes = 0
 
-    init(path: String, limits: XLSXLimits = XLSXLimits()) { self.path = path; self.limits = limits }
+    init(path: String, limits: XLSXLimits = XLSXLimits()) {
+        self.path = path
+        self.limits = limits
+    }
 
     func fail(_ message: String) -> FeedError { FeedError(path: path, line: nil, message) }
 
@@ -103,37 +112,57 @@ struct XLSXReader {
             // An encrypted .xlsx is an OLE compound file holding EncryptionInfo and EncryptedPackage.
             let marker = Data("EncryptionInfo".utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] })
             if data.range(of: marker) != nil {
-                throw FeedError(path: path, line: nil, "is an encrypted (password-protected) workbook, which sti cannot read: open it, remove the password (File → Info → Protect Workbook → Encrypt with Password, clear it; in WPS: File → Document Encryption) and save it as .xlsx")
+                throw FeedError(
+                    path: path, line: nil,
+                    "is an encrypted (password-protected) workbook, which sti cannot read: open it, remove the password (File → Info → Protect Workbook → Encrypt with Password, clear it; in WPS: File → Document Encryption) and save it as .xlsx"
+                )
             }
-            throw FeedError(path: path, line: nil, "is an Excel 97–2003 workbook (.xls), which sti does not read: open it in Excel or WPS and save it as .xlsx (Excel Workbook), or export the sheet as CSV UTF-8")
+            throw FeedError(
+                path: path, line: nil,
+                "is an Excel 97–2003 workbook (.xls), which sti does not read: open it in Excel or WPS and save it as .xlsx (Excel Workbook), or export the sheet as CSV UTF-8"
+            )
         }
         if ext == "xls" {
-            throw FeedError(path: path, line: nil, "is named .xls but is not an Excel 97–2003 workbook: save the sheet as .xlsx or as CSV UTF-8")
+            throw FeedError(
+                path: path, line: nil,
+                "is named .xls but is not an Excel 97–2003 workbook: save the sheet as .xlsx or as CSV UTF-8")
         }
         guard data.starts(with: [0x50, 0x4B, 0x03, 0x04]) || data.starts(with: [0x50, 0x4B, 0x05, 0x06]) else {
-            throw FeedError(path: path, line: nil, "is not an .xlsx workbook (not a zip container): save the sheet from Excel or WPS as .xlsx (Excel Workbook), or export it as CSV UTF-8")
+            throw FeedError(
+                path: path, line: nil,
+                "is not an .xlsx workbook (not a zip container): save the sheet from Excel or WPS as .xlsx (Excel Workbook), or export it as CSV UTF-8"
+            )
         }
     }
 
-    static let macroRefusal = "is a macro-enabled workbook (.xlsm), which sti does not open: save a copy without macros as .xlsx (File → Save As → Excel Workbook) and submit that"
+    static let macroRefusal =
+        "is a macro-enabled workbook (.xlsm), which sti does not open: save a copy without macros as .xlsx (File → Save As → Excel Workbook) and submit that"
 
     /// The sheet named `sheet`, or the first sheet.
     mutating func read(sheet wanted: String?) throws(FeedError) -> XLSXSheet {
         // The file itself is read whole (the zip directory is at its end): bounded first.
-        if let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int, size > limits.maxTotalBytes {
-            throw fail("is \(size >> 20) MiB, more than the \(limits.maxTotalBytes >> 20) MiB a feed workbook may be; split it into smaller workbooks")
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int,
+            size > limits.maxTotalBytes
+        {
+            throw fail(
+                "is \(size >> 20) MiB, more than the \(limits.maxTotalBytes >> 20) MiB a feed workbook may be; split it into smaller workbooks"
+            )
         }
         guard let data = FileManager.default.contents(atPath: path) else { throw fail("cannot read the file") }
         try Self.refuseOtherFormats(path: path, data: data)
         let archive: Archive
         do { archive = try Archive(data: data, accessMode: .read) } catch {
-            throw fail("is not a readable .xlsx workbook (its zip container is damaged: \(error)); save it again from Excel or WPS")
+            throw fail(
+                "is not a readable .xlsx workbook (its zip container is damaged: \(error)); save it again from Excel or WPS"
+            )
         }
         if (path as NSString).pathExtension.lowercased() == "xlsm" || archive["xl/vbaProject.bin"] != nil {
             throw fail(Self.macroRefusal)
         }
         guard archive["xl/workbook.xml"] != nil else {
-            throw fail("is a zip file but not an .xlsx workbook (no xl/workbook.xml): save the sheet from Excel or WPS as .xlsx")
+            throw fail(
+                "is a zip file but not an .xlsx workbook (no xl/workbook.xml): save the sheet from Excel or WPS as .xlsx"
+            )
         }
         // The workbook: its sheets and date system.
         let book = WorkbookHandler()
@@ -142,7 +171,8 @@ struct XLSXReader {
         let chosen: (name: String, rid: String)
         if let wanted {
             guard let found = book.sheets.first(where: { $0.name == wanted }) else {
-                throw fail("has no sheet named \(wanted) (its sheets: \(book.sheets.map(\.name).joined(separator: ", ")))")
+                throw fail(
+                    "has no sheet named \(wanted) (its sheets: \(book.sheets.map(\.name).joined(separator: ", ")))")
             }
             chosen = found
         } else {
@@ -152,7 +182,9 @@ struct XLSXReader {
         if let relsData = try part("xl/_rels/workbook.xml.rels", in: archive, required: false) {
             try parse(relsData, "xl/_rels/workbook.xml.rels", rels)
         }
-        guard let target = rels.targets[chosen.rid] else { throw fail("sheet \(chosen.name): the workbook does not say where it is (no relationship \(chosen.rid))") }
+        guard let target = rels.targets[chosen.rid] else {
+            throw fail("sheet \(chosen.name): the workbook does not say where it is (no relationship \(chosen.rid))")
+        }
         let sheetPath = target.hasPrefix("/") ? String(target.dropFirst()) : "xl/" + target
 
         var shared: [String] = []
@@ -173,7 +205,8 @@ struct XLSXReader {
         guard let sheetData = try part(sheetPath, in: archive, required: false) else {
             throw fail("sheet \(chosen.name): its part \(sheetPath) is missing from the workbook")
         }
-        let handler = SheetHandler(sheet: chosen.name, shared: shared, dateStyles: dateStyles, date1904: book.date1904, limits: limits)
+        let handler = SheetHandler(
+            sheet: chosen.name, shared: shared, dateStyles: dateStyles, date1904: book.date1904, limits: limits)
         try parse(sheetData, sheetPath, handler)
         if let problem = handler.problem { throw fail(problem) }
         return XLSXSheet(name: chosen.name, rows: handler.rows)
@@ -193,18 +226,21 @@ struct XLSXReader {
         do {
             _ = try archive.extract(entry, bufferSize: 64 << 10, skipCRC32: false) { chunk in
                 if out.count + chunk.count > entryLimit {
-                    exceeded = "part \(name) inflates to more than \(entryLimit >> 20) MiB (a zip bomb, or far more than a feed holds); split the sheet into smaller workbooks"
+                    exceeded =
+                        "part \(name) inflates to more than \(entryLimit >> 20) MiB (a zip bomb, or far more than a feed holds); split the sheet into smaller workbooks"
                     throw XLSXStop()
                 }
                 if out.count + chunk.count > totalLeft {
-                    exceeded = "the workbook's parts inflate to more than \(limits.maxTotalBytes >> 20) MiB together (a zip bomb, or far more than a feed holds)"
+                    exceeded =
+                        "the workbook's parts inflate to more than \(limits.maxTotalBytes >> 20) MiB together (a zip bomb, or far more than a feed holds)"
                     throw XLSXStop()
                 }
                 out.append(chunk)
             }
         } catch {
             if let exceeded { throw fail(exceeded) }
-            throw fail("part \(name) cannot be inflated (\(error)): the workbook is damaged; save it again from Excel or WPS")
+            throw fail(
+                "part \(name) cannot be inflated (\(error)): the workbook is damaged; save it again from Excel or WPS")
         }
         totalBytes += out.count
         return out
@@ -224,7 +260,9 @@ struct XLSXReader {
         if let problem = handler.problem { throw fail(problem) }
         if !ok {
             let reason = parser.parserError.map { "\($0.localizedDescription)" } ?? "malformed XML"
-            throw fail("part \(name) is not well-formed XML (line \(parser.lineNumber): \(reason)); save the workbook again from Excel or WPS")
+            throw fail(
+                "part \(name) is not well-formed XML (line \(parser.lineNumber): \(reason)); save the workbook again from Excel or WPS"
+            )
         }
     }
 
@@ -236,8 +274,9 @@ struct XLSXReader {
         var i = 0
         while i < scalars.count {
             if scalars[i] == "_", i + 6 < scalars.count, scalars[i + 1] == "x", scalars[i + 6] == "_",
-               let value = UInt32(String(String.UnicodeScalarView(scalars[(i + 2)...(i + 5)])), radix: 16),
-               let scalar = Unicode.Scalar(value) {
+                let value = UInt32(String(String.UnicodeScalarView(scalars[(i + 2)...(i + 5)])), radix: 16),
+                let scalar = Unicode.Scalar(value)
+            {
                 out.append(scalar)
                 i += 7
             } else {
@@ -251,11 +290,22 @@ struct XLSXReader {
     /// Whether a custom number format shows a date: it has y, m or d outside quoted text,
     /// `[...]` sections (colours, conditions, elapsed time) and escaped characters.
     static func isDateFormat(_ code: String) -> Bool {
-        var inQuote = false, inBracket = false, escaped = false
+        var inQuote = false
+        var inBracket = false
+        var escaped = false
         for ch in code {
-            if escaped { escaped = false; continue }
-            if inQuote { if ch == "\"" { inQuote = false }; continue }
-            if inBracket { if ch == "]" { inBracket = false }; continue }
+            if escaped {
+                escaped = false
+                continue
+            }
+            if inQuote {
+                if ch == "\"" { inQuote = false }
+                continue
+            }
+            if inBracket {
+                if ch == "]" { inBracket = false }
+                continue
+            }
             switch ch {
             case "\"": inQuote = true
             case "[": inBracket = true
@@ -289,7 +339,10 @@ struct XLSXReader {
         let m = mp < 10 ? mp + 3 : mp - 9
         let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
         guard (1...9999).contains(y) else { return nil }
-        func pad(_ n: Int, _ w: Int) -> String { let s = String(n); return String(repeating: "0", count: max(0, w - s.count)) + s }
+        func pad(_ n: Int, _ w: Int) -> String {
+            let s = String(n)
+            return String(repeating: "0", count: max(0, w - s.count)) + s
+        }
         return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))"
     }
 
@@ -299,8 +352,14 @@ struct XLSXReader {
     static func plainDecimal(_ stored: String) -> String? {
         var s = Substring(stored.trimmingCharacters(in: .whitespaces))
         var negative = false
-        if s.hasPrefix("-") { negative = true; s = s.dropFirst() } else if s.hasPrefix("+") { s = s.dropFirst() }
-        var mantissa = s, exponent = 0
+        if s.hasPrefix("-") {
+            negative = true
+            s = s.dropFirst()
+        } else if s.hasPrefix("+") {
+            s = s.dropFirst()
+        }
+        var mantissa = s
+        var exponent = 0
         if let e = s.firstIndex(where: { $0 == "e" || $0 == "E" }) {
             mantissa = s[..<e]
             guard let value = Int(s[s.index(after: e)...]), abs(value) <= 400 else { return nil }
@@ -309,7 +368,8 @@ struct XLSXReader {
         let parts = mantissa.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count <= 2, let intPart = parts.first else { return nil }
         let fracPart = parts.count == 2 ? parts[1] : ""
-        guard !(intPart.isEmpty && fracPart.isEmpty), (intPart + fracPart).allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        guard !(intPart.isEmpty && fracPart.isEmpty), (intPart + fracPart).allSatisfy({ $0.isASCII && $0.isNumber })
+        else { return nil }
         if exponent == 0 {
             // The text as stored, digit for digit (`12.345600000000001` stays so).
             let text = (intPart.isEmpty ? "0" : String(intPart)) + (parts.count == 2 ? "." + fracPart : "")
@@ -317,7 +377,10 @@ struct XLSXReader {
         }
         var digits = Array(intPart + fracPart)
         var point = intPart.count + exponent
-        if point < 0 { digits.insert(contentsOf: Array(repeating: "0", count: -point), at: 0); point = 0 }
+        if point < 0 {
+            digits.insert(contentsOf: Array(repeating: "0", count: -point), at: 0)
+            point = 0
+        }
         if point > digits.count { digits += Array(repeating: "0", count: point - digits.count) }
         var whole = String(digits[..<point]).drop { $0 == "0" }
         if whole.isEmpty { whole = "0" }
@@ -345,7 +408,9 @@ class DepthLimitedHandler: NSObject, XMLParserDelegate {
     func enter(_ parser: XMLParser) -> Bool {
         depth += 1
         if depth > maxDepth {
-            stop(parser, "its XML is nested more than \(maxDepth) elements deep, which no spreadsheet program writes; refused")
+            stop(
+                parser,
+                "its XML is nested more than \(maxDepth) elements deep, which no spreadsheet program writes; refused")
             return false
         }
         return problem == nil
@@ -354,15 +419,19 @@ class DepthLimitedHandler: NSObject, XMLParserDelegate {
     // The delegate methods are implemented here once, and dispatch to methods the handlers
     // override: a subclass's own `parser(_:didStartElement:…)` would not be the witness of the
     // protocol requirement (the conformance is this class's), and would never be called.
-    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName qName: String?,
-                attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName qName: String?,
+        attributes: [String: String] = [:]
+    ) {
         guard enter(parser) else { return }
         started(parser, elementName, attributes)
     }
 
     func parser(_ parser: XMLParser, foundCharacters string: String) { characters(parser, string) }
 
-    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
+    func parser(
+        _ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?
+    ) {
         depth -= 1
         ended(elementName)
     }
@@ -397,7 +466,9 @@ final class WorkbookHandler: DepthLimitedHandler {
 final class RelationshipsHandler: DepthLimitedHandler {
     var targets: [String: String] = [:]
     override func started(_ parser: XMLParser, _ elementName: String, _ attributes: [String: String]) {
-        if local(elementName) == "Relationship", let id = attributes["Id"], let target = attributes["Target"] { targets[id] = target }
+        if local(elementName) == "Relationship", let id = attributes["Id"], let target = attributes["Target"] {
+            targets[id] = target
+        }
     }
 }
 
@@ -408,7 +479,9 @@ final class StylesHandler: DepthLimitedHandler {
     override func started(_ parser: XMLParser, _ elementName: String, _ attributes: [String: String]) {
         switch local(elementName) {
         case "numFmt":
-            if let id = attributes["numFmtId"].flatMap({ Int($0) }), let code = attributes["formatCode"] { customFormats[id] = code }
+            if let id = attributes["numFmtId"].flatMap({ Int($0) }), let code = attributes["formatCode"] {
+                customFormats[id] = code
+            }
         case "cellXfs": inCellXfs = true
         case "xf" where inCellXfs:
             if cellFormats.count < 65_536 { cellFormats.append(attributes["numFmtId"].flatMap { Int($0) } ?? 0) }
@@ -432,7 +505,10 @@ final class SharedStringsHandler: DepthLimitedHandler {
         case "si":
             current = ""
             if strings.count >= limits.maxSharedStrings {
-                stop(parser, "its shared-string table has more than \(limits.maxSharedStrings) entries, far more than a feed needs; refused")
+                stop(
+                    parser,
+                    "its shared-string table has more than \(limits.maxSharedStrings) entries, far more than a feed needs; refused"
+                )
             }
         case "t": inText = !inPhonetic
         case "rPh": inPhonetic = true  // phonetic guide (furigana/pinyin): not part of the text
@@ -444,7 +520,10 @@ final class SharedStringsHandler: DepthLimitedHandler {
         guard inText else { return }
         bytes += string.utf8.count
         if bytes > limits.maxSharedStringBytes {
-            stop(parser, "its shared-string table holds more than \(limits.maxSharedStringBytes >> 20) MiB of text, far more than a feed needs; refused")
+            stop(
+                parser,
+                "its shared-string table holds more than \(limits.maxSharedStringBytes >> 20) MiB of text, far more than a feed needs; refused"
+            )
             return
         }
         current += string
@@ -480,7 +559,11 @@ final class SheetHandler: DepthLimitedHandler {
     private var formula = ""
 
     init(sheet: String, shared: [String], dateStyles: [Bool], date1904: Bool, limits: XLSXLimits) {
-        self.sheet = sheet; self.shared = shared; self.dateStyles = dateStyles; self.date1904 = date1904; self.limits = limits
+        self.sheet = sheet
+        self.shared = shared
+        self.dateStyles = dateStyles
+        self.date1904 = date1904
+        self.limits = limits
     }
 
     private func fail(_ parser: XMLParser, _ ref: String, _ message: String) {
@@ -493,9 +576,12 @@ final class SheetHandler: DepthLimitedHandler {
             parserForErrors = parser
             let next = attributes["r"].flatMap { Int($0) } ?? rowNumber + 1
             guard next > rowNumber, next <= limits.maxRows else {
-                stop(parser, next > limits.maxRows
-                     ? "sheet \(sheet) has more than \(limits.maxRows) rows; split it into several workbooks"
-                     : "sheet \(sheet): row \(next) comes after row \(rowNumber); the sheet is damaged, save it again")
+                stop(
+                    parser,
+                    next > limits.maxRows
+                        ? "sheet \(sheet) has more than \(limits.maxRows) rows; split it into several workbooks"
+                        : "sheet \(sheet): row \(next) comes after row \(rowNumber); the sheet is damaged, save it again"
+                )
                 return
             }
             rowNumber = next
@@ -503,19 +589,37 @@ final class SheetHandler: DepthLimitedHandler {
         case "c":
             let ref = attributes["r"] ?? ""
             let column: Int
-            if let parsed = Self.column(of: ref) { column = parsed } else if ref.isEmpty { column = (cells.keys.max() ?? -1) + 1 } else {
-                stop(parser, "sheet \(sheet): a cell has the reference \(String(ref.prefix(20))), which is not a cell name like B17"); return
+            if let parsed = Self.column(of: ref) {
+                column = parsed
+            } else if ref.isEmpty {
+                column = (cells.keys.max() ?? -1) + 1
+            } else {
+                stop(
+                    parser,
+                    "sheet \(sheet): a cell has the reference \(String(ref.prefix(20))), which is not a cell name like B17"
+                )
+                return
             }
             guard column < limits.maxColumns else {
-                fail(parser, ref.isEmpty ? "\(SheetPlace.columnLetters(column))\(rowNumber)" : ref,
-                     "is beyond column \(SheetPlace.columnLetters(limits.maxColumns - 1)); a feed has at most \(limits.maxColumns) columns (the protocol's fields); delete the cells to its right")
+                fail(
+                    parser, ref.isEmpty ? "\(SheetPlace.columnLetters(column))\(rowNumber)" : ref,
+                    "is beyond column \(SheetPlace.columnLetters(limits.maxColumns - 1)); a feed has at most \(limits.maxColumns) columns (the protocol's fields); delete the cells to its right"
+                )
                 return
             }
             let name = ref.isEmpty ? "\(SheetPlace.columnLetters(column))\(rowNumber)" : ref
             cell = (name, column, attributes["t"] ?? "n", attributes["s"].flatMap { Int($0) } ?? 0)
-            value = ""; inlineText = ""; formula = ""; hasFormula = false; hasValue = false
-        case "v": collecting = .value; hasValue = true
-        case "f": collecting = .formula; hasFormula = true
+            value = ""
+            inlineText = ""
+            formula = ""
+            hasFormula = false
+            hasValue = false
+        case "v":
+            collecting = .value
+            hasValue = true
+        case "f":
+            collecting = .formula
+            hasFormula = true
         case "t" where cell != nil: collecting = .inline
         case "rPh": collecting = .none
         default: break
@@ -549,35 +653,52 @@ final class SheetHandler: DepthLimitedHandler {
         self.cell = nil
         if hasFormula {
             let shown = formula.isEmpty ? "" : " (=\(formula.prefix(40))\(formula.count > 40 ? "…" : ""))"
-            fail(parser, cell.ref, XLSXReader.formulaRefusal.replacingOccurrences(of: "holds a formula", with: "holds a formula\(shown)"))
+            fail(
+                parser, cell.ref,
+                XLSXReader.formulaRefusal.replacingOccurrences(of: "holds a formula", with: "holds a formula\(shown)"))
             return
         }
         let text: String
         switch cell.type {
         case "s":
             guard let index = Int(value.trimmingCharacters(in: .whitespaces)), shared.indices.contains(index) else {
-                fail(parser, cell.ref, "refers to shared string \(value.prefix(20)), which the workbook does not have; save it again"); return
+                fail(
+                    parser, cell.ref,
+                    "refers to shared string \(value.prefix(20)), which the workbook does not have; save it again")
+                return
             }
             text = shared[index]
         case "inlineStr": text = XLSXReader.unescaped(inlineText)
         case "str": text = value
         case "b": text = value == "1" ? "TRUE" : "FALSE"
         case "e":
-            fail(parser, cell.ref, "holds the error \(value.prefix(20)); put the value itself in the cell"); return
+            fail(parser, cell.ref, "holds the error \(value.prefix(20)); put the value itself in the cell")
+            return
         case "d":
             // ISO 8601 date (strict OOXML): keep the date part.
             text = String(value.prefix(10))
         default:
             guard hasValue, !value.isEmpty else { return }
             guard let plain = XLSXReader.plainDecimal(value) else {
-                fail(parser, cell.ref, "is a number cell holding \(value.prefix(40)), which is not a number; save the workbook again"); return
+                fail(
+                    parser, cell.ref,
+                    "is a number cell holding \(value.prefix(40)), which is not a number; save the workbook again")
+                return
             }
             if dateStyles.indices.contains(cell.style), dateStyles[cell.style] {
                 guard let serial = Int(plain) else {
-                    fail(parser, cell.ref, "holds a date with a time of day (serial \(plain.prefix(30))); the field takes a date: type it as YYYY-MM-DD"); return
+                    fail(
+                        parser, cell.ref,
+                        "holds a date with a time of day (serial \(plain.prefix(30))); the field takes a date: type it as YYYY-MM-DD"
+                    )
+                    return
                 }
                 guard let date = XLSXReader.dateText(serial: serial, date1904: date1904) else {
-                    fail(parser, cell.ref, "holds the date serial \(serial), which is no real date\(serial == 60 && !date1904 ? " (Excel's 1900-02-29, a day that never was)" : ""); type the date as YYYY-MM-DD"); return
+                    fail(
+                        parser, cell.ref,
+                        "holds the date serial \(serial), which is no real date\(serial == 60 && !date1904 ? " (Excel's 1900-02-29, a day that never was)" : ""); type the date as YYYY-MM-DD"
+                    )
+                    return
                 }
                 text = date
             } else {
@@ -589,11 +710,17 @@ final class SheetHandler: DepthLimitedHandler {
 
     /// 0-based column of a cell name (`B17` → 1), or nil if it is not one.
     static func column(of ref: String) -> Int? {
-        var column = 0, letters = 0, digits = 0
+        var column = 0
+        var letters = 0
+        var digits = 0
         for scalar in ref.unicodeScalars {
             switch scalar.value {
-            case 65...90 where digits == 0: column = column * 26 + Int(scalar.value - 64); letters += 1
-            case 97...122 where digits == 0: column = column * 26 + Int(scalar.value - 96); letters += 1
+            case 65...90 where digits == 0:
+                column = column * 26 + Int(scalar.value - 64)
+                letters += 1
+            case 97...122 where digits == 0:
+                column = column * 26 + Int(scalar.value - 96)
+                letters += 1
             case 48...57 where letters > 0: digits += 1
             default: return nil
             }

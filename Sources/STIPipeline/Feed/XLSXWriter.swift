@@ -5,13 +5,21 @@ import ZIPFoundation
 /// and can never run as a formula, whatever it starts with), a number (its exact decimal text,
 /// never a Double), or nothing; and a style.
 public struct XLSXCell: Sendable, Equatable {
-    public enum Value: Sendable, Equatable { case text(String), number(String), empty }
+    public enum Value: Sendable, Equatable {
+        case text(String)
+        case number(String)
+        case empty
+    }
     public enum Style: Int, Sendable, CaseIterable {
-        case plain = 0, header, decimal4, integer, text, good, warning, bad, date, note
+        case plain = 0
+        case header, decimal4, integer, text, good, warning, bad, date, note
     }
     public var value: Value
     public var style: Style
-    public init(_ value: Value, style: Style = .plain) { self.value = value; self.style = style }
+    public init(_ value: Value, style: Style = .plain) {
+        self.value = value
+        self.style = style
+    }
     public static func text(_ s: String, _ style: Style = .plain) -> XLSXCell { XLSXCell(.text(s), style: style) }
     public static func number(_ s: String, _ style: Style = .plain) -> XLSXCell { XLSXCell(.number(s), style: style) }
     public static let empty = XLSXCell(.empty)
@@ -27,7 +35,10 @@ public struct XLSXSheetSpec: Sendable {
         public var strict: Bool
         public var prompt: String?
         public init(range: String, values: [String], strict: Bool = true, prompt: String? = nil) {
-            self.range = range; self.values = values; self.strict = strict; self.prompt = prompt
+            self.range = range
+            self.values = values
+            self.strict = strict
+            self.prompt = prompt
         }
     }
 
@@ -41,10 +52,16 @@ public struct XLSXSheetSpec: Sendable {
     /// Rows kept in view when scrolling (the header).
     public var frozenRows: Int
 
-    public init(name: String, rows: [[XLSXCell]], widths: [Double] = [], columnStyles: [XLSXCell.Style?] = [],
-                validations: [ListValidation] = [], frozenRows: Int = 0) {
-        self.name = name; self.rows = rows; self.widths = widths; self.columnStyles = columnStyles
-        self.validations = validations; self.frozenRows = frozenRows
+    public init(
+        name: String, rows: [[XLSXCell]], widths: [Double] = [], columnStyles: [XLSXCell.Style?] = [],
+        validations: [ListValidation] = [], frozenRows: Int = 0
+    ) {
+        self.name = name
+        self.rows = rows
+        self.widths = widths
+        self.columnStyles = columnStyles
+        self.validations = validations
+        self.frozenRows = frozenRows
     }
 }
 
@@ -80,8 +97,10 @@ public enum XLSXWriter {
             // 2000-01-01: zip dates start in 1980; a fixed one keeps the bytes reproducible.
             let fixed = Date(timeIntervalSince1970: 946_684_800)
             for (name, bytes) in parts {
-                try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(bytes.count), modificationDate: fixed,
-                                     compressionMethod: .deflate) { position, size in
+                try archive.addEntry(
+                    with: name, type: .file, uncompressedSize: Int64(bytes.count), modificationDate: fixed,
+                    compressionMethod: .deflate
+                ) { position, size in
                     bytes.subdata(in: Int(position)..<Int(position) + size)
                 }
             }
@@ -109,22 +128,27 @@ public enum XLSXWriter {
         s += #"<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">"#
         s += #"<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>"#
         s += #"<Default Extension="xml" ContentType="application/xml"/>"#
-        s += #"<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>"#
-        s += #"<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>"#
+        s +=
+            #"<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>"#
+        s +=
+            #"<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>"#
         for i in 1...max(1, count) {
-            s += #"<Override PartName="/xl/worksheets/sheet\#(i).xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>"#
+            s +=
+                #"<Override PartName="/xl/worksheets/sheet\#(i).xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>"#
         }
         return s + "</Types>"
     }
 
-    static let rootRels = #"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"# + "\n"
+    static let rootRels =
+        #"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"# + "\n"
         + #"<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">"#
         + #"<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>"#
         + "</Relationships>"
 
     static func workbook(_ sheets: [XLSXSheetSpec]) -> String {
         var s = #"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"# + "\n"
-        s += #"<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">"#
+        s +=
+            #"<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">"#
         s += "<workbookPr/><sheets>"
         for (i, sheet) in sheets.enumerated() {
             s += #"<sheet name="\#(escape(sheetName(sheet.name)))" sheetId="\#(i + 1)" r:id="rId\#(i + 1)"/>"#
@@ -142,16 +166,19 @@ public enum XLSXWriter {
         var s = #"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"# + "\n"
         s += #"<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">"#
         for i in 1...max(1, count) {
-            s += #"<Relationship Id="rId\#(i)" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet\#(i).xml"/>"#
+            s +=
+                #"<Relationship Id="rId\#(i)" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet\#(i).xml"/>"#
         }
-        s += #"<Relationship Id="rId\#(count + 1)" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>"#
+        s +=
+            #"<Relationship Id="rId\#(count + 1)" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>"#
         return s + "</Relationships>"
     }
 
     /// Cell formats in the order of `XLSXCell.Style`: plain, header (bold, wrapped, grey),
     /// 4 decimals, integer, text (`@`, so a typed 530102 stays text), good (green), warning
     /// (yellow), bad (red), date (yyyy-mm-dd), note (wrapped text).
-    static let styles = #"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"# + "\n"
+    static let styles =
+        #"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"# + "\n"
         + #"<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">"#
         + #"<numFmts count="2"><numFmt numFmtId="164" formatCode="0.0000"/><numFmt numFmtId="165" formatCode="yyyy\-mm\-dd"/></numFmts>"#
         + #"<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font><font><b/><sz val="11"/><name val="Calibri"/></font></fonts>"#
@@ -179,16 +206,19 @@ public enum XLSXWriter {
 
     static func worksheet(_ sheet: XLSXSheetSpec) -> String {
         var s = #"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"# + "\n"
-        s += #"<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">"#
+        s +=
+            #"<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">"#
         if sheet.frozenRows > 0 {
-            s += #"<sheetViews><sheetView workbookViewId="0"><pane ySplit="\#(sheet.frozenRows)" topLeftCell="A\#(sheet.frozenRows + 1)" activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>"#
+            s +=
+                #"<sheetViews><sheetView workbookViewId="0"><pane ySplit="\#(sheet.frozenRows)" topLeftCell="A\#(sheet.frozenRows + 1)" activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>"#
         }
         let columns = max(sheet.widths.count, sheet.columnStyles.count)
         if columns > 0 {
             s += "<cols>"
             for i in 0..<columns {
                 let width = i < sheet.widths.count ? sheet.widths[i] : 12
-                let style = i < sheet.columnStyles.count ? sheet.columnStyles[i].map { #" style="\#($0.rawValue)""# } ?? "" : ""
+                let style =
+                    i < sheet.columnStyles.count ? sheet.columnStyles[i].map { #" style="\#($0.rawValue)""# } ?? "" : ""
                 s += #"<col min="\#(i + 1)" max="\#(i + 1)" width="\#(width)" customWidth="1"\#(style)/>"#
             }
             s += "</cols>"
@@ -205,7 +235,9 @@ public enum XLSXWriter {
                 case .number(let n):
                     s += #"<c r="\#(ref)"\#(style)><v>\#(escape(n))</v></c>"#
                 case .text(let t):
-                    let space = t.first?.isWhitespace == true || t.last?.isWhitespace == true || t.contains("\n") ? #" xml:space="preserve""# : ""
+                    let space =
+                        t.first?.isWhitespace == true || t.last?.isWhitespace == true || t.contains("\n")
+                        ? #" xml:space="preserve""# : ""
                     s += #"<c r="\#(ref)"\#(style) t="inlineStr"><is><t\#(space)>\#(escape(t))</t></is></c>"#
                 }
             }
@@ -216,10 +248,12 @@ public enum XLSXWriter {
             s += #"<dataValidations count="\#(sheet.validations.count)">"#
             for v in sheet.validations {
                 let error = v.strict ? "" : #" errorStyle="warning""#
-                let prompt = v.prompt.map { #" showInputMessage="1" prompt="\#(escape(String($0.prefix(255))))""# } ?? ""
+                let prompt =
+                    v.prompt.map { #" showInputMessage="1" prompt="\#(escape(String($0.prefix(255))))""# } ?? ""
                 // A list of literal values: quoted, comma-separated (Excel allows 255 characters).
                 let list = "\"" + v.values.joined(separator: ",").replacingOccurrences(of: "\"", with: "\"\"") + "\""
-                s += #"<dataValidation type="list" allowBlank="1" showErrorMessage="1"\#(error)\#(prompt) sqref="\#(v.range)"><formula1>\#(escape(list))</formula1></dataValidation>"#
+                s +=
+                    #"<dataValidation type="list" allowBlank="1" showErrorMessage="1"\#(error)\#(prompt) sqref="\#(v.range)"><formula1>\#(escape(list))</formula1></dataValidation>"#
             }
             s += "</dataValidations>"
         }
@@ -239,7 +273,8 @@ public enum XLSXWriter {
             case "<": out += "&lt;"
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
-            case "_" where i + 6 < scalars.count && scalars[i + 1] == "x" && scalars[i + 6] == "_"
+            case "_"
+            where i + 6 < scalars.count && scalars[i + 1] == "x" && scalars[i + 6] == "_"
                 && scalars[(i + 2)...(i + 5)].allSatisfy({ $0.properties.isASCIIHexDigit }):
                 out += "_x005F_"
             case "\t", "\n", "\r": out.unicodeScalars.append(scalar)

@@ -2,10 +2,11 @@
 // kept out of STIProtocol, which only parses bytes.
 public import Foundation
 public import STIProtocol
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 extension KeyRing {

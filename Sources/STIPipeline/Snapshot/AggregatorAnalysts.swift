@@ -8,7 +8,9 @@ extension Aggregator {
     /// written: the previous published snapshot's indicators (the one `latest` points at, which
     /// does not move before this run publishes), the years to write, and which of them changed
     /// since the state's last snapshot, whose unchanged year files may be hard-linked.
-    func analystFiles(store: any StateStore, writer: SnapshotWriter, indicators: [IndicatorRow]) throws(AggregateError) -> AnalystFiles {
+    func analystFiles(store: any StateStore, writer: SnapshotWriter, indicators: [IndicatorRow]) throws(AggregateError)
+        -> AnalystFiles
+    {
         var previousIndicators: [RevisionRow.Keyed]?
         var linkFrom: (runId: String, files: [String: ManifestFile])?
         if let latest = writer.latestRunId(), let folder = try? SnapshotFolder(out: writer.out, runId: latest) {
@@ -26,8 +28,9 @@ extension Aggregator {
         var years: [Int] = []
         for row in indicators where years.last != row.year { years.append(row.year) }
         let registry = options.registry
-        return AnalystFiles(previousIndicators: previousIndicators, years: years, changedYears: changed, linkFrom: linkFrom,
-                            records: { kind, county, emit in try store.forEachCurrentRecord(kind: kind, county: county, emit) },
-                            registry: registry)
+        return AnalystFiles(
+            previousIndicators: previousIndicators, years: years, changedYears: changed, linkFrom: linkFrom,
+            records: { kind, county, emit in try store.forEachCurrentRecord(kind: kind, county: county, emit) },
+            registry: registry)
     }
 }

@@ -4,10 +4,11 @@
 
 public import Foundation
 public import STIProtocol
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What a run hands the snapshot writer for the analysts' files.
@@ -28,12 +29,18 @@ public struct AnalystFiles {
     /// The registry, for `report.html`.
     public var registry: Registry
 
-    public init(previousIndicators: [RevisionRow.Keyed]?, years: [Int], changedYears: Set<Int>,
-                linkFrom: (runId: String, files: [String: ManifestFile])?,
-                records: @escaping (RecordKind, String, (Record, RecordSource?) throws -> Void) throws -> Void,
-                registry: Registry) {
-        self.previousIndicators = previousIndicators; self.years = years; self.changedYears = changedYears
-        self.linkFrom = linkFrom; self.records = records; self.registry = registry
+    public init(
+        previousIndicators: [RevisionRow.Keyed]?, years: [Int], changedYears: Set<Int>,
+        linkFrom: (runId: String, files: [String: ManifestFile])?,
+        records: @escaping (RecordKind, String, (Record, RecordSource?) throws -> Void) throws -> Void,
+        registry: Registry
+    ) {
+        self.previousIndicators = previousIndicators
+        self.years = years
+        self.changedYears = changedYears
+        self.linkFrom = linkFrom
+        self.records = records
+        self.registry = registry
     }
 }
 
@@ -43,8 +50,10 @@ extension SnapshotWriter {
 
     /// Writes `revisions.csv` and `records/` into `dir`; returns their manifest entries and the
     /// cells of `revisions.csv` (for snapshot.xlsx).
-    static func writeAnalystTables(dir: String, indicators: [IndicatorRow], analysts: AnalystFiles,
-                                   runsPath: String) throws(SnapshotError) -> (files: [ManifestFile], revisions: [[CSVCell]]) {
+    static func writeAnalystTables(
+        dir: String, indicators: [IndicatorRow], analysts: AnalystFiles,
+        runsPath: String
+    ) throws(SnapshotError) -> (files: [ManifestFile], revisions: [[CSVCell]]) {
         var files: [ManifestFile] = []
         let revisions = RevisionRow.diff(previous: analysts.previousIndicators, current: indicators.map(\.keyed))
         var file = try DurableFile(creating: dir + "/" + revisionsFile)
@@ -63,13 +72,16 @@ extension SnapshotWriter {
             for year in years {
                 let name = RecordFiles.path(year: year, kind: kind)
                 if !analysts.changedYears.contains(year), let base = analysts.linkFrom, let entry = base.files[name],
-                   link(runsPath + "/" + base.runId + "/" + name, dir + "/" + name) == 0 {
+                    link(runsPath + "/" + base.runId + "/" + name, dir + "/" + name) == 0
+                {
                     entries[name] = entry
                 } else {
                     rewrite.append(year)
                 }
             }
-            for entry in try writeRecordFiles(dir: dir, kind: kind, years: rewrite, analysts: analysts) { entries[entry.name] = entry }
+            for entry in try writeRecordFiles(dir: dir, kind: kind, years: rewrite, analysts: analysts) {
+                entries[entry.name] = entry
+            }
         }
         for year in years {
             for kind in RecordKind.allCases { files.append(entries[RecordFiles.path(year: year, kind: kind)]!) }
@@ -89,8 +101,10 @@ extension SnapshotWriter {
     /// The files `records/<year>/<kind>.csv` of `years`, in one pass over the kind's records:
     /// county by county in registry order, each county's records (all years) put in section 8's
     /// order (performer, contract number) and appended to their year's file.
-    static func writeRecordFiles(dir: String, kind: RecordKind, years: [Int],
-                                 analysts: AnalystFiles) throws(SnapshotError) -> [ManifestFile] {
+    static func writeRecordFiles(
+        dir: String, kind: RecordKind, years: [Int],
+        analysts: AnalystFiles
+    ) throws(SnapshotError) -> [ManifestFile] {
         guard !years.isEmpty else { return [] }
         var open: [Int: OpenRecordFile] = [:]
         for year in years {
@@ -123,8 +137,10 @@ extension SnapshotWriter {
         var entries: [ManifestFile] = []
         for year in years {
             let target = open[year]!
-            entries.append(ManifestFile(name: RecordFiles.path(year: year, kind: kind), rows: target.rows,
-                                        sha256: try target.file.finish()))
+            entries.append(
+                ManifestFile(
+                    name: RecordFiles.path(year: year, kind: kind), rows: target.rows,
+                    sha256: try target.file.finish()))
         }
         return entries
     }

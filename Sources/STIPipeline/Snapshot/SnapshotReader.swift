@@ -37,7 +37,8 @@ public struct SnapshotTable: Sendable {
         if let failure { throw SnapshotReadError("\(path): \(failure.message(fieldName: nil))") }
         guard let header = rows.first else { throw SnapshotReadError("\(path) is empty (no header)") }
         guard header == expected else {
-            throw SnapshotReadError("\(path): header is \(header.joined(separator: ",")), expected \(expected.joined(separator: ","))")
+            throw SnapshotReadError(
+                "\(path): header is \(header.joined(separator: ",")), expected \(expected.joined(separator: ","))")
         }
         var body = Array(rows.dropFirst())
         // The file ends with CRLF, which the reader does not turn into a row; an empty last row
@@ -52,7 +53,8 @@ public struct SnapshotTable: Sendable {
     /// A cell's text without the `'` section 8 puts before a leading `=`, `+`, `-`, `@`, tab or CR.
     public static func unguarded(_ cell: String) -> String {
         guard cell.hasPrefix("'"), let second = cell.unicodeScalars.dropFirst().first,
-              CSVWriter.guardedLeadingCharacters.contains(Character(second)) else { return cell }
+            CSVWriter.guardedLeadingCharacters.contains(Character(second))
+        else { return cell }
         return String(cell.dropFirst())
     }
 }
@@ -78,12 +80,15 @@ public struct SnapshotFolder: Sendable {
             self.runId = latest
         }
         guard FileManager.default.fileExists(atPath: path + "/" + SnapshotWriter.manifestFile) else {
-            throw SnapshotReadError("run \(self.runId) in \(out.path) is not a complete snapshot (no \(SnapshotWriter.manifestFile))")
+            throw SnapshotReadError(
+                "run \(self.runId) in \(out.path) is not a complete snapshot (no \(SnapshotWriter.manifestFile))")
         }
     }
 
     public func manifest() throws(SnapshotReadError) -> Manifest {
-        do { return try Manifest.load(contentsOf: URL(fileURLWithPath: path + "/" + SnapshotWriter.manifestFile)) } catch {
+        do {
+            return try Manifest.load(contentsOf: URL(fileURLWithPath: path + "/" + SnapshotWriter.manifestFile))
+        } catch {
             throw SnapshotReadError("\(path)/\(SnapshotWriter.manifestFile) cannot be read: \(error)")
         }
     }
@@ -103,7 +108,9 @@ public struct SnapshotFolder: Sendable {
     /// `revisions.csv`; an empty table for a snapshot written before it existed.
     public func revisions() throws(SnapshotReadError) -> SnapshotTable {
         let file = path + "/" + SnapshotWriter.revisionsFile
-        guard FileManager.default.fileExists(atPath: file) else { return SnapshotTable(header: revisionsCSVHeader, rows: []) }
+        guard FileManager.default.fileExists(atPath: file) else {
+            return SnapshotTable(header: revisionsCSVHeader, rows: [])
+        }
         return try SnapshotTable.read(file, header: revisionsCSVHeader)
     }
 
@@ -117,7 +124,9 @@ public struct SnapshotFolder: Sendable {
         var result: [RevisionRow.Keyed] = []
         result.reserveCapacity(table.rows.count)
         for (i, row) in table.rows.enumerated() {
-            guard let year = Int(row[0]) else { throw SnapshotReadError("indicators.csv line \(i + 2): year \(row[0]) is not a number") }
+            guard let year = Int(row[0]) else {
+                throw SnapshotReadError("indicators.csv line \(i + 2): year \(row[0]) is not a number")
+            }
             result.append((year, row[1], row[4], row[5], row[7]))
         }
         return result

@@ -5,13 +5,14 @@
 // move, by renaming a fresh symlink over it (rename(2) is atomic: a reader sees the old run or
 // the new one, never a half-written folder).
 
+import Crypto
 public import Foundation
 public import STIProtocol
-import Crypto
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A snapshot folder that cannot be written or published, with the path and the reason.
@@ -34,10 +35,16 @@ public struct ManifestInputs: Sendable, Hashable {
     public var counts: RunCounts
     public var previousRunId: String?
 
-    public init(startedAt: Date, finishedAt: Date, programVersion: String, authenticationEnabled: Bool,
-                offsets: [TopicPartitionRange], counts: RunCounts, previousRunId: String?) {
-        self.startedAt = startedAt; self.finishedAt = finishedAt; self.programVersion = programVersion
-        self.authenticationEnabled = authenticationEnabled; self.offsets = offsets; self.counts = counts
+    public init(
+        startedAt: Date, finishedAt: Date, programVersion: String, authenticationEnabled: Bool,
+        offsets: [TopicPartitionRange], counts: RunCounts, previousRunId: String?
+    ) {
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.programVersion = programVersion
+        self.authenticationEnabled = authenticationEnabled
+        self.offsets = offsets
+        self.counts = counts
         self.previousRunId = previousRunId
     }
 }
@@ -119,10 +126,13 @@ public struct SnapshotWriter: Sendable {
     /// Writes the CSV files and then `manifest.json` into the run folder `runId`
     /// (created if absent; files already there are not overwritten). Returns the manifest.
     @discardableResult
-    public func write(runId: String, indicators: [IndicatorRow], completeness: [CompletenessRow],
-                      rejections: [RejectionRow], inputs: ManifestInputs) throws(SnapshotError) -> Manifest {
-        try write(runId: runId, indicators: indicators, completeness: completeness,
-                  rejections: { emit in for row in rejections { try emit(row) } }, inputs: inputs)
+    public func write(
+        runId: String, indicators: [IndicatorRow], completeness: [CompletenessRow],
+        rejections: [RejectionRow], inputs: ManifestInputs
+    ) throws(SnapshotError) -> Manifest {
+        try write(
+            runId: runId, indicators: indicators, completeness: completeness,
+            rejections: { emit in for row in rejections { try emit(row) } }, inputs: inputs)
     }
 
     /// The same, with the rows of `rejections.csv` handed over one at a time by `rejections`
@@ -130,63 +140,88 @@ public struct SnapshotWriter: Sendable {
     /// buffer and hashed as they go, so memory does not grow with their number. `warnings.csv`
     /// has only its header.
     @discardableResult
-    public func write(runId: String, indicators: [IndicatorRow], completeness: [CompletenessRow],
-                      rejections: ((RejectionRow) throws -> Void) throws -> Void,
-                      inputs: ManifestInputs) throws(SnapshotError) -> Manifest {
-        try write(runId: runId, indicators: indicators, completeness: completeness, rejections: rejections,
-                  warnings: { _ in }, inputs: inputs)
+    public func write(
+        runId: String, indicators: [IndicatorRow], completeness: [CompletenessRow],
+        rejections: ((RejectionRow) throws -> Void) throws -> Void,
+        inputs: ManifestInputs
+    ) throws(SnapshotError) -> Manifest {
+        try write(
+            runId: runId, indicators: indicators, completeness: completeness, rejections: rejections,
+            warnings: { _ in }, inputs: inputs)
     }
 
     /// The same, with the rows of `warnings.csv` (section 8) handed over one at a time by
     /// `warnings`, in order, streamed like those of `rejections.csv`; with `analysts`, also
     /// `revisions.csv`, `records/<year>/*.csv` and `report.html` (AnalystFiles.swift).
     @discardableResult
-    public func write(runId: String, indicators: [IndicatorRow], completeness: [CompletenessRow],
-                      rejections: ((RejectionRow) throws -> Void) throws -> Void,
-                      warnings: ((WarningRow) throws -> Void) throws -> Void,
-                      inputs: ManifestInputs, analysts: AnalystFiles? = nil) throws(SnapshotError) -> Manifest {
+    public func write(
+        runId: String, indicators: [IndicatorRow], completeness: [CompletenessRow],
+        rejections: ((RejectionRow) throws -> Void) throws -> Void,
+        warnings: ((WarningRow) throws -> Void) throws -> Void,
+        inputs: ManifestInputs, analysts: AnalystFiles? = nil
+    ) throws(SnapshotError) -> Manifest {
         guard Self.isValidRunId(runId) else { throw SnapshotError("not a run id: \(runId)") }
         let dir = runPath(runId)
         if mkdir(dir, 0o755) != 0 && errno != EEXIST { throw .posix("cannot create run folder", dir) }
         var files: [ManifestFile] = []
-        for (name, header, rows) in [(Self.indicatorsFile, indicatorsCSVHeader, indicators.map(\.csvCells)),
-                                     (Self.completenessFile, completenessCSVHeader, completeness.map(\.csvCells))] {
+        for (name, header, rows) in [
+            (Self.indicatorsFile, indicatorsCSVHeader, indicators.map(\.csvCells)),
+            (Self.completenessFile, completenessCSVHeader, completeness.map(\.csvCells)),
+        ] {
             var file = try DurableFile(creating: dir + "/" + name)
             try file.append(CSVWriter.line(header.map(CSVCell.text)))
             for row in rows { try file.append(CSVWriter.line(row)) }
             files.append(ManifestFile(name: name, rows: rows.count, sha256: try file.finish()))
         }
-        files.append(try Self.writeStreamed(dir: dir, name: Self.rejectionsFile, header: rejectionsCSVHeader,
-                                            what: "rejections", rows: rejections, cells: \.csvCells))
+        files.append(
+            try Self.writeStreamed(
+                dir: dir, name: Self.rejectionsFile, header: rejectionsCSVHeader,
+                what: "rejections", rows: rejections, cells: \.csvCells))
         let warningCells = CellCollector(enabled: extraFile != nil)
-        files.append(try Self.writeStreamed(dir: dir, name: Self.warningsFile, header: warningsCSVHeader, what: "warnings",
-                                            rows: warnings, cells: { warningCells.keep($0.csvCells) }))
+        files.append(
+            try Self.writeStreamed(
+                dir: dir, name: Self.warningsFile, header: warningsCSVHeader, what: "warnings",
+                rows: warnings, cells: { warningCells.keep($0.csvCells) }))
         var manifest = Manifest(
             runId: runId, startedAt: UTCTime.rfc3339(inputs.startedAt), finishedAt: UTCTime.rfc3339(inputs.finishedAt),
-            programVersion: inputs.programVersion, authentication: inputs.authenticationEnabled ? "enabled" : "disabled",
+            programVersion: inputs.programVersion,
+            authentication: inputs.authenticationEnabled ? "enabled" : "disabled",
             offsets: inputs.offsets.sorted(), counts: inputs.counts, previousRunId: inputs.previousRunId, files: files)
         var revisionCells: [[CSVCell]]?
         if let analysts {
-            let written = try Self.writeAnalystTables(dir: dir, indicators: indicators, analysts: analysts, runsPath: runsPath)
+            let written = try Self.writeAnalystTables(
+                dir: dir, indicators: indicators, analysts: analysts, runsPath: runsPath)
             manifest.files += written.files
             revisionCells = written.revisions
         }
         if let extraFile {
             // One entry per table, each the cells its CSV was written from.
             var tables = [
-                WorkbookTable(name: "indicators", file: Self.indicatorsFile, header: indicatorsCSVHeader, rows: indicators.map(\.csvCells), statusColumn: "status"),
-                WorkbookTable(name: "completeness", file: Self.completenessFile, header: completenessCSVHeader, rows: completeness.map(\.csvCells), statusColumn: "status"),
-                WorkbookTable(name: "warnings", file: Self.warningsFile, header: warningsCSVHeader, rows: warningCells.rows, statusColumn: "disposition"),
+                WorkbookTable(
+                    name: "indicators", file: Self.indicatorsFile, header: indicatorsCSVHeader,
+                    rows: indicators.map(\.csvCells), statusColumn: "status"),
+                WorkbookTable(
+                    name: "completeness", file: Self.completenessFile, header: completenessCSVHeader,
+                    rows: completeness.map(\.csvCells), statusColumn: "status"),
+                WorkbookTable(
+                    name: "warnings", file: Self.warningsFile, header: warningsCSVHeader, rows: warningCells.rows,
+                    statusColumn: "disposition"),
             ]
             if let revisionCells {
-                tables.append(WorkbookTable(name: "revisions", file: Self.revisionsFile, header: revisionsCSVHeader, rows: revisionCells,
-                                            statusColumn: "status"))
+                tables.append(
+                    WorkbookTable(
+                        name: "revisions", file: Self.revisionsFile, header: revisionsCSVHeader, rows: revisionCells,
+                        statusColumn: "status"))
             }
             let bytes: [UInt8]
-            do { bytes = try extraFile.build(tables) } catch { throw SnapshotError("cannot build \(extraFile.name): \(error)") }
+            do { bytes = try extraFile.build(tables) } catch {
+                throw SnapshotError("cannot build \(extraFile.name): \(error)")
+            }
             var file = try DurableFile(creating: dir + "/" + extraFile.name)
             try file.append(bytes)
-            manifest.files.append(ManifestFile(name: extraFile.name, rows: tables.reduce(0) { $0 + $1.rows.count }, sha256: try file.finish()))
+            manifest.files.append(
+                ManifestFile(
+                    name: extraFile.name, rows: tables.reduce(0) { $0 + $1.rows.count }, sha256: try file.finish()))
         }
         if let analysts {
             let html: String
@@ -205,9 +240,11 @@ public struct SnapshotWriter: Sendable {
 
     /// Writes one CSV whose rows `rows` hands over one at a time, through `DurableFile`'s
     /// buffer, hashing as it goes: memory does not grow with the rows.
-    static func writeStreamed<Row>(dir: String, name: String, header: [String], what: String,
-                                   rows: ((Row) throws -> Void) throws -> Void,
-                                   cells: @escaping (Row) -> [CSVCell]) throws(SnapshotError) -> ManifestFile {
+    static func writeStreamed<Row>(
+        dir: String, name: String, header: [String], what: String,
+        rows: ((Row) throws -> Void) throws -> Void,
+        cells: @escaping (Row) -> [CSVCell]
+    ) throws(SnapshotError) -> ManifestFile {
         var file = try DurableFile(creating: dir + "/" + name)
         try file.append(CSVWriter.line(header.map(CSVCell.text)))
         var count = 0
@@ -351,7 +388,11 @@ public struct SnapshotWriter: Sendable {
         mutating func finish() throws(SnapshotError) -> String {
             try drain()
             isOpen = false
-            if fsync(fd) != 0 { let code = errno; close(fd); throw .posix("cannot fsync", path, code) }
+            if fsync(fd) != 0 {
+                let code = errno
+                close(fd)
+                throw .posix("cannot fsync", path, code)
+            }
             if close(fd) != 0 { throw .posix("cannot close", path) }
             return SnapshotWriter.hex(hash.finalize())
         }
@@ -359,7 +400,10 @@ public struct SnapshotWriter: Sendable {
         /// Closes without finishing (after an error); the folder has no manifest, so it never
         /// counts as a snapshot.
         mutating func abandon() {
-            if isOpen { close(fd); isOpen = false }
+            if isOpen {
+                close(fd)
+                isOpen = false
+            }
         }
 
         deinit { if isOpen { close(fd) } }
@@ -379,8 +423,8 @@ public struct SnapshotWriter: Sendable {
 /// write(2), named apart from `SnapshotWriter.write`.
 private func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
     #if canImport(Glibc)
-    Glibc.write(fd, buffer, count)
+        Glibc.write(fd, buffer, count)
     #else
-    Darwin.write(fd, buffer, count)
+        Darwin.write(fd, buffer, count)
     #endif
 }

@@ -13,7 +13,11 @@ public struct WorkbookTable: Sendable {
     /// The column holding a status (coloured in the workbook), if any.
     public var statusColumn: String?
     public init(name: String, file: String, header: [String], rows: [[CSVCell]], statusColumn: String?) {
-        self.name = name; self.file = file; self.header = header; self.rows = rows; self.statusColumn = statusColumn
+        self.name = name
+        self.file = file
+        self.header = header
+        self.rows = rows
+        self.statusColumn = statusColumn
     }
 }
 
@@ -22,7 +26,10 @@ public struct WorkbookTable: Sendable {
 public struct SnapshotExtraFile: Sendable {
     public var name: String
     public var build: @Sendable ([WorkbookTable]) throws -> [UInt8]
-    public init(name: String, build: @escaping @Sendable ([WorkbookTable]) throws -> [UInt8]) { self.name = name; self.build = build }
+    public init(name: String, build: @escaping @Sendable ([WorkbookTable]) throws -> [UInt8]) {
+        self.name = name
+        self.build = build
+    }
 }
 
 /// Keeps the cells of a streamed table for the extra file (only when there is one).

@@ -4,8 +4,9 @@ import GRDB
 // argument arrays and `Data` results cost more than the SQLite work itself on that path.
 import GRDBSQLite
 public import STIProtocol
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The aggregator's durable state (`StateStore`) in one SQLite database through GRDB, the
@@ -55,13 +56,16 @@ public final class SQLiteStateStore: StateStore {
             try queue.read { db in
                 let version = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'layout_version'")
                 guard version == String(Self.layoutVersion) else {
-                    throw StateStoreError("state file \(path) has layout version \(version ?? "none"), this program uses \(Self.layoutVersion)")
+                    throw StateStoreError(
+                        "state file \(path) has layout version \(version ?? "none"), this program uses \(Self.layoutVersion)"
+                    )
                 }
             }
         } catch let error as StateStoreError {
             throw error
         } catch {
-            throw StateStoreError("state file \(path) cannot be read (\(error)); if it is corrupt, run the aggregator with --rebuild")
+            throw StateStoreError(
+                "state file \(path) cannot be read (\(error)); if it is corrupt, run the aggregator with --rebuild")
         }
     }
 
@@ -115,13 +119,17 @@ public final class SQLiteStateStore: StateStore {
             try queue.read { db in
                 let version = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'layout_version'")
                 guard version == String(Self.layoutVersion) else {
-                    throw StateStoreError("state file \(path) has layout version \(version ?? "none"), this program uses \(Self.layoutVersion); run with --rebuild to rebuild it from the topics")
+                    throw StateStoreError(
+                        "state file \(path) has layout version \(version ?? "none"), this program uses \(Self.layoutVersion); run with --rebuild to rebuild it from the topics"
+                    )
                 }
             }
         } catch let error as StateStoreError {
             throw error
         } catch {
-            throw StateStoreError("state file \(path) cannot be used (\(error)); if it is corrupt, run with --rebuild to rebuild it from the topics")
+            throw StateStoreError(
+                "state file \(path) cannot be used (\(error)); if it is corrupt, run with --rebuild to rebuild it from the topics"
+            )
         }
     }
 
@@ -141,7 +149,8 @@ public final class SQLiteStateStore: StateStore {
             try queue.close()
             closed = true
         } catch {
-            throw StateStoreError("rebuild: cannot complete the new state \(databasePath) (\(error)); the old state \(path) is kept")
+            throw StateStoreError(
+                "rebuild: cannot complete the new state \(databasePath) (\(error)); the old state \(path) is kept")
         }
         // Closed: its WAL is merged and SQLite removed it; nothing may hold a stale one.
         unlink(databasePath + "-wal")
@@ -149,7 +158,9 @@ public final class SQLiteStateStore: StateStore {
         try StateFile.fsync(path: databasePath, directory: false)
         StateFile.retireSideFiles(of: target)
         guard rename(databasePath, target) == 0 else {
-            throw StateStoreError("rebuild: cannot move \(databasePath) to \(target): \(String(cString: strerror(errno))); the old state is kept")
+            throw StateStoreError(
+                "rebuild: cannot move \(databasePath) to \(target): \(String(cString: strerror(errno))); the old state is kept"
+            )
         }
         rebuildTarget = nil
         try StateFile.fsync(path: (target as NSString).deletingLastPathComponent, directory: true)
@@ -159,7 +170,10 @@ public final class SQLiteStateStore: StateStore {
     /// stays as it was.
     public func discardRebuild() {
         guard rebuildTarget != nil else { return }
-        if !closed { try? queue.close(); closed = true }
+        if !closed {
+            try? queue.close()
+            closed = true
+        }
         for suffix in ["", "-wal", "-shm"] { unlink(databasePath + suffix) }
         rebuildTarget = nil
     }
@@ -172,7 +186,9 @@ public final class SQLiteStateStore: StateStore {
             return try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'layout_version'") ?? "none"
         }
         if let version, version != String(layoutVersion) {
-            throw StateStoreError("state file \(path) has layout version \(version), this program uses \(layoutVersion); run with --rebuild to rebuild it from the topics")
+            throw StateStoreError(
+                "state file \(path) has layout version \(version), this program uses \(layoutVersion); run with --rebuild to rebuild it from the topics"
+            )
         }
     }
 
@@ -180,44 +196,45 @@ public final class SQLiteStateStore: StateStore {
         var migrator = DatabaseMigrator()
         // Layout 2 in one step (layout 1 files are refused above and rebuilt with --rebuild).
         migrator.registerMigration("layout-2") { db in
-            try db.execute(sql: """
-                CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-                INSERT INTO meta(key, value) VALUES ('layout_version', '\(layoutVersion)');
-                CREATE TABLE offsets(topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
-                                     PRIMARY KEY(topic, partition)) WITHOUT ROWID;
-                CREATE TABLE records(identity TEXT PRIMARY KEY, kind TEXT NOT NULL, year INTEGER NOT NULL, body BLOB NOT NULL,
-                                     source_topic TEXT, source_partition INTEGER, source_offset INTEGER) WITHOUT ROWID;
-                -- Section 8, records/: the years whose records changed since the last snapshot (the
-                -- trigger marks the year a record leaves and the one it enters; a contract's year
-                -- can change with a revision), so unchanged years' files are hard links.
-                CREATE TABLE pending_record_years(year INTEGER PRIMARY KEY) WITHOUT ROWID;
-                CREATE TRIGGER records_mark_year BEFORE INSERT ON records BEGIN
-                    INSERT OR IGNORE INTO pending_record_years(year) SELECT year FROM records WHERE identity = NEW.identity;
-                    INSERT OR IGNORE INTO pending_record_years(year) VALUES (NEW.year);
-                END;
-                CREATE TABLE totals(year INTEGER NOT NULL, geo TEXT NOT NULL, body BLOB NOT NULL,
-                                    PRIMARY KEY(year, geo)) WITHOUT ROWID;
-                CREATE TABLE pending_ranges(topic TEXT NOT NULL, partition INTEGER NOT NULL,
-                                            first_offset INTEGER NOT NULL, next_offset INTEGER NOT NULL,
-                                            PRIMARY KEY(topic, partition)) WITHOUT ROWID;
-                CREATE TABLE pending_counts(counter TEXT NOT NULL, code TEXT NOT NULL, count INTEGER NOT NULL,
-                                            PRIMARY KEY(counter, code)) WITHOUT ROWID;
-                CREATE TABLE pending_rejections(topic TEXT NOT NULL, partition INTEGER NOT NULL, "offset" INTEGER NOT NULL,
-                                                county TEXT, first_message TEXT NOT NULL,
-                                                PRIMARY KEY(topic, partition, "offset")) WITHOUT ROWID;
-                CREATE TABLE pending_rejection_codes(topic TEXT NOT NULL, partition INTEGER NOT NULL, "offset" INTEGER NOT NULL,
-                                                     position INTEGER NOT NULL, code TEXT NOT NULL,
-                                                     PRIMARY KEY(topic, partition, "offset", position)) WITHOUT ROWID;
-                CREATE TABLE consumed_tails(topic TEXT NOT NULL, partition INTEGER NOT NULL, "offset" INTEGER NOT NULL,
-                                            timestamp_ms INTEGER NOT NULL, digest BLOB NOT NULL,
-                                            PRIMARY KEY(topic, partition)) WITHOUT ROWID;
-                CREATE TABLE partition_counts(topic TEXT PRIMARY KEY, partitions INTEGER NOT NULL) WITHOUT ROWID;
-                CREATE TABLE signing_keys(key_id TEXT PRIMARY KEY) WITHOUT ROWID;
-                CREATE TABLE record_warnings(identity TEXT PRIMARY KEY, year INTEGER NOT NULL, county TEXT NOT NULL,
-                                             kind_order INTEGER NOT NULL, sort_key TEXT NOT NULL, body BLOB NOT NULL) WITHOUT ROWID;
-                CREATE TABLE held_messages(identity TEXT PRIMARY KEY, year INTEGER NOT NULL, county TEXT NOT NULL,
-                                           kind_order INTEGER NOT NULL, sort_key TEXT NOT NULL, body BLOB NOT NULL) WITHOUT ROWID;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+                    INSERT INTO meta(key, value) VALUES ('layout_version', '\(layoutVersion)');
+                    CREATE TABLE offsets(topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+                                         PRIMARY KEY(topic, partition)) WITHOUT ROWID;
+                    CREATE TABLE records(identity TEXT PRIMARY KEY, kind TEXT NOT NULL, year INTEGER NOT NULL, body BLOB NOT NULL,
+                                         source_topic TEXT, source_partition INTEGER, source_offset INTEGER) WITHOUT ROWID;
+                    -- Section 8, records/: the years whose records changed since the last snapshot (the
+                    -- trigger marks the year a record leaves and the one it enters; a contract's year
+                    -- can change with a revision), so unchanged years' files are hard links.
+                    CREATE TABLE pending_record_years(year INTEGER PRIMARY KEY) WITHOUT ROWID;
+                    CREATE TRIGGER records_mark_year BEFORE INSERT ON records BEGIN
+                        INSERT OR IGNORE INTO pending_record_years(year) SELECT year FROM records WHERE identity = NEW.identity;
+                        INSERT OR IGNORE INTO pending_record_years(year) VALUES (NEW.year);
+                    END;
+                    CREATE TABLE totals(year INTEGER NOT NULL, geo TEXT NOT NULL, body BLOB NOT NULL,
+                                        PRIMARY KEY(year, geo)) WITHOUT ROWID;
+                    CREATE TABLE pending_ranges(topic TEXT NOT NULL, partition INTEGER NOT NULL,
+                                                first_offset INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+                                                PRIMARY KEY(topic, partition)) WITHOUT ROWID;
+                    CREATE TABLE pending_counts(counter TEXT NOT NULL, code TEXT NOT NULL, count INTEGER NOT NULL,
+                                                PRIMARY KEY(counter, code)) WITHOUT ROWID;
+                    CREATE TABLE pending_rejections(topic TEXT NOT NULL, partition INTEGER NOT NULL, "offset" INTEGER NOT NULL,
+                                                    county TEXT, first_message TEXT NOT NULL,
+                                                    PRIMARY KEY(topic, partition, "offset")) WITHOUT ROWID;
+                    CREATE TABLE pending_rejection_codes(topic TEXT NOT NULL, partition INTEGER NOT NULL, "offset" INTEGER NOT NULL,
+                                                         position INTEGER NOT NULL, code TEXT NOT NULL,
+                                                         PRIMARY KEY(topic, partition, "offset", position)) WITHOUT ROWID;
+                    CREATE TABLE consumed_tails(topic TEXT NOT NULL, partition INTEGER NOT NULL, "offset" INTEGER NOT NULL,
+                                                timestamp_ms INTEGER NOT NULL, digest BLOB NOT NULL,
+                                                PRIMARY KEY(topic, partition)) WITHOUT ROWID;
+                    CREATE TABLE partition_counts(topic TEXT PRIMARY KEY, partitions INTEGER NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE signing_keys(key_id TEXT PRIMARY KEY) WITHOUT ROWID;
+                    CREATE TABLE record_warnings(identity TEXT PRIMARY KEY, year INTEGER NOT NULL, county TEXT NOT NULL,
+                                                 kind_order INTEGER NOT NULL, sort_key TEXT NOT NULL, body BLOB NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE held_messages(identity TEXT PRIMARY KEY, year INTEGER NOT NULL, county TEXT NOT NULL,
+                                               kind_order INTEGER NOT NULL, sort_key TEXT NOT NULL, body BLOB NOT NULL) WITHOUT ROWID;
+                    """)
         }
         return migrator
     }
@@ -225,7 +242,11 @@ public final class SQLiteStateStore: StateStore {
     // MARK: Reading
 
     public func meta(_ key: String) throws(StateStoreError) -> String? {
-        try wrap { try queue.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) } }
+        try wrap {
+            try queue.read { db in
+                try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key])
+            }
+        }
     }
 
     /// The next offset to read for every topic-partition seen so far.
@@ -247,7 +268,9 @@ public final class SQLiteStateStore: StateStore {
         try wrap {
             try queue.read { db in
                 var result: [TopicPartitionKey: ConsumedTail] = [:]
-                for row in try Row.fetchAll(db, sql: #"SELECT topic, partition, "offset", timestamp_ms, digest FROM consumed_tails"#) {
+                for row in try Row.fetchAll(
+                    db, sql: #"SELECT topic, partition, "offset", timestamp_ms, digest FROM consumed_tails"#)
+                {
                     let digest: Data = row[4]
                     result[TopicPartitionKey(topic: row[0], partition: row[1])] =
                         ConsumedTail(offset: row[2], timestampMillis: row[3], digest: Array(digest))
@@ -262,7 +285,9 @@ public final class SQLiteStateStore: StateStore {
         try wrap {
             try queue.read { db in
                 var result: [String: Int] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT topic, partitions FROM partition_counts") { result[row[0]] = row[1] }
+                for row in try Row.fetchAll(db, sql: "SELECT topic, partitions FROM partition_counts") {
+                    result[row[0]] = row[1]
+                }
                 return result
             }
         }
@@ -278,7 +303,8 @@ public final class SQLiteStateStore: StateStore {
                     let key = AggregateKey(year: row[0], geo: row[1])
                     let body: Data = row[2]
                     do { result[key] = try decoder.decode(CountyYearTotals.self, from: body) } catch {
-                        throw StateStoreError("state file \(path): totals of \(key) unreadable (\(error)); run with --rebuild")
+                        throw StateStoreError(
+                            "state file \(path): totals of \(key) unreadable (\(error)); run with --rebuild")
                     }
                 }
                 return result
@@ -291,8 +317,13 @@ public final class SQLiteStateStore: StateStore {
         try wrap {
             try queue.read { db in
                 var work = PendingWork()
-                for row in try Row.fetchAll(db, sql: "SELECT topic, partition, first_offset, next_offset FROM pending_ranges ORDER BY topic, partition") {
-                    work.ranges[TopicPartitionKey(topic: row[0], partition: row[1])] = OffsetRange(first: row[2], next: row[3])
+                for row in try Row.fetchAll(
+                    db,
+                    sql:
+                        "SELECT topic, partition, first_offset, next_offset FROM pending_ranges ORDER BY topic, partition"
+                ) {
+                    work.ranges[TopicPartitionKey(topic: row[0], partition: row[1])] = OffsetRange(
+                        first: row[2], next: row[3])
                 }
                 for row in try Row.fetchAll(db, sql: "SELECT counter, code, count FROM pending_counts") {
                     try Self.addPendingCount(&work.counts, counter: row[0], code: row[1], count: row[2])
@@ -310,23 +341,33 @@ public final class SQLiteStateStore: StateStore {
         try wrap {
             try queue.read { db in
                 // Two cursors in the same order, merged: each rejection's codes are rows of their own.
-                let rows = try Row.fetchCursor(db, sql: """
-                    SELECT topic, partition, "offset", county, first_message FROM pending_rejections
-                    ORDER BY topic, partition, "offset"
-                    """)
-                let codeRows = try Row.fetchCursor(db, sql: """
-                    SELECT topic, partition, "offset", code FROM pending_rejection_codes ORDER BY topic, partition, "offset", position
-                    """)
+                let rows = try Row.fetchCursor(
+                    db,
+                    sql: """
+                        SELECT topic, partition, "offset", county, first_message FROM pending_rejections
+                        ORDER BY topic, partition, "offset"
+                        """)
+                let codeRows = try Row.fetchCursor(
+                    db,
+                    sql: """
+                        SELECT topic, partition, "offset", code FROM pending_rejection_codes ORDER BY topic, partition, "offset", position
+                        """)
                 var nextCode = try codeRows.next().map(Self.codeEntry)
                 while let row = try rows.next() {
-                    var rejection = PendingRejection(topic: row[0], partition: row[1], offset: row[2], county: row[3],
-                                                     codes: [], firstMessage: row[4])
+                    var rejection = PendingRejection(
+                        topic: row[0], partition: row[1], offset: row[2], county: row[3],
+                        codes: [], firstMessage: row[4])
                     while let entry = nextCode, entry.topic == rejection.topic, entry.partition == rejection.partition,
-                          entry.offset == rejection.offset {
-                        if let code = ErrorCode(rawValue: entry.code) { rejection.codes.append(code) } else if let code = WarningCode(rawValue: entry.code) {
+                        entry.offset == rejection.offset
+                    {
+                        if let code = ErrorCode(rawValue: entry.code) {
+                            rejection.codes.append(code)
+                        } else if let code = WarningCode(rawValue: entry.code) {
                             rejection.warningCodes.append(code)
                         } else {
-                            throw StateStoreError("pending rejection \(rejection.topic)[\(rejection.partition)]@\(rejection.offset) has unknown code \(entry.code); run with --rebuild")
+                            throw StateStoreError(
+                                "pending rejection \(rejection.topic)[\(rejection.partition)]@\(rejection.offset) has unknown code \(entry.code); run with --rebuild"
+                            )
                         }
                         nextCode = try codeRows.next().map(Self.codeEntry)
                     }
@@ -351,10 +392,14 @@ public final class SQLiteStateStore: StateStore {
         case ("rejected", ""): counts.rejected += count
         case ("held", ""): counts.held += count
         case ("rejected", _):
-            guard let code = ErrorCode(rawValue: code) else { throw StateStoreError("pending count of unknown code \(code); run with --rebuild") }
+            guard let code = ErrorCode(rawValue: code) else {
+                throw StateStoreError("pending count of unknown code \(code); run with --rebuild")
+            }
             counts.rejectedByCode[code, default: 0] += count
         case ("held", _):
-            guard let code = WarningCode(rawValue: code) else { throw StateStoreError("pending count of unknown code \(code); run with --rebuild") }
+            guard let code = WarningCode(rawValue: code) else {
+                throw StateStoreError("pending count of unknown code \(code); run with --rebuild")
+            }
             counts.heldByCode[code, default: 0] += count
         default:
             throw StateStoreError("pending count \(counter) \(code) unknown; run with --rebuild")
@@ -366,7 +411,9 @@ public final class SQLiteStateStore: StateStore {
     public func hasWarningRows() throws(StateStoreError) -> Bool {
         try wrap {
             try queue.read { db in
-                try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM record_warnings) OR EXISTS(SELECT 1 FROM held_messages)") ?? false
+                try Bool.fetchOne(
+                    db, sql: "SELECT EXISTS(SELECT 1 FROM record_warnings) OR EXISTS(SELECT 1 FROM held_messages)")
+                    ?? false
             }
         }
     }
@@ -380,18 +427,25 @@ public final class SQLiteStateStore: StateStore {
         try wrap {
             try queue.read { db in
                 let codes = registry.geographies.map(\.code)
-                let ranks = codes.isEmpty ? "SELECT NULL AS county, 0 AS rank WHERE 0"
+                let ranks =
+                    codes.isEmpty
+                    ? "SELECT NULL AS county, 0 AS rank WHERE 0"
                     : "VALUES " + codes.indices.map { _ in "(?, ?)" }.joined(separator: ", ")
                 var arguments: [any DatabaseValueConvertible] = []
-                for (i, code) in codes.enumerated() { arguments.append(code); arguments.append(i) }
-                let rows = try Row.fetchCursor(db, sql: """
-                    WITH reg(county, rank) AS (\(ranks)),
-                    entries(year, county, kind_order, sort_key, disposition, body) AS (
-                        SELECT year, county, kind_order, sort_key, 0, body FROM record_warnings
-                        UNION ALL SELECT year, county, kind_order, sort_key, 1, body FROM held_messages)
-                    SELECT e.disposition, e.body FROM entries e LEFT JOIN reg r ON r.county = e.county
-                    ORDER BY e.year, r.rank IS NULL, r.rank, e.county, e.kind_order, e.sort_key, e.disposition
-                    """, arguments: StatementArguments(arguments))
+                for (i, code) in codes.enumerated() {
+                    arguments.append(code)
+                    arguments.append(i)
+                }
+                let rows = try Row.fetchCursor(
+                    db,
+                    sql: """
+                        WITH reg(county, rank) AS (\(ranks)),
+                        entries(year, county, kind_order, sort_key, disposition, body) AS (
+                            SELECT year, county, kind_order, sort_key, 0, body FROM record_warnings
+                            UNION ALL SELECT year, county, kind_order, sort_key, 1, body FROM held_messages)
+                        SELECT e.disposition, e.body FROM entries e LEFT JOIN reg r ON r.county = e.county
+                        ORDER BY e.year, r.rank IS NULL, r.rank, e.county, e.kind_order, e.sort_key, e.disposition
+                        """, arguments: StatementArguments(arguments))
                 let decoder = JSONDecoder()
                 while let row = try rows.next() {
                     let disposition: Int = row[0]
@@ -413,7 +467,9 @@ public final class SQLiteStateStore: StateStore {
 
     /// Whether any current record is stored.
     public func hasRecords() throws(StateStoreError) -> Bool {
-        try wrap { try queue.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM records)") ?? false } }
+        try wrap {
+            try queue.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM records)") ?? false }
+        }
     }
 
     /// Current records count by kind (for status and metrics).
@@ -421,7 +477,9 @@ public final class SQLiteStateStore: StateStore {
         try wrap {
             try queue.read { db in
                 var result: [String: Int] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT kind, count(*) FROM records GROUP BY kind") { result[row[0]] = row[1] }
+                for row in try Row.fetchAll(db, sql: "SELECT kind, count(*) FROM records GROUP BY kind") {
+                    result[row[0]] = row[1]
+                }
                 return result
             }
         }
@@ -437,21 +495,26 @@ public final class SQLiteStateStore: StateStore {
     /// too) and the message that made it current, in identity byte order (for a contract: by
     /// contract number as bytes). A range of the primary key, so the snapshot's record files
     /// cost one pass over the records, county by county in registry order.
-    public func forEachCurrentRecord(kind: RecordKind, county: String,
-                                     _ body: (STIProtocol.Record, RecordSource?) throws -> Void) throws(StateStoreError) {
+    public func forEachCurrentRecord(
+        kind: RecordKind, county: String,
+        _ body: (STIProtocol.Record, RecordSource?) throws -> Void
+    ) throws(StateStoreError) {
         let range = RecordFiles.identityRange(kind: kind, county: county)
         try wrap {
             try queue.read { db in
-                let rows = try Row.fetchCursor(db, sql: """
-                    SELECT body, source_topic, source_partition, source_offset FROM records
-                    WHERE identity >= ? AND identity < ? ORDER BY identity
-                    """, arguments: [range.lowerBound, range.upperBound])
+                let rows = try Row.fetchCursor(
+                    db,
+                    sql: """
+                        SELECT body, source_topic, source_partition, source_offset FROM records
+                        WHERE identity >= ? AND identity < ? ORDER BY identity
+                        """, arguments: [range.lowerBound, range.upperBound])
                 while let row = try rows.next() {
                     let data: Data = row[0]
                     let record: STIProtocol.Record
                     switch StoredRecord.decode(Array(data)) {
                     case .success(let r): record = r
-                    case .failure(let error): throw StateStoreError("stored record unreadable (\(error)); run with --rebuild")
+                    case .failure(let error):
+                        throw StateStoreError("stored record unreadable (\(error)); run with --rebuild")
                     }
                     let topic: String? = row[1]
                     let source = topic.map { RecordSource(topic: $0, partition: row[2], offset: row[3]) }
@@ -492,9 +555,13 @@ public final class SQLiteStateStore: StateStore {
                         switch StoredRecord.decode(body) {
                         case .success(let stored) where stored.identity == identity: return stored
                         case .success(let stored):
-                            throw StateStoreError("state file \(path): the record stored under \(identity) is \(stored.identity); run with --rebuild")
+                            throw StateStoreError(
+                                "state file \(path): the record stored under \(identity) is \(stored.identity); run with --rebuild"
+                            )
                         case .failure(let failure):
-                            throw StateStoreError("state file \(path): stored record \(identity) unreadable (\(failure)); run with --rebuild")
+                            throw StateStoreError(
+                                "state file \(path): stored record \(identity) unreadable (\(failure)); run with --rebuild"
+                            )
                         }
                     }
                 }
@@ -505,7 +572,9 @@ public final class SQLiteStateStore: StateStore {
 
     /// Stores one decided batch in one transaction, committed (WAL, `synchronous = FULL`: on
     /// disk) when this returns.
-    public func apply(_ decision: BatchDecision, beforeCommit: () throws(StateStoreError) -> Void) throws(StateStoreError) {
+    public func apply(_ decision: BatchDecision, beforeCommit: () throws(StateStoreError) -> Void)
+        throws(StateStoreError)
+    {
         try wrap {
             try queue.write { db in
                 let tx = StateTransaction(db: db)
@@ -526,7 +595,8 @@ public final class SQLiteStateStore: StateStore {
                 }
                 for rejection in decision.rejections { try tx.addRejection(rejection) }
                 for (key, totals) in decision.totals {
-                    try tx.putTotals(year: key.year, geo: key.geo, body: try totals.map { try totalsEncoder.encode($0) })
+                    try tx.putTotals(
+                        year: key.year, geo: key.geo, body: try totals.map { try totalsEncoder.encode($0) })
                 }
                 for (key, range) in decision.ranges { try tx.consumed(key, range: range) }
                 for (key, tail) in decision.tails { try tx.setConsumedTail(key, tail) }
@@ -542,7 +612,9 @@ public final class SQLiteStateStore: StateStore {
         try wrap {
             try queue.write { db in
                 for entry in entries {
-                    try db.execute(sql: "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", arguments: [entry.key, entry.value])
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
+                        arguments: [entry.key, entry.value])
                 }
             }
         }
@@ -563,12 +635,15 @@ public final class SQLiteStateStore: StateStore {
     public func markSnapshotted(runId: String, finishedAt: String) throws(StateStoreError) {
         try wrap {
             try queue.write { db in
-                try db.execute(sql: """
-                    DELETE FROM pending_ranges; DELETE FROM pending_counts; DELETE FROM pending_rejections;
-                    DELETE FROM pending_rejection_codes; DELETE FROM pending_record_years;
-                    """)
-                try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('last_run_id', ?), ('last_run_finished_at', ?)",
-                               arguments: [runId, finishedAt])
+                try db.execute(
+                    sql: """
+                        DELETE FROM pending_ranges; DELETE FROM pending_counts; DELETE FROM pending_rejections;
+                        DELETE FROM pending_rejection_codes; DELETE FROM pending_record_years;
+                        """)
+                try db.execute(
+                    sql:
+                        "INSERT OR REPLACE INTO meta(key, value) VALUES ('last_run_id', ?), ('last_run_finished_at', ?)",
+                    arguments: [runId, finishedAt])
             }
         }
     }
@@ -593,7 +668,10 @@ public struct StateTransaction {
     /// nil when the identity has no stored record.
     public func withRecordBody<T>(identity: String, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
         let statement = try db.cachedStatement(sql: "SELECT body FROM records WHERE identity = ?").sqliteStatement
-        defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
         try bindText(statement, 1, identity)
         switch sqlite3_step(statement) {
         case SQLITE_ROW:
@@ -608,12 +686,19 @@ public struct StateTransaction {
 
     /// Stores `record` (canonical JSON `body`) as the current record of `identity`, made current
     /// by the message at `source` (section 8's `topic,partition,offset`).
-    public func putRecord(_ record: STIProtocol.Record, identity: String, body: [UInt8], source: RecordSource? = nil) throws {
-        let statement = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO records(identity, kind, year, body, source_topic, source_partition, source_offset)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """).sqliteStatement
-        defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
+    public func putRecord(_ record: STIProtocol.Record, identity: String, body: [UInt8], source: RecordSource? = nil)
+        throws
+    {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO records(identity, kind, year, body, source_topic, source_partition, source_offset)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """
+        ).sqliteStatement
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
         try bindText(statement, 1, identity)
         try bindText(statement, 2, record.kind.rawValue)
         try check(sqlite3_bind_int64(statement, 3, Int64(record.year)))
@@ -624,7 +709,8 @@ public struct StateTransaction {
         }
         let code = body.withUnsafeBytes { bytes -> Int32 in
             // SQLITE_STATIC: the bytes stay valid until the step below has run.
-            let bound = sqlite3_bind_blob(statement, 4, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), nil)
+            let bound = sqlite3_bind_blob(
+                statement, 4, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), nil)
             guard bound == SQLITE_OK else { return bound }
             return sqlite3_step(statement)
         }
@@ -635,8 +721,10 @@ public struct StateTransaction {
         var text = text
         // SQLITE_TRANSIENT: SQLite copies the bytes, which live only inside `withUTF8`.
         let code = text.withUTF8 { utf8 in
-            sqlite3_bind_text(statement, index, UnsafeRawPointer(utf8.baseAddress ?? UnsafePointer(bitPattern: 1)!)
-                .assumingMemoryBound(to: CChar.self), Int32(utf8.count), sqliteTransient)
+            sqlite3_bind_text(
+                statement, index,
+                UnsafeRawPointer(utf8.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+                    .assumingMemoryBound(to: CChar.self), Int32(utf8.count), sqliteTransient)
         }
         try check(code)
     }
@@ -646,17 +734,21 @@ public struct StateTransaction {
     }
 
     private func sqliteError(_ code: Int32) -> DatabaseError {
-        DatabaseError(resultCode: ResultCode(rawValue: code), message: db.sqliteConnection.map { String(cString: sqlite3_errmsg($0)) })
+        DatabaseError(
+            resultCode: ResultCode(rawValue: code),
+            message: db.sqliteConnection.map { String(cString: sqlite3_errmsg($0)) })
     }
 
     public func putRecord(_ record: STIProtocol.Record, body: Data) throws {
-        let statement = try db.cachedStatement(sql: "INSERT OR REPLACE INTO records(identity, kind, year, body) VALUES (?, ?, ?, ?)")
+        let statement = try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO records(identity, kind, year, body) VALUES (?, ?, ?, ?)")
         try statement.execute(arguments: [record.identity, record.kind.rawValue, record.year, body])
     }
 
     public func putTotals(year: Int, geo: String, body: Data?) throws {
         if let body {
-            let statement = try db.cachedStatement(sql: "INSERT OR REPLACE INTO totals(year, geo, body) VALUES (?, ?, ?)")
+            let statement = try db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO totals(year, geo, body) VALUES (?, ?, ?)")
             try statement.execute(arguments: [year, geo, body])
         } else {
             let statement = try db.cachedStatement(sql: "DELETE FROM totals WHERE year = ? AND geo = ?")
@@ -667,12 +759,14 @@ public struct StateTransaction {
     /// Records that `[first, next)` of a partition was consumed: the stored offset moves to
     /// `next`, and the pending range since the last snapshot grows.
     public func consumed(_ key: TopicPartitionKey, range: OffsetRange) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO offsets(topic, partition, next_offset) VALUES (?, ?, ?)",
-                       arguments: [key.topic, key.partition, range.next])
-        try db.execute(sql: """
-            INSERT INTO pending_ranges(topic, partition, first_offset, next_offset) VALUES (?, ?, ?, ?)
-            ON CONFLICT(topic, partition) DO UPDATE SET next_offset = excluded.next_offset
-            """, arguments: [key.topic, key.partition, range.first, range.next])
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO offsets(topic, partition, next_offset) VALUES (?, ?, ?)",
+            arguments: [key.topic, key.partition, range.next])
+        try db.execute(
+            sql: """
+                INSERT INTO pending_ranges(topic, partition, first_offset, next_offset) VALUES (?, ?, ?, ?)
+                ON CONFLICT(topic, partition) DO UPDATE SET next_offset = excluded.next_offset
+                """, arguments: [key.topic, key.partition, range.first, range.next])
     }
 
     /// Adds a batch's counts to the pending ones: one row per counter and per code counted.
@@ -683,24 +777,30 @@ public struct StateTransaction {
         ]
         for (code, n) in counts.rejectedByCode { rows.append(("rejected", code.rawValue, n)) }
         for (code, n) in counts.heldByCode { rows.append(("held", code.rawValue, n)) }
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO pending_counts(counter, code, count) VALUES (?, ?, ?)
-            ON CONFLICT(counter, code) DO UPDATE SET count = count + excluded.count
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO pending_counts(counter, code, count) VALUES (?, ?, ?)
+                ON CONFLICT(counter, code) DO UPDATE SET count = count + excluded.count
+                """)
         for row in rows where row.count != 0 { try statement.execute(arguments: [row.counter, row.code, row.count]) }
     }
 
     public func addRejection(_ rejection: PendingRejection) throws {
-        let statement = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO pending_rejections(topic, partition, "offset", county, first_message) VALUES (?, ?, ?, ?, ?)
-            """)
-        try statement.execute(arguments: [rejection.topic, rejection.partition, rejection.offset,
-                                          rejection.county, rejection.firstMessage])
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO pending_rejections(topic, partition, "offset", county, first_message) VALUES (?, ?, ?, ?, ?)
+                """)
+        try statement.execute(arguments: [
+            rejection.topic, rejection.partition, rejection.offset,
+            rejection.county, rejection.firstMessage,
+        ])
         // The codes, `E_` codes first, one row each (typed: no text to split again).
-        let codes = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO pending_rejection_codes(topic, partition, "offset", position, code) VALUES (?, ?, ?, ?, ?)
-            """)
-        for (position, code) in (rejection.codes.map(\.rawValue) + rejection.warningCodes.map(\.rawValue)).enumerated() {
+        let codes = try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO pending_rejection_codes(topic, partition, "offset", position, code) VALUES (?, ?, ?, ?, ?)
+                """)
+        for (position, code) in (rejection.codes.map(\.rawValue) + rejection.warningCodes.map(\.rawValue)).enumerated()
+        {
             try codes.execute(arguments: [rejection.topic, rejection.partition, rejection.offset, position, code])
         }
     }
@@ -732,11 +832,14 @@ public struct StateTransaction {
     }
 
     private func putWarnings(_ entry: StoredWarnings, table: String) throws {
-        let statement = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO \(table)(identity, year, county, kind_order, sort_key, body) VALUES (?, ?, ?, ?, ?, ?)
-            """)
-        try statement.execute(arguments: [entry.identity, entry.year, entry.county, entry.kindOrder, entry.sortKey,
-                                          try JSONEncoder().encode(entry)])
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO \(table)(identity, year, county, kind_order, sort_key, body) VALUES (?, ?, ?, ?, ?, ?)
+                """)
+        try statement.execute(arguments: [
+            entry.identity, entry.year, entry.county, entry.kindOrder, entry.sortKey,
+            try JSONEncoder().encode(entry),
+        ])
     }
 
     /// Remembers that key `id` signed a message this state accepted.
@@ -748,15 +851,20 @@ public struct StateTransaction {
     /// Records the last message consumed from a partition; written with the batch that
     /// consumed it, so it always describes the message just before the stored offset.
     public func setConsumedTail(_ key: TopicPartitionKey, _ tail: ConsumedTail) throws {
-        let statement = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO consumed_tails(topic, partition, "offset", timestamp_ms, digest) VALUES (?, ?, ?, ?, ?)
-            """)
-        try statement.execute(arguments: [key.topic, key.partition, tail.offset, tail.timestampMillis, Data(tail.digest)])
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO consumed_tails(topic, partition, "offset", timestamp_ms, digest) VALUES (?, ?, ?, ?, ?)
+                """)
+        try statement.execute(arguments: [
+            key.topic, key.partition, tail.offset, tail.timestampMillis, Data(tail.digest),
+        ])
     }
 
     /// Records a topic's partition count unless one is recorded already: the first one seen stays.
     public func recordPartitionCount(topic: String, partitions: Int) throws {
-        try db.execute(sql: "INSERT OR IGNORE INTO partition_counts(topic, partitions) VALUES (?, ?)", arguments: [topic, partitions])
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO partition_counts(topic, partitions) VALUES (?, ?)",
+            arguments: [topic, partitions])
     }
 
     public func setMeta(_ key: String, _ value: String) throws {
@@ -781,7 +889,9 @@ final class RunLock {
             let busy = errno == EWOULDBLOCK
             close(fd)
             if busy {
-                throw StateStoreError("another sti run holds the state lock \(path); two runs must never work on one state — wait for it to finish")
+                throw StateStoreError(
+                    "another sti run holds the state lock \(path); two runs must never work on one state — wait for it to finish"
+                )
             }
             throw StateStoreError("cannot lock \(path): \(String(cString: strerror(errno)))")
         }

@@ -51,8 +51,9 @@ public protocol StateStore: AnyObject {
     func pendingRecordYears() throws(StateStoreError) -> Set<Int>
     /// Every current record of `kind` in `county` (withdrawn ones too) with the message that
     /// made it current, in identity byte order, streamed (`records/`, section 8).
-    func forEachCurrentRecord(kind: RecordKind, county: String,
-                              _ body: (Record, RecordSource?) throws -> Void) throws(StateStoreError)
+    func forEachCurrentRecord(
+        kind: RecordKind, county: String,
+        _ body: (Record, RecordSource?) throws -> Void) throws(StateStoreError)
     /// The commit point of a snapshot: everything pending is covered by `runId`.
     func markSnapshotted(runId: String, finishedAt: String) throws(StateStoreError)
 
@@ -105,7 +106,10 @@ public enum StateWrite: Sendable, Hashable {
 public struct TopicPartitionKey: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var topic: String
     public var partition: Int32
-    public init(topic: String, partition: Int32) { self.topic = topic; self.partition = partition }
+    public init(topic: String, partition: Int32) {
+        self.topic = topic
+        self.partition = partition
+    }
     public static func < (a: Self, b: Self) -> Bool { (a.topic, a.partition) < (b.topic, b.partition) }
     public var description: String { "\(topic)[\(partition)]" }
 }
@@ -114,7 +118,10 @@ public struct TopicPartitionKey: Hashable, Sendable, Comparable, CustomStringCon
 public struct OffsetRange: Hashable, Sendable {
     public var first: Int64
     public var next: Int64
-    public init(first: Int64, next: Int64) { self.first = first; self.next = next }
+    public init(first: Int64, next: Int64) {
+        self.first = first
+        self.next = next
+    }
 }
 
 /// The last message consumed from a partition, remembered so that a later run can tell that
@@ -126,7 +133,9 @@ public struct ConsumedTail: Hashable, Sendable {
     public var timestampMillis: Int64
     public var digest: [UInt8]
     public init(offset: Int64, timestampMillis: Int64, digest: [UInt8]) {
-        self.offset = offset; self.timestampMillis = timestampMillis; self.digest = digest
+        self.offset = offset
+        self.timestampMillis = timestampMillis
+        self.digest = digest
     }
 }
 
@@ -141,16 +150,24 @@ public struct PendingRejection: Hashable, Sendable {
     /// The distinct `W_` codes of a held message (section 5a), after `codes`.
     public var warningCodes: [WarningCode]
     public var firstMessage: String
-    public init(topic: String, partition: Int32, offset: Int64, county: String?, codes: [ErrorCode],
-                warningCodes: [WarningCode] = [], firstMessage: String) {
-        self.topic = topic; self.partition = partition; self.offset = offset
-        self.county = county; self.codes = codes; self.warningCodes = warningCodes; self.firstMessage = firstMessage
+    public init(
+        topic: String, partition: Int32, offset: Int64, county: String?, codes: [ErrorCode],
+        warningCodes: [WarningCode] = [], firstMessage: String
+    ) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.county = county
+        self.codes = codes
+        self.warningCodes = warningCodes
+        self.firstMessage = firstMessage
     }
 
     /// The row of `rejections.csv`.
     public var row: RejectionRow {
-        RejectionRow(topic: topic, partition: partition, offset: offset, county: county, codes: codes,
-                     warningCodes: warningCodes, firstMessage: firstMessage)
+        RejectionRow(
+            topic: topic, partition: partition, offset: offset, county: county, codes: codes,
+            warningCodes: warningCodes, firstMessage: firstMessage)
     }
 }
 
@@ -172,7 +189,9 @@ public struct StoredWarnings: Sendable, Hashable, Codable {
     /// In section 5a's order, then section 3's field order.
     public var warnings: [PlausibilityWarning]
 
-    public init(record: STIProtocol.Record, warnings: [PlausibilityWarning], topic: String, partition: Int32, offset: Int64) {
+    public init(
+        record: STIProtocol.Record, warnings: [PlausibilityWarning], topic: String, partition: Int32, offset: Int64
+    ) {
         identity = record.identity
         year = record.year
         county = record.county
@@ -183,7 +202,9 @@ public struct StoredWarnings: Sendable, Hashable, Codable {
         case .countyProfile: displayIdentity = ""
         }
         explanation = record.explanation ?? ""
-        self.topic = topic; self.partition = partition; self.offset = offset
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
         self.warnings = warnings
     }
 
@@ -205,8 +226,11 @@ public struct StoredWarnings: Sendable, Hashable, Codable {
 
     func rows(disposition: WarningDisposition) -> [WarningRow] {
         warnings.map {
-            WarningRow(year: year, geoCode: county, kind: kind, identity: displayIdentity, warning: $0, disposition: disposition,
-                       explanation: disposition == .held ? "" : explanation, topic: topic, partition: partition, offset: offset)
+            WarningRow(
+                year: year, geoCode: county, kind: kind, identity: displayIdentity, warning: $0,
+                disposition: disposition,
+                explanation: disposition == .held ? "" : explanation, topic: topic, partition: partition, offset: offset
+            )
         }
     }
 }

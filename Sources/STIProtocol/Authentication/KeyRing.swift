@@ -1,3 +1,4 @@
+import Crypto
 // The bureaus' signing keys and message authentication (protocol section 4).
 //
 // Which clock decides a key's validity window: the Kafka message timestamp. The spec says
@@ -12,7 +13,6 @@
 //
 // Secrets never appear in any error, description or mirror of these types.
 public import Foundation
-import Crypto
 
 /// A keys file that cannot be used, or a signing request for an unknown key: what went wrong
 /// (`code`, for callers to branch on) and a sentence naming the file, the entry and the field.
@@ -37,7 +37,10 @@ public struct KeyRingError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var code: Code
     public var description: String
-    public init(_ code: Code, _ description: String) { self.code = code; self.description = description }
+    public init(_ code: Code, _ description: String) {
+        self.code = code
+        self.description = description
+    }
     init(_ description: String) { self.init(.invalid, description) }
 }
 
@@ -56,10 +59,16 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
         public var notBeforeMillis: Int64?
         public var notAfterMillis: Int64?
 
-        public init(id: String, county: String, notBefore: String? = nil, notAfter: String? = nil,
-                    notBeforeMillis: Int64? = nil, notAfterMillis: Int64? = nil) {
-            self.id = id; self.county = county; self.notBefore = notBefore; self.notAfter = notAfter
-            self.notBeforeMillis = notBeforeMillis; self.notAfterMillis = notAfterMillis
+        public init(
+            id: String, county: String, notBefore: String? = nil, notAfter: String? = nil,
+            notBeforeMillis: Int64? = nil, notAfterMillis: Int64? = nil
+        ) {
+            self.id = id
+            self.county = county
+            self.notBefore = notBefore
+            self.notAfter = notAfter
+            self.notBeforeMillis = notBeforeMillis
+            self.notAfterMillis = notAfterMillis
         }
 
         public func isValid(atMillis t: Int64) -> Bool {
@@ -111,28 +120,37 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
         }
         guard case .object(let top) = root else { throw KeyRingError("\(source): expected an object") }
         for member in top where member.key != "keys" {
-            throw KeyRingError("\(source): unknown field \(ErrorText.quotedUnlessSecret(member.key)); the file holds only \"keys\"")
+            throw KeyRingError(
+                "\(source): unknown field \(ErrorText.quotedUnlessSecret(member.key)); the file holds only \"keys\"")
         }
         guard let list = root["keys"] else { throw KeyRingError("\(source): field \"keys\" is missing") }
-        guard case .array(let items) = list else { throw KeyRingError("\(source): \"keys\" must be an array, not \(list.typeName)") }
+        guard case .array(let items) = list else {
+            throw KeyRingError("\(source): \"keys\" must be an array, not \(list.typeName)")
+        }
         guard !items.isEmpty else { throw KeyRingError("\(source): \"keys\" lists no keys") }
         var definitions: [(info: KeyInfo, secretHex: String)] = []
         for (n, item) in items.enumerated() {
             definitions.append(try entry(item, number: n + 1, source: source))
         }
-        do { return try KeyRing(keys: definitions) } catch { throw KeyRingError(error.code, "\(source): \(error.description)") }
+        do { return try KeyRing(keys: definitions) } catch {
+            throw KeyRingError(error.code, "\(source): \(error.description)")
+        }
     }
 
     private static let entryFields: Set<String> = ["id", "county", "secret_hex", "not_before", "not_after"]
 
-    private static func entry(_ item: JSONValue, number: Int, source: String) throws(KeyRingError) -> (info: KeyInfo, secretHex: String) {
+    private static func entry(_ item: JSONValue, number: Int, source: String) throws(KeyRingError) -> (
+        info: KeyInfo, secretHex: String
+    ) {
         guard case .object(let members) = item else {
             throw KeyRingError("\(source): entry \(number) must be an object, not \(item.typeName)")
         }
         var name = "\(source): entry \(number)"
         if case .string(let id)? = item["id"] { name += " (id \(ErrorText.quotedUnlessSecret(id)))" }
         for m in members where !entryFields.contains(m.key) {
-            throw KeyRingError("\(name): unknown field \(ErrorText.quotedUnlessSecret(m.key)) (allowed: id, county, secret_hex, not_before, not_after)")
+            throw KeyRingError(
+                "\(name): unknown field \(ErrorText.quotedUnlessSecret(m.key)) (allowed: id, county, secret_hex, not_before, not_after)"
+            )
         }
         func text(_ field: String, required: Bool) throws(KeyRingError) -> String? {
             switch item[field] {
@@ -153,10 +171,17 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
         for field in ["not_before", "not_after"] {
             guard let t = try text(field, required: false) else { continue }
             guard let stamp = RFC3339Timestamp.parse(t) else {
-                throw KeyRingError(.badValidity, "\(name): \(field) must be an RFC 3339 date-time with offset, e.g. 2026-01-01T00:00:00+08:00")
+                throw KeyRingError(
+                    .badValidity,
+                    "\(name): \(field) must be an RFC 3339 date-time with offset, e.g. 2026-01-01T00:00:00+08:00")
             }
-            if field == "not_before" { info.notBefore = t; info.notBeforeMillis = stamp.epochMillisRoundedUp }
-            else { info.notAfter = t; info.notAfterMillis = stamp.epochMillis }
+            if field == "not_before" {
+                info.notBefore = t
+                info.notBeforeMillis = stamp.epochMillisRoundedUp
+            } else {
+                info.notAfter = t
+                info.notAfterMillis = stamp.epochMillis
+            }
         }
         return (info, secretHex)
     }
@@ -187,11 +212,14 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
     /// `value` under the key `keyId` names, that key belongs to `county` and is valid at the
     /// message timestamp; else the `E_AUTH` error. A nil `county` (the message has no usable
     /// county, which is rejected on its own) skips the county match.
-    public func verify(keyId: UnsafeRawBufferPointer?, signature: UnsafeRawBufferPointer?, county: String?,
-                       value: UnsafeRawBufferPointer, at timestampMillis: Int64,
-                       timestampTrusted: Bool) -> FieldError? {
+    public func verify(
+        keyId: UnsafeRawBufferPointer?, signature: UnsafeRawBufferPointer?, county: String?,
+        value: UnsafeRawBufferPointer, at timestampMillis: Int64,
+        timestampTrusted: Bool
+    ) -> FieldError? {
         guard let keyId, keyId.count > 0, let signature, signature.count > 0 else {
-            return FieldError(.auth, field: nil, "the message is unsigned: headers sti-key-id and sti-signature are required")
+            return FieldError(
+                .auth, field: nil, "the message is unsigned: headers sti-key-id and sti-signature are required")
         }
         guard UTF8Validation.isValid(keyId), let entry = byId[String(decoding: keyId, as: UTF8.self)] else {
             return FieldError(.auth, field: "sti-key-id", "unknown key \(ErrorText.describeBytes(keyId))")
@@ -201,27 +229,38 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
             // Section 4: a window is judged only on a time the broker set. Under CreateTime the
             // producer chooses the timestamp, and a holder of a retired key could back-date it.
             guard timestampTrusted else {
-                return FieldError(.auth, field: "sti-key-id", """
+                return FieldError(
+                    .auth, field: "sti-key-id",
+                    """
                     key \(id) has a validity window, but the message's timestamp was set by its producer (CreateTime); \
                     a bounded key is honoured only on topics with message.timestamp.type=LogAppendTime
                     """)
             }
             guard timestampMillis >= 0 else {
-                return FieldError(.auth, field: "sti-key-id", "key \(id) has a validity window but the message has no timestamp")
+                return FieldError(
+                    .auth, field: "sti-key-id", "key \(id) has a validity window but the message has no timestamp")
             }
             let at = RFC3339Timestamp.formatUTC(epochMillis: timestampMillis)
             if let nb = entry.info.notBeforeMillis, timestampMillis < nb {
-                return FieldError(.auth, field: "sti-key-id", "key \(id) is not valid before \(entry.info.notBefore ?? "") (message time \(at))")
+                return FieldError(
+                    .auth, field: "sti-key-id",
+                    "key \(id) is not valid before \(entry.info.notBefore ?? "") (message time \(at))")
             }
             if let na = entry.info.notAfterMillis, timestampMillis > na {
-                return FieldError(.auth, field: "sti-key-id", "key \(id) expired at \(entry.info.notAfter ?? "") (message time \(at))")
+                return FieldError(
+                    .auth, field: "sti-key-id", "key \(id) expired at \(entry.info.notAfter ?? "") (message time \(at))"
+                )
             }
         }
         if let county, county != entry.info.county {
-            return FieldError(.auth, field: "sti-key-id", "key \(id) belongs to \(ErrorText.quotedUnlessSecret(entry.info.county)), not to \(ErrorText.quotedUnlessSecret(county))")
+            return FieldError(
+                .auth, field: "sti-key-id",
+                "key \(id) belongs to \(ErrorText.quotedUnlessSecret(entry.info.county)), not to \(ErrorText.quotedUnlessSecret(county))"
+            )
         }
         guard signature.count == 64 else {
-            return FieldError(.auth, field: "sti-signature", "must be 64 lower-case hex digits (HMAC-SHA256 of the value)")
+            return FieldError(
+                .auth, field: "sti-signature", "must be 64 lower-case hex digits (HMAC-SHA256 of the value)")
         }
         let mac = entry.mac.authenticationCode(for: value)
         // Constant time: every byte is compared whatever the earlier ones were.
@@ -245,11 +284,16 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomDebugStringConve
     /// The `sti-signature` header for `value` under key `keyId`: lower-case hex HMAC-SHA256.
     public func sign(value: some DataProtocol, keyId: String) throws(KeyRingError) -> String {
         let value = Array(value)
-        guard let entry = byId[keyId] else { throw KeyRingError(.unknownKey, "unknown key \(ErrorText.quotedUnlessSecret(keyId))") }
+        guard let entry = byId[keyId] else {
+            throw KeyRingError(.unknownKey, "unknown key \(ErrorText.quotedUnlessSecret(keyId))")
+        }
         let mac = entry.mac.authenticationCode(for: value)
         var hex: [UInt8] = []
         hex.reserveCapacity(64)
-        for byte in mac { hex.append(KeyRing.hexDigit(byte >> 4)); hex.append(KeyRing.hexDigit(byte & 0x0F)) }
+        for byte in mac {
+            hex.append(KeyRing.hexDigit(byte >> 4))
+            hex.append(KeyRing.hexDigit(byte & 0x0F))
+        }
         return String(decoding: hex, as: UTF8.self)
     }
 

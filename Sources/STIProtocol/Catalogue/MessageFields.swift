@@ -35,7 +35,8 @@ public enum MessageField: Int, CaseIterable, Sendable {
         guard length >= 4 else { return nil }
         switch (length, p[0]) {
         case (4, UInt8(ascii: "y")): return `is`("year", .year)
-        case (6, UInt8(ascii: "s")): return p[1] == UInt8(ascii: "c") ? `is`("schema", .schema) : `is`("status", .status)
+        case (6, UInt8(ascii: "s")):
+            return p[1] == UInt8(ascii: "c") ? `is`("schema", .schema) : `is`("status", .status)
         case (6, UInt8(ascii: "c")): return `is`("county", .county)
         case (6, UInt8(ascii: "d")): return `is`("domain", .domain)
         case (8, UInt8(ascii: "r")): return `is`("revision", .revision)

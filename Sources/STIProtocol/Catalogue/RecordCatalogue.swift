@@ -178,18 +178,23 @@ public enum RecordCatalogue {
     static func rangeRule(_ b: FieldBounds, scale: Int) -> String {
         let low = DecimalText.format(Int128(b.lower), fractionDigits: scale)
         let high = DecimalText.format(Int128(b.upper), fractionDigits: scale)
-        return b.lowerExclusive ? "must be greater than \(low) and at most \(high)" : "must be between \(low) and \(high)"
+        return b.lowerExclusive
+            ? "must be greater than \(low) and at most \(high)" : "must be between \(low) and \(high)"
     }
 
-    private static func entry(_ field: MessageField, _ name: String, _ chinese: String, _ type: FieldType,
-                              unit: String? = nil, bounds: FieldBounds? = nil, rule: String? = nil,
-                              optional: Bool = false, values: [(String, String)] = []) -> FieldSpec {
+    private static func entry(
+        _ field: MessageField, _ name: String, _ chinese: String, _ type: FieldType,
+        unit: String? = nil, bounds: FieldBounds? = nil, rule: String? = nil,
+        optional: Bool = false, values: [(String, String)] = []
+    ) -> FieldSpec {
         let scale = type == .decimal ? 4 : 0
         let enumValues = values.map { EnumValue(code: $0.0, label: $0.1) }
-        let text = rule ?? bounds.map { rangeRule($0, scale: scale) }
+        let text =
+            rule ?? bounds.map { rangeRule($0, scale: scale) }
             ?? (type == .enumeration ? "must be one of " + enumValues.map(\.code).joined(separator: ", ") : "")
-        return FieldSpec(field: field, name: name, chineseName: chinese, type: type, unit: unit, scale: scale,
-                         bounds: bounds, rule: text, optional: optional, values: enumValues)
+        return FieldSpec(
+            field: field, name: name, chineseName: chinese, type: type, unit: unit, scale: scale,
+            bounds: bounds, rule: text, optional: optional, values: enumValues)
     }
 
     /// Indexed by `MessageField.rawValue` (checked by a test).
@@ -198,64 +203,97 @@ public enum RecordCatalogue {
         entry(.county, "county", "县区代码", .text),
         entry(.revision, "revision", "修订号", .integer, bounds: count(1...1_000_000)),
         entry(.status, "status", "状态", .enumeration, optional: true, values: [("active", "有效"), ("withdrawn", "撤回")]),
-        entry(.submittedAt, "submitted_at", "提交时间", .timestamp,
-              rule: "must be a real RFC 3339 date-time with offset, e.g. 2026-01-15T09:30:00+08:00"),
+        entry(
+            .submittedAt, "submitted_at", "提交时间", .timestamp,
+            rule: "must be a real RFC 3339 date-time with offset, e.g. 2026-01-15T09:30:00+08:00"),
         entry(.explanation, "explanation", "说明", .text, optional: true),
         entry(.year, "year", "年份", .integer),
-        entry(.performer, "performer", "执行部门", .enumeration, values: [
-            ("enterprise_above_scale", "规模以上企业"), ("enterprise_other", "其他企业"), ("research_institute", "科研院所"),
-            ("higher_education", "高等学校"), ("medical", "医疗机构"), ("other", "其他"),
-        ]),
-        entry(.expenditure, "expenditure_10k_cny", "R&D经费支出（万元）", .decimal, unit: "万元", bounds: amount(upTo: 10_000_000_000)),
+        entry(
+            .performer, "performer", "执行部门", .enumeration,
+            values: [
+                ("enterprise_above_scale", "规模以上企业"), ("enterprise_other", "其他企业"), ("research_institute", "科研院所"),
+                ("higher_education", "高等学校"), ("medical", "医疗机构"), ("other", "其他"),
+            ]),
+        entry(
+            .expenditure, "expenditure_10k_cny", "R&D经费支出（万元）", .decimal, unit: "万元",
+            bounds: amount(upTo: 10_000_000_000)),
         entry(.contractNo, "contract_no", "合同编号", .text, rule: "must be 1 to 64 characters of A-Z a-z 0-9 - _ . /"),
         entry(.registeredOn, "registered_on", "登记日期", .date, rule: "must be a real date YYYY-MM-DD"),
-        entry(.contractType, "contract_type", "合同类型", .enumeration, values: [
-            ("development", "技术开发"), ("transfer", "技术转让"), ("consulting", "技术咨询"), ("service", "技术服务"),
-        ]),
-        entry(.domain, "domain", "技术领域", .enumeration, values: [
-            ("electronic_information", "电子信息"), ("biomedicine", "生物医药"), ("new_materials", "新材料"),
-            ("advanced_manufacturing", "先进制造"), ("new_energy", "新能源"), ("agriculture", "农业"),
-            ("environment", "生态环境"), ("other", "其他"),
-        ]),
-        entry(.contractValue, "contract_value_10k_cny", "合同金额（万元）", .decimal, unit: "万元", bounds: amount(upTo: 10_000_000_000)),
-        entry(.techTransactionValue, "tech_transaction_value_10k_cny", "技术交易额（万元）", .decimal, unit: "万元",
-              bounds: amount(upTo: 10_000_000_000)),
-        entry(.buyerCountry, "buyer_country", "买方国家（地区）", .text,
-              rule: "must be two upper-case letters (ISO 3166-1 alpha-2, CN for domestic buyers)", values: [
+        entry(
+            .contractType, "contract_type", "合同类型", .enumeration,
+            values: [
+                ("development", "技术开发"), ("transfer", "技术转让"), ("consulting", "技术咨询"), ("service", "技术服务"),
+            ]),
+        entry(
+            .domain, "domain", "技术领域", .enumeration,
+            values: [
+                ("electronic_information", "电子信息"), ("biomedicine", "生物医药"), ("new_materials", "新材料"),
+                ("advanced_manufacturing", "先进制造"), ("new_energy", "新能源"), ("agriculture", "农业"),
+                ("environment", "生态环境"), ("other", "其他"),
+            ]),
+        entry(
+            .contractValue, "contract_value_10k_cny", "合同金额（万元）", .decimal, unit: "万元",
+            bounds: amount(upTo: 10_000_000_000)),
+        entry(
+            .techTransactionValue, "tech_transaction_value_10k_cny", "技术交易额（万元）", .decimal, unit: "万元",
+            bounds: amount(upTo: 10_000_000_000)),
+        entry(
+            .buyerCountry, "buyer_country", "买方国家（地区）", .text,
+            rule: "must be two upper-case letters (ISO 3166-1 alpha-2, CN for domestic buyers)",
+            values: [
                 ("CN", "中国"), ("LA", "老挝"), ("MM", "缅甸"), ("TH", "泰国"), ("VN", "越南"), ("KH", "柬埔寨"),
                 ("MY", "马来西亚"), ("SG", "新加坡"), ("BD", "孟加拉国"), ("LK", "斯里兰卡"), ("NP", "尼泊尔"), ("IN", "印度"),
-              ]),
-        entry(.gdp, "gdp_100m_cny", "地区生产总值（亿元）", .decimal, unit: "亿元", bounds: amount(upTo: 100_000_000, positive: true),
-              optional: true),
-        entry(.residentPopulation, "resident_population_10k", "常住人口（万人）", .decimal, unit: "万人",
-              bounds: amount(upTo: 100_000, positive: true), optional: true),
-        entry(.highTechEnterprises, "high_tech_enterprises", "高新技术企业数（家）", .integer, unit: "家",
-              bounds: count(0...1_000_000), optional: true),
-        entry(.inventionPatentsHeld, "invention_patents_held", "有效发明专利数（件）", .integer, unit: "件",
-              bounds: count(0...100_000_000), optional: true),
-        entry(.industrialOutput, "industrial_output_100m_cny", "规模以上工业总产值（亿元）", .decimal, unit: "亿元",
-              bounds: amount(upTo: 100_000_000), optional: true),
-        entry(.highTechIndustrialOutput, "high_tech_industrial_output_100m_cny", "高新技术产业产值（亿元）", .decimal, unit: "亿元",
-              bounds: amount(upTo: 100_000_000), optional: true),
+            ]),
+        entry(
+            .gdp, "gdp_100m_cny", "地区生产总值（亿元）", .decimal, unit: "亿元", bounds: amount(upTo: 100_000_000, positive: true),
+            optional: true),
+        entry(
+            .residentPopulation, "resident_population_10k", "常住人口（万人）", .decimal, unit: "万人",
+            bounds: amount(upTo: 100_000, positive: true), optional: true),
+        entry(
+            .highTechEnterprises, "high_tech_enterprises", "高新技术企业数（家）", .integer, unit: "家",
+            bounds: count(0...1_000_000), optional: true),
+        entry(
+            .inventionPatentsHeld, "invention_patents_held", "有效发明专利数（件）", .integer, unit: "件",
+            bounds: count(0...100_000_000), optional: true),
+        entry(
+            .industrialOutput, "industrial_output_100m_cny", "规模以上工业总产值（亿元）", .decimal, unit: "亿元",
+            bounds: amount(upTo: 100_000_000), optional: true),
+        entry(
+            .highTechIndustrialOutput, "high_tech_industrial_output_100m_cny", "高新技术产业产值（亿元）", .decimal, unit: "亿元",
+            bounds: amount(upTo: 100_000_000), optional: true),
     ]
 
     /// Indexed by `RecordKind.index`.
     static let records: [RecordSpec] = [
-        RecordSpec(kind: .rd, schema: "sti.rd/1", topicSuffix: "rd", identity: [.year, .performer],
-                   fields: [.year, .performer, .expenditure],
-                   feedColumns: [.county, .year, .performer, .expenditure, .revision], statusColumn: "rd"),
-        RecordSpec(kind: .techContract, schema: "sti.tech-contract/1", topicSuffix: "tech-contracts", identity: [.contractNo],
-                   fields: [.contractNo, .registeredOn, .contractType, .domain, .contractValue, .techTransactionValue, .buyerCountry],
-                   feedColumns: [.county, .contractNo, .registeredOn, .contractType, .domain, .contractValue,
-                                 .techTransactionValue, .buyerCountry, .revision, .status], statusColumn: "contracts"),
-        RecordSpec(kind: .countyProfile, schema: "sti.county-profile/1", topicSuffix: "county-profiles", identity: [.year],
-                   fields: [.year, .gdp, .residentPopulation, .highTechEnterprises, .inventionPatentsHeld, .industrialOutput,
-                            .highTechIndustrialOutput],
-                   feedColumns: [.county, .year, .gdp, .residentPopulation, .highTechEnterprises, .inventionPatentsHeld,
-                                 .industrialOutput, .highTechIndustrialOutput, .revision], statusColumn: "profile"),
+        RecordSpec(
+            kind: .rd, schema: "sti.rd/1", topicSuffix: "rd", identity: [.year, .performer],
+            fields: [.year, .performer, .expenditure],
+            feedColumns: [.county, .year, .performer, .expenditure, .revision], statusColumn: "rd"),
+        RecordSpec(
+            kind: .techContract, schema: "sti.tech-contract/1", topicSuffix: "tech-contracts", identity: [.contractNo],
+            fields: [
+                .contractNo, .registeredOn, .contractType, .domain, .contractValue, .techTransactionValue,
+                .buyerCountry,
+            ],
+            feedColumns: [
+                .county, .contractNo, .registeredOn, .contractType, .domain, .contractValue,
+                .techTransactionValue, .buyerCountry, .revision, .status,
+            ], statusColumn: "contracts"),
+        RecordSpec(
+            kind: .countyProfile, schema: "sti.county-profile/1", topicSuffix: "county-profiles", identity: [.year],
+            fields: [
+                .year, .gdp, .residentPopulation, .highTechEnterprises, .inventionPatentsHeld, .industrialOutput,
+                .highTechIndustrialOutput,
+            ],
+            feedColumns: [
+                .county, .year, .gdp, .residentPopulation, .highTechEnterprises, .inventionPatentsHeld,
+                .industrialOutput, .highTechIndustrialOutput, .revision,
+            ], statusColumn: "profile"),
     ]
 
-    private static let byName: [String: MessageField] = Dictionary(uniqueKeysWithValues: specs.map { ($0.name, $0.field) })
+    private static let byName: [String: MessageField] = Dictionary(
+        uniqueKeysWithValues: specs.map { ($0.name, $0.field) })
 
     private static let byHeader: [String: MessageField] = {
         var table: [String: MessageField] = [:]
@@ -283,7 +321,8 @@ extension String {
     func trimmingWhiteSpace() -> String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
         return String(scalars[first...last])
     }
 }

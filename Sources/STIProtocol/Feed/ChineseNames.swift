@@ -16,11 +16,12 @@ public enum ChineseNames {
         MessageField.allCases.map { ($0, RecordCatalogue.spec($0).chineseName) }.filter { !$0.1.isEmpty }
 
     /// Each enumerated field's labels: Chinese label → protocol code, from the record catalogue.
-    static let labels: [MessageField: [(String, String)]] = Dictionary(uniqueKeysWithValues:
-        MessageField.allCases.compactMap { field in
-            let values = RecordCatalogue.spec(field).values
-            return values.isEmpty ? nil : (field, values.map { ($0.label, $0.code) })
-        })
+    static let labels: [MessageField: [(String, String)]] = Dictionary(
+        uniqueKeysWithValues:
+            MessageField.allCases.compactMap { field in
+                let values = RecordCatalogue.spec(field).values
+                return values.isEmpty ? nil : (field, values.map { ($0.label, $0.code) })
+            })
 
     private static let fieldByName: [String: MessageField] = {
         var table: [String: MessageField] = [:]
@@ -67,7 +68,9 @@ public enum ChineseNames {
         let lines = header.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" })
         guard lines.count > 1 else { return nil }
         let fields = lines.compactMap { one(String($0)) }
-        guard fields.count == lines.count, let first = fields.first, fields.allSatisfy({ $0 == first }) else { return nil }
+        guard fields.count == lines.count, let first = fields.first, fields.allSatisfy({ $0 == first }) else {
+            return nil
+        }
         return first
     }
 

@@ -53,11 +53,16 @@ public struct CountyYearTotals: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case currentRecords = "current_records", activeRD = "active_rd", activeContracts = "active_contracts"
-        case activeProfiles = "active_profiles", rdExpenditureYuan = "rd_expenditure_yuan"
-        case enterpriseAboveScaleYuan = "enterprise_above_scale_yuan", contractValueYuan = "contract_value_yuan"
+        case currentRecords = "current_records"
+        case activeRD = "active_rd"
+        case activeContracts = "active_contracts"
+        case activeProfiles = "active_profiles"
+        case rdExpenditureYuan = "rd_expenditure_yuan"
+        case enterpriseAboveScaleYuan = "enterprise_above_scale_yuan"
+        case contractValueYuan = "contract_value_yuan"
         case techTransactionValueYuan = "tech_transaction_value_yuan"
-        case contractValueSSEAsiaYuan = "contract_value_s_se_asia_yuan", profile
+        case contractValueSSEAsiaYuan = "contract_value_s_se_asia_yuan"
+        case profile
     }
 
     /// A profile figure's key: the catalogue's field name, with `_scaled` for a decimal (held
@@ -71,9 +76,12 @@ public struct CountyYearTotals: Codable, Sendable, Hashable {
             let spec = RecordCatalogue.spec(f)
             stringValue = spec.type == .decimal ? spec.name + "_scaled" : spec.name
         }
-        static let year = ProfileKeys(.year), gdp = ProfileKeys(.gdp), residentPopulation = ProfileKeys(.residentPopulation)
-        static let highTechEnterprises = ProfileKeys(.highTechEnterprises), inventionPatentsHeld = ProfileKeys(.inventionPatentsHeld)
-        static let industrialOutput = ProfileKeys(.industrialOutput), highTechIndustrialOutput = ProfileKeys(.highTechIndustrialOutput)
+        static let year = ProfileKeys(.year), gdp = ProfileKeys(.gdp),
+            residentPopulation = ProfileKeys(.residentPopulation)
+        static let highTechEnterprises = ProfileKeys(.highTechEnterprises),
+            inventionPatentsHeld = ProfileKeys(.inventionPatentsHeld)
+        static let industrialOutput = ProfileKeys(.industrialOutput),
+            highTechIndustrialOutput = ProfileKeys(.highTechIndustrialOutput)
     }
 
     // Int128 sums are written as decimal strings: JSON readers commonly hold numbers as
@@ -106,14 +114,16 @@ public struct CountyYearTotals: Codable, Sendable, Hashable {
         func count(_ key: CodingKeys) throws -> Int {
             let v = try c.decode(Int.self, forKey: key)
             guard v >= 0 else {
-                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "a record count cannot be negative")
+                throw DecodingError.dataCorruptedError(
+                    forKey: key, in: c, debugDescription: "a record count cannot be negative")
             }
             return v
         }
         func sum(_ key: CodingKeys) throws -> Int128 {
             let text = try c.decode(String.self, forKey: key)
             guard let v = Int128(text), String(v) == text else {
-                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "not a canonical decimal integer: \(text)")
+                throw DecodingError.dataCorruptedError(
+                    forKey: key, in: c, debugDescription: "not a canonical decimal integer: \(text)")
             }
             return v
         }
@@ -131,11 +141,14 @@ public struct CountyYearTotals: Codable, Sendable, Hashable {
             profile = CountyProfile(
                 year: try pc.decode(Int.self, forKey: .year),
                 gdp: try pc.decodeIfPresent(Int64.self, forKey: .gdp).map(ExactAmount.init(scaled:)),
-                residentPopulation: try pc.decodeIfPresent(Int64.self, forKey: .residentPopulation).map(ExactAmount.init(scaled:)),
+                residentPopulation: try pc.decodeIfPresent(Int64.self, forKey: .residentPopulation).map(
+                    ExactAmount.init(scaled:)),
                 highTechEnterprises: try pc.decodeIfPresent(Int64.self, forKey: .highTechEnterprises),
                 inventionPatentsHeld: try pc.decodeIfPresent(Int64.self, forKey: .inventionPatentsHeld),
-                industrialOutput: try pc.decodeIfPresent(Int64.self, forKey: .industrialOutput).map(ExactAmount.init(scaled:)),
-                highTechIndustrialOutput: try pc.decodeIfPresent(Int64.self, forKey: .highTechIndustrialOutput).map(ExactAmount.init(scaled:)))
+                industrialOutput: try pc.decodeIfPresent(Int64.self, forKey: .industrialOutput).map(
+                    ExactAmount.init(scaled:)),
+                highTechIndustrialOutput: try pc.decodeIfPresent(Int64.self, forKey: .highTechIndustrialOutput).map(
+                    ExactAmount.init(scaled:)))
         } else {
             profile = nil
         }
@@ -146,7 +159,10 @@ public struct CountyYearTotals: Codable, Sendable, Hashable {
 public struct AggregateKey: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
     public var year: Int
     public var geo: String
-    public init(year: Int, geo: String) { self.year = year; self.geo = geo }
+    public init(year: Int, geo: String) {
+        self.year = year
+        self.geo = geo
+    }
     public static func < (a: AggregateKey, b: AggregateKey) -> Bool { (a.year, a.geo) < (b.year, b.geo) }
     public var description: String { "\(year)/\(geo)" }
 }
@@ -170,7 +186,9 @@ public struct AggregateBook: Codable, Sendable, Hashable {
     }
 
     public subscript(key: AggregateKey) -> CountyYearTotals? { entries[key] }
-    public subscript(year year: Int, geo geo: String) -> CountyYearTotals? { entries[AggregateKey(year: year, geo: geo)] }
+    public subscript(year year: Int, geo geo: String) -> CountyYearTotals? {
+        entries[AggregateKey(year: year, geo: geo)]
+    }
 
     /// Years with any current record (withdrawn ones too), ascending: the years of every snapshot.
     public var years: [Int] { Set(entries.keys.map(\.year)).sorted() }
@@ -195,9 +213,13 @@ public struct AggregateBook: Codable, Sendable, Hashable {
                 t.activeContracts += 1
                 t.contractValueYuan += Int128(c.contractValue.scaled)
                 t.techTransactionValueYuan += Int128(c.techTransactionValue.scaled)
-                if southAndSoutheastAsia.contains(c.buyerCountry) { t.contractValueSSEAsiaYuan += Int128(c.contractValue.scaled) }
+                if southAndSoutheastAsia.contains(c.buyerCountry) {
+                    t.contractValueSSEAsiaYuan += Int128(c.contractValue.scaled)
+                }
             case .countyProfile(let p):
-                precondition(t.activeProfiles == 0, "AggregateBook.add: \(record.identity) already has a current active profile; remove it first")
+                precondition(
+                    t.activeProfiles == 0,
+                    "AggregateBook.add: \(record.identity) already has a current active profile; remove it first")
                 t.activeProfiles = 1
                 t.profile = p
             }
@@ -228,10 +250,13 @@ public struct AggregateBook: Codable, Sendable, Hashable {
                 t.activeContracts -= 1
                 t.contractValueYuan -= Int128(c.contractValue.scaled)
                 t.techTransactionValueYuan -= Int128(c.techTransactionValue.scaled)
-                if southAndSoutheastAsia.contains(c.buyerCountry) { t.contractValueSSEAsiaYuan -= Int128(c.contractValue.scaled) }
+                if southAndSoutheastAsia.contains(c.buyerCountry) {
+                    t.contractValueSSEAsiaYuan -= Int128(c.contractValue.scaled)
+                }
             case .countyProfile(let p):
-                precondition(t.activeProfiles == 1 && t.profile == p,
-                             "AggregateBook.remove: \(record.identity) is not the current active profile")
+                precondition(
+                    t.activeProfiles == 1 && t.profile == p,
+                    "AggregateBook.remove: \(record.identity) is not the current active profile")
                 t.activeProfiles = 0
                 t.profile = nil
             }
@@ -254,7 +279,8 @@ public struct AggregateBook: Codable, Sendable, Hashable {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
-        try c.encode(entries.sorted { $0.key < $1.key }.map { Entry(year: $0.key.year, geo: $0.key.geo, totals: $0.value) })
+        try c.encode(
+            entries.sorted { $0.key < $1.key }.map { Entry(year: $0.key.year, geo: $0.key.geo, totals: $0.value) })
     }
 
     public init(from decoder: any Decoder) throws {

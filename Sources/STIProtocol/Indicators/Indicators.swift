@@ -64,20 +64,31 @@ public struct IndicatorRow: Sendable, Hashable {
 
     public var unit: String { indicator.unit }
 
-    public init(year: Int, geoCode: String, geoNameZh: String, geoNameEn: String, indicator: Indicator,
-                exact: IndicatorValue?, status: IndicatorStatus, countiesReporting: Int, countiesExpected: Int) {
-        self.year = year; self.geoCode = geoCode; self.geoNameZh = geoNameZh; self.geoNameEn = geoNameEn
-        self.indicator = indicator; self.exact = exact; self.status = status
-        self.countiesReporting = countiesReporting; self.countiesExpected = countiesExpected
+    public init(
+        year: Int, geoCode: String, geoNameZh: String, geoNameEn: String, indicator: Indicator,
+        exact: IndicatorValue?, status: IndicatorStatus, countiesReporting: Int, countiesExpected: Int
+    ) {
+        self.year = year
+        self.geoCode = geoCode
+        self.geoNameZh = geoNameZh
+        self.geoNameEn = geoNameEn
+        self.indicator = indicator
+        self.exact = exact
+        self.status = status
+        self.countiesReporting = countiesReporting
+        self.countiesExpected = countiesExpected
     }
 
     /// A row from value text in section 7's format (for tests and tools that write rows by
     /// hand); text that is no such number gives no value.
-    public init(year: Int, geoCode: String, geoNameZh: String, geoNameEn: String, indicator: Indicator,
-                value: String, status: IndicatorStatus, countiesReporting: Int, countiesExpected: Int) {
-        self.init(year: year, geoCode: geoCode, geoNameZh: geoNameZh, geoNameEn: geoNameEn, indicator: indicator,
-                  exact: IndicatorValue(text: value), status: status, countiesReporting: countiesReporting,
-                  countiesExpected: countiesExpected)
+    public init(
+        year: Int, geoCode: String, geoNameZh: String, geoNameEn: String, indicator: Indicator,
+        value: String, status: IndicatorStatus, countiesReporting: Int, countiesExpected: Int
+    ) {
+        self.init(
+            year: year, geoCode: geoCode, geoNameZh: geoNameZh, geoNameEn: geoNameEn, indicator: indicator,
+            exact: IndicatorValue(text: value), status: status, countiesReporting: countiesReporting,
+            countiesExpected: countiesExpected)
     }
 }
 
@@ -89,9 +100,14 @@ public struct IndicatorValue: Sendable, Hashable {
 
     /// Kept in lowest terms (trailing fractional zeros dropped), so equal values are equal.
     public init(scaled: Int128, fractionDigits: Int) {
-        var v = scaled, d = fractionDigits
-        while d > 0, v % 10 == 0 { v /= 10; d -= 1 }
-        self.scaled = v; self.fractionDigits = d
+        var v = scaled
+        var d = fractionDigits
+        while d > 0, v % 10 == 0 {
+            v /= 10
+            d -= 1
+        }
+        self.scaled = v
+        self.fractionDigits = d
     }
 
     /// Parses section 7 decimal text (`120.86`, `3000`, `-0.5`).
@@ -106,12 +122,17 @@ public struct IndicatorValue: Sendable, Hashable {
 
     /// The value × 10^digits, exactly; nil when it has more significant fractional digits.
     public func scaled(toFractionDigits digits: Int) -> Int128? {
-        var v = scaled, d = fractionDigits
+        var v = scaled
+        var d = fractionDigits
         while d > digits {
             guard v % 10 == 0 else { return nil }
-            v /= 10; d -= 1
+            v /= 10
+            d -= 1
         }
-        while d < digits { v *= 10; d += 1 }
+        while d < digits {
+            v *= 10
+            d += 1
+        }
         return v
     }
 }
@@ -133,7 +154,11 @@ public struct CompletenessRow: Sendable, Hashable {
     public var status: CompletenessStatus { records >= 1 ? .received : .missing }
 
     public init(year: Int, geoCode: String, geoNameZh: String, kind: RecordKind, records: Int) {
-        self.year = year; self.geoCode = geoCode; self.geoNameZh = geoNameZh; self.kind = kind; self.records = records
+        self.year = year
+        self.geoCode = geoCode
+        self.geoNameZh = geoNameZh
+        self.kind = kind
+        self.records = records
     }
 }
 
@@ -158,7 +183,8 @@ extension Indicator {
     /// of them (section 7 "reports").
     func input(_ t: CountyYearTotals?) -> IndicatorInput? {
         guard let t else { return nil }
-        let hasRD = t.activeRD >= 1, hasContracts = t.activeContracts >= 1
+        let hasRD = t.activeRD >= 1
+        let hasContracts = t.activeContracts >= 1
         let p = t.profile
         switch self {
         case .rdExpenditure:
@@ -210,16 +236,23 @@ private func evaluate(_ indicator: Indicator, constituents: [CountyYearTotals?],
     guard reporting > 0 else { return (nil, .missing, 0) }
     if indicator.isRatio {
         guard reporting == expected else { return (nil, .partial, reporting) }
-        var numerator: Int128 = 0, denominator: Int128 = 0
-        for case let .ratio(n, d) in inputs { numerator += n; denominator += d }
-        guard let scaled = NumberFormat.scaledQuotient(numerator * indicator.ratioMultiplier, denominator,
-                                                       fractionDigits: NumberFormat.ratioDigits) else {
+        var numerator: Int128 = 0
+        var denominator: Int128 = 0
+        for case .ratio(let n, let d) in inputs {
+            numerator += n
+            denominator += d
+        }
+        guard
+            let scaled = NumberFormat.scaledQuotient(
+                numerator * indicator.ratioMultiplier, denominator,
+                fractionDigits: NumberFormat.ratioDigits)
+        else {
             return (nil, .undefined, reporting)
         }
         return (IndicatorValue(scaled: scaled, fractionDigits: NumberFormat.ratioDigits), .ok, reporting)
     }
     var sum: Int128 = 0
-    for case let .additive(v) in inputs { sum += v }
+    for case .additive(let v) in inputs { sum += v }
     let status: IndicatorStatus = reporting == expected ? .ok : (derived ? .partial : .missing)
     return (indicator.additiveValue(sum), status, reporting)
 }
@@ -235,18 +268,22 @@ public func computeIndicators(book: AggregateBook, registry: Registry) -> [Indic
             let t = book[year: year, geo: g.code]
             for indicator in Indicator.allCases {
                 let e = evaluate(indicator, constituents: [t], derived: false)
-                rows.append(IndicatorRow(year: year, geoCode: g.code, geoNameZh: g.nameZh, geoNameEn: g.nameEn,
-                                         indicator: indicator, exact: e.value, status: e.status,
-                                         countiesReporting: e.reporting, countiesExpected: 1))
+                rows.append(
+                    IndicatorRow(
+                        year: year, geoCode: g.code, geoNameZh: g.nameZh, geoNameEn: g.nameEn,
+                        indicator: indicator, exact: e.value, status: e.status,
+                        countiesReporting: e.reporting, countiesExpected: 1))
             }
         }
         for d in derived {
             let totals = d.constituents.map { book[year: year, geo: $0] }
             for indicator in Indicator.allCases {
                 let e = evaluate(indicator, constituents: totals, derived: true)
-                rows.append(IndicatorRow(year: year, geoCode: d.code, geoNameZh: d.nameZh, geoNameEn: d.nameEn,
-                                         indicator: indicator, exact: e.value, status: e.status,
-                                         countiesReporting: e.reporting, countiesExpected: totals.count))
+                rows.append(
+                    IndicatorRow(
+                        year: year, geoCode: d.code, geoNameZh: d.nameZh, geoNameEn: d.nameEn,
+                        indicator: indicator, exact: e.value, status: e.status,
+                        countiesReporting: e.reporting, countiesExpected: totals.count))
             }
         }
     }
@@ -261,8 +298,10 @@ public func computeCompleteness(book: AggregateBook, registry: Registry) -> [Com
         for g in registry.geographies {
             let t = book[year: year, geo: g.code]
             for kind in RecordKind.allCases {
-                rows.append(CompletenessRow(year: year, geoCode: g.code, geoNameZh: g.nameZh, kind: kind,
-                                            records: t?.activeRecords(of: kind) ?? 0))
+                rows.append(
+                    CompletenessRow(
+                        year: year, geoCode: g.code, geoNameZh: g.nameZh, kind: kind,
+                        records: t?.activeRecords(of: kind) ?? 0))
             }
         }
     }

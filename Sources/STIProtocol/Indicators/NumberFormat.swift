@@ -18,7 +18,9 @@ public enum NumberFormat {
     /// `numerator ÷ denominator × multiplier`, rounded half away from zero to 4 fractional
     /// digits; nil when the denominator is zero (the indicator is `undefined`).
     public static func ratio(numerator: Int128, denominator: Int128, multiplier: Int128) -> String? {
-        guard let scaled = scaledQuotient(numerator * multiplier, denominator, fractionDigits: ratioDigits) else { return nil }
+        guard let scaled = scaledQuotient(numerator * multiplier, denominator, fractionDigits: ratioDigits) else {
+            return nil
+        }
         return DecimalText.format(scaled, fractionDigits: ratioDigits)
     }
 
@@ -33,7 +35,8 @@ public enum NumberFormat {
     /// `n ÷ d` rounded to the nearest integer, halves away from zero. `d` must not be zero.
     public static func roundedQuotient(_ n: Int128, _ d: Int128) -> Int128 {
         precondition(d != 0, "roundedQuotient: division by zero")
-        let magnitudeN = n.magnitude, magnitudeD = d.magnitude
+        let magnitudeN = n.magnitude
+        let magnitudeD = d.magnitude
         var q = magnitudeN / magnitudeD
         let r = magnitudeN % magnitudeD
         // r ≥ d − r  ⇔  2r ≥ d, written without doubling so it cannot overflow.
@@ -51,7 +54,8 @@ public enum NumberFormat {
         if negative { s = s.dropFirst() }
         let parts = s.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
         guard let whole = parts.first, !whole.isEmpty, whole.count <= 30,
-              whole.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+            whole.allSatisfy({ $0.isASCII && $0.isNumber })
+        else { return nil }
         var fraction = parts.count == 2 ? parts[1] : ""
         if parts.count == 2 && fraction.isEmpty { return nil }
         guard fraction.count <= fractionDigits, fraction.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }

@@ -12,7 +12,10 @@ public struct PlanFigure: Sendable, Hashable {
     public var value: String
     public var kind: Kind
     public init(indicator: Indicator, year: Int, value: String, kind: Kind) {
-        self.indicator = indicator; self.year = year; self.value = value; self.kind = kind
+        self.indicator = indicator
+        self.year = year
+        self.value = value
+        self.kind = kind
     }
 }
 
@@ -46,8 +49,10 @@ public enum PlanTargets {
             let row = own.first { $0.indicator == f.indicator }
             let value = row?.value ?? ""
             let status = row?.status.rawValue ?? "no data"
-            lines.append([f.indicator.rawValue, f.indicator.unit, value.isEmpty ? "-" : value, status,
-                          "\(f.value) (\(f.year) \(f.kind.rawValue))", comparison(value: row?.exact, figure: f)])
+            lines.append([
+                f.indicator.rawValue, f.indicator.unit, value.isEmpty ? "-" : value, status,
+                "\(f.value) (\(f.year) \(f.kind.rawValue))", comparison(value: row?.exact, figure: f),
+            ])
         }
         var widths = [Int](repeating: 0, count: lines[0].count)
         for l in lines { for (i, cell) in l.enumerated() { widths[i] = max(widths[i], cell.count) } }
@@ -64,9 +69,9 @@ public enum PlanTargets {
     /// The comparison text for one figure; `-` when either side is missing or not a number.
     static func comparison(value: IndicatorValue?, figure: PlanFigure) -> String {
         guard let v = value?.scaled(toFractionDigits: compareDigits),
-              let p = NumberFormat.parseScaled(figure.value, fractionDigits: compareDigits), p != 0,
-              let scaled = NumberFormat.scaledQuotient(
-                  figure.kind == .target ? v * 100 : (v - p) * 100, p, fractionDigits: percentDigits)
+            let p = NumberFormat.parseScaled(figure.value, fractionDigits: compareDigits), p != 0,
+            let scaled = NumberFormat.scaledQuotient(
+                figure.kind == .target ? v * 100 : (v - p) * 100, p, fractionDigits: percentDigits)
         else { return "-" }
         let percent = DecimalText.format(scaled, fractionDigits: percentDigits)
         switch figure.kind {

@@ -35,14 +35,17 @@ public enum CSVWriter {
         // Compare the first Unicode scalar, not the first Character: "\r\n" is one Character
         // in Swift, and a leading CR must be guarded whatever follows it.
         guard let first = text.unicodeScalars.first,
-              guardedLeadingCharacters.contains(Character(first)) else { return text }
+            guardedLeadingCharacters.contains(Character(first))
+        else { return text }
         return "'" + text
     }
 
     /// `""`, or digits with an optional fraction (`120.86`, `3000`).
     static func isPlainNumeral(_ s: String) -> Bool {
         // One pass over the bytes, no allocation: snapshot record files check millions of cells.
-        var digitsBefore = 0, digitsAfter = 0, points = 0
+        var digitsBefore = 0
+        var digitsAfter = 0
+        var points = 0
         for b in s.utf8 {
             if b == UInt8(ascii: ".") {
                 points += 1
@@ -71,8 +74,10 @@ public enum CSVWriter {
 }
 
 /// The column names of `indicators.csv`, exactly as section 8 gives them.
-public let indicatorsCSVHeader = ["year", "geo_code", "geo_name_zh", "geo_name_en", "indicator", "value", "unit",
-                                  "status", "counties_reporting", "counties_expected"]
+public let indicatorsCSVHeader = [
+    "year", "geo_code", "geo_name_zh", "geo_name_en", "indicator", "value", "unit",
+    "status", "counties_reporting", "counties_expected",
+]
 /// The column names of `completeness.csv`.
 public let completenessCSVHeader = ["year", "geo_code", "geo_name_zh", "kind", "records", "status"]
 /// The column names of `rejections.csv`.
@@ -91,16 +96,25 @@ public struct RejectionRow: Sendable, Hashable, Codable {
     public var warningCodes: [WarningCode]
     public var firstMessage: String
 
-    public init(topic: String, partition: Int32, offset: Int64, county: String?, codes: [ErrorCode],
-                warningCodes: [WarningCode] = [], firstMessage: String) {
-        self.topic = topic; self.partition = partition; self.offset = offset
-        self.county = county; self.codes = codes; self.warningCodes = warningCodes; self.firstMessage = firstMessage
+    public init(
+        topic: String, partition: Int32, offset: Int64, county: String?, codes: [ErrorCode],
+        warningCodes: [WarningCode] = [], firstMessage: String
+    ) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.county = county
+        self.codes = codes
+        self.warningCodes = warningCodes
+        self.firstMessage = firstMessage
     }
 }
 
 /// The column names of `warnings.csv` (section 8).
-public let warningsCSVHeader = ["year", "geo_code", "kind", "identity", "code", "field", "value", "compared_with",
-                                "disposition", "explanation", "topic", "partition", "offset"]
+public let warningsCSVHeader = [
+    "year", "geo_code", "kind", "identity", "code", "field", "value", "compared_with",
+    "disposition", "explanation", "topic", "partition", "offset",
+]
 
 /// Why a warning is listed in `warnings.csv` (section 8).
 public enum WarningDisposition: String, Sendable, Hashable, Codable {
@@ -126,28 +140,41 @@ public struct WarningRow: Sendable, Hashable {
     public var partition: Int32
     public var offset: Int64
 
-    public init(year: Int, geoCode: String, kind: RecordKind, identity: String, warning: PlausibilityWarning,
-                disposition: WarningDisposition, explanation: String, topic: String, partition: Int32, offset: Int64) {
-        self.year = year; self.geoCode = geoCode; self.kind = kind; self.identity = identity; self.warning = warning
-        self.disposition = disposition; self.explanation = explanation
-        self.topic = topic; self.partition = partition; self.offset = offset
+    public init(
+        year: Int, geoCode: String, kind: RecordKind, identity: String, warning: PlausibilityWarning,
+        disposition: WarningDisposition, explanation: String, topic: String, partition: Int32, offset: Int64
+    ) {
+        self.year = year
+        self.geoCode = geoCode
+        self.kind = kind
+        self.identity = identity
+        self.warning = warning
+        self.disposition = disposition
+        self.explanation = explanation
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
     }
 
     /// The cells in `warnings.csv` column order. Figures are written as section 7 writes
     /// numbers, exact and in the field's own unit; `identity` and `explanation` are submitted
     /// text, so they are text cells and guarded.
     public var csvCells: [CSVCell] {
-        [.int(year), .text(geoCode), .text(kind.rawValue), .text(identity), .text(warning.code.rawValue),
-         .text(warning.field), .number(warning.value.description), .number(warning.comparedWith?.description ?? ""),
-         .text(disposition.rawValue), .text(explanation), .text(topic), .int(partition), .int(offset)]
+        [
+            .int(year), .text(geoCode), .text(kind.rawValue), .text(identity), .text(warning.code.rawValue),
+            .text(warning.field), .number(warning.value.description), .number(warning.comparedWith?.description ?? ""),
+            .text(disposition.rawValue), .text(explanation), .text(topic), .int(partition), .int(offset),
+        ]
     }
 }
 
 extension IndicatorRow {
     /// The cells of this row in `indicators.csv` column order.
     public var csvCells: [CSVCell] {
-        [.int(year), .text(geoCode), .text(geoNameZh), .text(geoNameEn), .text(indicator.rawValue),
-         .number(value), .text(unit), .text(status.rawValue), .int(countiesReporting), .int(countiesExpected)]
+        [
+            .int(year), .text(geoCode), .text(geoNameZh), .text(geoNameEn), .text(indicator.rawValue),
+            .number(value), .text(unit), .text(status.rawValue), .int(countiesReporting), .int(countiesExpected),
+        ]
     }
 }
 
@@ -162,8 +189,10 @@ extension RejectionRow {
     /// The cells of this row in `rejections.csv` column order. `county` and `first_message`
     /// may carry submitted text, so they are text cells and always guarded.
     public var csvCells: [CSVCell] {
-        [.text(topic), .int(partition), .int(offset), .text(county ?? ""),
-         .text((codes.map(\.rawValue) + warningCodes.map(\.rawValue)).joined(separator: ";")), .text(firstMessage)]
+        [
+            .text(topic), .int(partition), .int(offset), .text(county ?? ""),
+            .text((codes.map(\.rawValue) + warningCodes.map(\.rawValue)).joined(separator: ";")), .text(firstMessage),
+        ]
     }
 }
 

@@ -44,19 +44,29 @@ public struct RejectionNotice: Sendable, Hashable {
         return originalKey
     }
 
-    public init(topic: String, partition: Int32, offset: Int64, county: String?, errors: [FieldError], rejectedAt: String, payload: [UInt8]) {
-        self.topic = topic; self.partition = partition; self.offset = offset; self.county = county
-        self.errors = errors; self.rejectedAt = rejectedAt
+    public init(
+        topic: String, partition: Int32, offset: Int64, county: String?, errors: [FieldError], rejectedAt: String,
+        payload: [UInt8]
+    ) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.county = county
+        self.errors = errors
+        self.rejectedAt = rejectedAt
         self.payload = payload.count > Self.maxPayloadBytes ? Array(payload.prefix(Self.maxPayloadBytes)) : payload
     }
 
     /// Section 5a: the notice of a message held for plausibility warnings (disposition `held`):
     /// one entry per warning, its message naming both figures and asking for the record again
     /// with an `explanation`.
-    public static func held(topic: String, partition: Int32, offset: Int64, county: String, warnings: [PlausibilityWarning],
-                            heldAt: String, payload: [UInt8]) -> RejectionNotice {
-        var notice = RejectionNotice(topic: topic, partition: partition, offset: offset, county: county, errors: [],
-                                     rejectedAt: heldAt, payload: payload)
+    public static func held(
+        topic: String, partition: Int32, offset: Int64, county: String, warnings: [PlausibilityWarning],
+        heldAt: String, payload: [UInt8]
+    ) -> RejectionNotice {
+        var notice = RejectionNotice(
+            topic: topic, partition: partition, offset: offset, county: county, errors: [],
+            rejectedAt: heldAt, payload: payload)
         notice.disposition = .held
         notice.warnings = warnings
         return notice
@@ -69,11 +79,13 @@ public struct RejectionNotice: Sendable, Hashable {
         out += ",\"partition\":\(partition),\"offset\":\(offset)},\"county\":"
         out += county.map(JSONText.string) ?? "null"
         out += ",\"errors\":["
-        out += (errors.map { error in
-            "{\"code\":\"\(error.code.rawValue)\",\"field\":\(error.field.map(JSONText.string) ?? "null"),\"message\":\(JSONText.string(error.message))}"
-        } + warnings.map { warning in
-            "{\"code\":\"\(warning.code.rawValue)\",\"field\":\(JSONText.string(warning.field)),\"message\":\(JSONText.string(warning.message))}"
-        }).joined(separator: ",")
+        out +=
+            (errors.map { error in
+                "{\"code\":\"\(error.code.rawValue)\",\"field\":\(error.field.map(JSONText.string) ?? "null"),\"message\":\(JSONText.string(error.message))}"
+            }
+            + warnings.map { warning in
+                "{\"code\":\"\(warning.code.rawValue)\",\"field\":\(JSONText.string(warning.field)),\"message\":\(JSONText.string(warning.message))}"
+            }).joined(separator: ",")
         out += "],\"rejected_at\":\(JSONText.string(rejectedAt)),\"payload_base64\":\""
         out += Data(payload).base64EncodedString()
         out += "\"}"

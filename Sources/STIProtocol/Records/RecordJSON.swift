@@ -60,25 +60,54 @@ public enum RecordJSON {
         }
         switch r.body {
         case .rd(let rd):
-            key(.year, &out); out += String(rd.year)
-            key(.performer, &out); appendString(rd.performer.rawValue, to: &out)
-            key(.expenditure, &out); out += rd.expenditure.description
+            key(.year, &out)
+            out += String(rd.year)
+            key(.performer, &out)
+            appendString(rd.performer.rawValue, to: &out)
+            key(.expenditure, &out)
+            out += rd.expenditure.description
         case .techContract(let c):
-            key(.contractNo, &out); appendString(c.contractNo, to: &out)
-            key(.registeredOn, &out); out += "\"\(c.registeredOn)\""
-            key(.contractType, &out); appendString(c.contractType.rawValue, to: &out)
-            key(.domain, &out); appendString(c.domain.rawValue, to: &out)
-            key(.contractValue, &out); out += c.contractValue.description
-            key(.techTransactionValue, &out); out += c.techTransactionValue.description
-            key(.buyerCountry, &out); appendString(c.buyerCountry, to: &out)
+            key(.contractNo, &out)
+            appendString(c.contractNo, to: &out)
+            key(.registeredOn, &out)
+            out += "\"\(c.registeredOn)\""
+            key(.contractType, &out)
+            appendString(c.contractType.rawValue, to: &out)
+            key(.domain, &out)
+            appendString(c.domain.rawValue, to: &out)
+            key(.contractValue, &out)
+            out += c.contractValue.description
+            key(.techTransactionValue, &out)
+            out += c.techTransactionValue.description
+            key(.buyerCountry, &out)
+            appendString(c.buyerCountry, to: &out)
         case .countyProfile(let p):
-            key(.year, &out); out += String(p.year)
-            if let v = p.gdp { key(.gdp, &out); out += v.description }
-            if let v = p.residentPopulation { key(.residentPopulation, &out); out += v.description }
-            if let v = p.highTechEnterprises { key(.highTechEnterprises, &out); out += String(v) }
-            if let v = p.inventionPatentsHeld { key(.inventionPatentsHeld, &out); out += String(v) }
-            if let v = p.industrialOutput { key(.industrialOutput, &out); out += v.description }
-            if let v = p.highTechIndustrialOutput { key(.highTechIndustrialOutput, &out); out += v.description }
+            key(.year, &out)
+            out += String(p.year)
+            if let v = p.gdp {
+                key(.gdp, &out)
+                out += v.description
+            }
+            if let v = p.residentPopulation {
+                key(.residentPopulation, &out)
+                out += v.description
+            }
+            if let v = p.highTechEnterprises {
+                key(.highTechEnterprises, &out)
+                out += String(v)
+            }
+            if let v = p.inventionPatentsHeld {
+                key(.inventionPatentsHeld, &out)
+                out += String(v)
+            }
+            if let v = p.industrialOutput {
+                key(.industrialOutput, &out)
+                out += v.description
+            }
+            if let v = p.highTechIndustrialOutput {
+                key(.highTechIndustrialOutput, &out)
+                out += v.description
+            }
         }
         out += "}"
         return out

@@ -85,12 +85,19 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
     public var year: Int
     public var month: Int
     public var day: Int
-    public init(year: Int, month: Int, day: Int) { self.year = year; self.month = month; self.day = day }
+    public init(year: Int, month: Int, day: Int) {
+        self.year = year
+        self.month = month
+        self.day = day
+    }
     public static func < (a: CalendarDate, b: CalendarDate) -> Bool {
         (a.year, a.month, a.day) < (b.year, b.month, b.day)
     }
     public var description: String {
-        func pad(_ v: Int, _ n: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, n - s.count)) + s }
+        func pad(_ v: Int, _ n: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, n - s.count)) + s
+        }
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
     }
 }
@@ -102,7 +109,9 @@ public struct RDExpenditure: Sendable, Hashable, Codable {
     /// 万元; `scaled` is integer yuan.
     public var expenditure: ExactAmount
     public init(year: Int, performer: Performer, expenditure: ExactAmount) {
-        self.year = year; self.performer = performer; self.expenditure = expenditure
+        self.year = year
+        self.performer = performer
+        self.expenditure = expenditure
     }
 }
 
@@ -119,10 +128,16 @@ public struct TechContract: Sendable, Hashable, Codable {
     /// ISO 3166-1 alpha-2, `CN` for domestic buyers.
     public var buyerCountry: String
     public var year: Int { registeredOn.year }
-    public init(contractNo: String, registeredOn: CalendarDate, contractType: ContractType, domain: TechDomain,
-                contractValue: ExactAmount, techTransactionValue: ExactAmount, buyerCountry: String) {
-        self.contractNo = contractNo; self.registeredOn = registeredOn; self.contractType = contractType
-        self.domain = domain; self.contractValue = contractValue; self.techTransactionValue = techTransactionValue
+    public init(
+        contractNo: String, registeredOn: CalendarDate, contractType: ContractType, domain: TechDomain,
+        contractValue: ExactAmount, techTransactionValue: ExactAmount, buyerCountry: String
+    ) {
+        self.contractNo = contractNo
+        self.registeredOn = registeredOn
+        self.contractType = contractType
+        self.domain = domain
+        self.contractValue = contractValue
+        self.techTransactionValue = techTransactionValue
         self.buyerCountry = buyerCountry
     }
 }
@@ -140,12 +155,18 @@ public struct CountyProfile: Sendable, Hashable, Codable {
     public var industrialOutput: ExactAmount?
     /// 亿元
     public var highTechIndustrialOutput: ExactAmount?
-    public init(year: Int, gdp: ExactAmount? = nil, residentPopulation: ExactAmount? = nil,
-                highTechEnterprises: Int64? = nil, inventionPatentsHeld: Int64? = nil,
-                industrialOutput: ExactAmount? = nil, highTechIndustrialOutput: ExactAmount? = nil) {
-        self.year = year; self.gdp = gdp; self.residentPopulation = residentPopulation
-        self.highTechEnterprises = highTechEnterprises; self.inventionPatentsHeld = inventionPatentsHeld
-        self.industrialOutput = industrialOutput; self.highTechIndustrialOutput = highTechIndustrialOutput
+    public init(
+        year: Int, gdp: ExactAmount? = nil, residentPopulation: ExactAmount? = nil,
+        highTechEnterprises: Int64? = nil, inventionPatentsHeld: Int64? = nil,
+        industrialOutput: ExactAmount? = nil, highTechIndustrialOutput: ExactAmount? = nil
+    ) {
+        self.year = year
+        self.gdp = gdp
+        self.residentPopulation = residentPopulation
+        self.highTechEnterprises = highTechEnterprises
+        self.inventionPatentsHeld = inventionPatentsHeld
+        self.industrialOutput = industrialOutput
+        self.highTechIndustrialOutput = highTechIndustrialOutput
     }
 }
 
@@ -169,10 +190,16 @@ public struct Record: Sendable, Hashable, Codable {
     public var explanation: String?
     public var body: RecordBody
 
-    public init(county: String, revision: Int, status: RecordStatus = .active, submittedAt: String,
-                explanation: String? = nil, body: RecordBody) {
-        self.county = county; self.revision = revision; self.status = status
-        self.submittedAt = submittedAt; self.explanation = explanation; self.body = body
+    public init(
+        county: String, revision: Int, status: RecordStatus = .active, submittedAt: String,
+        explanation: String? = nil, body: RecordBody
+    ) {
+        self.county = county
+        self.revision = revision
+        self.status = status
+        self.submittedAt = submittedAt
+        self.explanation = explanation
+        self.body = body
     }
 
     public var kind: RecordKind {
@@ -220,7 +247,10 @@ public enum DecimalText {
         var text = (negative ? "-" : "") + String(whole)
         if fraction != 0 {
             var digits = fractionDigits
-            while fraction % 10 == 0 { fraction /= 10; digits -= 1 }
+            while fraction % 10 == 0 {
+                fraction /= 10
+                digits -= 1
+            }
             let f = String(fraction)
             text += "." + String(repeating: "0", count: digits - f.count) + f
         }

@@ -81,8 +81,8 @@ extension CalendarDate {
     /// Range checks (year ≥ 2000, not after today) are the caller's.
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> CalendarDate? {
         guard bytes.count == 10, bytes[4] == 0x2D, bytes[7] == 0x2D,
-              let y = digits(bytes, 0, 4), let m = digits(bytes, 5, 2), let d = digits(bytes, 8, 2),
-              (1...12).contains(m), d >= 1, d <= Civil.daysInMonth(year: y, month: m)
+            let y = digits(bytes, 0, 4), let m = digits(bytes, 5, 2), let d = digits(bytes, 8, 2),
+            (1...12).contains(m), d >= 1, d <= Civil.daysInMonth(year: y, month: m)
         else { return nil }
         return CalendarDate(year: y, month: m, day: d)
     }
@@ -122,10 +122,10 @@ public struct RFC3339Timestamp: Sendable, Hashable {
     public static func parse(_ p: UnsafeRawBufferPointer) -> RFC3339Timestamp? {
         let n = p.count
         guard n >= 20, p[4] == 0x2D, p[7] == 0x2D, p[10] | 0x20 == 0x74, p[13] == 0x3A, p[16] == 0x3A,
-              let y = digits(p, 0, 4), let mo = digits(p, 5, 2), let d = digits(p, 8, 2),
-              let h = digits(p, 11, 2), let mi = digits(p, 14, 2), let s = digits(p, 17, 2),
-              (1...12).contains(mo), d >= 1, d <= Civil.daysInMonth(year: y, month: mo),
-              h <= 23, mi <= 59, s <= 60
+            let y = digits(p, 0, 4), let mo = digits(p, 5, 2), let d = digits(p, 8, 2),
+            let h = digits(p, 11, 2), let mi = digits(p, 14, 2), let s = digits(p, 17, 2),
+            (1...12).contains(mo), d >= 1, d <= Civil.daysInMonth(year: y, month: mo),
+            h <= 23, mi <= 59, s <= 60
         else { return nil }
         var i = 19
         var millis = 0
@@ -152,7 +152,7 @@ public struct RFC3339Timestamp: Sendable, Hashable {
             offset = 0
         } else {
             guard p[i] == 0x2B || p[i] == 0x2D, i + 6 == n, p[i + 3] == 0x3A,
-                  let oh = digits(p, i + 1, 2), let om = digits(p, i + 4, 2), oh <= 23, om <= 59
+                let oh = digits(p, i + 1, 2), let om = digits(p, i + 4, 2), oh <= 23, om <= 59
             else { return nil }
             offset = (p[i] == 0x2D ? -1 : 1) * (oh * 60 + om)
         }
@@ -162,12 +162,13 @@ public struct RFC3339Timestamp: Sendable, Hashable {
             let utcDay = Civil.floorDiv(utcMinutes, 1440)
             let utcDate = Civil.civilFromDays(utcDay)
             guard utcMinutes - utcDay * 1440 == 1439,
-                  utcDate.day == Civil.daysInMonth(year: utcDate.year, month: utcDate.month)
+                utcDate.day == Civil.daysInMonth(year: utcDate.year, month: utcDate.month)
             else { return nil }
         }
         let millisTotal = (utcMinutes * 60 + Int64(s)) * 1000 + Int64(millis)
-        return RFC3339Timestamp(date: CalendarDate(year: y, month: mo, day: d), hour: h, minute: mi, second: s,
-                                offsetMinutes: offset, epochMillis: millisTotal, hasSubMillisecondPart: beyond)
+        return RFC3339Timestamp(
+            date: CalendarDate(year: y, month: mo, day: d), hour: h, minute: mi, second: s,
+            offsetMinutes: offset, epochMillis: millisTotal, hasSubMillisecondPart: beyond)
     }
 
     /// `parse` over a string's UTF-8.

@@ -14,12 +14,20 @@ public struct Geography: Sendable, Hashable, Codable {
     public var inTotal: Bool
 
     public init(code: String, nameZh: String, nameEn: String, kind: Kind, area: Area, inTotal: Bool) {
-        self.code = code; self.nameZh = nameZh; self.nameEn = nameEn
-        self.kind = kind; self.area = area; self.inTotal = inTotal
+        self.code = code
+        self.nameZh = nameZh
+        self.nameEn = nameEn
+        self.kind = kind
+        self.area = area
+        self.inTotal = inTotal
     }
 
     enum CodingKeys: String, CodingKey {
-        case code, nameZh = "name_zh", nameEn = "name_en", kind, area, inTotal = "in_total"
+        case code
+        case nameZh = "name_zh"
+        case nameEn = "name_en"
+        case kind, area
+        case inTotal = "in_total"
     }
 }
 
@@ -45,7 +53,10 @@ public struct Registry: Sendable, Hashable {
         for (i, g) in geographies.enumerated() {
             guard !g.code.isEmpty else { throw RegistryError("geography \(i + 1): code is empty") }
             guard index[g.code] == nil else {
-                throw RegistryError(.duplicate, "entry \(i + 1) (code \(ErrorText.quoted(g.code))): code is listed twice, also in entry \(index[g.code]! + 1)")
+                throw RegistryError(
+                    .duplicate,
+                    "entry \(i + 1) (code \(ErrorText.quoted(g.code))): code is listed twice, also in entry \(index[g.code]! + 1)"
+                )
             }
             if g.kind == .zone && g.inTotal {
                 throw RegistryError(.rule, "zone \(g.code) has in_total true: zones are never added into totals")
@@ -66,12 +77,15 @@ public struct Registry: Sendable, Hashable {
     public var derived: [DerivedGeography] {
         let counties = geographies.filter { $0.kind == .county }
         return [
-            DerivedGeography(code: "KM-CORE", nameZh: "科技创新核心区", nameEn: "Core area",
-                             constituents: counties.filter { $0.area == .core }.map(\.code)),
-            DerivedGeography(code: "KM-DEMO", nameZh: "科技创新示范区", nameEn: "Demonstration area",
-                             constituents: counties.filter { $0.area == .demonstration }.map(\.code)),
-            DerivedGeography(code: "530100", nameZh: "昆明市", nameEn: "Kunming",
-                             constituents: counties.filter { $0.inTotal }.map(\.code)),
+            DerivedGeography(
+                code: "KM-CORE", nameZh: "科技创新核心区", nameEn: "Core area",
+                constituents: counties.filter { $0.area == .core }.map(\.code)),
+            DerivedGeography(
+                code: "KM-DEMO", nameZh: "科技创新示范区", nameEn: "Demonstration area",
+                constituents: counties.filter { $0.area == .demonstration }.map(\.code)),
+            DerivedGeography(
+                code: "530100", nameZh: "昆明市", nameEn: "Kunming",
+                constituents: counties.filter { $0.inTotal }.map(\.code)),
         ]
     }
 
@@ -89,14 +103,16 @@ public struct Registry: Sendable, Hashable {
                 try JSONValue.parseObject(raw)
             }
         } catch let error as JSONSyntaxError {
-            let entry = data.withUnsafeBytes { Self.entryNumber(at: error.offset, in: $0) }.map { ", in entry \($0)" } ?? ""
+            let entry =
+                data.withUnsafeBytes { Self.entryNumber(at: error.offset, in: $0) }.map { ", in entry \($0)" } ?? ""
             throw RegistryError(.syntax, "\(source) is not strict JSON: \(error)\(entry)")
         } catch {
             throw RegistryError(.syntax, "\(source) is not strict JSON: \(error)")
         }
         guard case .object(let top) = root else { throw RegistryError("\(source): expected an object") }
         for member in top where member.key != "geographies" {
-            throw RegistryError("\(source): unknown field \(ErrorText.quoted(member.key)); the file holds only \"geographies\"")
+            throw RegistryError(
+                "\(source): unknown field \(ErrorText.quoted(member.key)); the file holds only \"geographies\"")
         }
         guard let list = root["geographies"] else { throw RegistryError("\(source): field \"geographies\" is missing") }
         guard case .array(let items) = list else {
@@ -107,12 +123,17 @@ public struct Registry: Sendable, Hashable {
         for (n, item) in items.enumerated() {
             let g = try entry(item, number: n + 1, source: source)
             if let earlier = firstEntry[g.code] {
-                throw RegistryError(.duplicate, "\(source): entry \(n + 1) (code \(ErrorText.quoted(g.code))): code is listed twice, also in entry \(earlier)")
+                throw RegistryError(
+                    .duplicate,
+                    "\(source): entry \(n + 1) (code \(ErrorText.quoted(g.code))): code is listed twice, also in entry \(earlier)"
+                )
             }
             firstEntry[g.code] = n + 1
             geographies.append(g)
         }
-        do { return try Registry(geographies: geographies) } catch { throw RegistryError(error.code, "\(source): \(error.description)") }
+        do { return try Registry(geographies: geographies) } catch {
+            throw RegistryError(error.code, "\(source): \(error.description)")
+        }
     }
 
     private static func entry(_ item: JSONValue, number: Int, source: String) throws(RegistryError) -> Geography {
@@ -122,7 +143,8 @@ public struct Registry: Sendable, Hashable {
         var name = "\(source): entry \(number)"
         if case .string(let code)? = item["code"], !code.isEmpty { name += " (code \(ErrorText.quoted(code)))" }
         for m in members where !entryFields.contains(m.key) {
-            throw RegistryError("\(name): unknown field \(ErrorText.quoted(m.key)) (allowed: \(entryFields.joined(separator: ", ")))")
+            throw RegistryError(
+                "\(name): unknown field \(ErrorText.quoted(m.key)) (allowed: \(entryFields.joined(separator: ", ")))")
         }
         func text(_ field: String) throws(RegistryError) -> String {
             switch item[field] {
@@ -133,13 +155,17 @@ public struct Registry: Sendable, Hashable {
             case let other?: throw RegistryError("\(name): \(field) must be a string, not \(other.typeName)")
             }
         }
-        let code = try text("code"), nameZh = try text("name_zh"), nameEn = try text("name_en")
-        let kindText = try text("kind"), areaText = try text("area")
+        let code = try text("code")
+        let nameZh = try text("name_zh")
+        let nameEn = try text("name_en")
+        let kindText = try text("kind")
+        let areaText = try text("area")
         guard let kind = Geography.Kind(rawValue: kindText) else {
             throw RegistryError("\(name): kind must be \"county\" or \"zone\", not \(ErrorText.quoted(kindText))")
         }
         guard let area = Geography.Area(rawValue: areaText) else {
-            throw RegistryError("\(name): area must be \"core\" or \"demonstration\", not \(ErrorText.quoted(areaText))")
+            throw RegistryError(
+                "\(name): area must be \"core\" or \"demonstration\", not \(ErrorText.quoted(areaText))")
         }
         let inTotal: Bool
         switch item["in_total"] {
@@ -154,7 +180,10 @@ public struct Registry: Sendable, Hashable {
     /// error's message: counts the objects opened directly inside the top-level array, with
     /// strings skipped. Nil outside any entry.
     static func entryNumber(at offset: Int, in bytes: UnsafeRawBufferPointer) -> Int? {
-        var depth = 0, entries = 0, inside = false, i = 0
+        var depth = 0
+        var entries = 0
+        var inside = false
+        var i = 0
         var arrayAtDepth2 = false
         while i < min(offset, bytes.count) {
             switch bytes[i] {
@@ -164,7 +193,10 @@ public struct Registry: Sendable, Hashable {
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 depth += 1
                 if depth == 2 { arrayAtDepth2 = bytes[i] == UInt8(ascii: "[") }
-                if depth == 3, arrayAtDepth2, bytes[i] == UInt8(ascii: "{") { entries += 1; inside = true }
+                if depth == 3, arrayAtDepth2, bytes[i] == UInt8(ascii: "{") {
+                    entries += 1
+                    inside = true
+                }
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 if depth == 3 { inside = false }
                 depth -= 1
@@ -177,7 +209,9 @@ public struct Registry: Sendable, Hashable {
 
     /// The registry of protocol section 1.
     public static let kunming: Registry = {
-        func g(_ code: String, _ zh: String, _ en: String, _ kind: Geography.Kind, _ area: Geography.Area, _ inTotal: Bool) -> Geography {
+        func g(
+            _ code: String, _ zh: String, _ en: String, _ kind: Geography.Kind, _ area: Geography.Area, _ inTotal: Bool
+        ) -> Geography {
             Geography(code: code, nameZh: zh, nameEn: en, kind: kind, area: area, inTotal: inTotal)
         }
         // try! is safe: the literal below is checked by RegistryTests.
@@ -221,6 +255,9 @@ public struct RegistryError: Error, Sendable, Hashable, CustomStringConvertible 
 
     public var code: Code
     public var description: String
-    public init(_ code: Code, _ description: String) { self.code = code; self.description = description }
+    public init(_ code: Code, _ description: String) {
+        self.code = code
+        self.description = description
+    }
     init(_ description: String) { self.init(.invalid, description) }
 }

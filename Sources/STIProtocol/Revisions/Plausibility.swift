@@ -62,7 +62,11 @@ public struct PlausibilityWarning: Sendable, Hashable, Codable, CustomStringConv
     public var finding: String
 
     public init(code: WarningCode, field: String, value: WarningFigure, comparedWith: WarningFigure?, finding: String) {
-        self.code = code; self.field = field; self.value = value; self.comparedWith = comparedWith; self.finding = finding
+        self.code = code
+        self.field = field
+        self.value = value
+        self.comparedWith = comparedWith
+        self.finding = finding
     }
 
     /// The fix a consumed message's notice gives (section 5a: a held message is sent again with
@@ -83,17 +87,30 @@ public enum Plausibility {
         public var percent: Int
         let figure: @Sendable (CountyProfile) -> WarningFigure?
 
-        public static func == (a: ProfileBound, b: ProfileBound) -> Bool { a.field == b.field && a.percent == b.percent }
-        public func hash(into hasher: inout Hasher) { hasher.combine(field); hasher.combine(percent) }
+        public static func == (a: ProfileBound, b: ProfileBound) -> Bool {
+            a.field == b.field && a.percent == b.percent
+        }
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(field)
+            hasher.combine(percent)
+        }
     }
 
     /// `W_YOY_CHANGE` bounds for `sti.county-profile/1`, in section 3's field order.
     public static let profileBounds: [ProfileBound] = [
         ProfileBound(field: MessageField.gdp.name, percent: 30) { $0.gdp.map(WarningFigure.amount) },
-        ProfileBound(field: MessageField.residentPopulation.name, percent: 10) { $0.residentPopulation.map(WarningFigure.amount) },
-        ProfileBound(field: MessageField.highTechEnterprises.name, percent: 50) { $0.highTechEnterprises.map(WarningFigure.count) },
-        ProfileBound(field: MessageField.inventionPatentsHeld.name, percent: 50) { $0.inventionPatentsHeld.map(WarningFigure.count) },
-        ProfileBound(field: MessageField.industrialOutput.name, percent: 40) { $0.industrialOutput.map(WarningFigure.amount) },
+        ProfileBound(field: MessageField.residentPopulation.name, percent: 10) {
+            $0.residentPopulation.map(WarningFigure.amount)
+        },
+        ProfileBound(field: MessageField.highTechEnterprises.name, percent: 50) {
+            $0.highTechEnterprises.map(WarningFigure.count)
+        },
+        ProfileBound(field: MessageField.inventionPatentsHeld.name, percent: 50) {
+            $0.inventionPatentsHeld.map(WarningFigure.count)
+        },
+        ProfileBound(field: MessageField.industrialOutput.name, percent: 40) {
+            $0.industrialOutput.map(WarningFigure.amount)
+        },
         ProfileBound(field: MessageField.highTechIndustrialOutput.name, percent: 50) {
             $0.highTechIndustrialOutput.map(WarningFigure.amount)
         },
@@ -116,7 +133,10 @@ public enum Plausibility {
             r.year -= 1
             return Record(county: record.county, revision: 1, submittedAt: "", body: .rd(r)).identity
         case .countyProfile(let p):
-            return Record(county: record.county, revision: 1, submittedAt: "", body: .countyProfile(CountyProfile(year: p.year - 1))).identity
+            return Record(
+                county: record.county, revision: 1, submittedAt: "",
+                body: .countyProfile(CountyProfile(year: p.year - 1))
+            ).identity
         case .techContract:
             return nil
         }
@@ -131,8 +151,9 @@ public enum Plausibility {
     ///   `previousYearIdentity(of: record)` (a caller bug otherwise).
     public static func warnings(for record: Record, previousYear: Record?) -> [PlausibilityWarning] {
         if let previousYear {
-            precondition(previousYear.identity == previousYearIdentity(of: record),
-                         "Plausibility: \(previousYear.identity) is not the previous year's record of \(record.identity)")
+            precondition(
+                previousYear.identity == previousYearIdentity(of: record),
+                "Plausibility: \(previousYear.identity) is not the previous year's record of \(record.identity)")
         }
         guard record.isActive else { return [] }
         let previous = previousYear?.isActive == true ? previousYear : nil
@@ -140,7 +161,10 @@ public enum Plausibility {
         switch record.body {
         case .rd(let r):
             if case .rd(let old)? = previous?.body,
-               let w = rdChange(field: MessageField.expenditure.name, new: .amount(r.expenditure), old: .amount(old.expenditure), oldYear: old.year) {
+                let w = rdChange(
+                    field: MessageField.expenditure.name, new: .amount(r.expenditure), old: .amount(old.expenditure),
+                    oldYear: old.year)
+            {
                 out.append(w)
             }
         case .countyProfile(let p):
@@ -152,17 +176,25 @@ public enum Plausibility {
             }
         case .techContract(let c):
             if c.contractValue >= largeContractThreshold {
-                out.append(PlausibilityWarning(
-                    code: .largeContract, field: MessageField.contractValue.name, value: .amount(c.contractValue), comparedWith: nil,
-                    finding: "\(MessageField.contractValue.name) \(c.contractValue) is \(largeContractThreshold) 万元 (1 亿元) or more"))
+                out.append(
+                    PlausibilityWarning(
+                        code: .largeContract, field: MessageField.contractValue.name, value: .amount(c.contractValue),
+                        comparedWith: nil,
+                        finding:
+                            "\(MessageField.contractValue.name) \(c.contractValue) is \(largeContractThreshold) 万元 (1 亿元) or more"
+                    ))
             }
             if c.contractValue >= lowShareMinimumContract,
-               Int128(c.techTransactionValue.scaled) * 100 < Int128(c.contractValue.scaled) * Int128(lowSharePercent) {
-                out.append(PlausibilityWarning(
-                    code: .lowTransactionShare, field: MessageField.techTransactionValue.name, value: .amount(c.techTransactionValue),
-                    comparedWith: .amount(c.contractValue),
-                    finding: "\(MessageField.techTransactionValue.name) \(c.techTransactionValue) is less than \(lowSharePercent) % "
-                        + "of \(MessageField.contractValue.name) \(c.contractValue)"))
+                Int128(c.techTransactionValue.scaled) * 100 < Int128(c.contractValue.scaled) * Int128(lowSharePercent)
+            {
+                out.append(
+                    PlausibilityWarning(
+                        code: .lowTransactionShare, field: MessageField.techTransactionValue.name,
+                        value: .amount(c.techTransactionValue),
+                        comparedWith: .amount(c.contractValue),
+                        finding:
+                            "\(MessageField.techTransactionValue.name) \(c.techTransactionValue) is less than \(lowSharePercent) % "
+                            + "of \(MessageField.contractValue.name) \(c.contractValue)"))
             }
         }
         return out
@@ -170,7 +202,9 @@ public enum Plausibility {
 
     /// `warnings(for:previousYear:)` with the previous year's record looked up by identity
     /// (`current` returns the current record of an identity, withdrawn ones included, or nil).
-    public static func warnings(for record: Record, current: (String) throws -> Record?) rethrows -> [PlausibilityWarning] {
+    public static func warnings(for record: Record, current: (String) throws -> Record?) rethrows
+        -> [PlausibilityWarning]
+    {
         guard record.isActive else { return [] }
         let previous = try previousYearIdentity(of: record).flatMap(current)
         return warnings(for: record, previousYear: previous)
@@ -181,7 +215,8 @@ public enum Plausibility {
     /// `sti.rd/1`: more than twice the previous year's, less than half of it, or exactly one of
     /// the two is 0.
     static func rdChange(field: String, new: WarningFigure, old: WarningFigure, oldYear: Int) -> PlausibilityWarning? {
-        let n = new.scaled, o = old.scaled
+        let n = new.scaled
+        let o = old.scaled
         let what: String
         if (n == 0) != (o == 0) {
             what = "\(field) \(new) where \(oldYear)'s was \(old)"
@@ -196,8 +231,11 @@ public enum Plausibility {
     }
 
     /// `sti.county-profile/1`: |new − old| > bound × old, or exactly one of the two is 0.
-    static func profileChange(_ bound: ProfileBound, new: WarningFigure, old: WarningFigure, oldYear: Int) -> PlausibilityWarning? {
-        let n = new.scaled, o = old.scaled
+    static func profileChange(_ bound: ProfileBound, new: WarningFigure, old: WarningFigure, oldYear: Int)
+        -> PlausibilityWarning?
+    {
+        let n = new.scaled
+        let o = old.scaled
         let what: String
         if (n == 0) != (o == 0) {
             what = "\(bound.field) \(new) where \(oldYear)'s was \(old)"

@@ -33,8 +33,9 @@ public enum RevisionOutcome: Sendable, Hashable {
 ///   otherwise: the state store looks the current record up by `incoming.identity`).
 public func decideRevision(current: Record?, incoming: Record) -> RevisionOutcome {
     guard let current else { return .applied }
-    precondition(current.identity == incoming.identity,
-                 "decideRevision: current record \(current.identity) is not of identity \(incoming.identity)")
+    precondition(
+        current.identity == incoming.identity,
+        "decideRevision: current record \(current.identity) is not of identity \(incoming.identity)")
     if incoming.revision > current.revision { return .applied }
     if incoming.revision < current.revision { return .stale(currentRevision: current.revision) }
     return incoming.hasSameValues(as: current) ? .duplicate : .conflict(currentRevision: current.revision)

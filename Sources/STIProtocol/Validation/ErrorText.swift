@@ -9,7 +9,10 @@ enum ErrorText {
         var out = "\""
         var count = 0
         for scalar in text.unicodeScalars {
-            if count == limit || out.utf8.count > byteLimit { out += "…"; break }
+            if count == limit || out.utf8.count > byteLimit {
+                out += "…"
+                break
+            }
             count += 1
             switch scalar {
             case "\"": out += "\\\""
@@ -65,7 +68,8 @@ enum ErrorText {
         var run = 0
         for b in bytes {
             switch b {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"), UInt8(ascii: "A")...UInt8(ascii: "F"):
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
+                UInt8(ascii: "A")...UInt8(ascii: "F"):
                 run += 1
                 if run >= length { return true }
             default: run = 0

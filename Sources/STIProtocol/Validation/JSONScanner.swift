@@ -15,7 +15,10 @@
 public struct JSONSyntaxError: Error, Sendable, Hashable, CustomStringConvertible {
     public var offset: Int
     public var reason: String
-    public init(offset: Int, reason: String) { self.offset = offset; self.reason = reason }
+    public init(offset: Int, reason: String) {
+        self.offset = offset
+        self.reason = reason
+    }
     public var description: String { "\(reason) (at byte \(offset))" }
 }
 
@@ -69,7 +72,10 @@ struct JSONScanner {
     private(set) var i = 0
 
     /// Keys of the objects being scanned, innermost last, for duplicate detection.
-    struct KeyEntry { var hash: UInt64; var span: JSONSpan }
+    struct KeyEntry {
+        var hash: UInt64
+        var span: JSONSpan
+    }
     var keys: [KeyEntry] = []
 
     /// `buffer` must outlive the scanner; an empty buffer is allowed (and is not an object).
@@ -198,7 +204,10 @@ struct JSONScanner {
     private mutating func scanNestedObject(depth: Int) throws(JSONSyntaxError) {
         let frame = keys.count
         skipWhitespace()
-        if i < n, p[i] == UInt8(ascii: "}") { i += 1; return }
+        if i < n, p[i] == UInt8(ascii: "}") {
+            i += 1
+            return
+        }
         while true {
             let key = try scanKey()
             keys.append(KeyEntry(hash: hashKey(key), span: key))
@@ -212,7 +221,10 @@ struct JSONScanner {
     /// After `[` at `depth` (already consumed).
     private mutating func scanArray(depth: Int) throws(JSONSyntaxError) {
         skipWhitespace()
-        if i < n, p[i] == UInt8(ascii: "]") { i += 1; return }
+        if i < n, p[i] == UInt8(ascii: "]") {
+            i += 1
+            return
+        }
         while true {
             _ = try scanValue(depth: depth)
             if try endOfMember(closing: UInt8(ascii: "]")) { break }
@@ -243,7 +255,10 @@ struct JSONScanner {
             if i < n, p[i] == closing { throw fail(i, "trailing comma") }
             return false
         }
-        if p[i] == closing { i += 1; return true }
+        if p[i] == closing {
+            i += 1
+            return true
+        }
         throw fail(i, "expected ',' or '\(Character(Unicode.Scalar(closing)))', found \(describe(i))")
     }
 
@@ -277,7 +292,10 @@ struct JSONScanner {
                 if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b < 0x20 { break }
                 j += 1
             }
-            guard j < n else { i = j; throw fail(open, "unterminated string") }
+            guard j < n else {
+                i = j
+                throw fail(open, "unterminated string")
+            }
             let b = p[j]
             if b == UInt8(ascii: "\"") {
                 i = j + 1
@@ -314,7 +332,7 @@ struct JSONScanner {
         guard i + 1 < n else { throw fail(i, "unterminated escape") }
         switch p[i + 1] {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
-             UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
             i += 2
         case UInt8(ascii: "u"):
             guard let unit = hex4(at: i + 2) else { throw fail(i, "\\u must be followed by four hex digits") }
@@ -323,7 +341,7 @@ struct JSONScanner {
             }
             if (0xD800...0xDBFF).contains(unit) {
                 guard i + 7 < n, p[i + 6] == UInt8(ascii: "\\"), p[i + 7] == UInt8(ascii: "u"),
-                      let low = hex4(at: i + 8), (0xDC00...0xDFFF).contains(low)
+                    let low = hex4(at: i + 8), (0xDC00...0xDFFF).contains(low)
                 else { throw fail(i, "escaped lone surrogate \\u\(String(unit, radix: 16))") }
                 i += 12
             } else {
@@ -356,7 +374,11 @@ struct JSONScanner {
         var k = s.start
         while k < s.end {
             let b = p[k]
-            guard b == UInt8(ascii: "\\") else { body(b); k += 1; continue }
+            guard b == UInt8(ascii: "\\") else {
+                body(b)
+                k += 1
+                continue
+            }
             let e = p[k + 1]
             k += 2
             switch e {
@@ -401,7 +423,12 @@ struct JSONScanner {
         var k = 0
         var equal = true
         forEachDecodedByte(s) { b in
-            if k < bytes.count, bytes[k] == b { k += 1 } else { equal = false; k = bytes.count + 1 }
+            if k < bytes.count, bytes[k] == b {
+                k += 1
+            } else {
+                equal = false
+                k = bytes.count + 1
+            }
         }
         return equal && k == bytes.count
     }
@@ -478,7 +505,8 @@ struct JSONScanner {
         guard count > 1 else { return }
         if count <= 16 {
             for a in frame..<(keys.count - 1) {
-                for b in (a + 1)..<keys.count where keys[a].hash == keys[b].hash && keysEqual(keys[a].span, keys[b].span) {
+                for b in (a + 1)..<keys.count
+                where keys[a].hash == keys[b].hash && keysEqual(keys[a].span, keys[b].span) {
                     throw duplicate(keys[b].span)
                 }
             }

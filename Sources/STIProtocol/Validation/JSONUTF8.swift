@@ -19,19 +19,30 @@ public enum UTF8Validation {
             }
             guard i < n else { break }
             let b0 = p[i]
-            if b0 < 0x80 { i += 1; continue }
+            if b0 < 0x80 {
+                i += 1
+                continue
+            }
             let start = i
             let length: Int
             var lo: UInt8 = 0x80
             var hi: UInt8 = 0xBF
             switch b0 {
             case 0xC2...0xDF: length = 2
-            case 0xE0: length = 3; lo = 0xA0
+            case 0xE0:
+                length = 3
+                lo = 0xA0
             case 0xE1...0xEC, 0xEE...0xEF: length = 3
-            case 0xED: length = 3; hi = 0x9F
-            case 0xF0: length = 4; lo = 0x90
+            case 0xED:
+                length = 3
+                hi = 0x9F
+            case 0xF0:
+                length = 4
+                lo = 0x90
             case 0xF1...0xF3: length = 4
-            case 0xF4: length = 4; hi = 0x8F
+            case 0xF4:
+                length = 4
+                hi = 0x8F
             default: return start
             }
             guard start + length <= n else { return start }

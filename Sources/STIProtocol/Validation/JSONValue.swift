@@ -14,7 +14,9 @@ public indirect enum JSONValue: Sendable, Hashable {
     case object([JSONMember])
 
     /// Parses bytes that must be exactly one strict JSON object.
-    public static func parseObject(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 8) throws(JSONSyntaxError) -> JSONValue {
+    public static func parseObject(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 8) throws(JSONSyntaxError)
+        -> JSONValue
+    {
         if let bad = UTF8Validation.firstInvalidOffset(bytes) {
             throw JSONSyntaxError(offset: bad, reason: "not valid UTF-8")
         }
@@ -45,7 +47,10 @@ public indirect enum JSONValue: Sendable, Hashable {
 public struct JSONMember: Sendable, Hashable {
     public var key: String
     public var value: JSONValue
-    public init(key: String, value: JSONValue) { self.key = key; self.value = value }
+    public init(key: String, value: JSONValue) {
+        self.key = key
+        self.value = value
+    }
 }
 
 extension JSONScanner {
@@ -53,7 +58,9 @@ extension JSONScanner {
         skipWhitespace()
         guard i < n else { throw fail(i, "expected a JSON object, found an empty value") }
         if isByteOrderMark(at: i) { throw fail(i, "a byte-order mark is not allowed before the object") }
-        guard p[i] == UInt8(ascii: "{") else { throw fail(i, "the value must be one JSON object, found \(describe(i))") }
+        guard p[i] == UInt8(ascii: "{") else {
+            throw fail(i, "the value must be one JSON object, found \(describe(i))")
+        }
         let tree = try parseTree(depth: 0)
         skipWhitespace()
         guard i == n else { throw fail(i, "only whitespace may follow the object, found \(describe(i))") }
@@ -80,14 +87,20 @@ extension JSONScanner {
         skipWhitespace()
         if open == UInt8(ascii: "[") {
             var elements: [JSONValue] = []
-            if i < n, p[i] == UInt8(ascii: "]") { advance(); return .array(elements) }
+            if i < n, p[i] == UInt8(ascii: "]") {
+                advance()
+                return .array(elements)
+            }
             while true {
                 elements.append(try parseTree(depth: depth + 1))
                 if try endOfMember(closing: UInt8(ascii: "]")) { return .array(elements) }
             }
         }
         var members: [JSONMember] = []
-        if i < n, p[i] == UInt8(ascii: "}") { advance(); return .object(members) }
+        if i < n, p[i] == UInt8(ascii: "}") {
+            advance()
+            return .object(members)
+        }
         let frame = keys.count
         while true {
             let key = try scanKey()

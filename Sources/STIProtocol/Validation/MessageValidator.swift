@@ -47,7 +47,10 @@ public struct ValidationFailure: Error, Sendable, Hashable, CustomStringConverti
     public var errors: [FieldError]
     public var county: String?
 
-    public init(errors: [FieldError], county: String?) { self.errors = errors; self.county = county }
+    public init(errors: [FieldError], county: String?) {
+        self.errors = errors
+        self.county = county
+    }
 
     /// The distinct codes, in the errors' order.
     public var codes: [ErrorCode] {
@@ -135,13 +138,15 @@ private struct ProtocolToday {
     var fromMessage: Bool
 
     var yearRule: String {
-        fromMessage ? "must be between 2000 and \(date.year), the year of the message's Kafka timestamp in UTC+8"
-                    : "must be between 2000 and \(date.year) (the current year in UTC+8)"
+        fromMessage
+            ? "must be between 2000 and \(date.year), the year of the message's Kafka timestamp in UTC+8"
+            : "must be between 2000 and \(date.year) (the current year in UTC+8)"
     }
 
     var dateRule: String {
-        fromMessage ? "must not be after \(date), the day of the message's Kafka timestamp in UTC+8"
-                    : "must not be after today (\(date) in UTC+8)"
+        fromMessage
+            ? "must not be after \(date), the day of the message's Kafka timestamp in UTC+8"
+            : "must not be after today (\(date) in UTC+8)"
     }
 }
 
@@ -176,7 +181,10 @@ private struct FieldChecks {
     let slots: UnsafeMutablePointer<JSONSpan>
     var errors: [FieldError] = []
 
-    init(text: JSONScanner, slots: UnsafeMutablePointer<JSONSpan>) { self.text = text; self.slots = slots }
+    init(text: JSONScanner, slots: UnsafeMutablePointer<JSONSpan>) {
+        self.text = text
+        self.slots = slots
+    }
 
     /// The catalogue's bounds and requiredness, by `MessageField.rawValue`, read once: the
     /// checks below touch only these plain values; rule texts are made only for an error.
@@ -184,7 +192,9 @@ private struct FieldChecks {
     private static let optional: [Bool] = MessageField.allCases.map { RecordCatalogue.spec($0).optional }
     static func rule(_ f: MessageField) -> String { RecordCatalogue.spec(f).rule }
 
-    mutating func run(validator: MessageValidator, message: InboundMessage, unknown: [JSONSpan]) -> Result<Record, ValidationFailure> {
+    mutating func run(validator: MessageValidator, message: InboundMessage, unknown: [JSONSpan]) -> Result<
+        Record, ValidationFailure
+    > {
         let expected = message.topicKind
         // Schema: alone when wrong.
         let countyText: String? = slot(.county).kind == .string ? text.string(slot(.county)) : nil
@@ -192,53 +202,82 @@ private struct FieldChecks {
         let kind: RecordKind
         switch schemaSpan.kind {
         case .absent:
-            return .failure(ValidationFailure(errors: [FieldError(.schema, field: MessageField.schema.name, "is missing")], county: countyText))
+            return .failure(
+                ValidationFailure(
+                    errors: [FieldError(.schema, field: MessageField.schema.name, "is missing")], county: countyText))
         case .string:
             guard let k = Tables.schemas.match(schemaSpan, in: text) else {
-                return .failure(ValidationFailure(errors: [FieldError(.schema, field: MessageField.schema.name,
-                    "\(ErrorText.quoted(text.string(schemaSpan))) is not a known schema (\(RecordKind.allCases.map(\.schema).joined(separator: ", ")))")],
-                    county: countyText))
+                return .failure(
+                    ValidationFailure(
+                        errors: [
+                            FieldError(
+                                .schema, field: MessageField.schema.name,
+                                "\(ErrorText.quoted(text.string(schemaSpan))) is not a known schema (\(RecordKind.allCases.map(\.schema).joined(separator: ", ")))"
+                            )
+                        ],
+                        county: countyText))
             }
             if k != expected {
-                return .failure(ValidationFailure(errors: [FieldError(.schema, field: MessageField.schema.name,
-                    "\(k.schema) does not belong on this topic, which carries \(expected.schema)")], county: countyText))
+                return .failure(
+                    ValidationFailure(
+                        errors: [
+                            FieldError(
+                                .schema, field: MessageField.schema.name,
+                                "\(k.schema) does not belong on this topic, which carries \(expected.schema)")
+                        ], county: countyText))
             }
             kind = k
         default:
-            return .failure(ValidationFailure(errors: [FieldError(.schema, field: MessageField.schema.name, "must be a string, not \(schemaSpan.kind.noun)")],
-                                              county: countyText))
+            return .failure(
+                ValidationFailure(
+                    errors: [
+                        FieldError(
+                            .schema, field: MessageField.schema.name, "must be a string, not \(schemaSpan.kind.noun)")
+                    ],
+                    county: countyText))
         }
 
         // Unknown fields: names no schema has, and names of another schema.
         let allowed = MessageField.mask(of: kind)
         var strays: [(offset: Int, name: String)] = unknown.map { ($0.start, text.string($0)) }
-        for raw in 0..<MessageValidator.fieldCount where allowed & (1 << UInt32(raw)) == 0 && slots[raw].kind != .absent && slots[raw].kind != .null {
+        for raw in 0..<MessageValidator.fieldCount
+        where allowed & (1 << UInt32(raw)) == 0 && slots[raw].kind != .absent && slots[raw].kind != .null {
             strays.append((slots[raw].start, MessageField(rawValue: raw)!.name))
         }
 
         // Common fields.
         var county: String?
         if string(.county) != nil, let c = countyText {
-            if validator.registry.contains(c) { county = c } else {
+            if validator.registry.contains(c) {
+                county = c
+            } else {
                 add(.county, .county, "\(ValueHint.quoted(c)) is not a code in the registry")
             }
         }
         if let key = message.key, key.count > 0 {
             if slot(.county).kind == .string, !text.stringEquals(slot(.county), key) {
-                add(.keyMismatch, .county, "\(ErrorText.quoted(countyText!)) differs from the message key \(ErrorText.describeBytes(key))")
+                add(
+                    .keyMismatch, .county,
+                    "\(ErrorText.quoted(countyText!)) differs from the message key \(ErrorText.describeBytes(key))")
             }
             if let placement = message.placement, placement.partitionCount > 0 {
                 let expected = Partitioner.partition(forKey: key, count: placement.partitionCount)
                 if expected != placement.partition {
-                    errors.append(FieldError(.partition, field: nil, """
-                        is on partition \(placement.partition) of \(placement.partitionCount), but its key \(ErrorText.describeBytes(key)) \
-                        belongs on partition \(expected) (murmur2, section 2): send with the murmur2 partitioner, \
-                        e.g. kcat -X partitioner=murmur2_random
-                        """))
+                    errors.append(
+                        FieldError(
+                            .partition, field: nil,
+                            """
+                            is on partition \(placement.partition) of \(placement.partitionCount), but its key \(ErrorText.describeBytes(key)) \
+                            belongs on partition \(expected) (murmur2, section 2): send with the murmur2 partitioner, \
+                            e.g. kcat -X partitioner=murmur2_random
+                            """))
                 }
             }
         } else {
-            errors.append(FieldError(.keyMismatch, field: nil, "the message key is missing or empty; it must be the record's county code"))
+            errors.append(
+                FieldError(
+                    .keyMismatch, field: nil, "the message key is missing or empty; it must be the record's county code"
+                ))
         }
         let revision = integer(.revision)
         var status = RecordStatus.active
@@ -248,7 +287,9 @@ private struct FieldChecks {
         var submittedOK = false
         if let s = string(.submittedAt) {
             let parsed = s.escaped ? RFC3339Timestamp.parse(text.string(s)) : RFC3339Timestamp.parse(text.bytes(s))
-            if parsed != nil { submittedOK = true } else {
+            if parsed != nil {
+                submittedOK = true
+            } else {
                 add(.period, .submittedAt, Self.rule(.submittedAt) + ", not " + ValueHint.quoted(text.string(s)))
             }
         }
@@ -282,9 +323,11 @@ private struct FieldChecks {
                 add(.inconsistent, .techTransactionValue, "must not exceed \(MessageField.contractValue.name)")
             }
             if let contractNo, let registeredOn, let contractType, let domain, let value, let transaction, let buyer {
-                body = .techContract(TechContract(contractNo: contractNo, registeredOn: registeredOn, contractType: contractType,
-                                                  domain: domain, contractValue: value, techTransactionValue: transaction,
-                                                  buyerCountry: buyer))
+                body = .techContract(
+                    TechContract(
+                        contractNo: contractNo, registeredOn: registeredOn, contractType: contractType,
+                        domain: domain, contractValue: value, techTransactionValue: transaction,
+                        buyerCountry: buyer))
             }
         case .countyProfile:
             let year = self.year(today: today)
@@ -298,9 +341,11 @@ private struct FieldChecks {
                 add(.inconsistent, .highTechIndustrialOutput, "must not exceed \(MessageField.industrialOutput.name)")
             }
             if let year {
-                body = .countyProfile(CountyProfile(year: year, gdp: gdp, residentPopulation: population,
-                                                    highTechEnterprises: enterprises, inventionPatentsHeld: patents,
-                                                    industrialOutput: output, highTechIndustrialOutput: highTech))
+                body = .countyProfile(
+                    CountyProfile(
+                        year: year, gdp: gdp, residentPopulation: population,
+                        highTechEnterprises: enterprises, inventionPatentsHeld: patents,
+                        industrialOutput: output, highTechIndustrialOutput: highTech))
             }
         }
 
@@ -308,18 +353,24 @@ private struct FieldChecks {
         strays.sort { $0.offset < $1.offset }
         for (n, stray) in strays.enumerated() {
             if n == 20 {
-                errors.append(FieldError(.fieldUnknown, field: nil, "and \(strays.count - 20) more fields not in \(kind.schema)"))
+                errors.append(
+                    FieldError(.fieldUnknown, field: nil, "and \(strays.count - 20) more fields not in \(kind.schema)"))
                 break
             }
-            errors.append(FieldError(.fieldUnknown, field: ErrorText.fieldName(stray.name), "is not a field of \(kind.schema)"))
+            errors.append(
+                FieldError(.fieldUnknown, field: ErrorText.fieldName(stray.name), "is not a field of \(kind.schema)"))
         }
 
         // Authentication, on every message that got this far.
         if let ring = validator.keyRing {
-            let keyCounty = countyText ?? message.key.flatMap { UTF8Validation.isValid($0) ? String(decoding: $0, as: UTF8.self) : nil }
-            if let failure = ring.verify(keyId: message.keyIdHeader, signature: message.signatureHeader, county: keyCounty,
-                                         value: message.value, at: message.timestampMillis,
-                                         timestampTrusted: message.timestampSource.isTrusted) {
+            let keyCounty =
+                countyText
+                ?? message.key.flatMap { UTF8Validation.isValid($0) ? String(decoding: $0, as: UTF8.self) : nil }
+            if let failure = ring.verify(
+                keyId: message.keyIdHeader, signature: message.signatureHeader, county: keyCounty,
+                value: message.value, at: message.timestampMillis,
+                timestampTrusted: message.timestampSource.isTrusted)
+            {
                 errors.append(failure)
             }
         }
@@ -330,8 +381,10 @@ private struct FieldChecks {
         guard errors.isEmpty, let county = county.take(), let revision, submittedOK, let body = body.take() else {
             return .failure(ValidationFailure(errors: ordered(errors), county: countyText))
         }
-        return .success(Record(county: county, revision: Int(revision), status: status,
-                               submittedAt: text.string(slot(.submittedAt)), explanation: explanation.take(), body: body))
+        return .success(
+            Record(
+                county: county, revision: Int(revision), status: status,
+                submittedAt: text.string(slot(.submittedAt)), explanation: explanation.take(), body: body))
     }
 
     /// Stable order: by code, then by the order the checks ran (schema field order, then
@@ -383,7 +436,10 @@ private struct FieldChecks {
 
     private mutating func enumeration<E>(_ f: MessageField, _ table: ByteEnumTable<E>) -> E? {
         guard let s = string(f) else { return nil }
-        guard let v = table.match(s, in: text) else { notInList(f, s); return nil }
+        guard let v = table.match(s, in: text) else {
+            notInList(f, s)
+            return nil
+        }
         return v
     }
 
@@ -394,21 +450,28 @@ private struct FieldChecks {
     }
 
     /// `E_RANGE` (or `rangeCode`) with the literal seen.
-    private mutating func outOfRange(_ f: MessageField, _ s: JSONSpan, _ code: ErrorCode = .range, rule: String? = nil) {
+    private mutating func outOfRange(_ f: MessageField, _ s: JSONSpan, _ code: ErrorCode = .range, rule: String? = nil)
+    {
         add(code, f, (rule ?? Self.rule(f)) + ", not " + ValueHint.literal(text.bytes(s)))
     }
 
     /// An integer field in the catalogue's bounds (`year` passes its own).
-    private mutating func integer(_ f: MessageField, range: ClosedRange<Int64>? = nil, rangeCode: ErrorCode = .range,
-                                  rule: String? = nil) -> Int64? {
+    private mutating func integer(
+        _ f: MessageField, range: ClosedRange<Int64>? = nil, rangeCode: ErrorCode = .range,
+        rule: String? = nil
+    ) -> Int64? {
         guard let s = present(f, .number, required: !Self.optional[f.rawValue], noun: "an integer") else { return nil }
         switch ExactNumber.read(text.bytes(s), scale: 0) {
         case .exponent: add(.precision, f, "must not be in exponent form" + ValueHint.forExponent(text.bytes(s)))
-        case .tooPrecise: add(.precision, f, "must be an integer without a decimal point" + ValueHint.forFraction(text.bytes(s)))
+        case .tooPrecise:
+            add(.precision, f, "must be an integer without a decimal point" + ValueHint.forFraction(text.bytes(s)))
         case .outOfRange: outOfRange(f, s, rangeCode, rule: rule)
         case .value(let v):
             let ok = range.map { $0.contains(v) } ?? Self.bounds[f.rawValue]!.contains(v)
-            guard ok else { outOfRange(f, s, rangeCode, rule: rule); return nil }
+            guard ok else {
+                outOfRange(f, s, rangeCode, rule: rule)
+                return nil
+            }
             return v
         }
         return nil
@@ -419,10 +482,14 @@ private struct FieldChecks {
         guard let s = present(f, .number, required: !Self.optional[f.rawValue], noun: "a number") else { return nil }
         switch ExactNumber.read(text.bytes(s), scale: 4) {
         case .exponent: add(.precision, f, "must not be in exponent form" + ValueHint.forExponent(text.bytes(s)))
-        case .tooPrecise: add(.precision, f, "must have at most 4 fractional digits" + ValueHint.forRounding(text.bytes(s)))
+        case .tooPrecise:
+            add(.precision, f, "must have at most 4 fractional digits" + ValueHint.forRounding(text.bytes(s)))
         case .outOfRange: outOfRange(f, s)
         case .value(let v):
-            guard Self.bounds[f.rawValue]!.contains(v) else { outOfRange(f, s); return nil }
+            guard Self.bounds[f.rawValue]!.contains(v) else {
+                outOfRange(f, s)
+                return nil
+            }
             return ExactAmount(scaled: v)
         }
         return nil
@@ -473,7 +540,10 @@ private struct FieldChecks {
             add(.period, .registeredOn, Self.rule(.registeredOn) + ValueHint.forDate(text.string(s)))
             return nil
         }
-        guard date.year >= 2000 else { add(.period, .registeredOn, "must be in 2000 or later, not \(date)"); return nil }
+        guard date.year >= 2000 else {
+            add(.period, .registeredOn, "must be in 2000 or later, not \(date)")
+            return nil
+        }
         if date > today.date {
             add(.period, .registeredOn, today.dateRule + ", not \(date)")
             return nil
@@ -488,8 +558,10 @@ private struct FieldChecks {
         text.forEachDecodedByte(s) { b in
             count += 1
             switch b {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "/"): break
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "/"):
+                break
             default: good = false
             }
         }
@@ -509,7 +581,9 @@ private struct FieldChecks {
             if !(UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b) { good = false }
         }
         guard good, count == 2 else {
-            add(.enumeration, .buyerCountry, Self.rule(.buyerCountry) + ValueHint.forCode(text.string(s), field: .buyerCountry))
+            add(
+                .enumeration, .buyerCountry,
+                Self.rule(.buyerCountry) + ValueHint.forCode(text.string(s), field: .buyerCountry))
             return nil
         }
         return text.string(s)

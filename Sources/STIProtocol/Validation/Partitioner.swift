@@ -20,7 +20,8 @@ public enum Partitioner {
         var h: UInt32 = 0x9747_b28c ^ UInt32(truncatingIfNeeded: length)
         var i = 0
         while i + 4 <= length {
-            var k = UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24
+            var k =
+                UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24
             k = k &* m
             k ^= k >> 24
             k = k &* m

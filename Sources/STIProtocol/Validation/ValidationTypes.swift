@@ -34,7 +34,9 @@ public struct FieldError: Error, Sendable, Hashable, Codable, CustomStringConver
     public var message: String
 
     public init(_ code: ErrorCode, field: String?, _ message: String) {
-        self.code = code; self.field = field; self.message = message
+        self.code = code
+        self.field = field
+        self.message = message
     }
 
     public var description: String {
@@ -61,7 +63,10 @@ public enum TimestampSource: Sendable, Hashable {
 public struct MessagePlacement: Sendable, Hashable {
     public var partition: Int32
     public var partitionCount: Int32
-    public init(partition: Int32, partitionCount: Int32) { self.partition = partition; self.partitionCount = partitionCount }
+    public init(partition: Int32, partitionCount: Int32) {
+        self.partition = partition
+        self.partitionCount = partitionCount
+    }
 }
 
 /// A message as received from (or about to be sent to) a submission topic.
@@ -85,11 +90,18 @@ public struct InboundMessage {
     /// the `E_PARTITION` rule.
     public var placement: MessagePlacement?
 
-    public init(topicKind: RecordKind, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
-                keyIdHeader: UnsafeRawBufferPointer? = nil, signatureHeader: UnsafeRawBufferPointer? = nil,
-                timestampMillis: Int64, timestampSource: TimestampSource = .producer, placement: MessagePlacement? = nil) {
-        self.topicKind = topicKind; self.key = key; self.value = value
-        self.keyIdHeader = keyIdHeader; self.signatureHeader = signatureHeader
-        self.timestampMillis = timestampMillis; self.timestampSource = timestampSource; self.placement = placement
+    public init(
+        topicKind: RecordKind, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
+        keyIdHeader: UnsafeRawBufferPointer? = nil, signatureHeader: UnsafeRawBufferPointer? = nil,
+        timestampMillis: Int64, timestampSource: TimestampSource = .producer, placement: MessagePlacement? = nil
+    ) {
+        self.topicKind = topicKind
+        self.key = key
+        self.value = value
+        self.keyIdHeader = keyIdHeader
+        self.signatureHeader = signatureHeader
+        self.timestampMillis = timestampMillis
+        self.timestampSource = timestampSource
+        self.placement = placement
     }
 }

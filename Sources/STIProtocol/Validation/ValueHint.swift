@@ -33,7 +33,9 @@ enum ValueHint {
     static func forNumberText(_ text: String) -> String {
         let shown = " " + quoted(text)
         guard let (number, hadSeparators) = plainNumber(text) else { return shown }
-        return shown + (hadSeparators ? ": write \(number) without thousands separators" : ": write \(number) as a number, without quotes")
+        return shown
+            + (hadSeparators
+                ? ": write \(number) without thousands separators" : ": write \(number) as a number, without quotes")
     }
 
     /// For a string field given a number: the literal, and the fix (quote it).
@@ -57,7 +59,9 @@ enum ValueHint {
             return shown
         }
         let folded = trimmed.lowercased().replacingSpacesAndHyphens()
-        if let v = RecordCatalogue.spec(field).values.first(where: { $0.code == folded }) { return shown + ": write \(v.code)" }
+        if let v = RecordCatalogue.spec(field).values.first(where: { $0.code == folded }) {
+            return shown + ": write \(v.code)"
+        }
         return shown
     }
 
@@ -102,18 +106,22 @@ enum ValueHint {
     /// `"1,234.5"` → ("1234.5", true); `" １２ "` → ("12", false); nil when it is no number.
     /// Commas (ASCII or full-width) count as thousands separators only in groups of three.
     static func plainNumber(_ text: String) -> (String, Bool)? {
-        let t = RecordCatalogue.normalizedHeader(text)   // trims, full-width digits and commas to ASCII
+        let t = RecordCatalogue.normalizedHeader(text)  // trims, full-width digits and commas to ASCII
         guard !t.isEmpty, t.utf8.count <= 64 else { return nil }
         var out = ""
         var separators = false
         var body = Substring(t)
-        if body.hasPrefix("-") { out = "-"; body = body.dropFirst() }
+        if body.hasPrefix("-") {
+            out = "-"
+            body = body.dropFirst()
+        }
         let parts = body.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
         let whole = parts[0]
         if whole.contains(",") || whole.contains(" ") {
             let groups = whole.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "," || $0 == " " })
             guard let first = groups.first, (1...3).contains(first.count),
-                  groups.dropFirst().allSatisfy({ $0.count == 3 }) else { return nil }
+                groups.dropFirst().allSatisfy({ $0.count == 3 })
+            else { return nil }
             separators = true
             out += groups.joined()
         } else {
@@ -142,9 +150,13 @@ enum ValueHint {
         if let cut = t.firstIndex(where: { $0 == " " || $0 == "T" }) { t = String(t[..<cut]) }
         t = t.replacingOccurrences(of: "日", with: "")
         let numbers = t.split(omittingEmptySubsequences: false, whereSeparator: { "/.-年月".contains($0) })
-        var y = 0, m = 0, d = 0
-        if numbers.count == 3, numbers[0].count == 4, (1...2).contains(numbers[1].count), (1...2).contains(numbers[2].count),
-           let a = Int(numbers[0]), let b = Int(numbers[1]), let c = Int(numbers[2]) {
+        var y = 0
+        var m = 0
+        var d = 0
+        if numbers.count == 3, numbers[0].count == 4, (1...2).contains(numbers[1].count),
+            (1...2).contains(numbers[2].count),
+            let a = Int(numbers[0]), let b = Int(numbers[1]), let c = Int(numbers[2])
+        {
             (y, m, d) = (a, b, c)
         } else if numbers.count == 1, t.count == 8, t.allSatisfy(\.isASCII), let all = Int(t) {
             (y, m, d) = (all / 10_000, all / 100 % 100, all % 100)
@@ -157,10 +169,13 @@ enum ValueHint {
 
     /// The literal rounded half up to 4 fractional digits, in canonical form.
     static func roundedTo4(_ bytes: UnsafeRawBufferPointer) -> String? {
-        guard bytes.count <= 64, !bytes.contains(UInt8(ascii: "e")), !bytes.contains(UInt8(ascii: "E")) else { return nil }
+        guard bytes.count <= 64, !bytes.contains(UInt8(ascii: "e")), !bytes.contains(UInt8(ascii: "E")) else {
+            return nil
+        }
         let text = String(decoding: bytes, as: UTF8.self)
         let negative = text.hasPrefix("-")
-        let parts = text.drop(while: { $0 == "-" }).split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let parts = text.drop(while: { $0 == "-" }).split(
+            separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2, parts[0].count <= 14, let whole = Int128(parts[0]) else { return nil }
         let digits = Array(parts[1].utf8).map { Int128($0 &- UInt8(ascii: "0")) }
         var scaled = whole
@@ -173,21 +188,27 @@ enum ValueHint {
     static func plainFromExponent(_ bytes: UnsafeRawBufferPointer) -> String? {
         guard bytes.count <= 64 else { return nil }
         let text = String(decoding: bytes, as: UTF8.self)
-        guard let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }), let exponent = Int(text[text.index(after: e)...].replacingOccurrences(of: "+", with: "")),
-              abs(exponent) <= 20 else { return nil }
+        guard let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }),
+            let exponent = Int(text[text.index(after: e)...].replacingOccurrences(of: "+", with: "")),
+            abs(exponent) <= 20
+        else { return nil }
         var mantissa = Substring(text[..<e])
         let negative = mantissa.hasPrefix("-")
         if negative { mantissa = mantissa.dropFirst() }
         let parts = mantissa.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
         let digits = String(parts[0]) + (parts.count == 2 ? String(parts[1]) : "")
-        let point = parts[0].count + exponent   // digits before the point
-        var whole: String, fraction: String
+        let point = parts[0].count + exponent  // digits before the point
+        var whole: String
+        var fraction: String
         if point <= 0 {
-            whole = "0"; fraction = String(repeating: "0", count: -point) + digits
+            whole = "0"
+            fraction = String(repeating: "0", count: -point) + digits
         } else if point >= digits.count {
-            whole = digits + String(repeating: "0", count: point - digits.count); fraction = ""
+            whole = digits + String(repeating: "0", count: point - digits.count)
+            fraction = ""
         } else {
-            whole = String(digits.prefix(point)); fraction = String(digits.dropFirst(point))
+            whole = String(digits.prefix(point))
+            fraction = String(digits.dropFirst(point))
         }
         whole = String(whole.drop(while: { $0 == "0" }))
         if whole.isEmpty { whole = "0" }
