@@ -30,7 +30,11 @@ let package = Package(
         // canonical JSON round trip of every record it accepts.
         .executableTarget(
             name: "fuzz-validator",
-            dependencies: ["CLibFuzzer", .product(name: "STIProtocol", package: "sti-pipeline")],
+            dependencies: [
+                "CLibFuzzer", .product(name: "STIProtocol", package: "sti-pipeline"),
+                // StoredRecord, the state's binary record form, lives beside the state store.
+                .product(name: "STIPipeline", package: "sti-pipeline"),
+            ],
             path: "Sources/FuzzValidator",
             swiftSettings: strict
         ),

@@ -67,15 +67,20 @@ struct MetricsEndpointTests {
 
     @Test("a client trickling a byte a second does not hold up a scrape, and the deadline closes it")
     func slowClientDoesNotBlockScrapes() async throws {
-        try await Self.withServer { server in
+        // The deadline must outlast the scrape below however loaded the machine is: with the
+        // default 5 s, a scrape delayed by a busy test run (load 6 on 2 cores) found the slow
+        // client already closed by its deadline, and the test failed once in a few full runs.
+        // The test is about order (the scrape is answered while the slow client is connected),
+        // not about how long either takes.
+        try await Self.withServer(limits: .init(connectionDeadline: .seconds(20))) { server in
             let port = server.port
             let slow = try await onDedicatedThread { try RawHTTPConnection(port: port, receiveTimeout: .seconds(5)) }
             let state = TrickleState()
-            // At most 60 bytes (60 s): far beyond the 5 s deadline, so only the server ends it.
+            // At most 60 bytes (60 s): far beyond the 20 s deadline, so only the server ends it.
             let trickler = Task { try await onDedicatedThread { slow.trickle(maxSeconds: 60, state: state) } }
             defer { trickler.cancel() }
             var waited = 0
-            while !state.now.hasStarted && waited < 200 {
+            while !state.now.hasStarted && waited < 600 {
                 try await Task.sleep(for: .milliseconds(50))
                 waited += 1
             }

@@ -254,26 +254,19 @@ final class InMemoryStateStore: StateStore {
         }
     }
 
-    /// Every file of the latest snapshot but the manifest (which names its run and times), byte
-    /// for byte, and the manifest's counts.
+    /// Every file of the latest snapshot (records/ included) but the manifest and report.html
+    /// (which name their run and times), byte for byte, and the manifest's counts.
     static func snapshot(_ bench: FaultBench, _ series: String) throws -> [String: [UInt8]] {
         let latest = bench.out(series).appendingPathComponent("latest")
         var result: [String: [UInt8]] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: latest.path)
-        where name != SnapshotWriter.manifestFile {
+        let enumerator = FileManager.default.enumerator(atPath: latest.path)
+        while let name = enumerator?.nextObject() as? String {
+            guard name != SnapshotWriter.manifestFile, name != SnapshotWriter.reportFile else { continue }
             var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(
-                atPath: latest.appendingPathComponent(name).path, isDirectory: &isDirectory), isDirectory.boolValue
-            {
-                for inner in try FileManager.default.contentsOfDirectory(
-                    atPath: latest.appendingPathComponent(name).path)
-                {
-                    result["\(name)/\(inner)"] = Array(
-                        try Data(contentsOf: latest.appendingPathComponent("\(name)/\(inner)")))
-                }
-            } else {
-                result[name] = Array(try Data(contentsOf: latest.appendingPathComponent(name)))
-            }
+            _ = FileManager.default.fileExists(
+                atPath: latest.appendingPathComponent(name).path, isDirectory: &isDirectory)
+            if isDirectory.boolValue { continue }
+            result[name] = Array(try Data(contentsOf: latest.appendingPathComponent(name)))
         }
         let manifest = try JSONDecoder().decode(
             Manifest.self, from: Data(contentsOf: latest.appendingPathComponent(SnapshotWriter.manifestFile)))

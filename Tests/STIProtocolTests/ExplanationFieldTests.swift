@@ -125,47 +125,4 @@ let explanationRows: [ValidatorRuleRow] = [
         #expect(!Self.explained.canonicalValuesKey.contains("explanation"))
         #expect(Self.explained.hasSameValues(as: plain))
     }
-
-    static let storedRecords: [Record] = [
-        explained,
-        Record(
-            county: "530129", revision: 3, submittedAt: "", explanation: String(repeating: "😀", count: 2000),
-            body: RecordJSONTests.profile.body),
-        Record(
-            county: "530102", revision: 1, status: .withdrawn, submittedAt: "x", explanation: "x",
-            body: RecordJSONTests.contract.body),
-    ]
-
-    @Test(arguments: storedRecords)
-    func storedRecordsWithAnExplanationRoundTrip(_ record: Record) throws {
-        let bytes = StoredRecord.encode(record)
-        #expect(bytes.first == StoredRecord.formatTagWithExplanation)
-        #expect(try StoredRecord.decode(bytes).get() == record)
-        for length in 0..<bytes.count {
-            #expect(throws: StoredRecord.DecodingError.self, "truncated to \(length) bytes") {
-                try StoredRecord.decode(Array(bytes.prefix(length))).get()
-            }
-        }
-    }
-
-    /// A record without an explanation is stored exactly as before version 2 (tag 1), so a state
-    /// file written by an older build reads back, and an older build reads what this one writes
-    /// for such records.
-    @Test func aRecordWithoutAnExplanationIsStoredAsBefore() throws {
-        var plain = Self.explained
-        plain.explanation = nil
-        let bytes = StoredRecord.encode(plain)
-        // The pre-version-2 layout, written out: tag, kind rd, active, revision 2, county,
-        // submitted_at, year 2025 (zigzag varint 4050), performer research_institute (2),
-        // expenditure 1,005,000 (zigzag 2,010,000).
-        let expected: [UInt8] =
-            [0x01, 0, 0, 2, 6] + Array("530102".utf8) + [25] + Array("2026-01-15T09:30:00+08:00".utf8)
-            + [0xD2, 0x1F, 2, 0x90, 0xD7, 0x7A]
-        #expect(bytes == expected)
-        #expect(try StoredRecord.decode(expected).get() == plain)
-        // Tag 2 with the same bytes after it misreads nothing: the explanation string is missing.
-        var asTwo = expected
-        asTwo[0] = StoredRecord.formatTagWithExplanation
-        #expect(throws: StoredRecord.DecodingError.self) { try StoredRecord.decode(asTwo).get() }
-    }
 }

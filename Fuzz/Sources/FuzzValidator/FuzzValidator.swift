@@ -12,6 +12,7 @@
 // 4. Every rejection names at least one error, and error texts stay short whatever the input.
 import CLibFuzzer
 import Foundation
+import STIPipeline
 import STIProtocol
 
 private let county = "530102"

@@ -1,12 +1,41 @@
+import STIProtocol
 import Testing
 
-@testable import STIProtocol
+@testable import STIPipeline
 
 /// The state store's binary record form: exact round trips, the JSON bodies of older state
 /// files, and a refusal (never a crash or a wrong record) for every damaged body.
 @Suite struct StoredRecordTests {
+    // The records of RecordJSONTests (STIProtocolTests), again: the stored form is the state's.
+    static let rd = Record(
+        county: "530102", revision: 3, submittedAt: "2026-01-15T09:30:00+08:00",
+        body: .rd(RDExpenditure(year: 2025, performer: .researchInstitute, expenditure: ExactAmount(scaled: 1_005_000)))
+    )
+    static let contract = Record(
+        county: "KM-HTZ", revision: 1, status: .withdrawn, submittedAt: "2026-01-15T01:30:00Z",
+        body: .techContract(
+            TechContract(
+                contractNo: "HT/2026-001", registeredOn: CalendarDate(year: 2026, month: 1, day: 9),
+                contractType: .transfer, domain: .newEnergy,
+                contractValue: ExactAmount(whole: 3000), techTransactionValue: ExactAmount(scaled: 1),
+                buyerCountry: "VN")))
+    static let profile = Record(
+        county: "530181", revision: 2, submittedAt: "2026-01-15T09:30:00.5+08:00",
+        body: .countyProfile(
+            CountyProfile(
+                year: 2024, gdp: ExactAmount(scaled: 12_345_670), residentPopulation: nil,
+                highTechEnterprises: 0, inventionPatentsHeld: nil,
+                industrialOutput: ExactAmount(whole: 100_000_000), highTechIndustrialOutput: ExactAmount(scaled: 0))))
+    static let sparse = Record(
+        county: "530102", revision: 1, submittedAt: "2026-01-15T09:30:00+08:00",
+        body: .countyProfile(CountyProfile(year: 2025)))
+    // ExplanationFieldTests' record with an explanation (section 3, version 2).
+    static let explained = Record(
+        county: "530102", revision: 2, submittedAt: "2026-01-15T09:30:00+08:00",
+        explanation: "新建研发中心投产, \"quoted\"\t", body: rd.body)
+
     static let records: [Record] = [
-        RecordJSONTests.rd, RecordJSONTests.contract, RecordJSONTests.profile, RecordJSONTests.sparse,
+        Self.rd, Self.contract, Self.profile, Self.sparse,
         // Every profile figure, large and negative values, a withdrawn record, non-ASCII text.
         Record(
             county: "530129", revision: 1_000_000, status: .withdrawn, submittedAt: "2026-01-15T09:30:00+08:00",
@@ -96,9 +125,9 @@ import Testing
     }
 
     static let damaged: [(String, [UInt8], String)] = {
-        let rd = StoredRecord.encode(RecordJSONTests.rd)
-        let contract = StoredRecord.encode(RecordJSONTests.contract)
-        let profile = StoredRecord.encode(RecordJSONTests.sparse)
+        let rd = StoredRecord.encode(Self.rd)
+        let contract = StoredRecord.encode(Self.contract)
+        let profile = StoredRecord.encode(Self.sparse)
         func with(_ bytes: [UInt8], _ index: Int, _ value: UInt8) -> [UInt8] {
             var b = bytes
             b[index] = value
@@ -137,5 +166,48 @@ import Testing
         case .success(let record): Issue.record("\(name): decoded as \(record)")
         case .failure(let error): #expect(error.description.contains(reason), "\(name): \(error)")
         }
+    }
+
+    static let storedRecords: [Record] = [
+        explained,
+        Record(
+            county: "530129", revision: 3, submittedAt: "", explanation: String(repeating: "😀", count: 2000),
+            body: StoredRecordTests.profile.body),
+        Record(
+            county: "530102", revision: 1, status: .withdrawn, submittedAt: "x", explanation: "x",
+            body: StoredRecordTests.contract.body),
+    ]
+
+    @Test(arguments: storedRecords)
+    func storedRecordsWithAnExplanationRoundTrip(_ record: Record) throws {
+        let bytes = StoredRecord.encode(record)
+        #expect(bytes.first == StoredRecord.formatTagWithExplanation)
+        #expect(try StoredRecord.decode(bytes).get() == record)
+        for length in 0..<bytes.count {
+            #expect(throws: StoredRecord.DecodingError.self, "truncated to \(length) bytes") {
+                try StoredRecord.decode(Array(bytes.prefix(length))).get()
+            }
+        }
+    }
+
+    /// A record without an explanation is stored exactly as before version 2 (tag 1), so a state
+    /// file written by an older build reads back, and an older build reads what this one writes
+    /// for such records.
+    @Test func aRecordWithoutAnExplanationIsStoredAsBefore() throws {
+        var plain = StoredRecordTests.explained
+        plain.explanation = nil
+        let bytes = StoredRecord.encode(plain)
+        // The pre-version-2 layout, written out: tag, kind rd, active, revision 2, county,
+        // submitted_at, year 2025 (zigzag varint 4050), performer research_institute (2),
+        // expenditure 1,005,000 (zigzag 2,010,000).
+        let expected: [UInt8] =
+            [0x01, 0, 0, 2, 6] + Array("530102".utf8) + [25] + Array("2026-01-15T09:30:00+08:00".utf8)
+            + [0xD2, 0x1F, 2, 0x90, 0xD7, 0x7A]
+        #expect(bytes == expected)
+        #expect(try StoredRecord.decode(expected).get() == plain)
+        // Tag 2 with the same bytes after it misreads nothing: the explanation string is missing.
+        var asTwo = expected
+        asTwo[0] = StoredRecord.formatTagWithExplanation
+        #expect(throws: StoredRecord.DecodingError.self) { try StoredRecord.decode(asTwo).get() }
     }
 }

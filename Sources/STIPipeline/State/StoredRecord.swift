@@ -31,6 +31,8 @@
 // Enumerations are stored as their index in `storedOrder` (a fixed list, pinned by a test:
 // reordering a Swift enum must not change what stored bytes mean).
 
+public import STIProtocol
+
 /// Encodes records into the state store's compact binary form and decodes it.
 public enum StoredRecord {
     static let formatTag: UInt8 = 0x01
