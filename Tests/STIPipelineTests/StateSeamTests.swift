@@ -257,7 +257,8 @@ final class InMemoryStateStore: StateStore {
     /// Every file of the latest snapshot (records/ included) but the manifest and report.html
     /// (which name their run and times), byte for byte, and the manifest's counts.
     static func snapshot(_ bench: FaultBench, _ series: String) throws -> [String: [UInt8]] {
-        let latest = bench.out(series).appendingPathComponent("latest")
+        // The run folder `latest` links to (an enumerator does not descend a link).
+        let latest = bench.out(series).appendingPathComponent("latest").resolvingSymlinksInPath()
         var result: [String: [UInt8]] = [:]
         let enumerator = FileManager.default.enumerator(atPath: latest.path)
         while let name = enumerator?.nextObject() as? String {
