@@ -536,7 +536,7 @@ public final class Aggregator {
             let store = p.store
             try p.writer.write(
                 runId: runId, indicators: indicators, completeness: completeness,
-                rejections: { emit in try store.forEachPendingRejection { try emit($0.row) } },
+                rejections: { emit in try store.forEachPendingRejection(emit) },
                 warnings: { emit in try store.forEachWarningRow(registry: options.registry, emit) },
                 inputs: ManifestInputs(
                     startedAt: startedAt, finishedAt: finishedAt,

@@ -139,37 +139,9 @@ public struct ConsumedTail: Hashable, Sendable {
     }
 }
 
-/// A rejection not yet listed in a snapshot's `rejections.csv`.
-public struct PendingRejection: Hashable, Sendable {
-    public var topic: String
-    public var partition: Int32
-    public var offset: Int64
-    public var county: String?
-    /// The distinct codes, in report order.
-    public var codes: [ErrorCode]
-    /// The distinct `W_` codes of a held message (section 5a), after `codes`.
-    public var warningCodes: [WarningCode]
-    public var firstMessage: String
-    public init(
-        topic: String, partition: Int32, offset: Int64, county: String?, codes: [ErrorCode],
-        warningCodes: [WarningCode] = [], firstMessage: String
-    ) {
-        self.topic = topic
-        self.partition = partition
-        self.offset = offset
-        self.county = county
-        self.codes = codes
-        self.warningCodes = warningCodes
-        self.firstMessage = firstMessage
-    }
-
-    /// The row of `rejections.csv`.
-    public var row: RejectionRow {
-        RejectionRow(
-            topic: topic, partition: partition, offset: offset, county: county, codes: codes,
-            warningCodes: warningCodes, firstMessage: firstMessage)
-    }
-}
+/// A rejection not yet listed in a snapshot's `rejections.csv`: the state keeps exactly the
+/// row that file will hold (section 8), so the two are one type.
+public typealias PendingRejection = RejectionRow
 
 /// The warnings of one message as the state keeps them (section 5a): of a current record
 /// accepted with an explanation (`record_warnings`), or of the last held message of an
