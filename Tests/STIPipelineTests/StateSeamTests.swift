@@ -93,14 +93,14 @@ final class InMemoryStateStore: StateStore {
     func pendingRecordYears() throws(StateStoreError) -> Set<Int> { pendingYears }
     func forEachCurrentRecord(
         kind: RecordKind, county: String,
-        _ body: (Record, RecordSource?) throws -> Void
+        _ body: (RecordLineFields) throws -> Void
     ) throws(StateStoreError) {
         do {
             for (identity, record) in records.sorted(by: {
                 Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8))
             })
             where record.kind == kind && record.county == county {
-                try body(record, sources[identity])
+                try record.withLineFields(source: sources[identity], body)
             }
         } catch { throw StateStoreError("\(error)") }
     }

@@ -140,4 +140,27 @@ import Testing
             CSVWriter.line(row.csvCells)
                 == "sti.tech-contracts,0,3,530102,W_LARGE_CONTRACT;W_LOW_TRANSACTION_SHARE,m\r\n")
     }
+
+    /// The byte-level line (`CSVLine`, what `records/` is written with) keeps every rule: a
+    /// negative number is not a plain numeral and is guarded as text; text from bytes is guarded
+    /// and quoted as a `String` is; an empty cell is empty.
+    @Test func byteLinesKeepTheGuardAndQuoting() {
+        var line = CSVLine()
+        line.int(-5)
+        line.int(Int64.max)
+        line.decimal(scaled: -12_345, fractionDigits: 4)
+        line.decimal(scaled: 1_000_500, fractionDigits: 4)
+        line.empty()
+        line.text(bytes: Array("=a,\"b\"".utf8))
+        line.number("1e5")
+        line.text("@x")
+        line.end()
+        #expect(
+            String(decoding: line.bytes, as: UTF8.self)
+                == "'-5,9223372036854775807,'-1.2345,100.05,,\"'=a,\"\"b\"\"\",1e5,'@x\r\n")
+        line.removeAll()
+        line.text("\r\nx")
+        line.end()
+        #expect(String(decoding: line.bytes, as: UTF8.self) == "\"'\r\nx\"\r\n")
+    }
 }

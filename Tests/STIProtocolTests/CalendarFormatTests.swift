@@ -34,4 +34,20 @@ import Testing
                 - CalendarDate(year: 2024, month: 2, day: 28).daysSinceEpoch == 2)
         #expect(CalendarDate(year: 1970, month: 1, day: 1).daysSinceEpoch == 0)
     }
+
+    /// Dates are written zero-padded, as bytes and as text alike.
+    @Test func datesAreZeroPadded() {
+        let cases: [(CalendarDate, String)] = [
+            (CalendarDate(year: 2026, month: 1, day: 9), "2026-01-09"),
+            (CalendarDate(year: 5, month: 12, day: 31), "0005-12-31"),
+            (CalendarDate(year: 12_345, month: 10, day: 10), "12345-10-10"),
+            (CalendarDate(year: -5, month: 1, day: 1), "00-5-01-01"),
+        ]
+        for (date, text) in cases {
+            var bytes: [UInt8] = []
+            date.appendText(to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == text)
+            #expect(date.description == text)
+        }
+    }
 }

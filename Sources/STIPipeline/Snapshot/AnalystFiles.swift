@@ -23,16 +23,16 @@ public struct AnalystFiles {
     /// The previous snapshot of the same state, whose unchanged years' files may be hard-linked
     /// (section 8): its run id and its manifest's files by name.
     public var linkFrom: (runId: String, files: [String: ManifestFile])?
-    /// Calls its last argument with every current record of a kind and county (all years) and
-    /// its source (`StateStore.forEachCurrentRecord`).
-    public var records: (RecordKind, String, (Record, RecordSource?) throws -> Void) throws -> Void
+    /// Calls its last argument with every current record of a kind and county (all years) as
+    /// its line fields, with its source (`StateStore.forEachCurrentRecord`).
+    public var records: (RecordKind, String, (RecordLineFields) throws -> Void) throws -> Void
     /// The registry, for `report.html`.
     public var registry: Registry
 
     public init(
         previousIndicators: [RevisionRow.Keyed]?, years: [Int], changedYears: Set<Int>,
         linkFrom: (runId: String, files: [String: ManifestFile])?,
-        records: @escaping (RecordKind, String, (Record, RecordSource?) throws -> Void) throws -> Void,
+        records: @escaping (RecordKind, String, (RecordLineFields) throws -> Void) throws -> Void,
         registry: Registry
     ) {
         self.previousIndicators = previousIndicators
@@ -112,27 +112,81 @@ extension SnapshotWriter {
             try file.file.append(CSVWriter.line(RecordFiles.header(kind).map(CSVCell.text)))
             open[year] = file
         }
-        var county: [Int: [(Record, RecordSource?)]] = [:]
-        do {
-            for geography in analysts.registry.geographies {
-                county.removeAll(keepingCapacity: true)
-                try analysts.records(kind, geography.code) { record, source in
-                    if open[record.year] != nil { county[record.year, default: []].append((record, source)) }
-                }
-                for (year, records) in county {
-                    let target = open[year]!
-                    for (record, source) in records.sorted(by: { RecordFiles.precedes($0.0, $1.0) }) {
-                        try target.file.append(CSVWriter.line(RecordFiles.cells(record, source: source)))
-                    }
-                    target.rows += records.count
-                }
+        // The store gives a county's records in identity byte order (`StateStore`), which is
+        // section 8's order for contracts (by contract number) and profiles (one a year), so
+        // they are written as they come; R&D (`rd|county|year|performer`) comes year by year
+        // and only a year's few performers are put in section 3's order. A thread of its own
+        // reads and formats (SQLite, the stored form, the CSV line) while this one hashes and
+        // writes each line to its year's file.
+        let reader = HandedOver(value: analysts.records)
+        let counties = analysts.registry.geographies.map(\.code)
+        let wanted = Set(years)
+        let produce: @Sendable (Handoff<LineChunk>) throws -> Void = { handoff in
+            var chunk = LineChunk()
+            var line = CSVLine()
+            var scratch: [UInt8] = []
+            var group: [(order: Int, line: [UInt8])] = []
+            var groupYear = 0
+            func flushGroup() {
+                group.sort { $0.order < $1.order }
+                for entry in group { chunk.append(year: groupYear, line: entry.line) }
+                group.removeAll(keepingCapacity: true)
             }
-        } catch let error as SnapshotError {
-            for file in open.values { file.file.abandon() }
-            throw error
+            for county in counties {
+                var position = RecordFiles.IdentityPosition()
+                try reader.value(kind, county) { record in
+                    guard position.advance(to: record) else {
+                        throw SnapshotError(
+                            "the state gave the \(kind.rawValue) records of \(county) out of identity order")
+                    }
+                    guard wanted.contains(record.year) else { return }
+                    line.removeAll()
+                    RecordFiles.appendLine(record, to: &line, scratch: &scratch)
+                    if kind == .rd {
+                        if !group.isEmpty && groupYear != record.year { flushGroup() }
+                        groupYear = record.year
+                        group.append((record.performer.order, line.bytes))
+                    } else {
+                        chunk.append(year: record.year, line: line.bytes)
+                    }
+                    if chunk.bytes.count >= LineChunk.size {
+                        guard handoff.send(chunk) else { throw Handoff<LineChunk>.Cancelled() }
+                        chunk.removeAll()
+                    }
+                }
+                flushGroup()
+            }
+            if !chunk.lines.isEmpty { _ = handoff.send(chunk) }
+        }
+        func consume(_ handoff: Handoff<LineChunk>) throws(SnapshotError) {
+            do {
+                var year = Int.min
+                var target: OpenRecordFile?
+                while let chunk = try handoff.receive() {
+                    var start = 0
+                    for (lineYear, end) in chunk.lines {
+                        if lineYear != year {
+                            year = lineYear
+                            target = open[year]
+                        }
+                        try target!.file.append(chunk.bytes[start..<end])
+                        target!.rows += 1
+                        start = end
+                    }
+                }
+            } catch let error as SnapshotError {
+                throw error
+            } catch {
+                throw SnapshotError("cannot read the current \(kind.rawValue) records: \(error)")
+            }
+        }
+        do throws(SnapshotError) {
+            try Handoff<LineChunk>.run(capacity: 8, produce: produce) { handoff throws(SnapshotError) in
+                try consume(handoff)
+            }
         } catch {
             for file in open.values { file.file.abandon() }
-            throw SnapshotError("cannot read the current \(kind.rawValue) records: \(error)")
+            throw error
         }
         var entries: [ManifestFile] = []
         for year in years {
@@ -178,4 +232,25 @@ public enum ReportWriter {
         try SnapshotWriter.fsyncDirectory(folder.path)
         return target
     }
+}
+
+/// Formatted record lines on their way from the reading thread to the writing one: the bytes
+/// of consecutive lines and, for each, its year and where it ends.
+struct LineChunk: Sendable {
+    /// About this many bytes a chunk (a few thousand lines).
+    static let size = 256 * 1024
+    var bytes: [UInt8] = []
+    var lines: [(year: Int, end: Int)] = []
+
+    init() {
+        bytes.reserveCapacity(Self.size + 1024)
+        lines.reserveCapacity(Self.size / 64)
+    }
+
+    mutating func append(year: Int, line: [UInt8]) {
+        bytes.append(contentsOf: line)
+        lines.append((year, bytes.count))
+    }
+
+    mutating func removeAll() { self = LineChunk() }
 }

@@ -492,34 +492,18 @@ public final class SQLiteStateStore: StateStore {
     }
 
     /// Calls `body` with every current record of `kind` in `county` (all years, withdrawn ones
-    /// too) and the message that made it current, in identity byte order (for a contract: by
-    /// contract number as bytes). A range of the primary key, so the snapshot's record files
+    /// too) as its line fields, with the message that made it current, in identity byte order
+    /// (for a contract: by contract number as bytes). A range of the primary key stepped through
+    /// SQLite's own API, the body read where SQLite holds it, so the snapshot's record files
     /// cost one pass over the records, county by county in registry order.
     public func forEachCurrentRecord(
         kind: RecordKind, county: String,
-        _ body: (STIProtocol.Record, RecordSource?) throws -> Void
+        _ body: (RecordLineFields) throws -> Void
     ) throws(StateStoreError) {
         let range = RecordFiles.identityRange(kind: kind, county: county)
         try wrap {
             try queue.read { db in
-                let rows = try Row.fetchCursor(
-                    db,
-                    sql: """
-                        SELECT body, source_topic, source_partition, source_offset FROM records
-                        WHERE identity >= ? AND identity < ? ORDER BY identity
-                        """, arguments: [range.lowerBound, range.upperBound])
-                while let row = try rows.next() {
-                    let data: Data = row[0]
-                    let record: STIProtocol.Record
-                    switch StoredRecord.decode(Array(data)) {
-                    case .success(let r): record = r
-                    case .failure(let error):
-                        throw StateStoreError("stored record unreadable (\(error)); run with --rebuild")
-                    }
-                    let topic: String? = row[1]
-                    let source = topic.map { RecordSource(topic: $0, partition: row[2], offset: row[3]) }
-                    try body(record, source)
-                }
+                try StateTransaction(db: db).forEachRecordLine(in: range, body)
             }
         }
     }
@@ -681,6 +665,47 @@ public struct StateTransaction {
             return nil
         case let code:
             throw sqliteError(code)
+        }
+    }
+
+    /// Calls `body` with the line fields of every record whose identity is in `range`, in
+    /// identity byte order (see `SQLiteStateStore.forEachCurrentRecord`).
+    func forEachRecordLine(in range: Range<String>, _ body: (RecordLineFields) throws -> Void) throws {
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT body, source_topic, source_partition, source_offset FROM records
+                WHERE identity >= ? AND identity < ? ORDER BY identity
+                """
+        ).sqliteStatement
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        try bindText(statement, 1, range.lowerBound)
+        try bindText(statement, 2, range.upperBound)
+        while true {
+            let code = sqlite3_step(statement)
+            if code == SQLITE_DONE { return }
+            guard code == SQLITE_ROW else { throw sqliteError(code) }
+            let stored = UnsafeRawBufferPointer(
+                start: sqlite3_column_blob(statement, 0), count: Int(sqlite3_column_bytes(statement, 0)))
+            var fields: RecordLineFields
+            switch StoredRecord.lineFields(stored) {
+            case .success(let f): fields = f
+            case .failure(let error):
+                throw StateStoreError("stored record unreadable (\(error)); run with --rebuild")
+            }
+            if sqlite3_column_type(statement, 1) != SQLITE_NULL {
+                let topic = UnsafeRawBufferPointer(
+                    start: sqlite3_column_text(statement, 1), count: Int(sqlite3_column_bytes(statement, 1)))
+                guard StoredRecord.isUTF8(topic) else {
+                    throw StateStoreError("stored record source unreadable (not UTF-8); run with --rebuild")
+                }
+                fields.sourceTopic = topic
+                fields.sourcePartition = Int32(truncatingIfNeeded: sqlite3_column_int64(statement, 2))
+                fields.sourceOffset = sqlite3_column_int64(statement, 3)
+            }
+            try body(fields)
         }
     }
 

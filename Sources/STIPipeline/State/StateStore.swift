@@ -49,11 +49,12 @@ public protocol StateStore: AnyObject {
     /// The years whose current records changed since the last snapshot (section 8: the other
     /// years' record files may be hard links to the previous snapshot's).
     func pendingRecordYears() throws(StateStoreError) -> Set<Int>
-    /// Every current record of `kind` in `county` (withdrawn ones too) with the message that
-    /// made it current, in identity byte order, streamed (`records/`, section 8).
+    /// Every current record of `kind` in `county` (withdrawn ones too) as the fields of its
+    /// `records/` line (section 8), with the message that made it current, in identity byte
+    /// order, streamed; the fields are valid only during each call of `body`.
     func forEachCurrentRecord(
         kind: RecordKind, county: String,
-        _ body: (Record, RecordSource?) throws -> Void) throws(StateStoreError)
+        _ body: (RecordLineFields) throws -> Void) throws(StateStoreError)
     /// The commit point of a snapshot: everything pending is covered by `runId`.
     func markSnapshotted(runId: String, finishedAt: String) throws(StateStoreError)
 

@@ -105,18 +105,25 @@ public enum StoredRecord {
     /// Reads a stored body. (JSON bodies, from state files older than the binary form, are no
     /// longer read: no such state file was ever shipped, the layout version being still 1.)
     public static func decode(_ bytes: UnsafeRawBufferPointer) -> Result<Record, DecodingError> {
+        lineFields(bytes).map(Record.init(lineFields:))
+    }
+
+    /// Reads a stored body into the fields of its `records/` line (section 8), the text borrowed
+    /// from `bytes` (and checked to be UTF-8): the snapshot formats a million records this way
+    /// without building them. The source fields are left empty.
+    public static func lineFields(_ bytes: UnsafeRawBufferPointer) -> Result<RecordLineFields, DecodingError> {
         guard let first = bytes.first else { return .failure(DecodingError("empty body")) }
         guard first == formatTag || first == formatTagWithExplanation else {
             return .failure(DecodingError("unknown format tag \(first)"))
         }
         var reader = Reader(bytes: bytes, at: 1, withExplanation: first == formatTagWithExplanation)
-        guard let record = reader.record() else {
+        guard let fields = reader.fields() else {
             return .failure(DecodingError("malformed binary record (at byte \(reader.position) of \(bytes.count))"))
         }
         guard reader.position == bytes.count else {
             return .failure(DecodingError("\(bytes.count - reader.position) byte(s) after the record"))
         }
-        return .success(record)
+        return .success(fields)
     }
 
     /// `decode` over an array.
@@ -151,6 +158,12 @@ public enum StoredRecord {
     }
 
     // MARK: Reading
+
+    /// Whether `bytes` are UTF-8 (ASCII checked in place; anything else by the standard library).
+    static func isUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        if !bytes.contains(where: { $0 >= 0x80 }) { return true }
+        return String(validating: bytes, as: UTF8.self) != nil
+    }
 
     private struct Reader {
         let bytes: UnsafeRawBufferPointer
@@ -189,11 +202,13 @@ public enum StoredRecord {
 
         mutating func int() -> Int? { signed().flatMap { Int(exactly: $0) } }
 
-        mutating func string() -> String? {
+        /// A string's bytes, borrowed, if they are UTF-8.
+        mutating func text() -> RecordLineFields.Text? {
             guard let count = varint(), count <= UInt64(bytes.count - position) else { return nil }
             let start = position
             position += Int(count)
-            return String(validating: bytes[start..<position], as: UTF8.self)
+            let text = RecordLineFields.Text(rebasing: bytes[start..<position])
+            return StoredRecord.isUTF8(text) ? text : nil
         }
 
         mutating func choice<T>(_ table: [T]) -> T? {
@@ -201,57 +216,94 @@ public enum StoredRecord {
             return table[Int(b)]
         }
 
-        mutating func record() -> Record? {
+        mutating func fields() -> RecordLineFields? {
             guard let kind = choice(StoredRecord.kinds), let status = choice(StoredRecord.statuses),
                 let revision = varint().flatMap({ Int(exactly: $0) }),
-                let county = string(), let submittedAt = string()
+                let county = text(), let submittedAt = text()
             else { return nil }
-            var explanation: String?
+            var f = RecordLineFields(kind: kind)
+            f.status = status
+            f.revision = revision
+            f.county = county
+            f.submittedAt = submittedAt
             if withExplanation {
-                guard let text = string() else { return nil }
-                explanation = text
+                guard let explanation = text() else { return nil }
+                f.explanation = explanation
+                f.hasExplanation = true
             }
-            let body: RecordBody
             switch kind {
             case .rd:
                 guard let year = int(), let performer = choice(StoredRecord.performers), let expenditure = signed()
                 else { return nil }
-                body = .rd(
-                    RDExpenditure(year: year, performer: performer, expenditure: ExactAmount(scaled: expenditure)))
+                f.year = year
+                f.performer = performer
+                f.expenditure = expenditure
             case .techContract:
-                guard let contractNo = string(), let year = int(), let month = byte(), let day = byte(),
+                guard let contractNo = text(), let year = int(), let month = byte(), let day = byte(),
                     (1...12).contains(month), (1...31).contains(day),
                     let type = choice(StoredRecord.contractTypes), let domain = choice(StoredRecord.domains),
-                    let value = signed(), let transaction = signed(), let buyer = string()
+                    let value = signed(), let transaction = signed(), let buyer = text()
                 else { return nil }
-                body = .techContract(
-                    TechContract(
-                        contractNo: contractNo,
-                        registeredOn: CalendarDate(year: year, month: Int(month), day: Int(day)),
-                        contractType: type, domain: domain, contractValue: ExactAmount(scaled: value),
-                        techTransactionValue: ExactAmount(scaled: transaction), buyerCountry: buyer))
+                f.contractNo = contractNo
+                f.year = year
+                f.registeredOn = CalendarDate(year: year, month: Int(month), day: Int(day))
+                f.contractType = type
+                f.domain = domain
+                f.contractValue = value
+                f.techTransactionValue = transaction
+                f.buyerCountry = buyer
             case .countyProfile:
                 guard let year = int(), let presence = byte(), presence < 1 << 6 else { return nil }
-                var figures: [Int64?] = []
-                for bit in 0..<6 {
-                    if presence & (1 << UInt8(bit)) == 0 {
-                        figures.append(nil)
-                        continue
-                    }
+                f.year = year
+                var figures: (Int64?, Int64?, Int64?, Int64?, Int64?, Int64?) = (nil, nil, nil, nil, nil, nil)
+                for bit in 0..<6 where presence & (1 << UInt8(bit)) != 0 {
                     guard let v = signed() else { return nil }
-                    figures.append(v)
+                    switch bit {
+                    case 0: figures.0 = v
+                    case 1: figures.1 = v
+                    case 2: figures.2 = v
+                    case 3: figures.3 = v
+                    case 4: figures.4 = v
+                    default: figures.5 = v
+                    }
                 }
-                body = .countyProfile(
-                    CountyProfile(
-                        year: year, gdp: figures[0].map(ExactAmount.init(scaled:)),
-                        residentPopulation: figures[1].map(ExactAmount.init(scaled:)),
-                        highTechEnterprises: figures[2], inventionPatentsHeld: figures[3],
-                        industrialOutput: figures[4].map(ExactAmount.init(scaled:)),
-                        highTechIndustrialOutput: figures[5].map(ExactAmount.init(scaled:))))
+                (f.gdp, f.residentPopulation, f.highTechEnterprises) = (figures.0, figures.1, figures.2)
+                (f.inventionPatentsHeld, f.industrialOutput, f.highTechIndustrialOutput) =
+                    (figures.3, figures.4, figures.5)
             }
-            return Record(
-                county: county, revision: revision, status: status, submittedAt: submittedAt,
-                explanation: explanation, body: body)
+            return f
         }
+    }
+}
+
+extension Record {
+    /// The record whose line fields these are (the stored form read back).
+    init(lineFields f: RecordLineFields) {
+        func text(_ t: RecordLineFields.Text) -> String { String(decoding: t, as: UTF8.self) }
+        let body: RecordBody
+        switch f.kind {
+        case .rd:
+            body = .rd(
+                RDExpenditure(
+                    year: f.year, performer: f.performer, expenditure: ExactAmount(scaled: f.expenditure ?? 0)))
+        case .techContract:
+            body = .techContract(
+                TechContract(
+                    contractNo: text(f.contractNo), registeredOn: f.registeredOn, contractType: f.contractType,
+                    domain: f.domain, contractValue: ExactAmount(scaled: f.contractValue ?? 0),
+                    techTransactionValue: ExactAmount(scaled: f.techTransactionValue ?? 0),
+                    buyerCountry: text(f.buyerCountry)))
+        case .countyProfile:
+            body = .countyProfile(
+                CountyProfile(
+                    year: f.year, gdp: f.gdp.map(ExactAmount.init(scaled:)),
+                    residentPopulation: f.residentPopulation.map(ExactAmount.init(scaled:)),
+                    highTechEnterprises: f.highTechEnterprises, inventionPatentsHeld: f.inventionPatentsHeld,
+                    industrialOutput: f.industrialOutput.map(ExactAmount.init(scaled:)),
+                    highTechIndustrialOutput: f.highTechIndustrialOutput.map(ExactAmount.init(scaled:))))
+        }
+        self.init(
+            county: text(f.county), revision: f.revision, status: f.status, submittedAt: text(f.submittedAt),
+            explanation: f.hasExplanation ? text(f.explanation) : nil, body: body)
     }
 }

@@ -12,41 +12,165 @@ public enum CSVCell: Sendable, Hashable {
     public static func int(_ v: some BinaryInteger) -> CSVCell { .number(String(v)) }
 }
 
-/// Renders RFC 4180 CSV text with the spreadsheet guard of section 8.
+/// Renders RFC 4180 CSV text with the spreadsheet guard of section 8. The rules live in
+/// `CSVLine`; these are its `String` forms for small tables.
 public enum CSVWriter {
     /// Characters that make a spreadsheet program treat a cell as a formula when they come first.
     public static let guardedLeadingCharacters: Set<Character> = ["=", "+", "-", "@", "\t", "\r"]
 
     /// One field, guarded then quoted as needed.
     public static func field(_ cell: CSVCell) -> String {
-        var s: String
-        switch cell {
-        case .text(let t): s = guarded(t)
-        case .number(let n): s = isPlainNumeral(n) ? n : guarded(n)
-        }
-        if s.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0D || $0 == 0x0A }) {
-            s = "\"" + s.replacing("\"", with: "\"\"") + "\""
-        }
-        return s
+        var line = CSVLine()
+        line.cell(cell)
+        return String(decoding: line.bytes, as: UTF8.self)
     }
 
     /// A text cell with `'` put in front when it starts with a guarded character.
     public static func guarded(_ text: String) -> String {
-        // Compare the first Unicode scalar, not the first Character: "\r\n" is one Character
-        // in Swift, and a leading CR must be guarded whatever follows it.
-        guard let first = text.unicodeScalars.first,
-            guardedLeadingCharacters.contains(Character(first))
-        else { return text }
+        guard let first = text.utf8.first, CSVLine.isGuarded(first) else { return text }
         return "'" + text
     }
 
     /// `""`, or digits with an optional fraction (`120.86`, `3000`).
-    static func isPlainNumeral(_ s: String) -> Bool {
-        // One pass over the bytes, no allocation: snapshot record files check millions of cells.
+    static func isPlainNumeral(_ s: String) -> Bool { CSVLine.isPlainNumeral(s.utf8) }
+
+    /// One record: fields joined by commas, ended by CRLF.
+    public static func line(_ cells: [CSVCell]) -> String {
+        var line = CSVLine()
+        for cell in cells { line.cell(cell) }
+        line.end()
+        return String(decoding: line.bytes, as: UTF8.self)
+    }
+
+    /// A header line and the data lines.
+    public static func document(header: [String], rows: [[CSVCell]]) -> String {
+        var out = line(header.map(CSVCell.text))
+        for r in rows { out += line(r) }
+        return out
+    }
+}
+
+/// One CSV line built as bytes: the one implementation of section 8's cell rules (the
+/// spreadsheet guard, RFC 4180 quoting, commas, CRLF). Files of a million rows (`records/`)
+/// are written through it without a `String` per cell; `CSVWriter` is its `String` form.
+public struct CSVLine: Sendable {
+    /// The line so far (cells and separators; CRLF after `end()`).
+    public private(set) var bytes: [UInt8] = []
+    private var cells = 0
+
+    public init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+
+    /// Empties the line, keeping its storage, for the next one.
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        cells = 0
+    }
+
+    /// Ends the line: CRLF.
+    public mutating func end() {
+        bytes.append(0x0D)
+        bytes.append(0x0A)
+        cells = 0
+    }
+
+    public mutating func cell(_ cell: CSVCell) {
+        switch cell {
+        case .text(let t): text(t)
+        case .number(let n): number(n)
+        }
+    }
+
+    /// A text cell: `'` in front when it starts with a guarded character, then quoted when it
+    /// holds a comma, quote, CR or LF (quotes doubled).
+    public mutating func text(_ text: String) {
+        var text = text
+        text.withUTF8 { append($0, guardable: true) }
+    }
+
+    /// A text cell from UTF-8 bytes (valid UTF-8: the caller's promise).
+    public mutating func text(utf8: UnsafeRawBufferPointer) {
+        append(
+            UnsafeBufferPointer(start: utf8.baseAddress?.assumingMemoryBound(to: UInt8.self), count: utf8.count),
+            guardable: true)
+    }
+
+    /// A text cell from bytes (valid UTF-8: the caller's promise), by the same rules.
+    public mutating func text(bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { append($0, guardable: true) }
+    }
+
+    /// A number cell: written as it is when it is a plain numeral (digits, an optional
+    /// fraction) or empty, and as a text cell (guarded) otherwise, so that a column declared
+    /// numeric cannot smuggle a formula through.
+    public mutating func number(_ text: String) {
+        var text = text
+        text.withUTF8 { append($0, guardable: !Self.isPlainNumeral($0)) }
+    }
+
+    /// An empty cell.
+    public mutating func empty() { separate() }
+
+    /// An integer as a number cell (`-5` is not a plain numeral: it is guarded as text is).
+    public mutating func int(_ value: some BinaryInteger) {
+        guard let magnitude = UInt64(exactly: value) else {
+            number(String(value))
+            return
+        }
+        separate()
+        DecimalText.appendDigits(magnitude, to: &bytes)
+    }
+
+    /// `scaled / 10^fractionDigits` as section 7 writes numbers (`DecimalText`), as a number
+    /// cell.
+    public mutating func decimal(scaled: Int64, fractionDigits: Int) {
+        if scaled < 0 {
+            number(DecimalText.format(Int128(scaled), fractionDigits: fractionDigits))
+            return
+        }
+        separate()
+        DecimalText.append(scaled, fractionDigits: fractionDigits, to: &bytes)
+    }
+
+    private mutating func separate() {
+        if cells > 0 { bytes.append(UInt8(ascii: ",")) }
+        cells += 1
+    }
+
+    private mutating func append(_ utf8: UnsafeBufferPointer<UInt8>, guardable: Bool) {
+        separate()
+        let guarded = guardable && utf8.first.map(Self.isGuarded) == true
+        var quoted = false
+        for b in utf8 where b == UInt8(ascii: ",") || b == UInt8(ascii: "\"") || b == 0x0D || b == 0x0A {
+            quoted = true
+            break
+        }
+        if quoted { bytes.append(UInt8(ascii: "\"")) }
+        if guarded { bytes.append(UInt8(ascii: "'")) }
+        if quoted {
+            for b in utf8 {
+                bytes.append(b)
+                if b == UInt8(ascii: "\"") { bytes.append(b) }
+            }
+            bytes.append(UInt8(ascii: "\""))
+        } else {
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    /// The first bytes that make a spreadsheet program read a cell as a formula: `=`, `+`,
+    /// `-`, `@`, tab, CR (`CSVWriter.guardedLeadingCharacters`, all ASCII, so the first byte
+    /// decides).
+    static func isGuarded(_ b: UInt8) -> Bool {
+        b == UInt8(ascii: "=") || b == UInt8(ascii: "+") || b == UInt8(ascii: "-") || b == UInt8(ascii: "@")
+            || b == 0x09 || b == 0x0D
+    }
+
+    /// Empty, or digits with an optional fraction (`120.86`, `3000`): one pass, no allocation.
+    static func isPlainNumeral(_ utf8: some Sequence<UInt8>) -> Bool {
         var digitsBefore = 0
         var digitsAfter = 0
         var points = 0
-        for b in s.utf8 {
+        for b in utf8 {
             if b == UInt8(ascii: ".") {
                 points += 1
                 if points > 1 { return false }
@@ -58,18 +182,6 @@ public enum CSVWriter {
         }
         if digitsBefore == 0 && points == 0 { return true }  // empty
         return digitsBefore > 0 && (points == 0 || digitsAfter > 0)
-    }
-
-    /// One record: fields joined by commas, ended by CRLF.
-    public static func line(_ cells: [CSVCell]) -> String {
-        cells.map(field).joined(separator: ",") + "\r\n"
-    }
-
-    /// A header line and the data lines.
-    public static func document(header: [String], rows: [[CSVCell]]) -> String {
-        var out = line(header.map(CSVCell.text))
-        for r in rows { out += line(r) }
-        return out
     }
 }
 

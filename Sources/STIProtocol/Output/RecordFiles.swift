@@ -16,6 +16,109 @@ public struct RecordSource: Sendable, Hashable, Codable {
     }
 }
 
+/// One current record as the fields of its `records/` line (section 8), its text borrowed
+/// (valid UTF-8, valid only while the lender keeps it): the state's stored form is formatted
+/// from where it lies, without building a `Record` and its strings. The figures are scaled
+/// integers (`ExactAmount.scaled`) or counts; fields of other kinds than `kind` are unused.
+public struct RecordLineFields {
+    public typealias Text = UnsafeRawBufferPointer
+    public static var noText: Text { Text(start: nil, count: 0) }
+
+    public var kind: RecordKind
+    public var county: Text = noText
+    public var revision = 0
+    public var status = RecordStatus.active
+    public var submittedAt: Text = noText
+    /// Empty when the record has none.
+    public var explanation: Text = noText
+    /// Whether the record has an explanation (possibly empty text).
+    public var hasExplanation = false
+    /// The record's year (a contract's: its registration year).
+    public var year = 0
+    // sti.rd
+    public var performer = Performer.other
+    public var expenditure: Int64?
+    // sti.tech-contract
+    public var contractNo: Text = noText
+    public var registeredOn = CalendarDate(year: 0, month: 1, day: 1)
+    public var contractType = ContractType.development
+    public var domain = TechDomain.other
+    public var contractValue: Int64?
+    public var techTransactionValue: Int64?
+    public var buyerCountry: Text = noText
+    // sti.county-profile
+    public var gdp: Int64?
+    public var residentPopulation: Int64?
+    public var highTechEnterprises: Int64?
+    public var inventionPatentsHeld: Int64?
+    public var industrialOutput: Int64?
+    public var highTechIndustrialOutput: Int64?
+    /// The message that made the record current (section 8's last three columns); nil topic:
+    /// none kept.
+    public var sourceTopic: Text?
+    public var sourcePartition: Int32 = 0
+    public var sourceOffset: Int64 = 0
+
+    public init(kind: RecordKind) { self.kind = kind }
+}
+
+extension Record {
+    /// Calls `body` with the record's line fields, its text borrowed from one buffer.
+    public func withLineFields<T>(source: RecordSource?, _ use: (RecordLineFields) throws -> T) rethrows -> T {
+        var arena: [UInt8] = []
+        func put(_ s: String) -> Range<Int> {
+            let start = arena.count
+            arena.append(contentsOf: s.utf8)
+            return start..<arena.count
+        }
+        let county = put(self.county)
+        let submitted = put(submittedAt)
+        let explained = put(explanation ?? "")
+        var contract = 0..<0
+        var buyer = 0..<0
+        let topic = source.map { put($0.topic) }
+        var f = RecordLineFields(kind: kind)
+        f.revision = revision
+        f.status = status
+        f.year = year
+        f.hasExplanation = explanation != nil
+        switch body {
+        case .rd(let r):
+            f.performer = r.performer
+            f.expenditure = r.expenditure.scaled
+        case .techContract(let c):
+            contract = put(c.contractNo)
+            buyer = put(c.buyerCountry)
+            f.registeredOn = c.registeredOn
+            f.contractType = c.contractType
+            f.domain = c.domain
+            f.contractValue = c.contractValue.scaled
+            f.techTransactionValue = c.techTransactionValue.scaled
+        case .countyProfile(let p):
+            f.gdp = p.gdp?.scaled
+            f.residentPopulation = p.residentPopulation?.scaled
+            f.highTechEnterprises = p.highTechEnterprises
+            f.inventionPatentsHeld = p.inventionPatentsHeld
+            f.industrialOutput = p.industrialOutput?.scaled
+            f.highTechIndustrialOutput = p.highTechIndustrialOutput?.scaled
+        }
+        if let source {
+            f.sourcePartition = source.partition
+            f.sourceOffset = source.offset
+        }
+        return try arena.withUnsafeBytes { base in
+            func text(_ r: Range<Int>) -> RecordLineFields.Text { RecordLineFields.Text(rebasing: base[r]) }
+            f.county = text(county)
+            f.submittedAt = text(submitted)
+            f.explanation = text(explained)
+            f.contractNo = text(contract)
+            f.buyerCountry = text(buyer)
+            f.sourceTopic = topic.map(text)
+            return try use(f)
+        }
+    }
+}
+
 /// The layout of the record files of section 8.
 public enum RecordFiles {
     /// The folder under a run folder: `records`.
@@ -80,72 +183,99 @@ public enum RecordFiles {
     /// The header of a kind's file.
     public static func header(_ kind: RecordKind) -> [String] { fields(kind).map(\.name) + sourceColumns }
 
-    /// The cells of one current record. Numbers as `warnings.csv` writes them (section 7's
-    /// format, in the field's own unit); an absent figure is an empty cell; submitted text is a
-    /// guarded text cell. `source` nil (a record stored before sources were kept) gives empty
-    /// source cells.
-    public static func cells(_ record: Record, source: RecordSource?) -> [CSVCell] {
-        fields(record.kind).map { cell(of: $0, in: record) }
-            + [
-                .text(source?.topic ?? ""), .number(source.map { String($0.partition) } ?? ""),
-                .number(source.map { String($0.offset) } ?? ""),
-            ]
+    /// The line of one current record (its cells, then CRLF), appended to `line`. Numbers as
+    /// `warnings.csv` writes them (section 7's format, in the field's own unit); an absent
+    /// figure is an empty cell; submitted text is a guarded text cell; no source (a record
+    /// stored before sources were kept) gives empty source cells. Written as bytes from borrowed
+    /// fields: a snapshot holds a line for every current record, a million in the benchmark.
+    public static func appendLine(_ record: RecordLineFields, to line: inout CSVLine, scratch: inout [UInt8]) {
+        for field in fields(record.kind) { appendCell(of: field, in: record, to: &line, scratch: &scratch) }
+        if let topic = record.sourceTopic {
+            line.text(utf8: topic)
+            line.int(record.sourcePartition)
+            line.int(record.sourceOffset)
+        } else {
+            line.empty()
+            line.empty()
+            line.empty()
+        }
+        line.end()
     }
 
-    static func cell(of field: MessageField, in record: Record) -> CSVCell {
-        func amount(_ a: ExactAmount?) -> CSVCell { .number(a?.description ?? "") }
-        func count(_ n: Int64?) -> CSVCell { .number(n.map { String($0) } ?? "") }
+    /// The line of one current record as text.
+    public static func line(_ record: Record, source: RecordSource?) -> String {
+        var line = CSVLine()
+        var scratch: [UInt8] = []
+        record.withLineFields(source: source) { appendLine($0, to: &line, scratch: &scratch) }
+        return String(decoding: line.bytes, as: UTF8.self)
+    }
+
+    static func appendCell(
+        of field: MessageField, in r: RecordLineFields, to line: inout CSVLine, scratch: inout [UInt8]
+    ) {
+        func amount(_ scaled: Int64?) {
+            if let scaled {
+                line.decimal(scaled: scaled, fractionDigits: ExactAmount.fractionDigits)
+            } else {
+                line.empty()
+            }
+        }
+        func count(_ n: Int64?) {
+            if let n { line.int(n) } else { line.empty() }
+        }
         switch field {
-        case .county: return .text(record.county)
-        case .revision: return .int(record.revision)
-        case .status: return .text(record.status.rawValue)
-        case .submittedAt: return .text(record.submittedAt)
-        case .explanation: return .text(record.explanation ?? "")
-        case .schema: return .text(record.kind.schema)
-        case .year: return .int(record.year)
-        default: break
-        }
-        switch record.body {
-        case .rd(let r):
-            switch field {
-            case .performer: return .text(r.performer.rawValue)
-            case .expenditure: return amount(r.expenditure)
-            default: return .text("")
-            }
-        case .techContract(let c):
-            switch field {
-            case .contractNo: return .text(c.contractNo)
-            case .registeredOn: return .text(c.registeredOn.description)
-            case .contractType: return .text(c.contractType.rawValue)
-            case .domain: return .text(c.domain.rawValue)
-            case .contractValue: return amount(c.contractValue)
-            case .techTransactionValue: return amount(c.techTransactionValue)
-            case .buyerCountry: return .text(c.buyerCountry)
-            default: return .text("")
-            }
-        case .countyProfile(let p):
-            switch field {
-            case .gdp: return amount(p.gdp)
-            case .residentPopulation: return amount(p.residentPopulation)
-            case .highTechEnterprises: return count(p.highTechEnterprises)
-            case .inventionPatentsHeld: return count(p.inventionPatentsHeld)
-            case .industrialOutput: return amount(p.industrialOutput)
-            case .highTechIndustrialOutput: return amount(p.highTechIndustrialOutput)
-            default: return .text("")
-            }
+        case .county: line.text(utf8: r.county)
+        case .revision: line.int(r.revision)
+        case .status: line.text(r.status.rawValue)
+        case .submittedAt: line.text(utf8: r.submittedAt)
+        case .explanation: line.text(utf8: r.explanation)
+        case .schema: line.text(r.kind.schema)
+        case .year: line.int(r.year)
+        case .performer: line.text(r.performer.rawValue)
+        case .expenditure: amount(r.expenditure)
+        case .contractNo: line.text(utf8: r.contractNo)
+        case .registeredOn:
+            scratch.removeAll(keepingCapacity: true)
+            r.registeredOn.appendText(to: &scratch)
+            line.text(bytes: scratch)
+        case .contractType: line.text(r.contractType.rawValue)
+        case .domain: line.text(r.domain.rawValue)
+        case .contractValue: amount(r.contractValue)
+        case .techTransactionValue: amount(r.techTransactionValue)
+        case .buyerCountry: line.text(utf8: r.buyerCountry)
+        case .gdp: amount(r.gdp)
+        case .residentPopulation: amount(r.residentPopulation)
+        case .highTechEnterprises: count(r.highTechEnterprises)
+        case .inventionPatentsHeld: count(r.inventionPatentsHeld)
+        case .industrialOutput: amount(r.industrialOutput)
+        case .highTechIndustrialOutput: amount(r.highTechIndustrialOutput)
         }
     }
 
-    /// Orders the current records of one county and kind as section 8 lists them: performer in
-    /// section 3 order, contract number in byte order (a profile is alone).
-    public static func precedes(_ a: Record, _ b: Record) -> Bool {
-        switch (a.body, b.body) {
-        case (.rd(let x), .rd(let y)):
-            return Performer.allCases.firstIndex(of: x.performer)! < Performer.allCases.firstIndex(of: y.performer)!
-        case (.techContract(let x), .techContract(let y)):
-            return Array(x.contractNo.utf8).lexicographicallyPrecedes(Array(y.contractNo.utf8))
-        default:
-            return a.year < b.year
+    /// Where a record stands in `Record.identity` byte order among the records of its county
+    /// and kind: year then performer name (R&D), contract number as bytes, year (a profile).
+    /// The state store gives records in this order; section 8 wants it too, except that R&D
+    /// performers go in section 3's order (`Performer.order`).
+    public struct IdentityPosition: Equatable {
+        public var year = Int.min
+        public var name: [UInt8] = []
+        public init() {}
+
+        /// Moves to `record`'s position; false when that is not after the current one.
+        public mutating func advance(to record: RecordLineFields) -> Bool {
+            switch record.kind {
+            case .rd: step(year: record.year, name: record.performer.rawValue.utf8)
+            case .techContract: step(year: 0, name: record.contractNo)
+            case .countyProfile: step(year: record.year, name: EmptyCollection())
+            }
+        }
+
+        private mutating func step(year: Int, name: some Collection<UInt8>) -> Bool {
+            let after = year != self.year ? year > self.year : self.name.lexicographicallyPrecedes(name)
+            self.year = year
+            self.name.removeAll(keepingCapacity: true)
+            self.name.append(contentsOf: name)
+            return after
         }
     }
 }

@@ -45,6 +45,10 @@ public enum Performer: String, CaseIterable, Sendable, Hashable, Codable {
     case higherEducation = "higher_education"
     case medical = "medical"
     case other = "other"
+
+    /// The performer's place in section 3's order (the order of `allCases`), for sorting.
+    public var order: Int { Self.inOrder.firstIndex(of: self)! }
+    private static let inOrder = allCases
 }
 
 /// The contract type of `sti.tech-contract/1` (`MessageField.contractType`).
@@ -77,7 +81,9 @@ public struct ExactAmount: Sendable, Hashable, Comparable, Codable, CustomString
     public static func < (a: ExactAmount, b: ExactAmount) -> Bool { a.scaled < b.scaled }
 
     /// Canonical decimal text: no exponent, trailing zeros dropped (`100.5`, `3000`).
-    public var description: String { DecimalText.format(Int128(scaled), fractionDigits: 4) }
+    /// Digits after the point that `scaled` carries: 4 (万元 to the yuan, 亿元 to the 万元).
+    public static let fractionDigits = 4
+    public var description: String { DecimalText.format(Int128(scaled), fractionDigits: Self.fractionDigits) }
 }
 
 /// A calendar date `YYYY-MM-DD` (proleptic Gregorian), as in a contract's registration date.
@@ -94,11 +100,35 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         (a.year, a.month, a.day) < (b.year, b.month, b.day)
     }
     public var description: String {
-        func pad(_ v: Int, _ n: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, n - s.count)) + s
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(10)
+        appendText(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `YYYY-MM-DD` (each part zero-padded to its width) to `out`.
+    public func appendText(to out: inout [UInt8]) {
+        func pad(_ v: Int, _ width: Int) {
+            guard let magnitude = UInt64(exactly: v) else {
+                let text = String(v)
+                out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: max(0, width - text.utf8.count)))
+                out.append(contentsOf: text.utf8)
+                return
+            }
+            var digits = 1
+            var rest = magnitude
+            while rest >= 10 {
+                rest /= 10
+                digits += 1
+            }
+            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: max(0, width - digits)))
+            DecimalText.appendDigits(magnitude, to: &out)
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+        pad(year, 4)
+        out.append(UInt8(ascii: "-"))
+        pad(month, 2)
+        out.append(UInt8(ascii: "-"))
+        pad(day, 2)
     }
 }
 
@@ -238,22 +268,50 @@ public struct Record: Sendable, Hashable, Codable {
 public enum DecimalText {
     /// `value / 10^fractionDigits`, exactly.
     public static func format(_ value: Int128, fractionDigits: Int) -> String {
-        let negative = value < 0
-        let magnitude = value.magnitude
-        var divisor: UInt128 = 1
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        append(magnitude: value.magnitude, fractionDigits: fractionDigits, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the text of a non-negative `value / 10^fractionDigits` (what `format` gives) to
+    /// `out`, without an intermediate `String`: the record files of a snapshot write millions.
+    public static func append(_ value: Int64, fractionDigits: Int, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        append(magnitude: value.magnitude, fractionDigits: fractionDigits, to: &out)
+    }
+
+    static func append<T: FixedWidthInteger & UnsignedInteger>(
+        magnitude: T, fractionDigits: Int, to out: inout [UInt8]
+    ) {
+        var divisor: T = 1
         for _ in 0..<fractionDigits { divisor *= 10 }
-        let whole = magnitude / divisor
+        appendDigits(magnitude / divisor, to: &out)
         var fraction = magnitude % divisor
-        var text = (negative ? "-" : "") + String(whole)
-        if fraction != 0 {
-            var digits = fractionDigits
-            while fraction % 10 == 0 {
-                fraction /= 10
-                digits -= 1
-            }
-            let f = String(fraction)
-            text += "." + String(repeating: "0", count: digits - f.count) + f
+        guard fraction != 0 else { return }
+        var digits = fractionDigits
+        while fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
         }
-        return text
+        out.append(UInt8(ascii: "."))
+        let start = out.count
+        for _ in 0..<digits {
+            out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: fraction % 10))
+            fraction /= 10
+        }
+        out[start...].reverse()
+    }
+
+    /// Appends the decimal digits of `value` (at least one) to `out`.
+    static func appendDigits<T: FixedWidthInteger & UnsignedInteger>(_ value: T, to out: inout [UInt8]) {
+        let start = out.count
+        var v = value
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v % 10))
+            v /= 10
+        } while v != 0
+        out[start...].reverse()
     }
 }
