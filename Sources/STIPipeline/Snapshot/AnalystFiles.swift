@@ -115,13 +115,14 @@ extension SnapshotWriter {
         // The store gives a county's records in identity byte order (`StateStore`), which is
         // section 8's order for contracts (by contract number) and profiles (one a year), so
         // they are written as they come; R&D (`rd|county|year|performer`) comes year by year
-        // and only a year's few performers are put in section 3's order. A thread of its own
-        // reads and formats (SQLite, the stored form, the CSV line) while this one hashes and
-        // writes each line to its year's file.
+        // and only a year's few performers are put in section 3's order. Two threads read and
+        // format (SQLite, the stored form, the CSV line), taking the counties in turns, while
+        // this one hashes and writes each county's lines in registry order.
         let reader = HandedOver(value: analysts.records)
         let counties = analysts.registry.geographies.map(\.code)
         let wanted = Set(years)
-        let produce: @Sendable (Handoff<LineChunk>) throws -> Void = { handoff in
+        let lanes = 2
+        let produce: @Sendable (Int, Handoff<LineChunk>) throws -> Void = { lane, handoff in
             var chunk = LineChunk()
             var line = CSVLine()
             var scratch: [UInt8] = []
@@ -132,7 +133,7 @@ extension SnapshotWriter {
                 for entry in group { chunk.append(year: groupYear, line: entry.line) }
                 group.removeAll(keepingCapacity: true)
             }
-            for county in counties {
+            for county in stride(from: lane, to: counties.count, by: lanes).map({ counties[$0] }) {
                 var position = RecordFiles.IdentityPosition()
                 try reader.value(kind, county) { record in
                     guard position.advance(to: record) else {
@@ -155,25 +156,38 @@ extension SnapshotWriter {
                     }
                 }
                 flushGroup()
+                // A county's last chunk says so: the writer then turns to the next lane.
+                chunk.endsCounty = true
+                guard handoff.send(chunk) else { throw Handoff<LineChunk>.Cancelled() }
+                chunk.removeAll()
             }
-            if !chunk.lines.isEmpty { _ = handoff.send(chunk) }
         }
-        func consume(_ handoff: Handoff<LineChunk>) throws(SnapshotError) {
+        func consume(_ handoffs: [Handoff<LineChunk>]) throws(SnapshotError) {
             do {
                 var year = Int.min
                 var target: OpenRecordFile?
-                while let chunk = try handoff.receive() {
-                    var start = 0
-                    for (lineYear, end) in chunk.lines {
-                        if lineYear != year {
-                            year = lineYear
-                            target = open[year]
+                for index in counties.indices {
+                    var ended = false
+                    while !ended {
+                        guard let chunk = try handoffs[index % lanes].receive() else {
+                            throw SnapshotError(
+                                "the \(kind.rawValue) records of \(counties[index]) ended before their last chunk")
                         }
-                        try target!.file.append(chunk.bytes[start..<end])
-                        target!.rows += 1
-                        start = end
+                        var start = 0
+                        for (lineYear, end) in chunk.lines {
+                            if lineYear != year {
+                                year = lineYear
+                                target = open[year]
+                            }
+                            try target!.file.append(chunk.bytes[start..<end])
+                            target!.rows += 1
+                            start = end
+                        }
+                        ended = chunk.endsCounty
                     }
                 }
+                // Each lane ends after its last county (or says what stopped it).
+                for handoff in handoffs { _ = try handoff.receive() }
             } catch let error as SnapshotError {
                 throw error
             } catch {
@@ -181,8 +195,8 @@ extension SnapshotWriter {
             }
         }
         do throws(SnapshotError) {
-            try Handoff<LineChunk>.run(capacity: 8, produce: produce) { handoff throws(SnapshotError) in
-                try consume(handoff)
+            try Handoff<LineChunk>.run(lanes: lanes, capacity: 16, produce: produce) {
+                handoffs throws(SnapshotError) in try consume(handoffs)
             }
         } catch {
             for file in open.values { file.file.abandon() }
@@ -241,6 +255,8 @@ struct LineChunk: Sendable {
     static let size = 256 * 1024
     var bytes: [UInt8] = []
     var lines: [(year: Int, end: Int)] = []
+    /// The last chunk of a county.
+    var endsCounty = false
 
     init() {
         bytes.reserveCapacity(Self.size + 1024)

@@ -1,7 +1,6 @@
-// Reading the current records on one thread while the run's thread formats and writes them
-// (section 8's `records/`): a snapshot reads every current record of the years that changed,
-// a million in the benchmark, and reading (SQLite, decoding) and writing (formatting, SHA-256,
-// write) each take about half of that time. Both cores work on it, as the broker is idle
+// Reading and formatting the current records on threads of their own while the run's thread
+// hashes and writes them (section 8's `records/`): a snapshot reads every current record of the
+// years that changed, a million in the benchmark. Both cores work on it, as the broker is idle
 // while the snapshot is written.
 
 import Foundation
@@ -76,27 +75,40 @@ final class Handoff<Element: Sendable>: Sendable {
         capacity: Int, produce: @escaping @Sendable (Handoff<Element>) throws -> Void,
         consume: (Handoff<Element>) throws(E) -> Void
     ) throws(E) {
-        let handoff = Handoff(capacity: capacity)
-        let ended = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            do {
-                try produce(handoff)
-                handoff.finish(failure: nil)
-            } catch {
-                handoff.finish(failure: error)
-            }
-            ended.signal()
+        try run(lanes: 1, capacity: capacity, produce: { _, handoff in try produce(handoff) }) {
+            handoffs throws(E) in try consume(handoffs[0])
         }
-        thread.name = "sti-records"
-        thread.start()
+    }
+
+    /// `run` with `lanes` producers, each on a thread of its own with its own hand-off:
+    /// `produce(lane, handoff)`; `consume` gets the hand-offs in lane order.
+    static func run<E: Error>(
+        lanes: Int, capacity: Int, produce: @escaping @Sendable (Int, Handoff<Element>) throws -> Void,
+        consume: ([Handoff<Element>]) throws(E) -> Void
+    ) throws(E) {
+        let handoffs = (0..<lanes).map { _ in Handoff(capacity: capacity) }
+        let ended = DispatchSemaphore(value: 0)
+        for (lane, handoff) in handoffs.enumerated() {
+            let thread = Thread {
+                do {
+                    try produce(lane, handoff)
+                    handoff.finish(failure: nil)
+                } catch {
+                    handoff.finish(failure: error)
+                }
+                ended.signal()
+            }
+            thread.name = "sti-records-\(lane)"
+            thread.start()
+        }
         do {
-            try consume(handoff)
+            try consume(handoffs)
         } catch {
-            handoff.cancel()
-            ended.wait()
+            for handoff in handoffs { handoff.cancel() }
+            for _ in handoffs { ended.wait() }
             throw error
         }
-        ended.wait()
+        for _ in handoffs { ended.wait() }
     }
 }
 

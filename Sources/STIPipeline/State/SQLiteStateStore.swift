@@ -4,6 +4,7 @@ import GRDB
 // argument arrays and `Data` results cost more than the SQLite work itself on that path.
 import GRDBSQLite
 public import STIProtocol
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -30,6 +31,9 @@ public final class SQLiteStateStore: StateStore {
     /// The database file open: `realPath`, or the new state a rebuild is building beside it.
     public let databasePath: String
     let queue: DatabaseQueue
+    /// Read-only connections for `forEachCurrentRecord`, which the snapshot calls from more than
+    /// one thread at once (section 8's `records/`): a `DatabaseQueue` serialises its reads.
+    private let recordReaders = Mutex<[DatabaseQueue]>([])
     private let lock: RunLock?
     /// For a rebuild not yet swapped in: the state it replaces (`realPath`).
     private var rebuildTarget: String?
@@ -133,7 +137,13 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
-    deinit { discardRebuild() }
+    deinit {
+        // The readers first, so that the main connection closes last: SQLite then checkpoints
+        // the WAL into the file and removes it, as it did before the readers existed (a
+        // read-only connection closing last cannot, and would leave the WAL for the next run).
+        closeRecordReaders()
+        discardRebuild()
+    }
 
     /// Whether this store is a rebuild not yet swapped in.
     public var isRebuilding: Bool { rebuildTarget != nil }
@@ -144,6 +154,7 @@ public final class SQLiteStateStore: StateStore {
     /// fsynced. The store is closed afterwards. Does nothing for a store that is not a rebuild.
     public func commitRebuild() throws(StateStoreError) {
         guard let target = rebuildTarget else { return }
+        closeRecordReaders()
         do {
             try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
             try queue.close()
@@ -170,6 +181,7 @@ public final class SQLiteStateStore: StateStore {
     /// stays as it was.
     public func discardRebuild() {
         guard rebuildTarget != nil else { return }
+        closeRecordReaders()
         if !closed {
             try? queue.close()
             closed = true
@@ -502,9 +514,31 @@ public final class SQLiteStateStore: StateStore {
     ) throws(StateStoreError) {
         let range = RecordFiles.identityRange(kind: kind, county: county)
         try wrap {
-            try queue.read { db in
+            let reader = try recordReaders.withLock { $0.popLast() } ?? openRecordReader()
+            defer { recordReaders.withLock { $0.append(reader) } }
+            try reader.read { db in
                 try StateTransaction(db: db).forEachRecordLine(in: range, body)
             }
+        }
+    }
+
+    /// A read-only connection to the database this store has open. It sees every committed
+    /// batch (WAL); the run lock is this store's, so no other writer exists.
+    private func openRecordReader() throws -> DatabaseQueue {
+        var config = Configuration()
+        config.readonly = true
+        config.label = "sti-state-records"
+        return try DatabaseQueue(path: databasePath, configuration: config)
+    }
+
+    /// Closes the record readers: before a rebuild is checkpointed and renamed or removed, no
+    /// other connection may hold its WAL.
+    private func closeRecordReaders() {
+        for reader in recordReaders.withLock({ r in
+            defer { r.removeAll() }
+            return r
+        }) {
+            try? reader.close()
         }
     }
 
