@@ -117,7 +117,7 @@ struct OneRunService: Service {
             } catch let error as AggregateError {
                 return .failure(error)
             } catch {
-                return .failure(AggregateError("\(error)"))
+                return .failure(AggregateError(.unexpected, "\(error)", underlying: error))
             }
         } onGracefulShutdown: {
             stop.request()
