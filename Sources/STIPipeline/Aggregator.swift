@@ -527,7 +527,7 @@ public final class Aggregator {
                 warningRowsMayExist: warningRowsMayExist),
             sender: NoticeSender(rejectedTopic: rejectedTopic, logger: logger), store: p.store, producer: p.producer,
             timeout: options.timeout, afterDecide: afterDecide)
-        let worker = concurrentBatches ? DispatchQueue(label: "sti-poll") : nil
+        let worker = concurrentBatches ? DedicatedWorker(label: "sti-poll") : nil
         // The batch polled and validated, waiting to be decided and applied on this thread.
         var ready: ValidatedBatch?
         while !poller.allFinished {
@@ -546,17 +546,11 @@ public final class Aggregator {
             // writes. The poll never runs inside a state transaction.
             let polled: Result<ValidatedBatch, AggregateError>
             if let worker, let batch = ready {
-                let done = DispatchSemaphore(value: 0)
-                nonisolated(unsafe) var result: Result<ValidatedBatch, AggregateError>?
-                worker.async {
-                    result = Result { () throws(AggregateError) in try poller.pollBatch() }
-                    done.signal()
-                }
+                let poll = worker.start { Result { () throws(AggregateError) in try poller.pollBatch() } }
                 let applied = Result { () throws(AggregateError) in try pipeline.apply(batch) }
-                done.wait()
+                polled = poll.wait()
                 ready = nil
                 try applied.get()
-                polled = result!
             } else {
                 if let batch = ready {
                     ready = nil
