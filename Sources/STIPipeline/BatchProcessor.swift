@@ -268,7 +268,7 @@ struct BatchProcessor {
                     message, batch: batch,
                     errors: [
                         FieldError(
-                            .staleRevision, field: "revision",
+                            .staleRevision, field: MessageField.revision.name,
                             "revision \(record.revision) is lower than revision \(currentRevision), the current one of this record"
                         )
                     ],
@@ -278,7 +278,7 @@ struct BatchProcessor {
                     message, batch: batch,
                     errors: [
                         FieldError(
-                            .revisionConflict, field: "revision",
+                            .revisionConflict, field: MessageField.revision.name,
                             "revision \(currentRevision) of this record was already received with different values; the first one stands"
                         )
                     ],
