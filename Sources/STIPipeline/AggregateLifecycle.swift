@@ -18,16 +18,19 @@ public struct AggregateLifecycle: Sendable {
     public var metricsPath: String?
     /// `[HOST:]PORT` of the Prometheus endpoint (follow mode).
     public var metricsAddress: String?
+    /// How long a connection to the endpoint may stay open from accept (`--metrics-deadline`).
+    public var metricsDeadline: Duration
     public var logger: Logger
 
     public init(
         options: AggregateOptions, follow: Duration? = nil, metricsPath: String? = nil, metricsAddress: String? = nil,
-        logger: Logger
+        metricsDeadline: Duration = MetricsServer.Limits().connectionDeadline, logger: Logger
     ) {
         self.options = options
         self.follow = follow
         self.metricsPath = metricsPath
         self.metricsAddress = metricsAddress
+        self.metricsDeadline = metricsDeadline
         self.logger = logger
     }
 
@@ -56,7 +59,9 @@ public struct AggregateLifecycle: Sendable {
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let metricsAddress {
-            let server = try await MetricsServer.start(address: metricsAddress) {
+            let server = try await MetricsServer.start(
+                address: metricsAddress, limits: .init(connectionDeadline: metricsDeadline)
+            ) {
                 let (summary, duration) = lastRun.withLock { $0 }
                 return MetricsFile.render(
                     summary: summary, duration: duration,
@@ -117,7 +122,7 @@ struct OneRunService: Service {
             } catch let error as AggregateError {
                 return .failure(error)
             } catch {
-                return .failure(AggregateError("\(error)"))
+                return .failure(AggregateError(.unexpected, "\(error)", underlying: error))
             }
         } onGracefulShutdown: {
             stop.request()

@@ -88,29 +88,82 @@ public struct AggregateSummary: Sendable {
 
 /// A run that could not complete, with what to do about it. Nothing half-done is published:
 /// state commits are per batch and `latest` only ever points at a complete snapshot.
+///
+/// `code` says which rule or step failed (JSON logs carry it as `error_code`); `underlying` is
+/// the error of the layer below as it was thrown (a `StateStoreError` with its own code, a
+/// `KafkaError`, a `SnapshotError`, …), never its text parsed back. `description` is the
+/// sentence for the operator: what failed, the file or topic, and what to do.
 public struct AggregateError: Error, Sendable, CustomStringConvertible {
-    /// Failures a caller (or a test) must tell apart from the rest.
-    public enum Code: String, Sendable, Hashable {
-        case other
+    /// Failures a caller (the CLI, an alert, a test) must tell apart.
+    public enum Code: String, Sendable, Hashable, CaseIterable {
+        /// `-X` / `--kafka-config` properties refused, or librdkafka refused the configuration.
+        case configuration
+        /// `--out` cannot be written.
+        case outputUnusable = "output_unusable"
+        /// The `--keys` file cannot be read or is invalid.
+        case keysUnusable = "keys_unusable"
+        /// The state store refused: `stateError` (its `code`) says why (locked, unreadable,
+        /// another layout, not a state, …).
+        case state
+        /// The state was built from another cluster or topic prefix, or has offsets of
+        /// partitions the brokers do not have.
+        case otherCluster = "other_cluster"
+        /// The brokers did not answer in time (metadata, log ends, a poll with no progress).
+        case brokersUnreachable = "brokers_unreachable"
+        /// A topic of the layout does not exist on the brokers.
+        case topicMissing = "topic_missing"
         /// The message before a stored offset is not the one consumed there, or is gone: the
-        /// topic was deleted and recreated or truncated; the state does not describe this log.
+        /// topic was deleted and recreated; the state does not describe this log.
         case logReplaced = "log_replaced"
+        /// Messages before a stored offset were deleted (retention, DeleteRecords): a rebuild
+        /// cannot bring them back.
+        case logTruncated = "log_truncated"
         /// A submission topic's partition count differs from the one the state first saw.
         case partitionCountChanged = "partition_count_changed"
+        /// A Kafka client could not be created, assigned or polled.
+        case kafka
+        /// A batch's rejection notices were not confirmed by the brokers: nothing of the batch
+        /// was committed.
+        case noticesUndelivered = "notices_undelivered"
+        /// The snapshot could not be written, published, or compared with the previous one.
+        case snapshotFailed = "snapshot_failed"
+        /// A batch was stopped between decide and apply (a test's fault hook).
+        case batchInterrupted = "batch_interrupted"
+        /// A failure of no known kind (a bug): `underlying` holds it.
+        case unexpected
     }
 
     public var code: Code
+    /// The error of the layer below, as thrown; its text is already part of `description`.
+    public var underlying: (any Error)?
     public var description: String
-    public init(_ description: String, code: Code = .other) {
-        self.description = description
+
+    public init(_ code: Code, _ description: String, underlying: (any Error)? = nil) {
         self.code = code
+        self.description = description
+        self.underlying = underlying
     }
 
-    /// `error_code` for a log line about `error` when it has a specific code (JSON logs carry
-    /// it as a field, so alerts need not match the text).
+    /// `"<context>: <underlying>"`, keeping `underlying` as it is.
+    public init(_ code: Code, context: String, underlying: any Error) {
+        self.init(code, "\(context): \(underlying)", underlying: underlying)
+    }
+
+    /// The state store's error, unchanged in text, as code `state`.
+    public init(state: StateStoreError, context: String? = nil) {
+        self.init(.state, context.map { "\($0): \(state)" } ?? state.description, underlying: state)
+    }
+
+    /// The state store's error beneath, if that is what failed.
+    public var stateError: StateStoreError? { underlying as? StateStoreError }
+
+    /// `error_code` (and, for a state error, `state_error_code`) for a log line about `error`
+    /// (JSON logs carry them as fields, so alerts need not match the text).
     public static func logMetadata(_ error: any Error) -> Logger.Metadata? {
-        guard let error = error as? AggregateError, error.code != .other else { return nil }
-        return ["error_code": "\(error.code.rawValue)"]
+        guard let error = error as? AggregateError else { return nil }
+        var metadata: Logger.Metadata = ["error_code": "\(error.code.rawValue)"]
+        if let state = error.stateError { metadata["state_error_code"] = "\(state.code.rawValue)" }
+        return metadata
     }
 }
 
@@ -189,7 +242,9 @@ public final class Aggregator {
     /// The brokers, `clientId` and the operator's librdkafka properties, which come last, so a
     /// `client.id` given with -X names every client.
     func baseConfiguration(clientId: String = "sti-aggregate") throws(AggregateError) -> KafkaConfiguration {
-        do { try KafkaPassThrough.check(options.kafkaProperties) } catch { throw AggregateError("\(error)") }
+        do { try KafkaPassThrough.check(options.kafkaProperties) } catch {
+            throw AggregateError(.configuration, "\(error)", underlying: error)
+        }
         var config = KafkaConfiguration(bootstrapServers: options.brokers)
         config.clientId = clientId
         for (key, value) in options.kafkaProperties { config.set(key, value) }
@@ -200,14 +255,14 @@ public final class Aggregator {
         var writer = SnapshotWriter(out: options.out)
         writer.extraFile = SnapshotWorkbook.extraFile  // snapshot.xlsx (Feed/SnapshotWorkbook.swift)
         do { try writer.checkWritable() } catch {
-            throw AggregateError("--out \(options.out.path) is not usable: \(error)")
+            throw AggregateError(.outputUnusable, context: "--out \(options.out.path) is not usable", underlying: error)
         }
 
         var keyRing: KeyRing?
         if let keysPath = options.keysPath {
             if let warning = KeyRing.permissionWarning(forFileAt: keysPath) { logger.warning("\(warning)") }
             do { keyRing = try KeyRing.load(contentsOf: URL(fileURLWithPath: keysPath)) } catch {
-                throw AggregateError("--keys: \(error)")
+                throw AggregateError(.keysUnusable, context: "--keys", underlying: error)
             }
         } else {
             logger.warning("no keys file given: signatures are not checked (authentication disabled)")
@@ -224,7 +279,7 @@ public final class Aggregator {
                 )
             }
             store = sqlite
-        } catch { throw AggregateError("\(error)") }
+        } catch { throw AggregateError(state: error) }
 
         // Section 4: a retired key stays listed; removing it turns every message it signed into
         // E_AUTH at the next rebuild, and those records would vanish from the snapshots.
@@ -246,7 +301,7 @@ public final class Aggregator {
                 atPath: options.out.appendingPathComponent("runs/\(last)/\(SnapshotWriter.manifestFile)").path)
         {
             do { try writer.publishLatest(runId: last) } catch {
-                throw AggregateError("cannot repair latest: \(error)")
+                throw AggregateError(.snapshotFailed, context: "cannot repair latest", underlying: error)
             }
             logger.notice("latest repaired to point at run \(last)")
         }
@@ -255,11 +310,13 @@ public final class Aggregator {
         var base = try baseConfiguration()
         let admin: KafkaAdmin
         do { admin = try KafkaAdmin(configuration: base) } catch {
-            throw AggregateError("Kafka configuration: \(error)")
+            throw AggregateError(.configuration, context: "Kafka configuration", underlying: error)
         }
         let metadata: [TopicMetadata]
         do { metadata = try admin.metadata(timeout: options.timeout) } catch {
-            throw AggregateError("cannot reach the brokers at \(options.brokers) within \(options.timeout): \(error)")
+            throw AggregateError(
+                .brokersUnreachable,
+                context: "cannot reach the brokers at \(options.brokers) within \(options.timeout)", underlying: error)
         }
         try checkCluster(admin: admin, store: store)
         try checkPartitionCounts(metadata: metadata, store: store)
@@ -270,6 +327,7 @@ public final class Aggregator {
             guard let entry = metadata.first(where: { $0.name == topic }), entry.error == nil, !entry.partitions.isEmpty
             else {
                 throw AggregateError(
+                    .topicMissing,
                     "topic \(topic) does not exist on the brokers at \(options.brokers); create the topics with `sti topics create --brokers \(options.brokers)`"
                 )
             }
@@ -297,6 +355,7 @@ public final class Aggregator {
 
         for key in stored.keys where partitions[key] == nil {
             throw AggregateError(
+                .otherCluster,
                 "the state has offsets for \(key), which the brokers no longer have: the topics were recreated or this state belongs to another cluster; run with --rebuild"
             )
         }
@@ -314,7 +373,9 @@ public final class Aggregator {
                     of: partitions.keys.map { KafkaPartition(topic: $0.topic, partition: $0.partition) },
                     timeout: options.timeout)
             } catch {
-                throw AggregateError("cannot read the log ends from the brokers at \(options.brokers): \(error)")
+                throw AggregateError(
+                    .brokersUnreachable, context: "cannot read the log ends from the brokers at \(options.brokers)",
+                    underlying: error)
             }
             var found: [TopicPartitionKey: Int64] = [:]
             for (key, end) in ends { found[TopicPartitionKey(topic: key.topic, partition: key.partition)] = end }
@@ -365,7 +426,7 @@ public final class Aggregator {
                 partitions.filter { $0.value < limits[$0.key] ?? .max }.sorted { $0.key < $1.key }.map {
                     TopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value)
                 })
-        } catch { throw AggregateError("Kafka: \(error)") }
+        } catch { throw AggregateError(.kafka, context: "Kafka", underlying: error) }
 
         var book = AggregateBook()
         for (key, totals) in try wrapState({ try store.totals() }) { book.setEntry(totals, for: key) }
@@ -389,11 +450,13 @@ public final class Aggregator {
         let storedPrefix = try wrapState { try store.meta("topic_prefix") }
         if let clusterId, let storedCluster, storedCluster != clusterId {
             throw AggregateError(
+                .otherCluster,
                 "state file \(options.statePath) belongs to Kafka cluster \(storedCluster), but the brokers at \(options.brokers) are cluster \(clusterId); run with --rebuild to rebuild it from this cluster"
             )
         }
         if let storedPrefix, storedPrefix != options.topicPrefix {
             throw AggregateError(
+                .otherCluster,
                 "state file \(options.statePath) was built from topics with prefix \(storedPrefix), not \(options.topicPrefix); run with --rebuild or use another --state"
             )
         }
@@ -401,12 +464,17 @@ public final class Aggregator {
         if let clusterId, storedCluster == nil { entries.append(("cluster_id", clusterId)) }
         if storedPrefix == nil { entries.append(("topic_prefix", options.topicPrefix)) }
         do { try store.setMetaIfAbsent(entries) } catch {
-            throw AggregateError("state file \(options.statePath): \(error)")
+            throw AggregateError(state: error, context: "state file \(options.statePath)")
         }
     }
 
+    /// A state store call; its error becomes code `state`, text and value unchanged.
+    /// (The closure's `throws` is untyped only because Swift 6 does not infer a closure's thrown
+    /// type; the calls inside are the store's, which throw `StateStoreError`.)
     func wrapState<T>(_ body: () throws -> T) throws(AggregateError) -> T {
-        do { return try body() } catch { throw AggregateError("\(error)") }
+        do { return try body() } catch let error as StateStoreError { throw AggregateError(state: error) } catch {
+            throw AggregateError(.unexpected, "\(error)", underlying: error)
+        }
     }
 
     // MARK: The run
@@ -459,7 +527,7 @@ public final class Aggregator {
                 warningRowsMayExist: warningRowsMayExist),
             sender: NoticeSender(rejectedTopic: rejectedTopic, logger: logger), store: p.store, producer: p.producer,
             timeout: options.timeout, afterDecide: afterDecide)
-        let worker = concurrentBatches ? DispatchQueue(label: "sti-poll") : nil
+        let worker = concurrentBatches ? DedicatedWorker(label: "sti-poll") : nil
         // The batch polled and validated, waiting to be decided and applied on this thread.
         var ready: ValidatedBatch?
         while !poller.allFinished {
@@ -478,17 +546,11 @@ public final class Aggregator {
             // writes. The poll never runs inside a state transaction.
             let polled: Result<ValidatedBatch, AggregateError>
             if let worker, let batch = ready {
-                let done = DispatchSemaphore(value: 0)
-                nonisolated(unsafe) var result: Result<ValidatedBatch, AggregateError>?
-                worker.async {
-                    result = Result { () throws(AggregateError) in try poller.pollBatch() }
-                    done.signal()
-                }
+                let poll = worker.start { Result { () throws(AggregateError) in try poller.pollBatch() } }
                 let applied = Result { () throws(AggregateError) in try pipeline.apply(batch) }
-                done.wait()
+                polled = poll.wait()
                 ready = nil
                 try applied.get()
-                polled = result!
             } else {
                 if let batch = ready {
                     ready = nil
@@ -545,10 +607,12 @@ public final class Aggregator {
                     counts: pending.counts,
                     previousRunId: previous),
                 analysts: analysts)
-        } catch { throw AggregateError("cannot write the snapshot: \(error)") }
+        } catch { throw AggregateError(.snapshotFailed, context: "cannot write the snapshot", underlying: error) }
         try wrapState { try p.store.markSnapshotted(runId: runId, finishedAt: UTCTime.rfc3339(finishedAt)) }
         do { try p.writer.publishLatest(runId: runId) } catch {
-            throw AggregateError("snapshot \(runId) written but latest not moved: \(error); the next run repairs it")
+            throw AggregateError(
+                .snapshotFailed, "snapshot \(runId) written but latest not moved: \(error); the next run repairs it",
+                underlying: error)
         }
 
         // For monitoring only (lag in standard tools); the state store stays the truth.

@@ -6,7 +6,7 @@ extension Aggregator {
     /// Swaps a rebuilt state in once the run has succeeded (see `SQLiteStateStore.commitRebuild`).
     func commitRebuild(_ store: any StateStore) throws(AggregateError) {
         guard store.isRebuilding else { return }
-        do { try store.commitRebuild() } catch { throw AggregateError("\(error)") }
+        do { try store.commitRebuild() } catch { throw AggregateError(state: error) }
         logger.info("rebuild: the new state replaced \(options.statePath)")
     }
 
@@ -23,20 +23,23 @@ extension Aggregator {
                 topic: key.topic, partition: key.partition, timeout: min(options.timeout, .seconds(10)))
         } catch {
             return AggregateError(
-                "\(head), and the brokers did not say where its log starts (\(error)); run again to learn whether the log was truncated or the topic recreated"
-            )
+                .brokersUnreachable,
+                "\(head), and the brokers did not say where its log starts (\(error)); run again to learn whether the log was truncated or the topic recreated",
+                underlying: error)
         }
         if marks.low > 0 {
             return AggregateError(
+                .logTruncated,
                 """
                 \(head): its log now starts at offset \(marks.low), so the messages before it were deleted (retention.ms or \
                 DeleteRecords). A rebuild replays from offset 0 and cannot bring them back, so it would fail the same way: the \
                 state, which still holds their records, is kept. Submission topics must keep everything: check retention.ms=-1 \
                 on \(key.topic)
-                """)
+                """, underlying: error)
         }
         return AggregateError(
-            "\(head), while its log holds offsets \(marks.low) to \(marks.high): the topic was recreated or this state belongs to another cluster; run with --rebuild"
-        )
+            .logReplaced,
+            "\(head), while its log holds offsets \(marks.low) to \(marks.high): the topic was recreated or this state belongs to another cluster; run with --rebuild",
+            underlying: error)
     }
 }

@@ -38,26 +38,26 @@ struct BatchPipeline {
         batches += 1
         let decided: DecidedBatch
         do { decided = try processor.decide(batch, store: store) } catch {
-            throw AggregateError("batch failed, nothing of it committed: \(error)")
+            throw AggregateError(state: error, context: "batch failed, nothing of it committed")
         }
         do { try afterDecide?(batches) } catch {
-            throw AggregateError("batch failed, nothing of it committed: \(error)")
+            throw AggregateError(.batchInterrupted, context: "batch failed, nothing of it committed", underlying: error)
         }
         // Notices reach the broker before the batch commits, so a rejected source offset is
         // never committed without its notice: they are sent first, the batch's writes go into its
         // transaction while they travel, and the commit waits for their confirmation.
         try sender.send(decided.notices, producer: producer)
-        var delivery: AggregateError?
         do {
             try store.apply(decided.decision) { () throws(StateStoreError) in
                 do throws(AggregateError) { try sender.deliver(producer: producer, timeout: timeout) } catch {
-                    delivery = error
-                    throw StateStoreError("\(error)")
+                    throw StateStoreError(
+                        .commitRefused, "the batch's rejection notices were not confirmed", underlying: error)
                 }
             }
         } catch {
-            if let delivery { throw delivery }
-            throw AggregateError("batch failed, nothing of it committed: \(error)")
+            // The delivery failure that refused the commit, as it was.
+            if error.code == .commitRefused, let delivery = error.underlying as? AggregateError { throw delivery }
+            throw AggregateError(state: error, context: "batch failed, nothing of it committed")
         }
         counts.add(decided.decision.counts)
     }
@@ -137,7 +137,7 @@ final class BatchPoller: @unchecked Sendable {
         } catch let error as AggregateError {
             throw error
         } catch {
-            throw AggregateError("batch failed, nothing of it committed: \(error)")
+            throw AggregateError(.kafka, context: "batch failed, nothing of it committed", underlying: error)
         }
         // The last message of each partition, with the offsets it ends.
         for entry in partitions.touched { batch.tails[entry.key] = entry.tail }
@@ -152,8 +152,9 @@ final class BatchPoller: @unchecked Sendable {
         } else if ContinuousClock.now - lastProgress > options.timeout {
             let pending = partitions.pending.map(\.description).joined(separator: ", ")
             throw AggregateError(
-                "no answer from the brokers at \(options.brokers) for \(options.timeout) while reading \(pending)\(lastError.map { ": \($0)" } ?? "")"
-            )
+                .brokersUnreachable,
+                "no answer from the brokers at \(options.brokers) for \(options.timeout) while reading \(pending)\(lastError.map { ": \($0)" } ?? "")",
+                underlying: lastError)
         }
         return batch
     }

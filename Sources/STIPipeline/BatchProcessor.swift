@@ -268,7 +268,7 @@ struct BatchProcessor {
                     message, batch: batch,
                     errors: [
                         FieldError(
-                            .staleRevision, field: "revision",
+                            .staleRevision, field: MessageField.revision.name,
                             "revision \(record.revision) is lower than revision \(currentRevision), the current one of this record"
                         )
                     ],
@@ -278,7 +278,7 @@ struct BatchProcessor {
                     message, batch: batch,
                     errors: [
                         FieldError(
-                            .revisionConflict, field: "revision",
+                            .revisionConflict, field: MessageField.revision.name,
                             "revision \(currentRevision) of this record was already received with different values; the first one stands"
                         )
                     ],
@@ -364,7 +364,8 @@ struct NoticeSender {
         do {
             for notice in outgoing { try send(notice.notice, key: notice.key, producer: producer) }
         } catch {
-            throw AggregateError("batch failed, nothing of it committed: \(error)")
+            throw AggregateError(
+                .noticesUndelivered, context: "batch failed, nothing of it committed", underlying: error)
         }
     }
 
@@ -394,8 +395,10 @@ struct NoticeSender {
         while noticesSent > 0 {
             do { try producer.flush(timeout: timeout) } catch {
                 throw AggregateError(
-                    "batch failed, nothing of it committed: rejection notices to \(rejectedTopic) not confirmed: \(error)"
-                )
+                    .noticesUndelivered,
+                    context:
+                        "batch failed, nothing of it committed: rejection notices to \(rejectedTopic) not confirmed",
+                    underlying: error)
             }
             let failures = producer.takeFailures()
             guard !failures.isEmpty else { return }
@@ -404,7 +407,9 @@ struct NoticeSender {
                 guard let error = failure.error, error.refusesTheMessageItself, notices.indices.contains(failure.tag)
                 else {
                     throw AggregateError(
-                        "\(failures.count) rejection notice(s) could not be delivered to \(rejectedTopic): \(failure)")
+                        .noticesUndelivered,
+                        "\(failures.count) rejection notice(s) could not be delivered to \(rejectedTopic): \(failure)",
+                        underlying: failure.error)
                 }
                 let sent = notices[failure.tag]
                 if sent.reduced { noticeUndeliverable(sent.notice, error) } else { resend.append(sent) }
@@ -416,7 +421,8 @@ struct NoticeSender {
             do {
                 for sent in resend { try send(sent.notice, key: sent.key, producer: producer) }
             } catch {
-                throw AggregateError("rejection notices to \(rejectedTopic): \(error)")
+                throw AggregateError(
+                    .noticesUndelivered, context: "rejection notices to \(rejectedTopic)", underlying: error)
             }
         }
     }

@@ -190,6 +190,14 @@ public struct FeedReader: Sendable {
         guard !written.isEmpty, !(written.count == 1 && written[0].isEmpty) else {
             throw FeedError(path: path, line: place(0).line, "the file has no header row (the protocol's field names)")
         }
+        // An unknown header stays as written (the validator names it: E_FIELD_UNKNOWN); one that
+        // could name several fields is refused here (RecordCatalogue.match(header:)).
+        for (index, text) in written.enumerated() {
+            if case .ambiguous = RecordCatalogue.match(header: text), let refusal = RecordCatalogue.headerRefusal(text)
+            {
+                throw FeedError(path: path, line: place(index).line, refusal + at(index))
+            }
+        }
         let header = written.map { ChineseNames.protocolFieldName(forHeader: $0) ?? $0 }
         var seen: [String: Int] = [:]
         for (index, name) in header.enumerated() {

@@ -140,18 +140,18 @@ extension Aggregator {
         }
         if !changes.isEmpty {
             throw AggregateError(
+                .partitionCountChanged,
                 changes.joined(separator: "; ")
                     + ". The partition count of a submission topic never changes (section 2 of "
                     + "docs/protocol.md): a county's messages go to partition murmur2(key) mod N, so with another count a county "
                     + "would move to another partition and its records would no longer be read in order. Nothing was consumed. "
                     + "If the topic was recreated by mistake, recreate it with the recorded count. If the new count is meant, every "
                     + "bureau's records must be sent again to the new layout and the state rebuilt: back up \(options.statePath), "
-                    + "then run with --rebuild (or use another --state).",
-                code: .partitionCountChanged)
+                    + "then run with --rebuild (or use another --state).")
         }
         guard !unrecorded.isEmpty else { return }
         do { try store.recordPartitionCounts(unrecorded.map { (topic: $0.0, partitions: $0.1) }) } catch {
-            throw AggregateError("state file \(options.statePath): \(error)")
+            throw AggregateError(state: error, context: "state file \(options.statePath)")
         }
     }
 
@@ -162,7 +162,9 @@ extension Aggregator {
         config.set("auto.offset.reset", "error")
         config.set("enable.partition.eof", "true")
         if options.kafkaProperties["fetch.wait.max.ms"] == nil { config.set("fetch.wait.max.ms", "100") }
-        do { return try KafkaConsumer(configuration: config) } catch { throw AggregateError("Kafka: \(error)") }
+        do { return try KafkaConsumer(configuration: config) } catch {
+            throw AggregateError(.kafka, context: "Kafka", underlying: error)
+        }
     }
 
     /// The message before every stored offset must still be the one consumed there: a topic
@@ -184,8 +186,10 @@ extension Aggregator {
                 timeout: options.timeout)
         } catch {
             throw AggregateError(
-                "cannot check, at the brokers at \(options.brokers), that the last messages this state consumed are still there: \(error)"
-            )
+                .brokersUnreachable,
+                context:
+                    "cannot check, at the brokers at \(options.brokers), that the last messages this state consumed are still there",
+                underlying: error)
         }
         var problems: [(TopicPartitionKey, String)] = []
         for (key, lookup) in zip(checked, lookups) {
@@ -259,12 +263,13 @@ extension Aggregator {
     static func logReplacedError(_ problems: [(TopicPartitionKey, String)], statePath: String) -> AggregateError {
         let topics = Array(Set(problems.map(\.0.topic))).sorted()
         return AggregateError(
+            .logReplaced,
             "the log of \(topics.count == 1 ? "topic" : "topics") \(topics.joined(separator: ", ")) is not the one state file \(statePath) "
                 + "was built from: " + problems.map { "\($0.0): \($0.1)" }.joined(separator: "; ")
                 + ". The topic was probably deleted and recreated (or truncated), so the state's records and offsets no longer "
                 + "describe this log; nothing was consumed. If the topic was recreated by mistake, restore its messages. "
-                + "Otherwise back up \(statePath), then rebuild it from the topics as they are now with --rebuild (or use another --state).",
-            code: .logReplaced)
+                + "Otherwise back up \(statePath), then rebuild it from the topics as they are now with --rebuild (or use another --state)."
+        )
     }
 
     static func describeTimestamp(_ millis: Int64) -> String {

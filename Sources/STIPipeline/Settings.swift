@@ -21,6 +21,8 @@ public struct Settings: Sendable {
         "STI_LOG_FORMAT": "text or json (default text)",
         "STI_METRICS_FILE": "node-exporter textfile written after each run",
         "STI_METRICS_PORT": "[HOST:]PORT of the Prometheus endpoint in --follow mode (a bare port binds 127.0.0.1)",
+        "STI_METRICS_DEADLINE":
+            "seconds a connection to the Prometheus endpoint may stay open from accept (default 5)",
         "STI_INTERVAL": "seconds between snapshots in --follow mode (default 60)",
         "STI_FOLLOW": "true: keep running as with --follow; false (default): one run",
         "STI_BATCH_SIZE": "messages per batch, one state transaction each (default \(Defaults.batchSize))",

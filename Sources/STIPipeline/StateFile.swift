@@ -32,11 +32,14 @@ enum StateFile {
         }
         let code = errno
         guard code == ENOENT else {
-            throw StateStoreError("state file \(path) cannot be used: \(String(cString: strerror(code)))")
+            throw StateStoreError(
+                .pathUnusable, path: path, errno: code,
+                "state file \(path) cannot be used: \(String(cString: strerror(code)))")
         }
         var st = stat()
         if lstat(path, &st) == 0 {
             throw StateStoreError(
+                .pathUnusable, path: path,
                 "state file \(path) is a symbolic link to a file that does not exist; give --state the target's own path"
             )
         }
@@ -45,6 +48,7 @@ enum StateFile {
         if directory.isEmpty { directory = "." }
         guard let resolvedDirectory = realpath(directory, nil) else {
             throw StateStoreError(
+                .pathUnusable, path: path, errno: errno,
                 "state file \(path) cannot be created: its directory \(directory): \(String(cString: strerror(errno)))")
         }
         defer { free(resolvedDirectory) }
@@ -96,8 +100,13 @@ enum StateFile {
     }
 
     /// Nil when a file of this identity may be opened as a state (and replaced by a rebuild);
-    /// else why not. None of these suggests `--rebuild`: a rebuild refuses them too.
-    static func refusal(_ identity: StateFileIdentity, path: String) -> String? {
+    /// else why not (code `notAState`). None of these suggests `--rebuild`: a rebuild refuses
+    /// them too.
+    static func refusal(_ identity: StateFileIdentity, path: String) -> StateStoreError? {
+        refusalText(identity, path: path).map { StateStoreError(.notAState, path: path, $0) }
+    }
+
+    private static func refusalText(_ identity: StateFileIdentity, path: String) -> String? {
         let untouched = "nothing was changed; check --state (STI_STATE)"
         switch identity {
         case .absent, .empty, .stiState:
@@ -163,11 +172,15 @@ enum StateFile {
     static func fsync(path: String, directory: Bool) throws(StateStoreError) {
         let fd = open(path, (directory ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC)
         guard fd >= 0 else {
-            throw StateStoreError("cannot open \(path) to sync it: \(String(cString: strerror(errno)))")
+            throw StateStoreError(
+                .rebuildIncomplete, path: path, errno: errno,
+                "cannot open \(path) to sync it: \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
         guard Glibc.fsync(fd) == 0 else {
-            throw StateStoreError("cannot fsync \(path): \(String(cString: strerror(errno)))")
+            throw StateStoreError(
+                .rebuildIncomplete, path: path, errno: errno,
+                "cannot fsync \(path): \(String(cString: strerror(errno)))")
         }
     }
 }

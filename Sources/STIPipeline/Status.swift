@@ -15,9 +15,27 @@ public struct StatusError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var code: Code
     public var description: String
+    /// The state store's error for `stateUnreadable` (its code tells a missing state from a
+    /// locked or damaged one), kept as it was thrown.
+    public var stateError: StateStoreError?
+
     public init(_ code: Code, _ description: String) {
         self.code = code
         self.description = description
+    }
+
+    init(state: StateStoreError) {
+        self.init(.stateUnreadable, state.description)
+        stateError = state
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.code == b.code && a.description == b.description && a.stateError?.code == b.stateError?.code
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(description)
     }
 }
 
@@ -187,10 +205,10 @@ public struct StatusProbe: Sendable {
     public func consumerLag() throws(StatusError) -> [StatusReport.Partition] {
         let store: SQLiteStateStore
         do { store = try SQLiteStateStore(readingFrom: statePath) } catch {
-            throw StatusError(.stateUnreadable, "\(error)")
+            throw StatusError(state: error)
         }
         let stored: [TopicPartitionKey: Int64]
-        do { stored = try store.offsets() } catch { throw StatusError(.stateUnreadable, "\(error)") }
+        do { stored = try store.offsets() } catch { throw StatusError(state: error) }
         let ends = try logEnds()
         return ends.keys.sorted().map { key in
             let offset = stored[key] ?? 0

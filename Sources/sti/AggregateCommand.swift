@@ -41,6 +41,11 @@ struct AggregateCommand: AsyncParsableCommand {
     @Option(
         help: "With --follow: serve Prometheus metrics on [HOST:]PORT; a bare port binds 127.0.0.1 (STI_METRICS_PORT).")
     var metricsPort: String?
+    @Option(
+        help:
+            "Seconds a metrics connection may stay open from accept; slower clients are closed (STI_METRICS_DEADLINE, default 5)."
+    )
+    var metricsDeadline: Int?
 
     func run() async throws {
         let settings = try kafka.settings()
@@ -72,11 +77,14 @@ struct AggregateCommand: AsyncParsableCommand {
             throw Failure("--metrics-port serves metrics in --follow mode; scheduled runs use --metrics-file")
         }
         if let metricsAddress { _ = try MetricsServer.parseAddress(metricsAddress) }
+        let metricsDeadline = try settings.integer(
+            "STI_METRICS_DEADLINE", flag: metricsDeadline, default: 5, range: 1...3_600, flagName: "--metrics-deadline")
 
         // The run, the metrics and the signals are the pipeline's (`AggregateLifecycle`).
         let lifecycle = AggregateLifecycle(
             options: options, follow: follow ? .seconds(intervalSeconds) : nil,
-            metricsPath: metricsPath, metricsAddress: metricsAddress, logger: logger)
+            metricsPath: metricsPath, metricsAddress: metricsAddress, metricsDeadline: .seconds(metricsDeadline),
+            logger: logger)
         let summary: AggregateSummary?
         do { summary = try await lifecycle.run() } catch is AggregateError {
             throw ExitCode.failure

@@ -1,6 +1,7 @@
 import CRdKafka
 import Foundation
 import STITestSupport
+import Synchronization
 import Testing
 
 @testable import Kafka
@@ -192,5 +193,36 @@ struct KafkaValueTests {
         } else {
             #expect(throws: KafkaError.self) { _ = try MockCluster() }
         }
+    }
+}
+
+/// The one home of blocking work (DedicatedThread.swift): the serial worker the aggregation
+/// polls on runs a job beside its caller, in order, and hands back the job's value.
+@Suite(.normalRun)
+struct DedicatedWorkerTests {
+    /// The job waits for a signal the caller gives only after `start` returned: it can finish
+    /// only if it runs beside the caller (the bounded wait turns a worker that ran it inline
+    /// into a `false`, not a hang).
+    @Test func aJobRunsBesideItsCallerAndReturnsItsValue() throws {
+        let worker = DedicatedWorker(label: "sti-test-worker")
+        let go = DispatchSemaphore(value: 0)
+        let job = worker.start { () -> Result<Int, KafkaError> in
+            go.wait(timeout: .now() + 30) == .success ? .success(42) : .failure(KafkaError(code: .timedOut))
+        }
+        go.signal()
+        #expect(try job.wait().get() == 42)
+    }
+
+    @Test func jobsRunOneAtATimeInTheOrderStarted() {
+        let worker = DedicatedWorker(label: "sti-test-worker")
+        let log = Mutex<[Int]>([])
+        let jobs = (0..<50).map { n in
+            worker.start { () -> Int in
+                log.withLock { $0.append(n) }
+                return n
+            }
+        }
+        #expect(jobs.map { $0.wait() } == Array(0..<50))
+        #expect(log.withLock { $0 } == Array(0..<50))
     }
 }

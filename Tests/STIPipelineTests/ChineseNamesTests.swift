@@ -98,6 +98,32 @@ import Testing
         #expect(problem.errors.first?.field == "performer")
     }
 
+    /// The feed reader uses the catalogue's one header matcher: the spellings it did not take
+    /// before (full-width letters) and those it did (unit-less names) both read.
+    @Test func theFeedReaderTakesEverySpellingTheCatalogueDoes() throws {
+        #expect(ChineseNames.protocolFieldName(forHeader: "Ｒ＆Ｄ经费支出（万元）") == "expenditure_10k_cny")
+        #expect(ChineseNames.protocolFieldName(forHeader: "ｃｏｕｎｔｙ") == "county")
+        #expect(ChineseNames.protocolFieldName(forHeader: "R&D经费支出") == "expenditure_10k_cny")
+        let path = try write("ｃｏｕｎｔｙ,年份,执行部门,Ｒ＆Ｄ经费支出,修订号\n530102,2024,科研院所,1,1\n")
+        let result = Submitter(options: .init(kind: .rd)).check(paths: [path], submittedAt: Self.at)
+        #expect(result.problems.isEmpty, "\(result.problems)")
+        #expect(result.files.flatMap(\.valid).count == 1)
+    }
+
+    /// A header cell whose two lines name different fields is refused, naming the header and
+    /// its place; an unknown header is left for the validator, which names it.
+    @Test func anAmbiguousHeaderIsRefusedNamingIt() throws {
+        let path = try write("\"执行部门\nyear\",county\nenterprise_other,530102\n")
+        #expect { try FeedReader(kind: .rd, submittedAt: Self.at).read(path: path) } throws: {
+            "\($0)".contains("column header \"执行部门 / year\" is ambiguous: it could name performer or year")
+        }
+        let unknown = try write("县区代码,年份,执行部门,R&D经费支出（万元）,修订号,备注\n530102,2024,科研院所,1,1,x\n")
+        let result = Submitter(options: .init(kind: .rd)).check(paths: [unknown], submittedAt: Self.at)
+        let problem = try #require(result.problems.first)
+        #expect(problem.errors.map(\.code) == [.fieldUnknown])
+        #expect(problem.errors.first?.field == "备注")
+    }
+
     @Test func aFieldGivenTwiceInTwoLanguagesIsRefused() throws {
         let path = try write("county,县区代码\n530102,530102\n")
         #expect { try FeedReader(kind: .rd, submittedAt: Self.at).read(path: path) } throws: {

@@ -15,7 +15,7 @@ import Testing
     static let knownSettings: Set<String> = [
         "STI_BROKERS", "STI_OUT", "STI_STATE", "STI_KEYS", "STI_REGISTRY", "STI_GROUP", "STI_TOPIC_PREFIX",
         "STI_KAFKA_CONFIG", "STI_TIMEOUT", "STI_LOG_FORMAT", "STI_METRICS_FILE", "STI_METRICS_PORT", "STI_INTERVAL",
-        "STI_FOLLOW", "STI_BATCH_SIZE", "STI_MAX_MESSAGES",
+        "STI_FOLLOW", "STI_BATCH_SIZE", "STI_MAX_MESSAGES", "STI_METRICS_DEADLINE",
     ]
     /// Names that may appear in the files without being settings of the env file.
     static let otherNames: Set<String> = ["STI_CONFIG", "STI_DEPS_DIR"]

@@ -14,16 +14,16 @@ import Testing
 enum FaultExpectation: Sendable {
     /// A snapshot equal to the reference.
     case snapshot
-    /// An AggregateError whose text contains one of these.
-    case error([String])
+    /// An AggregateError whose text contains one of these, with one of these codes.
+    case error([String], codes: Set<AggregateError.Code>)
     /// Either a correct snapshot or an AggregateError (librdkafka may or may not ride it out).
     case either
-    /// An AggregateError whose text contains one of these, or a snapshot equal to the reference
+    /// An AggregateError whose text contains one of these (with one of the codes), or a snapshot equal to the reference
     /// when the fault met only a partition the run had finished: a run stops reading a
     /// partition at the end it saw when it began and pauses it, and librdkafka then drops the
     /// answer of a fetch still in flight for it, error or not (the next run checks that partition
     /// again before it reads it).
-    case errorOrSnapshot([String])
+    case errorOrSnapshot([String], codes: Set<AggregateError.Code>)
 }
 
 /// A fault, injected once the run has committed a quarter of the feed, and healed later.
@@ -72,7 +72,8 @@ extension FaultScenario {
                     ])
             }),
         FaultScenario(
-            name: "Produce: notices refused for good (not authorized)", expectation: .error(["rejection notice"]),
+            name: "Produce: notices refused for good (not authorized)",
+            expectation: .error(["rejection notice"], codes: [.noticesUndelivered]),
             inject: {
                 try $0.pushRequestErrors(
                     apiKey: .produce, errors: Array(repeating: .topicAuthorizationFailed, count: 100))
@@ -89,7 +90,8 @@ extension FaultScenario {
                     ])
             }),
         FaultScenario(
-            name: "Fetch: offset out of range (a truncated log)", expectation: .errorOrSnapshot(["--rebuild"]),
+            name: "Fetch: offset out of range (a truncated log)",
+            expectation: .errorOrSnapshot(["--rebuild"], codes: [.logReplaced]),
             inject: { try $0.pushRequestErrors(apiKey: .fetch, errors: [.offsetOutOfRange]) }),
         FaultScenario(
             name: "OffsetCommit: refused", expectation: .snapshot, logContains: "offsets not committed",
@@ -106,7 +108,8 @@ extension FaultScenario {
             },
             heal: { try $0.clearRequestErrors(apiKey: .metadata) }),
         FaultScenario(
-            name: "Metadata: brokers unreachable as the run starts", expectation: .error(["cannot reach the brokers"]),
+            name: "Metadata: brokers unreachable as the run starts",
+            expectation: .error(["cannot reach the brokers"], codes: [.brokersUnreachable]),
             timeout: .seconds(3), beforeRun: true,
             inject: { try $0.setBroker(-1, up: false) }, heal: { try $0.setBroker(-1, up: true) }),
         FaultScenario(
@@ -114,7 +117,9 @@ extension FaultScenario {
             inject: { try $0.setBroker(1, up: false) }, heal: { try $0.setBroker(1, up: true) }),
         FaultScenario(
             name: "All brokers down mid-run for longer than the timeout",
-            expectation: .error(["no answer from the brokers", "batch failed, nothing of it committed"]),
+            expectation: .error(
+                ["no answer from the brokers", "batch failed, nothing of it committed"],
+                codes: [.brokersUnreachable, .kafka, .noticesUndelivered]),
             timeout: .seconds(3), healAfter: .seconds(8),
             inject: { try $0.setBroker(-1, up: false) }, heal: { try $0.setBroker(-1, up: true) }),
         FaultScenario(
@@ -168,8 +173,10 @@ struct FaultAggregateTests {
             Issue.record("expected the run to ride out the fault, it failed: \(error)")
         case (.error, .success(let summary)):
             Issue.record("expected an AggregateError, the run succeeded: \(summary.line)")
-        case (.error(let texts), .failure(let error)), (.errorOrSnapshot(let texts), .failure(let error)):
+        case (.error(let texts, let codes), .failure(let error)),
+            (.errorOrSnapshot(let texts, let codes), .failure(let error)):
             #expect(texts.contains { error.description.contains($0) }, "unexpected error text: \(error)")
+            #expect(codes.contains(error.code), "unexpected error code \(error.code): \(error)")
         default:
             break
         }

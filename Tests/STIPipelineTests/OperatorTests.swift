@@ -170,6 +170,7 @@ struct OperatorTests {
             ).collect()
         }
         #expect(error?.code == .stateUnreadable)
+        #expect(error?.stateError?.code == .missing)
         #expect(error?.description.contains("does not exist") == true)
     }
 

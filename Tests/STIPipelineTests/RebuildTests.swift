@@ -72,6 +72,8 @@ import Testing
             #expect(
                 error?.description.contains("state file \(path) \(phrase)") == true,
                 "\(error?.description ?? "no error")")
+            #expect(error?.code == .notAState)
+            #expect(error?.path == path)
             #expect(
                 error?.description.contains("--rebuild") == false,
                 "suggests a rebuild that would be refused: \(error?.description ?? "")")
@@ -87,6 +89,10 @@ import Testing
                 failed?.description.contains("state file \(path) \(phrase)") == true,
                 "\(failed?.description ?? "no error")")
             #expect(failed?.description.contains("--rebuild") == false)
+            // The store's error, kept as it was: code `state`, and beneath it `not_a_state`.
+            #expect(failed?.code == .state)
+            #expect(failed?.stateError?.code == .notAState)
+            #expect(failed?.description == failed?.stateError?.description)
         }
         // Byte for byte as before, not even a lock file beside it; only the --out folder is new.
         var after = try Self.contents(dir.path)
@@ -227,8 +233,10 @@ import Testing
             #expect(
                 error?.description.contains("another sti run holds the state lock \(holder.realPath).lock") == true,
                 "\(spelling): \(error?.description ?? "no error")")
+            #expect(error?.code == .locked, "\(spelling)")
             let rebuild = #expect(throws: StateStoreError.self) { try SQLiteStateStore(rebuildingAt: spelling) }
             #expect(rebuild?.description.contains("another sti run holds the state lock") == true, "\(spelling)")
+            #expect(rebuild?.code == .locked, "\(spelling)")
         }
         _ = holder
         // A symlink to a file that does not exist yet is refused, not silently given a lock of its own.
@@ -238,6 +246,7 @@ import Testing
         #expect(
             dangling?.description.contains("symbolic link to a file that does not exist") == true,
             "\(dangling?.description ?? "")")
+        #expect(dangling?.code == .pathUnusable)
     }
 }
 
@@ -287,6 +296,7 @@ struct RebuildBrokerTests {
             try await onDedicatedThread { try Aggregator(options: rebuild, logger: log.logger()).run() }
         }
         #expect(error?.description.contains("rejection notice") == true, "\(error?.description ?? "no error")")
+        #expect(error?.code == .noticesUndelivered)
         #expect(log.text.contains(".rebuild-"), "the rebuild did not build beside the old state: \(log.text)")
 
         // The old state: byte for byte as it was, and nothing of the new one left.
@@ -349,6 +359,7 @@ struct RebuildBrokerTests {
             #expect(
                 text.contains("sti.rd[0]") && text.contains("starts at offset \(low)"), "rebuild \(rebuild): \(text)")
             #expect(!text.contains("run with --rebuild"), "rebuild \(rebuild): \(text)")
+            #expect(error?.code == .logTruncated, "rebuild \(rebuild)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: state)) == before, "rebuild \(rebuild) changed the state")
         }
     }

@@ -157,6 +157,7 @@ struct SecretHygieneTests {
             }
             let text = (error?.description ?? "") + "\n" + log.text
             #expect(error?.description.contains("--keys") == true, "case \(n): \(error?.description ?? "no error")")
+            #expect(error?.code == .keysUnusable, "case \(n)")
             if let leak = Self.leak(of: [good, TestKeys.secret(seed: "bad")], in: text) {
                 Issue.record("case \(n): the error holds \(leak): \(text)")
             }

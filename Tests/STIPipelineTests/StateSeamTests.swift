@@ -81,14 +81,14 @@ final class InMemoryStateStore: StateStore {
             }) {
                 try body(rejection)
             }
-        } catch { throw StateStoreError("\(error)") }
+        } catch { throw StateStoreError(.unreadable, "\(error)", underlying: error) }
     }
     /// In no particular order (the tests compare sets of rows).
     func forEachWarningRow(registry: Registry, _ body: (WarningRow) throws -> Void) throws(StateStoreError) {
         do {
             for entry in recordWarnings.values { for row in entry.rows(disposition: .explained) { try body(row) } }
             for entry in held.values { for row in entry.rows(disposition: .held) { try body(row) } }
-        } catch { throw StateStoreError("\(error)") }
+        } catch { throw StateStoreError(.unreadable, "\(error)", underlying: error) }
     }
     func pendingRecordYears() throws(StateStoreError) -> Set<Int> { pendingYears }
     func forEachCurrentRecord(
@@ -102,7 +102,7 @@ final class InMemoryStateStore: StateStore {
             where record.kind == kind && record.county == county {
                 try record.withLineFields(source: sources[identity], body)
             }
-        } catch { throw StateStoreError("\(error)") }
+        } catch { throw StateStoreError(.unreadable, "\(error)", underlying: error) }
     }
     func markSnapshotted(runId: String, finishedAt: String) throws(StateStoreError) {
         pendingYears = []

@@ -73,7 +73,62 @@ import Testing
         let first = try SQLiteStateStore(path: path)
         let error = #expect(throws: StateStoreError.self) { try SQLiteStateStore(path: path) }
         #expect(error?.description.contains("another sti run holds the state lock") == true)
+        #expect(error?.code == .locked)
         _ = first
+    }
+
+    /// The run's error for a locked state is the store's, kept typed: callers (and the JSON log's
+    /// `error_code` / `state_error_code`) tell "another run holds it" from the rest by code.
+    @Test func aRunOnALockedStateFailsWithTheStoresCode() throws {
+        let path = tempPath()
+        let holder = try SQLiteStateStore(path: path)
+        let options = AggregateOptions(
+            brokers: "127.0.0.1:1", out: URL(fileURLWithPath: NSTemporaryDirectory() + "sti-out-\(UUID().uuidString)"),
+            statePath: path, timeout: .seconds(2))
+        let error = #expect(throws: AggregateError.self) {
+            try Aggregator(options: options, logger: LogRecorder().logger()).run()
+        }
+        #expect(error?.code == .state)
+        #expect(error?.stateError?.code == .locked)
+        #expect(error?.description.contains("another sti run holds the state lock") == true)
+        #expect(
+            AggregateError.logMetadata(try #require(error)) == ["error_code": "state", "state_error_code": "locked"])
+        _ = holder
+    }
+
+    /// `sti status` on a path where no run has been: `missing`, not "unreadable".
+    @Test func readingAStateThatDoesNotExistIsMissing() {
+        let path = tempPath()
+        let error = #expect(throws: StateStoreError.self) { try SQLiteStateStore(readingFrom: path) }
+        #expect(error?.code == .missing)
+        #expect(error?.description == "state file \(path) does not exist (no aggregation has run with it yet)")
+    }
+
+    /// A state written by a newer sti (a higher layout version) is refused as `newer_layout`,
+    /// with the version found, and left as it was.
+    @Test func aNewerLayoutIsRefusedWithItsVersion() throws {
+        let path = tempPath()
+        do { _ = try SQLiteStateStore(path: path) }
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try queue.write { db in
+                try db.execute(
+                    sql: "UPDATE meta SET value = ? WHERE key = 'layout_version'",
+                    arguments: ["\(SQLiteStateStore.layoutVersion + 1)"])
+            }
+            try queue.close()
+        }
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        let error = #expect(throws: StateStoreError.self) { try SQLiteStateStore(path: path) }
+        #expect(error?.code == .newerLayout)
+        #expect(error?.foundLayout == SQLiteStateStore.layoutVersion + 1)
+        #expect(
+            error?.description.contains(
+                "state file \(path) has layout version \(SQLiteStateStore.layoutVersion + 1), this program uses \(SQLiteStateStore.layoutVersion)"
+            ) == true, "\(error?.description ?? "")")
+        let readOnly = #expect(throws: StateStoreError.self) { try SQLiteStateStore(readingFrom: path) }
+        #expect(readOnly?.code == .newerLayout)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
     }
 
     /// A file that is not an SQLite database is not a damaged state: it is refused without
@@ -84,6 +139,7 @@ import Testing
         let error = #expect(throws: StateStoreError.self) { try SQLiteStateStore(path: path) }
         #expect(error?.description.contains("\(path) is not an SQLite database") == true, "\(error?.description ?? "")")
         #expect(error?.description.contains("--rebuild") == false)
+        #expect(error?.code == .notAState)
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(repeating: 0x41, count: 8192))
     }
 
@@ -104,6 +160,9 @@ import Testing
         try handle.close()
         let error = #expect(throws: StateStoreError.self) { _ = try SQLiteStateStore(path: path).offsets() }
         #expect(error?.description.contains("--rebuild") == true, "\(error?.description ?? "")")
+        #expect(error?.code == .unreadable)
+        #expect(
+            error?.underlying is DatabaseError, "SQLite's error, kept typed: \(String(describing: error?.underlying))")
         do {
             let rebuild = try SQLiteStateStore(rebuildingAt: path)
             #expect(try rebuild.offsets().isEmpty)
@@ -140,7 +199,7 @@ import Testing
                 try store.transaction { tx in
                     try tx.consumed(key, range: OffsetRange(first: 10, next: 12))
                     try tx.setConsumedTail(key, ConsumedTail(offset: 11, timestampMillis: 1, digest: [0]))
-                    throw StateStoreError("batch failed")
+                    throw StateStoreError(.commitRefused, "batch failed")
                 }
             }
         }
@@ -190,8 +249,11 @@ import Testing
                 == true,
             "\(error?.description ?? "")")
         #expect(error?.description.contains("run with --rebuild") == true)
+        #expect(error?.code == .olderLayout)
+        #expect(error?.foundLayout == 1)
         let readOnly = #expect(throws: StateStoreError.self) { try SQLiteStateStore(readingFrom: path) }
         #expect(readOnly?.description.contains("layout version 1") == true)
+        #expect(readOnly?.code == .olderLayout)
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before, "the old file is not migrated half-way")
         do {
             let rebuild = try SQLiteStateStore(rebuildingAt: path)

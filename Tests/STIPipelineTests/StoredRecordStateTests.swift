@@ -207,6 +207,8 @@ struct StoredRecordStateTests {
             } catch let error as AggregateError {
                 #expect(error.description.contains(reason), "\(name): \(error)")
                 #expect(error.description.contains("--rebuild"), "\(name): \(error)")
+                #expect(error.code == .state, "\(name)")
+                #expect(error.stateError?.code == .unreadable, "\(name): \(error)")
             }
             // Earlier batches of the failed run may commit (a poll returns what has been
             // fetched so far, so batch boundaries depend on timing); the batch holding the

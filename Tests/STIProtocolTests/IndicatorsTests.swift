@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import STIProtocol
@@ -117,6 +118,22 @@ import Testing
                     "2022,KM-HTZ,昆明高新技术产业开发区,tech-contract,0,missing",
                     "2022,KM-HTZ,昆明高新技术产业开发区,county-profile,0,missing",
                 ]))
+    }
+
+    /// The `indicator` ids of section 7, byte for byte; `high_tech_enterprises` now comes from
+    /// the record catalogue's field name, and must not change with it silently.
+    @Test func indicatorIdsAreSectionSevens() throws {
+        #expect(
+            Indicator.allCases.map(\.rawValue) == [
+                "rd_expenditure", "enterprise_rd_share", "rd_intensity", "tech_contracts", "tech_contract_value",
+                "tech_transaction_value", "tech_contract_value_s_se_asia", "high_tech_enterprises",
+                "invention_patents_per_10k", "high_tech_output_share",
+            ])
+        for indicator in Indicator.allCases { #expect(Indicator(rawValue: indicator.rawValue) == indicator) }
+        #expect(Indicator(rawValue: "high_tech") == nil)
+        let encoded = try JSONEncoder().encode([Indicator.highTechEnterprises])
+        #expect(String(decoding: encoded, as: UTF8.self) == "[\"high_tech_enterprises\"]")
+        #expect(try JSONDecoder().decode([Indicator].self, from: encoded) == [.highTechEnterprises])
     }
 
     @Test func emptyBookHasNoRows() {

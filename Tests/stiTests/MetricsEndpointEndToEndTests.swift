@@ -3,6 +3,11 @@
 // such client ended the process with rc 141, SIGPIPE) and one trickles a byte a second; the
 // process must stay alive, keep running its aggregation, answer scrapes throughout, and still
 // stop cleanly on SIGTERM.
+//
+// No step races a clock: the endpoint's connection deadline is set (--metrics-deadline) beyond
+// the suite's time limit, so the slow client is closed only when sti exits, never while the
+// test still needs it connected, however slowly a loaded machine answers the scrape beside it.
+// That the deadline itself closes a slow client is MetricsEndpointTests' in-process test.
 import Foundation
 import Kafka
 import STITestSupport
@@ -34,7 +39,7 @@ extension EndToEnd {
                         "aggregate", "--follow", "--interval", "1", "--brokers", bench.brokers, "--out",
                         bench.scratch.file("out"),
                         "--state", bench.scratch.file("state.db"), "--metrics-port", "127.0.0.1:\(port)", "--timeout",
-                        "20",
+                        "20", "--metrics-deadline", "3600",
                     ], environment: bench.environment)
                 defer {
                     if process.isRunning {
@@ -79,11 +84,14 @@ extension EndToEnd {
                 #expect(afterReset != nil, "no 200 after the resets: \(stderr())")
 
                 // A slow client beside a scrape: the scrape answers while it is still connected.
+                // With a deadline of an hour nothing but sti's exit closes it within the suite's
+                // 5 minutes, so "still connected" depends on no timing. It trickles a byte a
+                // second until closed, at most 280 (under the time limit).
                 let slow = try await onDedicatedThread {
                     try RawHTTPConnection(port: port, receiveTimeout: .seconds(5))
                 }
                 let state = TrickleState()
-                let trickler = Task { try await onDedicatedThread { slow.trickle(maxSeconds: 60, state: state) } }
+                let trickler = Task { try await onDedicatedThread { slow.trickle(maxSeconds: 280, state: state) } }
                 defer { trickler.cancel() }
                 var waited = 0
                 while !state.now.hasStarted && waited < 200 {
@@ -95,11 +103,9 @@ extension EndToEnd {
                 let whileScraped = state.now
                 #expect(beside != nil, "no 200 beside the slow client")
                 #expect(whileScraped.closedByPeer == nil, "the slow client was already gone: \(whileScraped)")
-                try await trickler.value
-                slow.close()
-                #expect(state.now.closedByPeer == true, "sti never closed the slow connection: \(state.now)")
 
-                // The aggregator kept running meanwhile: what is submitted now gets a snapshot.
+                // The aggregator kept running meanwhile, the slow client still connected: what is
+                // submitted now gets a snapshot.
                 let out = bench.scratch.file("out")
                 let before = try? FileManager.default.destinationOfSymbolicLink(atPath: out + "/latest")
                 let submitted = try await bench.sti([
@@ -112,7 +118,10 @@ extension EndToEnd {
                 }
                 #expect(snapshot, "no snapshot after the hostile clients: \(stderr())")
                 #expect(process.isRunning, "sti died: \(stderr())")
+                #expect(state.now.closedByPeer == nil, "the slow client was closed before its deadline: \(state.now)")
 
+                // SIGTERM with the slow client still connected: it holds up neither the stop nor
+                // the exit, and sti closes its connection.
                 process.kill(SIGTERM)
                 let result = try await onDedicatedThread { process.wait(timeout: .seconds(30)) }
                 #expect(
@@ -120,6 +129,9 @@ extension EndToEnd {
                     "status \(result.status) (141 = SIGPIPE): \(result.stderrText.suffix(2000))")
                 #expect(result.stderrText.contains("follow mode stopped"), "\(result.stderrText.suffix(2000))")
                 #expect(!FreePort.isListening(port), "the metrics port is closed after the stop")
+                try await trickler.value
+                slow.close()
+                #expect(state.now.closedByPeer == true, "sti never closed the slow connection: \(state.now)")
             }
         }
 

@@ -15,7 +15,9 @@ extension Aggregator {
         var linkFrom: (runId: String, files: [String: ManifestFile])?
         if let latest = writer.latestRunId(), let folder = try? SnapshotFolder(out: writer.out, runId: latest) {
             do { previousIndicators = try SnapshotFolder.keyedIndicators(folder.indicators()) } catch {
-                throw AggregateError("the previous snapshot \(latest) cannot be compared for revisions.csv: \(error)")
+                throw AggregateError(
+                    .snapshotFailed,
+                    context: "the previous snapshot \(latest) cannot be compared for revisions.csv", underlying: error)
             }
             // Links only from the snapshot this state wrote last: its pending years are exactly
             // the years changed since then.
@@ -24,7 +26,7 @@ extension Aggregator {
             }
         }
         let changed: Set<Int>
-        do { changed = try store.pendingRecordYears() } catch { throw AggregateError("\(error)") }
+        do { changed = try store.pendingRecordYears() } catch { throw AggregateError(state: error) }
         var years: [Int] = []
         for row in indicators where years.last != row.year { years.append(row.year) }
         let registry = options.registry

@@ -44,14 +44,15 @@ public final class SQLiteStateStore: StateStore {
     public init(readingFrom path: String) throws(StateStoreError) {
         self.path = path
         self.lock = nil
-        let missing = StateStoreError("state file \(path) does not exist (no aggregation has run with it yet)")
+        let missing = StateStoreError(
+            .missing, "state file \(path) does not exist (no aggregation has run with it yet)", path: path)
         guard FileManager.default.fileExists(atPath: path) else { throw missing }
         let real = try StateFile.resolve(path)
         self.realPath = real
         self.databasePath = real
         let identity = StateFile.identify(real)
         guard identity != .absent else { throw missing }
-        if let refusal = StateFile.refusal(identity, path: path) { throw StateStoreError(refusal) }
+        if let refusal = StateFile.refusal(identity, path: path) { throw refusal }
         do {
             var config = Configuration()
             config.readonly = true
@@ -60,7 +61,8 @@ public final class SQLiteStateStore: StateStore {
             try queue.read { db in
                 let version = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'layout_version'")
                 guard version == String(Self.layoutVersion) else {
-                    throw StateStoreError(
+                    throw Self.layoutError(
+                        version, path: path,
                         "state file \(path) has layout version \(version ?? "none"), this program uses \(Self.layoutVersion)"
                     )
                 }
@@ -69,7 +71,9 @@ public final class SQLiteStateStore: StateStore {
             throw error
         } catch {
             throw StateStoreError(
-                "state file \(path) cannot be read (\(error)); if it is corrupt, run the aggregator with --rebuild")
+                .unreadable,
+                "state file \(path) cannot be read (\(error)); if it is corrupt, run the aggregator with --rebuild",
+                path: path, underlying: error)
         }
     }
 
@@ -93,9 +97,9 @@ public final class SQLiteStateStore: StateStore {
         self.realPath = real
         // Checked before the lock, so that a wrong --state does not even get a lock file beside
         // it, and again under the lock, which is what counts.
-        if let refusal = StateFile.refusal(StateFile.identify(real), path: path) { throw StateStoreError(refusal) }
+        if let refusal = StateFile.refusal(StateFile.identify(real), path: path) { throw refusal }
         self.lock = try RunLock(path: real + ".lock")
-        if let refusal = StateFile.refusal(StateFile.identify(real), path: path) { throw StateStoreError(refusal) }
+        if let refusal = StateFile.refusal(StateFile.identify(real), path: path) { throw refusal }
         // With the lock held, a `<state>.rebuild-<pid>` is what a killed rebuild left.
         StateFile.removeStaleRebuilds(of: real)
         let database = rebuild ? StateFile.rebuildPath(of: real) : real
@@ -123,7 +127,8 @@ public final class SQLiteStateStore: StateStore {
             try queue.read { db in
                 let version = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'layout_version'")
                 guard version == String(Self.layoutVersion) else {
-                    throw StateStoreError(
+                    throw Self.layoutError(
+                        version, path: path,
                         "state file \(path) has layout version \(version ?? "none"), this program uses \(Self.layoutVersion); run with --rebuild to rebuild it from the topics"
                     )
                 }
@@ -132,8 +137,9 @@ public final class SQLiteStateStore: StateStore {
             throw error
         } catch {
             throw StateStoreError(
-                "state file \(path) cannot be used (\(error)); if it is corrupt, run with --rebuild to rebuild it from the topics"
-            )
+                .unreadable,
+                "state file \(path) cannot be used (\(error)); if it is corrupt, run with --rebuild to rebuild it from the topics",
+                path: path, underlying: error)
         }
     }
 
@@ -161,7 +167,9 @@ public final class SQLiteStateStore: StateStore {
             closed = true
         } catch {
             throw StateStoreError(
-                "rebuild: cannot complete the new state \(databasePath) (\(error)); the old state \(path) is kept")
+                .rebuildIncomplete,
+                "rebuild: cannot complete the new state \(databasePath) (\(error)); the old state \(path) is kept",
+                path: path, underlying: error)
         }
         // Closed: its WAL is merged and SQLite removed it; nothing may hold a stale one.
         unlink(databasePath + "-wal")
@@ -170,6 +178,7 @@ public final class SQLiteStateStore: StateStore {
         StateFile.retireSideFiles(of: target)
         guard rename(databasePath, target) == 0 else {
             throw StateStoreError(
+                .rebuildIncomplete, path: path, errno: errno,
                 "rebuild: cannot move \(databasePath) to \(target): \(String(cString: strerror(errno))); the old state is kept"
             )
         }
@@ -190,6 +199,14 @@ public final class SQLiteStateStore: StateStore {
         rebuildTarget = nil
     }
 
+    /// The refusal of a state whose `meta` records another layout: older (or none recorded)
+    /// asks for `--rebuild`; newer was written by a later sti.
+    static func layoutError(_ version: String?, path: String, _ description: String) -> StateStoreError {
+        let found = version.flatMap { Int($0) }
+        return StateStoreError(
+            (found ?? 0) > layoutVersion ? .newerLayout : .olderLayout, path: path, foundLayout: found, description)
+    }
+
     /// A state written by another layout: its `meta` says which. Checked before migrating, so
     /// an old file is left exactly as it was and the error says what to do.
     private static func checkLayout(_ queue: DatabaseQueue, path: String) throws {
@@ -198,7 +215,8 @@ public final class SQLiteStateStore: StateStore {
             return try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'layout_version'") ?? "none"
         }
         if let version, version != String(layoutVersion) {
-            throw StateStoreError(
+            throw layoutError(
+                version, path: path,
                 "state file \(path) has layout version \(version), this program uses \(layoutVersion); run with --rebuild to rebuild it from the topics"
             )
         }
@@ -316,6 +334,7 @@ public final class SQLiteStateStore: StateStore {
                     let body: Data = row[2]
                     do { result[key] = try decoder.decode(CountyYearTotals.self, from: body) } catch {
                         throw StateStoreError(
+                            .unreadable, path: path, underlying: error,
                             "state file \(path): totals of \(key) unreadable (\(error)); run with --rebuild")
                     }
                 }
@@ -378,6 +397,7 @@ public final class SQLiteStateStore: StateStore {
                             rejection.warningCodes.append(code)
                         } else {
                             throw StateStoreError(
+                                .unreadable, path: path,
                                 "pending rejection \(rejection.topic)[\(rejection.partition)]@\(rejection.offset) has unknown code \(entry.code); run with --rebuild"
                             )
                         }
@@ -405,16 +425,16 @@ public final class SQLiteStateStore: StateStore {
         case ("held", ""): counts.held += count
         case ("rejected", _):
             guard let code = ErrorCode(rawValue: code) else {
-                throw StateStoreError("pending count of unknown code \(code); run with --rebuild")
+                throw StateStoreError(.unreadable, "pending count of unknown code \(code); run with --rebuild")
             }
             counts.rejectedByCode[code, default: 0] += count
         case ("held", _):
             guard let code = WarningCode(rawValue: code) else {
-                throw StateStoreError("pending count of unknown code \(code); run with --rebuild")
+                throw StateStoreError(.unreadable, "pending count of unknown code \(code); run with --rebuild")
             }
             counts.heldByCode[code, default: 0] += count
         default:
-            throw StateStoreError("pending count \(counter) \(code) unknown; run with --rebuild")
+            throw StateStoreError(.unreadable, "pending count \(counter) \(code) unknown; run with --rebuild")
         }
     }
 
@@ -464,7 +484,9 @@ public final class SQLiteStateStore: StateStore {
                     let data: Data = row[1]
                     let entry: StoredWarnings
                     do { entry = try decoder.decode(StoredWarnings.self, from: data) } catch {
-                        throw StateStoreError("stored warnings unreadable (\(error)); run with --rebuild")
+                        throw StateStoreError(
+                            .unreadable, path: path, underlying: error,
+                            "stored warnings unreadable (\(error)); run with --rebuild")
                     }
                     for row in entry.rows(disposition: disposition == 0 ? .explained : .held) { try body(row) }
                 }
@@ -574,10 +596,12 @@ public final class SQLiteStateStore: StateStore {
                         case .success(let stored) where stored.identity == identity: return stored
                         case .success(let stored):
                             throw StateStoreError(
+                                .unreadable, path: path,
                                 "state file \(path): the record stored under \(identity) is \(stored.identity); run with --rebuild"
                             )
                         case .failure(let failure):
                             throw StateStoreError(
+                                .unreadable, path: path, underlying: failure,
                                 "state file \(path): stored record \(identity) unreadable (\(failure)); run with --rebuild"
                             )
                         }
@@ -668,7 +692,9 @@ public final class SQLiteStateStore: StateStore {
 
     private func wrap<T>(_ body: () throws -> T) throws(StateStoreError) -> T {
         do { return try body() } catch let error as StateStoreError { throw error } catch {
-            throw StateStoreError("state file \(path): \(error); if it is corrupt, run with --rebuild")
+            throw StateStoreError(
+                .unreadable, "state file \(path): \(error); if it is corrupt, run with --rebuild", path: path,
+                underlying: error)
         }
     }
 }
@@ -727,13 +753,13 @@ public struct StateTransaction {
             switch StoredRecord.lineFields(stored) {
             case .success(let f): fields = f
             case .failure(let error):
-                throw StateStoreError("stored record unreadable (\(error)); run with --rebuild")
+                throw StateStoreError(.unreadable, "stored record unreadable (\(error)); run with --rebuild", underlying: error)
             }
             if sqlite3_column_type(statement, 1) != SQLITE_NULL {
                 let topic = UnsafeRawBufferPointer(
                     start: sqlite3_column_text(statement, 1), count: Int(sqlite3_column_bytes(statement, 1)))
                 guard StoredRecord.isUTF8(topic) else {
-                    throw StateStoreError("stored record source unreadable (not UTF-8); run with --rebuild")
+                    throw StateStoreError(.unreadable, "stored record source unreadable (not UTF-8); run with --rebuild")
                 }
                 fields.sourceTopic = topic
                 fields.sourcePartition = Int32(truncatingIfNeeded: sqlite3_column_int64(statement, 2))
@@ -942,17 +968,21 @@ final class RunLock {
     init(path: String) throws(StateStoreError) {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw StateStoreError("cannot open lock file \(path): \(String(cString: strerror(errno)))")
+            throw StateStoreError(
+                .lockUnusable, path: path, errno: errno,
+                "cannot open lock file \(path): \(String(cString: strerror(errno)))")
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let busy = errno == EWOULDBLOCK
             close(fd)
             if busy {
                 throw StateStoreError(
+                    .locked, path: path,
                     "another sti run holds the state lock \(path); two runs must never work on one state — wait for it to finish"
                 )
             }
-            throw StateStoreError("cannot lock \(path): \(String(cString: strerror(errno)))")
+            throw StateStoreError(
+                .lockUnusable, path: path, errno: errno, "cannot lock \(path): \(String(cString: strerror(errno)))")
         }
         self.fd = fd
     }

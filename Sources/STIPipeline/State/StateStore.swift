@@ -1,3 +1,4 @@
+import Foundation
 public import STIProtocol
 
 // The seam between deciding a batch and storing it (issue 12, point 4). `BatchProcessor` decides
@@ -218,8 +219,64 @@ public struct PendingWork: Sendable {
     public var isEmpty: Bool { ranges.isEmpty && counts == RunCounts() && rejectionCount == 0 }
 }
 
-/// A state file that cannot be opened or used, with what to do about it.
+/// A state file that cannot be opened or used, with what to do about it: a code a caller (a
+/// test, the CLI, an alert) branches on, the state's path, and the error underneath (SQLite's,
+/// the operating system's), kept as the value it was. `description` is the sentence shown to
+/// the operator: it names the file and the rule, and says whether `--rebuild` helps.
 public struct StateStoreError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable, Hashable {
+        /// `sti status` found no state at the path (no aggregation has run with it yet).
+        case missing
+        /// `--state` names something that is not an sti state (a directory, another file, an
+        /// SQLite database without `meta`): nothing was changed, and `--rebuild` refuses it too.
+        case notAState = "not_a_state"
+        /// The path cannot be resolved or created (a dangling symlink, a missing directory, no
+        /// permission).
+        case pathUnusable = "path_unusable"
+        /// Another run holds the state's run lock: two runs never work on one state.
+        case locked
+        /// The lock file cannot be opened or locked (other than being held).
+        case lockUnusable = "lock_unusable"
+        /// The file has an older layout than this program's: `--rebuild` rebuilds it.
+        case olderLayout = "older_layout"
+        /// The file has a newer layout (or none): written by a newer program; this one must not
+        /// touch it (a `--rebuild` would replace it with this program's layout).
+        case newerLayout = "newer_layout"
+        /// The state cannot be read or written (SQLite refused, pages damaged, a stored value
+        /// does not decode): if it is corrupt, `--rebuild` rebuilds it from the topics.
+        case unreadable
+        /// The end of a `--rebuild` failed (checkpoint, fsync, rename): the old state is kept.
+        case rebuildIncomplete = "rebuild_incomplete"
+        /// A batch's `beforeCommit` refused the commit (its notices were not confirmed):
+        /// nothing of the batch was stored. `underlying` is what refused.
+        case commitRefused = "commit_refused"
+    }
+
+    public var code: Code
+    /// The file the error is about (the state as given to `--state`, or its lock file).
+    public var path: String?
+    /// The layout version found, for `olderLayout` and `newerLayout` (nil: none recorded).
+    public var foundLayout: Int?
+    /// The error underneath, as it was thrown (a GRDB `DatabaseError`, a `POSIXError`, the
+    /// `AggregateError` that refused a commit, …); its text is already part of `description`.
+    public var underlying: (any Error)?
     public var description: String
-    public init(_ description: String) { self.description = description }
+
+    public init(_ code: Code, _ description: String, path: String? = nil, underlying: (any Error)? = nil) {
+        self.code = code
+        self.description = description
+        self.path = path
+        self.underlying = underlying
+    }
+
+    /// The same, with the fields first (for long sentences); `errno` becomes a `POSIXError`.
+    public init(
+        _ code: Code, path: String, foundLayout: Int? = nil, underlying: (any Error)? = nil, errno: Int32? = nil,
+        _ description: String
+    ) {
+        self.init(
+            code, description, path: path,
+            underlying: underlying ?? errno.flatMap { POSIXErrorCode(rawValue: $0) }.map { POSIXError($0) })
+        self.foundLayout = foundLayout
+    }
 }

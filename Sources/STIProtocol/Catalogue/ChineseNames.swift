@@ -5,8 +5,8 @@
 // file gives (section 3 of docs/protocol.md does not change).
 //
 // The names and labels themselves are in the record catalogue (Catalogue/RecordCatalogue.swift);
-// this file holds how a spreadsheet's header or cell is matched against them (two-line headers
-// as `sti template` writes them, white space inside a header, full-width brackets).
+// headers are matched by the catalogue's one matcher (`RecordCatalogue.match(header:)`); this
+// file gives the feed readers and `sti template` the names and labels by protocol field name.
 
 /// Chinese field names and value labels, and their protocol equivalents.
 public enum ChineseNames {
@@ -23,55 +23,13 @@ public enum ChineseNames {
                 return values.isEmpty ? nil : (field, values.map { ($0.label, $0.code) })
             })
 
-    private static let fieldByName: [String: MessageField] = {
-        var table: [String: MessageField] = [:]
-        for (field, name) in fieldNames {
-            let key = normalized(name)
-            table[key] = field
-            // The name without its unit too: 合同金额 for 合同金额（万元）.
-            if let open = key.firstIndex(of: "(") { table[String(key[..<open])] = field }
-        }
-        return table
-    }()
-
-    private static let englishByName: [String: MessageField] =
-        Dictionary(uniqueKeysWithValues: MessageField.allCases.map { ($0.name, $0) })
-
     private static let codeByLabel: [MessageField: [String: String]] =
-        labels.mapValues { Dictionary(uniqueKeysWithValues: $0.map { (normalized($0.0), $0.1) }) }
+        labels.mapValues { Dictionary(uniqueKeysWithValues: $0.map { (RecordCatalogue.headerKey($0.0), $0.1) }) }
 
-    /// A header with white space (ASCII, ideographic) dropped and full-width brackets made
-    /// half-width: `合同金额 （万元） ` → `合同金额(万元)`.
-    static func normalized(_ text: String) -> String {
-        var out = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "（": out.append("(")
-            case "）": out.append(")")
-            case " ", "\t", "\n", "\r", "\u{3000}", "\u{A0}": continue
-            default: out.append(scalar)
-            }
-        }
-        return String(out)
-    }
-
-    /// The field a column header names: a protocol field name (`performer`), its Chinese name
-    /// (`执行部门`, `R&D经费支出(万元)`, brackets full- or half-width, spaces around or inside
-    /// ignored), or both on separate lines of one header cell (`执行部门` / `performer`, as
-    /// `sti template` writes them). Nil for anything else.
+    /// The field a column header names (`RecordCatalogue.match(header:)`, the one header
+    /// matcher), nil for an unknown or ambiguous header.
     static func protocolField(forHeader header: String) -> MessageField? {
-        func one(_ text: String) -> MessageField? {
-            let trimmed = text.trimmingWhiteSpace()
-            return englishByName[trimmed] ?? fieldByName[normalized(trimmed)]
-        }
-        if let field = one(header) { return field }
-        let lines = header.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" })
-        guard lines.count > 1 else { return nil }
-        let fields = lines.compactMap { one(String($0)) }
-        guard fields.count == lines.count, let first = fields.first, fields.allSatisfy({ $0 == first }) else {
-            return nil
-        }
-        return first
+        RecordCatalogue.field(forHeader: header)?.field
     }
 
     /// The protocol code a Chinese label stands for in `field` (`技术服务` → `service` for
@@ -80,7 +38,7 @@ public enum ChineseNames {
     /// in English is left as it is).
     static func protocolCode(forLabel label: String, field: MessageField) -> String? {
         guard let table = codeByLabel[field] else { return nil }
-        return table[normalized(label)]
+        return table[RecordCatalogue.headerKey(label)]
     }
 
     // MARK: For the feed readers and `sti template` (STIPipeline), by field name.

@@ -17,9 +17,10 @@
 //     RecordCatalogue.record(.rd).feedColumns                    // CSV column order of a kind
 //     RecordCatalogue.spec(.performer).values                    // codes with Chinese labels
 //
-// `field(forHeader:)` ignores surrounding white space (ASCII and the ideographic space U+3000)
-// and reads full-width ASCII forms (`（`, `）`, `＆`, full-width letters and digits) as their
-// half-width ones, so `R&D经费支出（万元）` and `R&D经费支出(万元)` name the same field.
+// `match(header:)` (and `field(forHeader:)`) is the one header matcher: it ignores white space
+// (inside Chinese names too), reads full-width ASCII forms (`（`, `）`, `＆`, letters, digits)
+// as their half-width ones, accepts a Chinese name without its unit and the two-line cells of
+// `sti template`, so `R&D经费支出（万元）`, `R&D经费支出(万元)` and `R&D经费支出` name one field.
 // `code(forLabel:field:)` gives the protocol code for a Chinese label (or for the code itself),
 // nil when the text is neither; the wire always carries the codes.
 //
@@ -129,10 +130,77 @@ public enum RecordCatalogue {
     /// The protocol names of fields whose JSON value is a number, across all kinds.
     public static let numberFieldNames: Set<String> = Set(specs.filter { $0.type.isNumber }.map(\.name))
 
-    /// The field a column header names: the protocol name or the Chinese name, with white
-    /// space around it and full-width brackets (any full-width ASCII form) tolerated.
+    /// The field a column header names, or nil (see `match(header:)`).
     public static func field(forHeader header: String) -> FieldSpec? {
-        byHeader[normalizedHeader(header)].map { specs[$0.rawValue] }
+        if case .field(let field) = match(header: header) { return spec(field) }
+        return nil
+    }
+
+    /// What a column header names. The one header matcher: the feed reader (CSV, JSON, xlsx),
+    /// `sti template`'s two-line headers and the tests all use it. Accepted spellings:
+    /// - the protocol name (`performer`), exact but for white space around it and full-width
+    ///   letters (`ｐｅｒｆｏｒｍｅｒ`); `per former` names nothing;
+    /// - the Chinese name (`R&D经费支出(万元)`), with white space anywhere in it dropped (ASCII,
+    ///   ideographic U+3000, no-break) and full-width ASCII forms read as half-width
+    ///   (`（` `）` `＆`, letters, digits: `Ｒ＆Ｄ经费支出（万元）`);
+    /// - the Chinese name without its unit (`R&D经费支出`, `合同金额`), unless two fields share it;
+    /// - two or more of these on the lines of one cell naming the same field (`执行部门` /
+    ///   `performer`, as `sti template` writes them).
+    public static func match(header: String) -> HeaderMatch {
+        let lines = header.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }).map(String.init)
+        let matches = (lines.isEmpty ? [header] : lines).map(matchLine)
+        var fields: [MessageField] = []
+        for match in matches {
+            switch match {
+            case .unknown: return .unknown
+            case .ambiguous(let some): fields += some
+            case .field(let field): fields.append(field)
+            }
+        }
+        var distinct: [MessageField] = []
+        for field in fields where !distinct.contains(field) { distinct.append(field) }
+        return distinct.count == 1 && !matches.contains(where: { if case .ambiguous = $0 { true } else { false } })
+            ? .field(distinct[0]) : .ambiguous(distinct)
+    }
+
+    /// For a header that names no single field, the sentence saying so (it quotes the header and
+    /// says what a header may be); nil for a header `match(header:)` accepts.
+    public static func headerRefusal(_ header: String) -> String? {
+        let shown =
+            "\"" + header.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }).joined(separator: " / ")
+            + "\""
+        switch match(header: header) {
+        case .field: return nil
+        case .unknown:
+            return
+                "column header \(shown) names no field: write the protocol's field name (performer) or its Chinese name (执行部门, R&D经费支出(万元)), as in Samples/README.md"
+        case .ambiguous(let fields):
+            return
+                "column header \(shown) is ambiguous: it could name \(fields.map(\.name).joined(separator: " or ")); write the full name of one field"
+        }
+    }
+
+    /// One line of a header cell.
+    private static func matchLine(_ line: String) -> HeaderMatch {
+        if let field = byName[normalizedHeader(line)] { return .field(field) }
+        switch byChineseHeader[headerKey(line)] {
+        case .none: return .unknown
+        case .some(let fields) where fields.count == 1: return .field(fields[0])
+        case .some(let fields): return .ambiguous(fields)
+        }
+    }
+
+    /// A Chinese header or label as it is compared: `normalizedHeader` with the white space
+    /// inside dropped too (`合同金额 （万元）` → `合同金额(万元)`).
+    public static func headerKey(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in normalizedHeader(text).unicodeScalars {
+            switch scalar {
+            case " ", "\t", "\n", "\r", "\u{3000}", "\u{A0}": continue
+            default: out.append(scalar)
+            }
+        }
+        return String(out)
     }
 
     /// The protocol code of an enumerated value given by its Chinese label (`技术服务` →
@@ -295,14 +363,31 @@ public enum RecordCatalogue {
     private static let byName: [String: MessageField] = Dictionary(
         uniqueKeysWithValues: specs.map { ($0.name, $0.field) })
 
-    private static let byHeader: [String: MessageField] = {
-        var table: [String: MessageField] = [:]
-        for s in specs {
-            table[normalizedHeader(s.name)] = s.field
-            table[normalizedHeader(s.chineseName)] = s.field
+    /// Chinese names (`headerKey`) and their unit-less stems → the fields they may name (more
+    /// than one: ambiguous). A full name always names its own field alone.
+    private static let byChineseHeader: [String: [MessageField]] = {
+        var full: [String: [MessageField]] = [:]
+        var stems: [String: [MessageField]] = [:]
+        for s in specs where !s.chineseName.isEmpty {
+            let key = headerKey(s.chineseName)
+            full[key, default: []].append(s.field)
+            // The name without its unit: 合同金额 for 合同金额(万元).
+            if let open = key.firstIndex(of: "("), open != key.startIndex {
+                stems[String(key[..<open]), default: []].append(s.field)
+            }
         }
-        return table
+        return full.merging(stems) { name, _ in name }
     }()
+}
+
+/// What a column header names (`RecordCatalogue.match(header:)`).
+public enum HeaderMatch: Sendable, Hashable {
+    case field(MessageField)
+    /// No field has this name.
+    case unknown
+    /// The header could name several fields (lines of one cell naming different fields, or a
+    /// unit-less name two fields share).
+    case ambiguous([MessageField])
 }
 
 extension RecordKind {

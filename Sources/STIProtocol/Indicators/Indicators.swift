@@ -3,17 +3,39 @@
 // constituent counties' totals; zones get their own rows and are never part of a sum.
 
 /// The ten indicators of section 7, in table order (the order of rows in `indicators.csv`).
-public enum Indicator: String, CaseIterable, Sendable, Hashable, Codable {
-    case rdExpenditure = "rd_expenditure"
-    case enterpriseRDShare = "enterprise_rd_share"
-    case rdIntensity = "rd_intensity"
-    case techContracts = "tech_contracts"
-    case techContractValue = "tech_contract_value"
-    case techTransactionValue = "tech_transaction_value"
-    case techContractValueSSEAsia = "tech_contract_value_s_se_asia"
-    case highTechEnterprises = "high_tech_enterprises"
-    case inventionPatentsPer10k = "invention_patents_per_10k"
-    case highTechOutputShare = "high_tech_output_share"
+public enum Indicator: CaseIterable, Sendable, Hashable, Codable, RawRepresentable {
+    case rdExpenditure
+    case enterpriseRDShare
+    case rdIntensity
+    case techContracts
+    case techContractValue
+    case techTransactionValue
+    case techContractValueSSEAsia
+    case highTechEnterprises
+    case inventionPatentsPer10k
+    case highTechOutputShare
+
+    /// The `indicator` column. `high_tech_enterprises` is the county-profile field it sums, so
+    /// its id is that field's name in the record catalogue (spelt once, there).
+    public var rawValue: String {
+        switch self {
+        case .rdExpenditure: "rd_expenditure"
+        case .enterpriseRDShare: "enterprise_rd_share"
+        case .rdIntensity: "rd_intensity"
+        case .techContracts: "tech_contracts"
+        case .techContractValue: "tech_contract_value"
+        case .techTransactionValue: "tech_transaction_value"
+        case .techContractValueSSEAsia: "tech_contract_value_s_se_asia"
+        case .highTechEnterprises: MessageField.highTechEnterprises.name
+        case .inventionPatentsPer10k: "invention_patents_per_10k"
+        case .highTechOutputShare: "high_tech_output_share"
+        }
+    }
+
+    public init?(rawValue: String) {
+        guard let indicator = Self.allCases.first(where: { $0.rawValue == rawValue }) else { return nil }
+        self = indicator
+    }
 
     /// The `unit` column.
     public var unit: String {
