@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 // The one home of blocking work (librdkafka polls and flushes, SQLite, child processes): none of
 // it may run on Swift's cooperative pool, which has one thread per core (two here), so a
@@ -10,6 +11,10 @@ import Foundation
 // - `DedicatedWorker`: a blocking caller overlaps two blocking steps: it starts one on the
 //   worker's thread, does the other itself, then waits (the aggregation polls the next batch on
 //   it while it commits the batch before).
+//
+// - `Handoff.run`: producers on threads of their own feed a blocking consumer through bounded
+//   hand-offs, in order (the snapshot's `records/`: two threads read and format the records
+//   while the run's thread writes them).
 //
 // Other code starts no threads or queues of its own (the `submit` command's parallel encoding,
 // `DispatchQueue.concurrentPerform` in Submitter.swift, is CPU work, not blocking work).
@@ -62,5 +67,111 @@ public final class DedicatedWorker: Sendable {
         let job = Job<T>()
         queue.async { job.finish(body()) }
         return job
+    }
+}
+
+/// A bounded hand-off from one producer thread to one consumer thread, in order.
+public final class Handoff<Element: Sendable>: Sendable {
+    private struct State {
+        var queue: [Element] = []
+        var finished = false
+        var failure: (any Error)?
+        var cancelled = false
+    }
+    private let state = Mutex(State())
+    private let items = DispatchSemaphore(value: 0)
+    private let slots: DispatchSemaphore
+
+    public init(capacity: Int) {
+        // Created at 0 and raised: libdispatch traps when a semaphore is freed below the value
+        // it was created with, which a consumer that gave up leaves behind.
+        slots = DispatchSemaphore(value: 0)
+        for _ in 0..<max(1, capacity) { slots.signal() }
+    }
+
+    /// Producer: hands `element` over, waiting while `capacity` are pending. False when the
+    /// consumer gave up: the producer should stop.
+    public func send(_ element: Element) -> Bool {
+        slots.wait()
+        let sent = state.withLock { s in
+            if s.cancelled { return false }
+            s.queue.append(element)
+            return true
+        }
+        if sent { items.signal() }
+        return sent
+    }
+
+    /// Producer: no more elements; `failure` is what stopped it early, if anything.
+    public func finish(failure: (any Error)?) {
+        state.withLock { s in
+            s.finished = true
+            s.failure = failure
+        }
+        items.signal()
+    }
+
+    /// Consumer: the next element, nil after the last; throws what stopped the producer.
+    public func receive() throws -> Element? {
+        items.wait()
+        let next: Result<Element?, any Error> = state.withLock { s in
+            if !s.queue.isEmpty { return .success(s.queue.removeFirst()) }
+            if let failure = s.failure { return .failure(failure) }
+            return .success(nil)
+        }
+        if case .success(.some) = next { slots.signal() }
+        return try next.get()
+    }
+
+    /// Consumer: gives up; a producer waiting for a slot wakes and stops.
+    public func cancel() {
+        state.withLock { $0.cancelled = true }
+        slots.signal()
+    }
+
+    /// Thrown inside the producer when the consumer gave up.
+    public struct Cancelled: Error { public init() {} }
+
+    /// Runs `produce` on a thread of its own and `consume` on this one, joined by a hand-off of
+    /// `capacity` elements; returns (or throws `consume`'s error) only after the producer ended,
+    /// so that nothing it uses is still in use when the caller goes on.
+    public static func run<E: Error>(
+        capacity: Int, produce: @escaping @Sendable (Handoff<Element>) throws -> Void,
+        consume: (Handoff<Element>) throws(E) -> Void
+    ) throws(E) {
+        try run(lanes: 1, capacity: capacity, produce: { _, handoff in try produce(handoff) }) {
+            handoffs throws(E) in try consume(handoffs[0])
+        }
+    }
+
+    /// `run` with `lanes` producers, each on a thread of its own with its own hand-off:
+    /// `produce(lane, handoff)`; `consume` gets the hand-offs in lane order.
+    public static func run<E: Error>(
+        lanes: Int, capacity: Int, produce: @escaping @Sendable (Int, Handoff<Element>) throws -> Void,
+        consume: ([Handoff<Element>]) throws(E) -> Void
+    ) throws(E) {
+        let handoffs = (0..<lanes).map { _ in Handoff(capacity: capacity) }
+        let ended = DispatchSemaphore(value: 0)
+        for (lane, handoff) in handoffs.enumerated() {
+            let thread = Thread {
+                do {
+                    try produce(lane, handoff)
+                    handoff.finish(failure: nil)
+                } catch {
+                    handoff.finish(failure: error)
+                }
+                ended.signal()
+            }
+            thread.name = "sti-records-\(lane)"
+            thread.start()
+        }
+        do {
+            try consume(handoffs)
+        } catch {
+            for handoff in handoffs { handoff.cancel() }
+            for _ in handoffs { ended.wait() }
+            throw error
+        }
+        for _ in handoffs { ended.wait() }
     }
 }

@@ -3,6 +3,7 @@
 // file writes them durably into the run folder and lists them for the manifest.
 
 public import Foundation
+import Kafka
 public import STIProtocol
 
 #if canImport(Glibc)
@@ -269,4 +270,10 @@ struct LineChunk: Sendable {
     }
 
     mutating func removeAll() { self = LineChunk() }
+}
+
+/// A value handed to another thread that the giving thread does not touch until that thread
+/// ended (`Handoff.run` joins it): the state store's record reader, used by one thread at a time.
+struct HandedOver<Value>: @unchecked Sendable {
+    let value: Value
 }

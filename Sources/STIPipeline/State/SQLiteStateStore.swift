@@ -753,13 +753,15 @@ public struct StateTransaction {
             switch StoredRecord.lineFields(stored) {
             case .success(let f): fields = f
             case .failure(let error):
-                throw StateStoreError(.unreadable, "stored record unreadable (\(error)); run with --rebuild", underlying: error)
+                throw StateStoreError(
+                    .unreadable, "stored record unreadable (\(error)); run with --rebuild", underlying: error)
             }
             if sqlite3_column_type(statement, 1) != SQLITE_NULL {
                 let topic = UnsafeRawBufferPointer(
                     start: sqlite3_column_text(statement, 1), count: Int(sqlite3_column_bytes(statement, 1)))
                 guard StoredRecord.isUTF8(topic) else {
-                    throw StateStoreError(.unreadable, "stored record source unreadable (not UTF-8); run with --rebuild")
+                    throw StateStoreError(
+                        .unreadable, "stored record source unreadable (not UTF-8); run with --rebuild")
                 }
                 fields.sourceTopic = topic
                 fields.sourcePartition = Int32(truncatingIfNeeded: sqlite3_column_int64(statement, 2))
