@@ -121,8 +121,11 @@ extension SnapshotWriter {
         // this one hashes and writes each county's lines in registry order.
         let reader = HandedOver(value: analysts.records)
         let counties = analysts.registry.geographies.map(\.code)
-        let wanted = Set(years)
         let lanes = 2
+        let firstYear = years.min() ?? 0
+        var wantedYears = [Bool](repeating: false, count: (years.max() ?? 0) - firstYear + 1)
+        for year in years { wantedYears[year - firstYear] = true }
+        let wanted = wantedYears
         let produce: @Sendable (Int, Handoff<LineChunk>) throws -> Void = { lane, handoff in
             var chunk = LineChunk()
             var line = CSVLine()
@@ -141,17 +144,20 @@ extension SnapshotWriter {
                         throw SnapshotError(
                             "the state gave the \(kind.rawValue) records of \(county) out of identity order")
                     }
-                    guard wanted.contains(record.year) else { return }
-                    line.removeAll()
-                    RecordFiles.appendLine(record, to: &line, scratch: &scratch)
+                    let slot = record.year - firstYear
+                    guard slot >= 0 && slot < wanted.count && wanted[slot] else { return }
                     if kind == .rd {
+                        line.removeAll()
+                        RecordFiles.appendLine(record, to: &line, scratch: &scratch)
                         if !group.isEmpty && groupYear != record.year { flushGroup() }
                         groupYear = record.year
                         group.append((record.performer.order, line.bytes))
                     } else {
-                        chunk.append(year: record.year, line: line.bytes)
+                        // Formatted straight into the chunk: no copy of the line.
+                        RecordFiles.appendLine(record, to: &chunk.text, scratch: &scratch)
+                        chunk.lines.append((record.year, chunk.text.bytes.count))
                     }
-                    if chunk.bytes.count >= LineChunk.size {
+                    if chunk.text.bytes.count >= LineChunk.size {
                         guard handoff.send(chunk) else { throw Handoff<LineChunk>.Cancelled() }
                         chunk.removeAll()
                     }
@@ -180,7 +186,7 @@ extension SnapshotWriter {
                                 year = lineYear
                                 target = open[year]
                             }
-                            try target!.file.append(chunk.bytes[start..<end])
+                            try target!.file.append(chunk.text.bytes[start..<end])
                             target!.rows += 1
                             start = end
                         }
@@ -254,19 +260,18 @@ public enum ReportWriter {
 struct LineChunk: Sendable {
     /// About this many bytes a chunk (a few thousand lines).
     static let size = 256 * 1024
-    var bytes: [UInt8] = []
+    /// The lines, one after another (each ended by CRLF).
+    var text = CSVLine(capacity: Self.size + 4096)
+    /// Each line's year and where it ends in `text`.
     var lines: [(year: Int, end: Int)] = []
     /// The last chunk of a county.
     var endsCounty = false
 
-    init() {
-        bytes.reserveCapacity(Self.size + 1024)
-        lines.reserveCapacity(Self.size / 64)
-    }
+    init() { lines.reserveCapacity(Self.size / 64) }
 
     mutating func append(year: Int, line: [UInt8]) {
-        bytes.append(contentsOf: line)
-        lines.append((year, bytes.count))
+        text.append(line: line)
+        lines.append((year, text.bytes.count))
     }
 
     mutating func removeAll() { self = LineChunk() }

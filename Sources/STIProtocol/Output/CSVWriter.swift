@@ -66,6 +66,12 @@ public struct CSVLine: Sendable {
         cells = 0
     }
 
+    /// Appends a whole line already built (ended by CRLF), after the lines before it.
+    public mutating func append(line: [UInt8]) {
+        bytes.append(contentsOf: line)
+        cells = 0
+    }
+
     /// Ends the line: CRLF.
     public mutating func end() {
         bytes.append(0x0D)

@@ -306,12 +306,22 @@ public enum DecimalText {
 
     /// Appends the decimal digits of `value` (at least one) to `out`.
     static func appendDigits<T: FixedWidthInteger & UnsignedInteger>(_ value: T, to out: inout [UInt8]) {
+        var count = 1
+        var rest = value
+        while rest >= 10 {
+            rest /= 10
+            count += 1
+        }
         let start = out.count
-        var v = value
-        repeat {
-            out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v % 10))
-            v /= 10
-        } while v != 0
-        out[start...].reverse()
+        out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: count))
+        out.withUnsafeMutableBufferPointer { buffer in
+            var v = value
+            var i = start + count
+            repeat {
+                i -= 1
+                buffer[i] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v % 10)
+                v /= 10
+            } while v != 0
+        }
     }
 }
