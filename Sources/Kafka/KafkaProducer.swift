@@ -42,6 +42,8 @@ public final class KafkaProducer: Sendable {
     private let closed = Atomic<Bool>(false)
     private let sendCounter = Atomic<Int>(0)
     private let queueFullTimeout: Duration
+    /// Left when `connectAhead`'s request has ended (the handle must outlive it).
+    private let aheadDone = DispatchGroup()
 
     /// - Parameters:
     ///   - configuration: connection and librdkafka properties; checked here.
@@ -70,6 +72,7 @@ public final class KafkaProducer: Sendable {
     }
 
     deinit {
+        aheadDone.wait()
         let handles = topics.withLock { $0 }
         for topic in handles.values { rd_kafka_topic_destroy(topic.pointer) }
         // librdkafka purges whatever is still queued; `state` outlives the handle because it
@@ -89,6 +92,28 @@ public final class KafkaProducer: Sendable {
     /// time each was logged, as librdkafka's own printer does, and prints later ones at once.
     public func releaseLogs() {
         state.releaseLogs()
+    }
+
+    /// Connects to a broker now, in the background, sending nothing: asks for the cluster's
+    /// brokers (no topic, so none is created on a broker that creates topics on demand) and
+    /// waits at most `timeout` for the answer. librdkafka 2.16's idempotent producer asks for
+    /// its producer id only every 500 ms and only of a broker already connected (not the
+    /// bootstrap one); without this, the first retry may find none and the id come a second
+    /// 500 ms later. The producer's deinit waits for the request to end.
+    public func connectAhead(timeout: Duration = .milliseconds(500)) {
+        let handle = self.handle
+        let done = aheadDone
+        done.enter()
+        let thread = Thread {
+            var metadata: UnsafePointer<rd_kafka_metadata_t>?
+            if rd_kafka_metadata(handle.pointer, 0, nil, &metadata, milliseconds(timeout))
+                == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata
+            {
+                rd_kafka_metadata_destroy(metadata)
+            }
+            done.leave()
+        }
+        thread.start()
     }
 
     /// The log lines held so far, nil when logs are not held (for tests).

@@ -33,3 +33,33 @@ struct ProducerHeldLogTests {
         #expect(producer.heldLogLines == nil)
     }
 }
+
+/// `connectAhead` asks for the brokers on a thread of its own; the producer must outlive that
+/// request (its deinit waits), deliver normally after it, and create no topic.
+@Suite(.serialized, .timeLimit(.minutes(2)), .mockCluster)
+struct ProducerConnectAheadTests {
+    @Test func aProducerDroppedRightAfterConnectingAheadEndsCleanly() throws {
+        // Nothing listens on port 1: the request runs into its timeout while the producer goes.
+        for _ in 0..<20 {
+            let producer = try KafkaProducer(
+                configuration: KafkaConfiguration(bootstrapServers: "127.0.0.1:1"), holdingLogs: true)
+            producer.connectAhead(timeout: .milliseconds(50))
+        }
+    }
+
+    @Test func aProducerConnectedAheadDeliversEveryMessageAndCreatesNoTopic() throws {
+        let cluster = try MockCluster(brokers: 1)
+        defer { cluster.close() }
+        try cluster.createTopic("ahead", partitions: 3)
+        let producer = try KafkaProducer(
+            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), holdingLogs: true)
+        producer.connectAhead()
+        for i in 0..<100 { try producer.send(topic: "ahead", key: Array("k\(i % 7)".utf8), value: Array("v\(i)".utf8)) }
+        try producer.flush(timeout: .seconds(30))
+        #expect(producer.delivered == 100)
+        #expect(producer.failed == 0)
+        let topics = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
+            .metadata(timeout: .seconds(10)).map(\.name)
+        #expect(topics == ["ahead"], "topics on the cluster: \(topics)")
+    }
+}
