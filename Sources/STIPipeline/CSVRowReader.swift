@@ -18,6 +18,9 @@ struct CSVRowReader {
     /// The 1-based line of byte `i` and where that line starts (LF, CRLF and CR end lines).
     private(set) var line = 1
     private var lineStart = 0
+    /// Fields of the row read last: the next row's array is made that large at once (rows of a
+    /// table have the same count), not grown field by field.
+    private var lastFieldCount = 0
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -106,6 +109,7 @@ struct CSVRowReader {
     mutating func next() throws(CSVQuotingError) -> [String]? {
         guard i < bytes.count else { return nil }
         var row: [String] = []
+        row.reserveCapacity(lastFieldCount)
         var atEnd = false
         while true {
             let (field, end): (String, Bool)
@@ -119,7 +123,10 @@ struct CSVRowReader {
                 (field, end) = try plainField(index: row.count)
             }
             row.append(field)
-            if end { return row }
+            if end {
+                lastFieldCount = row.count
+                return row
+            }
             atEnd = i >= bytes.count
         }
     }
