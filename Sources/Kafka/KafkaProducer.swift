@@ -42,8 +42,6 @@ public final class KafkaProducer: Sendable {
     private let closed = Atomic<Bool>(false)
     private let sendCounter = Atomic<Int>(0)
     private let queueFullTimeout: Duration
-    /// Left when `connectAhead`'s request has ended (the handle must outlive it).
-    private let aheadDone = DispatchGroup()
 
     /// - Parameters:
     ///   - configuration: connection and librdkafka properties; checked here.
@@ -51,18 +49,13 @@ public final class KafkaProducer: Sendable {
     ///     throws `queueFull` (the queue is bounded by `queue.buffering.max.messages`/`.kbytes`).
     ///   - onDelivery: called for every delivery report, success or failure. Leave nil when
     ///     the counters and `takeFailures()` are enough (it saves a String per message).
-    ///   - holdingLogs: keep librdkafka's log lines (connection failures, …) until
-    ///     `releaseLogs()`, which prints them as librdkafka would have, and drop them if it is
-    ///     never called. For a producer made ahead of time, before it is known to be needed:
-    ///     its connecting then says nothing unless it is used.
     public init(
         configuration: KafkaConfiguration, queueFullTimeout: Duration = .seconds(60),
-        holdingLogs: Bool = false, onDelivery: (@Sendable (KafkaDeliveryReport) -> Void)? = nil
+        onDelivery: (@Sendable (KafkaDeliveryReport) -> Void)? = nil
     ) throws {
-        let state = ProducerState(onDelivery: onDelivery, holdingLogs: holdingLogs)
+        let state = ProducerState(onDelivery: onDelivery)
         let conf = try configuration.makeNative(defaults: ["enable.idempotence": "true"])
         rd_kafka_conf_set_dr_msg_cb(conf, producerDeliveryReport)
-        if holdingLogs { rd_kafka_conf_set_log_cb(conf, producerLog) }
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(state).toOpaque())
         self.handle = NativeHandle(
             pointer: try makeClient(
@@ -72,7 +65,6 @@ public final class KafkaProducer: Sendable {
     }
 
     deinit {
-        aheadDone.wait()
         let handles = topics.withLock { $0 }
         for topic in handles.values { rd_kafka_topic_destroy(topic.pointer) }
         // librdkafka purges whatever is still queued; `state` outlives the handle because it
@@ -87,37 +79,6 @@ public final class KafkaProducer: Sendable {
     /// Messages accepted by `send` whose delivery report has not been processed yet
     /// (librdkafka's `rd_kafka_outq_len`, which also counts a few internal requests).
     public var outstanding: Int { Int(rd_kafka_outq_len(handle.pointer)) }
-
-    /// Prints the log lines held so far (`holdingLogs`) to standard error, in order and with the
-    /// time each was logged, as librdkafka's own printer does, and prints later ones at once.
-    public func releaseLogs() {
-        state.releaseLogs()
-    }
-
-    /// Connects to a broker now, in the background, sending nothing: asks for the cluster's
-    /// brokers (no topic, so none is created on a broker that creates topics on demand) and
-    /// waits at most `timeout` for the answer. librdkafka 2.16's idempotent producer asks for
-    /// its producer id only every 500 ms and only of a broker already connected (not the
-    /// bootstrap one); without this, the first retry may find none and the id come a second
-    /// 500 ms later. The producer's deinit waits for the request to end.
-    public func connectAhead(timeout: Duration = .milliseconds(500)) {
-        let handle = self.handle
-        let done = aheadDone
-        done.enter()
-        let thread = Thread {
-            var metadata: UnsafePointer<rd_kafka_metadata_t>?
-            if rd_kafka_metadata(handle.pointer, 0, nil, &metadata, milliseconds(timeout))
-                == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata
-            {
-                rd_kafka_metadata_destroy(metadata)
-            }
-            done.leave()
-        }
-        thread.start()
-    }
-
-    /// The log lines held so far, nil when logs are not held (for tests).
-    var heldLogLines: [String]? { state.heldLogs.withLock { $0 } }
 
     /// Returns and forgets the failed deliveries recorded so far (in the order reported).
     public func takeFailures() -> [KafkaDeliveryReport] {
@@ -306,39 +267,9 @@ final class ProducerState: Sendable {
     let failed = Atomic<Int>(0)
     let failures = Mutex<[KafkaDeliveryReport]>([])
     let onDelivery: (@Sendable (KafkaDeliveryReport) -> Void)?
-    /// Log lines held until `releaseLogs()` (nil once released: lines are then printed at once).
-    let heldLogs: Mutex<[String]?>
 
-    init(onDelivery: (@Sendable (KafkaDeliveryReport) -> Void)?, holdingLogs: Bool = false) {
+    init(onDelivery: (@Sendable (KafkaDeliveryReport) -> Void)?) {
         self.onDelivery = onDelivery
-        self.heldLogs = Mutex(holdingLogs ? [] : nil)
-    }
-
-    /// One line from librdkafka's log callback (any of its threads).
-    func log(_ rk: OpaquePointer?, level: Int32, facility: UnsafePointer<CChar>?, message: UnsafePointer<CChar>?) {
-        heldLogs.withLock { held in
-            guard held != nil else {
-                rd_kafka_log_print(rk, level, facility, message)
-                return
-            }
-            // librdkafka's own printer: "%<level>|<seconds>.<milliseconds>|<facility>|<client name>| <message>".
-            var now = timeval()
-            gettimeofday(&now, nil)
-            let millis = String(Int(now.tv_usec) / 1000)
-            let name = rk.flatMap { rd_kafka_name($0) }.map { String(cString: $0) } ?? ""
-            held!.append(
-                "%\(level)|\(now.tv_sec).\(String(repeating: "0", count: 3 - millis.count) + millis)|"
-                    + "\(facility.map { String(cString: $0) } ?? "")|\(name)| \(message.map { String(cString: $0) } ?? "")\n"
-            )
-        }
-    }
-
-    func releaseLogs() {
-        heldLogs.withLock { held in
-            guard let lines = held else { return }
-            held = nil
-            FileHandle.standardError.write(Data(lines.joined().utf8))
-        }
     }
 
     func record(_ message: UnsafePointer<rd_kafka_message_t>) {
@@ -367,18 +298,6 @@ final class ProducerState: Sendable {
             topic: topic, partition: message.pointee.partition, offset: offset >= 0 ? offset : nil, error: error,
             tag: tag)
     }
-}
-
-/// librdkafka's log callback for a producer holding its logs: the state is the client's opaque.
-private func producerLog(
-    _ rk: OpaquePointer?, _ level: Int32, _ facility: UnsafePointer<CChar>?, _ message: UnsafePointer<CChar>?
-) {
-    guard let rk, let opaque = rd_kafka_opaque(rk) else {
-        rd_kafka_log_print(rk, level, facility, message)
-        return
-    }
-    Unmanaged<ProducerState>.fromOpaque(opaque).takeUnretainedValue().log(
-        rk, level: level, facility: facility, message: message)
 }
 
 /// librdkafka's delivery-report callback (a top-level function, so it carries no actor isolation).

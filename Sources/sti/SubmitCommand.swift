@@ -100,21 +100,6 @@ struct SubmitCommand: ParsableCommand {
         let settings = try kafka.settings()
         let brokers = try settings.required("STI_BROKERS", flag: kafka.brokers, flagName: "--brokers")
         let prefix = kafka.topicPrefix(settings)
-        // The producer is made before the check, and says nothing (its logs held) and sends
-        // nothing unless every row passes: librdkafka 2.16's idempotent producer first asks for
-        // its producer id before any broker connection is up and then retries only every 500 ms,
-        // so made after the check it would add at least those 500 ms to every submission; made
-        // here (and connected at once, so that the first retry finds a broker), they pass while
-        // the rows are checked. Any error it meets is met again, in the same order as before,
-        // where it is made for real below.
-        let ahead: KafkaProducer? = {
-            guard let properties = try? kafka.kafkaProperties(settings),
-                let config = try? Submitter.producerConfiguration(bootstrapServers: brokers, properties: properties),
-                let producer = try? KafkaProducer(configuration: config, holdingLogs: true)
-            else { return nil }
-            producer.connectAhead()
-            return producer
-        }()
         let submitter = try feed.submitter(topicPrefix: prefix, settings: settings)
         let checked = try feed.check(submitter, submittedAt: rfc3339Now())
         let warnings = submitter.warnings(of: checked)
@@ -152,8 +137,7 @@ struct SubmitCommand: ParsableCommand {
 
         let config = try Submitter.producerConfiguration(
             bootstrapServers: brokers, properties: try kafka.kafkaProperties(settings))
-        let producer = try ahead ?? KafkaProducer(configuration: config)
-        producer.releaseLogs()
+        let producer = try KafkaProducer(configuration: config)
         let interactive = isatty(STDERR_FILENO) == 1
         let started = ContinuousClock.now
         let timeout = try kafka.timeout(settings)

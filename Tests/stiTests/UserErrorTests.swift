@@ -52,25 +52,6 @@ extension EndToEnd {
             }
         }
 
-        /// `sti submit` makes its producer before it checks the feed (to have its producer id by
-        /// the time the check ends); a feed the check refuses must still say only what is wrong
-        /// with it: no librdkafka line about the brokers it never needed.
-        @Test func anInvalidFeedSaysOnlyWhatIsWrongWithItEvenWithTheBrokersUnreachable() async throws {
-            try await Bench.offline { bench in
-                let rows = (0..<2_000).map { "530102,\(1000 + $0),other,abc" }.joined(separator: "\n")
-                let feed = try bench.write("rd-bad.csv", crlf("county,year,performer,expenditure_10k_cny\n" + rows))
-                let result = try await bench.sti(
-                    ["submit", feed, "--brokers", bench.brokers, "--timeout", "5"], timeout: Self.hangGuard)
-                #expect(!result.timedOut)
-                #expect(result.status == 1)
-                let lines = result.stderrText.split(separator: "\n", omittingEmptySubsequences: false)
-                #expect(
-                    !lines.contains { $0.hasPrefix("%") }, "librdkafka spoke: \(lines.filter { $0.hasPrefix("%") })")
-                #expect(lines.last == "" && lines.dropLast().last == "2000 invalid row(s); nothing was sent")
-                #expect(lines.filter { $0.contains("E_") }.count >= 2_000)
-            }
-        }
-
         @Test("settings from the environment are checked: each bad value is named, and STI_FOLLOW takes effect")
         func badSettingsAreNamed() async throws {
             try await Bench.offline { bench in
