@@ -19,8 +19,10 @@
 #   STI_BENCH_BUILD        release (default) or debug
 #   STI_BENCH_SCRATCH      swift build --scratch-path (default <repo>/.build, SwiftPM's own)
 #   STI_BENCH_STI          use this sti binary instead of building one
-#   STI_BENCH_STI_BEFORE   also run (b) with this (older) sti binary, alternating with the new one
-#                          in every repeat, so that before and after share the machine's load
+#   STI_BENCH_STI_BEFORE   also run (b) and (d) with this (older) sti binary, alternating with the
+#                          new one in every repeat, so that before and after share the machine's load
+#   STI_BENCH_ONLY=d       measure (d) only: no main load feed, no (a), (b), (c); the report then
+#                          has the (d) rows only (a cheap way to compare submit changes)
 #   STI_BENCH_DIR          work folder (default a fresh temporary one, deleted at exit)
 #   STI_BENCH_KEEP=1       keep the work folder
 #
@@ -44,6 +46,8 @@ SUBMIT_ROWS="${STI_BENCH_SUBMIT_ROWS:-100000}"
 # (c): 1 % more messages (at least one).
 EXTRA=$(( N / 100 > 0 ? N / 100 : 1 ))
 case "$BUILD" in release|debug) ;; *) echo "bench: STI_BENCH_BUILD must be release or debug" >&2; exit 2 ;; esac
+ONLY="${STI_BENCH_ONLY:-}"
+case "$ONLY" in ''|d) ;; *) echo "bench: STI_BENCH_ONLY must be d (or unset for everything)" >&2; exit 2 ;; esac
 
 log() { echo "bench: $*" >&2; }
 die() { echo "bench: FAILED: $*" >&2; exit 1; }
@@ -159,6 +163,7 @@ EOF
 # the first N messages of an (N + EXTRA)-message feed are the N-message feed, and the tail is
 # realistic new work (new contracts, next revisions of R&D and profile figures) with exactly
 # known counts. (A feed of another seed would re-use contract numbers and restart revisions.)
+if [ -z "$ONLY" ]; then
 log "generating $N + $EXTRA messages"
 "$STI" generate --out "$W/feed" --messages "$N" --seed 1 > /dev/null
 "$STI" generate --out "$W/feed-all" --messages $(( N + EXTRA )) --seed 1 > /dev/null
@@ -169,14 +174,18 @@ for t in "${TOPICS[@]}"; do
   tail -n +"$(( have + 1 ))" "$W/feed-all/$t.keyed" > "$W/feed-extra/$t.keyed"
 done
 INVALID=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["invalid"])' "$W/feed/load-summary.json")
+fi
 log "generating the $SUBMIT_ROWS-row submit feed (CSV and JSON lines, no invalid rows)"
 "$STI" generate --out "$W/submit-csv" --messages "$SUBMIT_ROWS" --seed 3 --invalid-fraction 0 --format csv > /dev/null
 "$STI" generate --out "$W/submit-jsonl" --messages "$SUBMIT_ROWS" --seed 3 --invalid-fraction 0 > /dev/null
 
-log "creating topics and loading $N messages"
+log "creating topics${ONLY:+ (no main load: STI_BENCH_ONLY=$ONLY)}"
 "$STI" topics create --brokers "$B" --partitions 6 > /dev/null
 "$STI" topics create --brokers "$B" --partitions 6 --topic-prefix bsubmit > /dev/null
 "$STI" topics create --brokers "$B" --partitions 6 --topic-prefix bkcat > /dev/null
+[ -z "$BEFORE" ] || "$STI" topics create --brokers "$B" --partitions 6 --topic-prefix bsubmit0 > /dev/null
+if [ -z "$ONLY" ]; then
+log "loading $N messages"
 load_feed "$W/feed" sti
 for t in "${TOPICS[@]}"; do
   want=$(wc -l < "$W/feed/$t.keyed")
@@ -221,6 +230,7 @@ for r in $(seq 1 "$R"); do
   timed c "$STI" aggregate --brokers "$B" --out "$W/c/out" --state "$W/c/state.db"
   check_manifest "$W/c/out/latest" "$W/feed-all/load-summary.json" "$W/feed/load-summary.json"
 done
+fi  # not STI_BENCH_ONLY
 
 # --- (d) submit against kcat produce --------------------------------------------------------
 csvs=()
@@ -231,23 +241,36 @@ for r in $(seq 1 "$R"); do
   # explanations (section 5a); the benchmark measures sending them, not the bureau's fix.
   timed d "$STI" submit --brokers "$B" --topic-prefix bsubmit --send-held "${csvs[@]}"
   grep -q "^sent $SUBMIT_ROWS, failed 0$" "$W/d.out" || die "sti submit: $(cat "$W/d.out")"
+  if [ -n "$BEFORE" ]; then
+    log "(d0) the STI_BENCH_STI_BEFORE binary, same rows, run $r/$R"
+    timed d0 "$BEFORE" submit --brokers "$B" --topic-prefix bsubmit0 --send-held "${csvs[@]}"
+    grep -q "^sent $SUBMIT_ROWS, failed 0$" "$W/d0.out" || die "sti submit (before): $(cat "$W/d0.out")"
+  fi
   log "(d) kcat produce of the same $SUBMIT_ROWS rows as JSON lines, run $r/$R"
   cmds=()
   for t in "${TOPICS[@]}"; do
     [ -s "$W/submit-jsonl/$t.keyed" ] && cmds+=("kcat -P -X partitioner=murmur2_random -b $B -t bkcat.${t#sti.} -K \$'\\t' -l $W/submit-jsonl/$t.keyed")
   done
   timed_parallel dk "${cmds[@]}"
+  if [ -n "$ONLY" ]; then
+    # The same with kcat's producer idempotent, as sti's is (the durability it promises): its
+    # producer-id request waits 500 ms in librdkafka 2.16 (Benchmarks/README.md, (d)).
+    log "(d) kcat produce, idempotent, run $r/$R"
+    timed_parallel dki "${cmds[@]/kcat -P/kcat -P -X enable.idempotence=true}"
+  fi
 done
 for t in "${TOPICS[@]}"; do
   want=$(( $(wc -l < "$W/submit-jsonl/$t.keyed") * R ))
-  for prefix in bsubmit bkcat; do
+  for prefix in bsubmit bkcat ${BEFORE:+bsubmit0}; do
     got=$(kcat -C -b "$B" -t "$prefix.${t#sti.}" -o beginning -e -q -f '%o\n' 2>/dev/null | wc -l)
+    [ "$prefix" = bkcat ] && [ -n "$ONLY" ] && got=$(( got / 2 ))  # (dk) and (dki) both wrote there
     [ "$got" = "$want" ] || die "$prefix.${t#sti.} holds $got messages, expected $want"
   done
 done
 
 # --- report -------------------------------------------------------------------------------
-a_ms=$(median_col a 1); a1_ms=$(median_col a1 1); b_ms=$(median_col b 1); c_ms=$(median_col c 1); d_ms=$(median_col d 1); dk_ms=$(median_col dk 1)
+d_ms=$(median_col d 1); dk_ms=$(median_col dk 1)
+[ -n "$ONLY" ] || { a_ms=$(median_col a 1); a1_ms=$(median_col a1 1); b_ms=$(median_col b 1); c_ms=$(median_col c 1); }
 rate() { awk -v n="$1" -v ms="$2" 'BEGIN { printf "%d", (ms > 0) ? n * 1000 / ms : 0 }'; }
 runs() { awk '{printf "%s%.2f", (NR > 1 ? " " : ""), $1 / 1000}' "$W/$1.times"; }
 loads() { awk '{printf "%s%s", (NR > 1 ? " " : ""), $3}' "$W/$1.times"; }
@@ -259,21 +282,34 @@ ratio() { awk -v x="$1" -v y="$2" 'BEGIN { printf "%.2f", (y > 0) ? x / y : 0 }'
 mkdir -p "$here/results"
 {
   echo "sti-pipeline benchmark, $(date -u +%Y-%m-%dT%H:%MZ), nproc $(nproc), sti $BUILD build, Tansu memory storage, librdkafka 2.16"
-  echo "load: $N messages ($INVALID invalid) in 3 topics x 6 partitions; +$EXTRA for (c); submit feed $SUBMIT_ROWS rows; median of $R"
+  if [ -n "$ONLY" ]; then
+    echo "load: (d) only (STI_BENCH_ONLY=d), topics of 6 partitions; submit feed $SUBMIT_ROWS rows; median of $R"
+  else
+    echo "load: $N messages ($INVALID invalid) in 3 topics x 6 partitions; +$EXTRA for (c); submit feed $SUBMIT_ROWS rows; median of $R"
+  fi
   echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the last column below: 1-minute load after each run)"
   printf '%-38s %9s %9s %10s %9s   %-20s %s\n' "" "messages" "seconds" "msg/s" "peak MB" "runs (s)" "load"
+  if [ -z "$ONLY" ]; then
   row "(a) kcat consume, 3 topics at once" "$N" a
   row "(a1) kcat consume, one after another" "$N" a1
   row "(b) sti aggregate, empty state" "$N" b
   [ -z "$BEFORE" ] || row "(b0) the same, STI_BENCH_STI_BEFORE" "$N" b0
   row "(c) sti aggregate, +1 % (incremental)" "$EXTRA" c
+  fi
   row "(d) sti submit, CSV" "$SUBMIT_ROWS" d
+  [ -z "$BEFORE" ] || row "(d0) the same, STI_BENCH_STI_BEFORE" "$SUBMIT_ROWS" d0
   row "    kcat produce, same rows, JSON" "$SUBMIT_ROWS" dk
+  if [ -n "$ONLY" ]; then
+  row "    the same, kcat idempotent" "$SUBMIT_ROWS" dki
+  echo " (d)/kcat idempotent rate: $(ratio "$(median_col dki 1)" "$d_ms")"
+  echo " (d)/kcat produce rate: $(ratio "$dk_ms" "$d_ms")${BEFORE:+  (d0)/kcat produce rate: $(ratio "$dk_ms" "$(median_col d0 1)")  (d)/(d0) rate: $(ratio "$(median_col d0 1)" "$d_ms")}"
+  else
   echo "(b)/(a1) rate: $(ratio "$(rate "$N" "$b_ms")" "$(rate "$N" "$a1_ms")")" \
        " (b)/(a) rate: $(ratio "$(rate "$N" "$b_ms")" "$(rate "$N" "$a_ms")")" \
        "${BEFORE:+ (b)/(b0) rate: $(ratio "$(median_col b0 1)" "$b_ms")}" \
        "${BEFORE:+ (b0)/(a1) rate: $(ratio "$(rate "$N" "$(median_col b0 1)")" "$(rate "$N" "$a1_ms")")}"
   echo \
        " (c) time / (b) time: $(awk -v c="$c_ms" -v b="$b_ms" 'BEGIN{printf "%.1f %%", (b > 0) ? 100 * c / b : 0}')" \
-       " (d)/kcat produce rate: $(ratio "$dk_ms" "$d_ms")"
+       " (d)/kcat produce rate: $(ratio "$dk_ms" "$d_ms")${BEFORE:+  (d0)/kcat produce rate: $(ratio "$dk_ms" "$(median_col d0 1)")}"
+  fi
 } | tee "$here/results/latest.txt"

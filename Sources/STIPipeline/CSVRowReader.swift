@@ -18,8 +18,87 @@ struct CSVRowReader {
     /// The 1-based line of byte `i` and where that line starts (LF, CRLF and CR end lines).
     private(set) var line = 1
     private var lineStart = 0
+    /// Fields of the row read last: the next row's array is made that large at once (rows of a
+    /// table have the same count), not grown field by field.
+    private var lastFieldCount = 0
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    /// A reader of `bytes` that starts at `line` (the text before it was cut off at a line start).
+    init(_ bytes: UnsafeBufferPointer<UInt8>, line: Int) {
+        self.bytes = bytes
+        self.line = line
+    }
+
+    /// Where the next row starts (a byte offset into the buffer).
+    var offset: Int { i }
+
+    /// A piece of a CSV text that starts at a row's start, with the line counts there.
+    struct Slice: Equatable {
+        var range: Range<Int>
+        /// `line` of a reader at `range.lowerBound` (LF, CRLF and CR count, inside quotes too).
+        var readerLine: Int
+        /// LF bytes and row ends before `range.lowerBound`, plus `rowLine` of the start: how
+        /// `FeedReader` numbers rows (a row starts one line after the previous one ended, plus
+        /// the LFs its quoted fields hold).
+        var rowLine: Int
+    }
+
+    /// `bytes[start...]` cut into about `parts` slices at row ends, so that each can be read by
+    /// a reader of its own (`CSVRowReader(rebasing the slice, line: readerLine)`) and give the
+    /// rows one reader of the whole text gives. A row end is a line break outside quotes, found
+    /// by quote parity: in text that follows RFC 4180 every quote opens or closes a quoted field
+    /// or is half of a `""`, so an odd count of quotes before a byte means it is inside one.
+    /// Where the text breaks the quoting rules, the parity is right up to the first break, so
+    /// the slice holding it starts at a real row start and its reader meets that same break
+    /// first: the first error of the first slice that has one is the whole text's first error.
+    static func slices(
+        _ bytes: UnsafeBufferPointer<UInt8>, from start: Int, readerLine: Int, rowLine: Int, parts: Int
+    ) -> [Slice] {
+        let count = bytes.count
+        guard parts > 1, start < count else {
+            return [Slice(range: start..<max(start, count), readerLine: readerLine, rowLine: rowLine)]
+        }
+        var slices: [Slice] = []
+        slices.reserveCapacity(parts)
+        var sliceStart = start
+        var startLines = (reader: readerLine, row: rowLine)
+        var lines = startLines
+        var part = 1
+        var target = start + (count - start) * part / parts
+        var inQuotes = false
+        var i = start
+        while i < count {
+            let b = bytes[i]
+            i += 1
+            if b == quote {
+                inQuotes.toggle()
+                continue
+            }
+            if b == lf {
+                lines.reader += 1
+                lines.row += 1
+            } else if b == cr {
+                if i < count, bytes[i] == lf { continue }  // CRLF: its LF counts
+                lines.reader += 1
+                if inQuotes { continue }  // a lone CR in a quoted field: not an LF of the cell
+                lines.row += 1
+            } else {
+                continue
+            }
+            guard !inQuotes, i >= target, i < count else { continue }
+            slices.append(Slice(range: sliceStart..<i, readerLine: startLines.reader, rowLine: startLines.row))
+            sliceStart = i
+            startLines = lines
+            while part < parts, target <= i {
+                part += 1
+                target = start + (count - start) * part / parts
+            }
+            if part >= parts { break }
+        }
+        slices.append(Slice(range: sliceStart..<count, readerLine: startLines.reader, rowLine: startLines.row))
+        return slices
+    }
 
     private static let quote = UInt8(ascii: "\"")
     private static let comma = UInt8(ascii: ",")
@@ -30,6 +109,7 @@ struct CSVRowReader {
     mutating func next() throws(CSVQuotingError) -> [String]? {
         guard i < bytes.count else { return nil }
         var row: [String] = []
+        row.reserveCapacity(lastFieldCount)
         var atEnd = false
         while true {
             let (field, end): (String, Bool)
@@ -43,7 +123,10 @@ struct CSVRowReader {
                 (field, end) = try plainField(index: row.count)
             }
             row.append(field)
-            if end { return row }
+            if end {
+                lastFieldCount = row.count
+                return row
+            }
             atEnd = i >= bytes.count
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 public import STIProtocol
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -139,38 +140,79 @@ public struct FeedReader: Sendable {
 
     // MARK: CSV
 
+    /// The body of a CSV text of at least this many bytes is read in slices at once (one
+    /// reader per slice, cut at row ends: `CSVRowReader.slices`), giving the same rows and the
+    /// same first error as one reader. Tests lower it to read small texts in slices.
+    var csvSliceBytes = 256 * 1024
+
     func csvRows(_ text: String, path: String) throws(FeedError) -> [Row] {
         var text = text
         let rows: Result<[Row], FeedError> = text.withUTF8 { utf8 in
-            var reader = CSVRowReader(utf8)
-            do throws(FeedError) { return .success(try csvRows(&reader, path: path)) } catch { return .failure(error) }
+            do throws(FeedError) { return .success(try csvRows(utf8, path: path)) } catch { return .failure(error) }
         }
         return try rows.get()
     }
 
-    private func csvRows(_ reader: inout CSVRowReader, path: String) throws(FeedError) -> [Row] {
-        var header: [String] = []
-        func nextRow() throws(FeedError) -> [String]? {
-            do { return try reader.next() } catch {
+    private func csvRows(_ utf8: UnsafeBufferPointer<UInt8>, path: String) throws(FeedError) -> [Row] {
+        var reader = CSVRowReader(utf8)
+        let first: [String]?
+        do { first = try reader.next() } catch {
+            throw FeedError(path: path, line: error.line, error.message(fieldName: nil))
+        }
+        guard let headerRow = first else {
+            throw FeedError(path: path, line: 1, "cannot read the CSV header: the file is empty")
+        }
+        let builder = try rowBuilder(header: headerRow, path: path, place: { _ in (1, nil) })
+        // Line numbers: a record starts one line after the previous one ended; a quoted field
+        // holding line breaks makes its record span several lines.
+        let line = 2 + headerRow.joined().filter { $0 == "\n" }.count
+        let bodyBytes = utf8.count - reader.offset
+        let parts =
+            bodyBytes < 2 * csvSliceBytes
+            ? 1 : min(bodyBytes / csvSliceBytes, 2 * max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4)))
+        let slices = CSVRowReader.slices(
+            utf8, from: reader.offset, readerLine: reader.line, rowLine: line, parts: parts)
+        if slices.count == 1 { return try csvRows(&reader, line: line, builder: builder, path: path) }
+        let found = Mutex([Result<[Row], FeedError>](repeating: .success([]), count: slices.count))
+        let text = BorrowedBytes(buffer: utf8)
+        DispatchQueue.concurrentPerform(iterations: slices.count) { index in
+            let slice = slices[index]
+            var sliceReader = CSVRowReader(
+                UnsafeBufferPointer(rebasing: text.buffer[slice.range]), line: slice.readerLine)
+            let result = Result { () throws(FeedError) -> [Row] in
+                try csvRows(&sliceReader, line: slice.rowLine, builder: builder, path: path)
+            }
+            found.withLock { $0[index] = result }
+        }
+        let results = found.withLock { $0 }
+        var rows: [Row] = []
+        rows.reserveCapacity(results.reduce(0) { $0 + ((try? $1.get())?.count ?? 0) })
+        for result in results { rows += try result.get() }
+        return rows
+    }
+
+    /// The rows `reader` gives until its end, the first one at `line`.
+    private func csvRows(
+        _ reader: inout CSVRowReader, line: Int, builder: RowBuilder, path: String
+    ) throws(FeedError) -> [Row] {
+        var line = line
+        var rows: [Row] = []
+        var value: [UInt8] = []
+        while true {
+            let cells: [String]
+            do {
+                guard let next = try reader.next() else { return rows }
+                cells = next
+            } catch {
+                let header = builder.headerRow
                 throw FeedError(
                     path: path, line: error.line,
                     error.message(fieldName: error.field <= header.count ? header[error.field - 1] : nil))
             }
-        }
-        guard let headerRow = try nextRow() else {
-            throw FeedError(path: path, line: 1, "cannot read the CSV header: the file is empty")
-        }
-        header = headerRow
-        // Line numbers: a record starts one line after the previous one ended; a quoted field
-        // holding line breaks makes its record span several lines.
-        var line = 2 + header.joined().filter { $0 == "\n" }.count
-        return try rows(header: headerRow, path: path, place: { _ in (1, nil) }) {
-            () throws(FeedError) -> (line: Int, cells: [String])? in
-            guard let cells = try nextRow() else { return nil }
             var span = 0
             for cell in cells { for byte in cell.utf8 where byte == 0x0A { span += 1 } }
             defer { line += 1 + span }
-            return (line, cells)
+            if let row = try builder.row(line: line, cells: cells, value: &value) { rows.append(row) }
         }
     }
 
@@ -185,6 +227,20 @@ public struct FeedReader: Sendable {
         place: (Int) -> (line: Int, cell: String?),
         next: () throws(FeedError) -> (line: Int, cells: [String])?
     ) throws(FeedError) -> [Row] {
+        let builder = try rowBuilder(header: headerRow, path: path, sheet: sheet, place: place)
+        var rows: [Row] = []
+        var value: [UInt8] = []
+        while let (line, cells) = try next() {
+            if let row = try builder.row(line: line, cells: cells, value: &value) { rows.append(row) }
+        }
+        return rows
+    }
+
+    /// Checks a table's header and prepares what every row needs from it (`rows(header:…)`).
+    func rowBuilder(
+        header headerRow: [String], path: String, sheet: SheetPlace? = nil,
+        place: (Int) -> (line: Int, cell: String?)
+    ) throws(FeedError) -> RowBuilder {
         func at(_ column: Int) -> String { place(column).cell.map { " (cell \($0))" } ?? "" }
         let written = headerRow.map { $0.trimmingCharacters(in: .whitespaces) }
         guard !written.isEmpty, !(written.count == 1 && written[0].isEmpty) else {
@@ -212,25 +268,9 @@ public struct FeedReader: Sendable {
             }
             seen[name] = index
         }
-        // Per column, once: its `"name":` bytes and whether it is a number field. Each row is
-        // then written straight into its value's bytes (a profile of `sti submit` showed string
-        // joins, Foundation trimming and scalar-by-scalar escaping as 80 % of its time).
-        let keys = header.map { Array("\(Self.jsonString($0)):".utf8) }
-        let numeric = header.map { Self.numericFields.contains($0) }
-        let labelled = header.map { ChineseNames.hasLabels(fieldName: $0) }
-        let countyColumn = header.firstIndex(of: MessageField.county.name)
-        let defaultColumns = (
-            schema: header.firstIndex(of: MessageField.schema.name), county: countyColumn,
-            revision: header.firstIndex(of: MessageField.revision.name),
-            submittedAt: header.firstIndex(of: MessageField.submittedAt.name)
-        )
         func member(_ f: MessageField, _ value: String) -> [UInt8] {
             Array((Self.jsonString(f.name) + ":" + value).utf8)
         }
-        let schemaPart = member(.schema, Self.jsonString(kind.schema))
-        let countyPart = county.map { member(.county, Self.jsonString($0)) }
-        let revisionPart = member(.revision, "1")
-        let submittedAtPart = member(.submittedAt, Self.jsonString(submittedAt))
         let sheetColumns = sheet.map { sheet in
             Dictionary(
                 header.indices.map {
@@ -238,11 +278,51 @@ public struct FeedReader: Sendable {
                 },
                 uniquingKeysWith: { first, _ in first })
         }
+        // Per column, once: its `"name":` bytes and whether it is a number field. Each row is
+        // then written straight into its value's bytes (a profile of `sti submit` showed string
+        // joins, Foundation trimming and scalar-by-scalar escaping as 80 % of its time).
+        return RowBuilder(
+            reader: self, headerRow: headerRow, header: header, path: path,
+            keys: header.map { Array("\(Self.jsonString($0)):".utf8) },
+            numeric: header.map { Self.numericFields.contains($0) },
+            labelled: header.map { ChineseNames.hasLabels(fieldName: $0) },
+            countyColumn: header.firstIndex(of: MessageField.county.name),
+            schemaColumn: header.firstIndex(of: MessageField.schema.name),
+            revisionColumn: header.firstIndex(of: MessageField.revision.name),
+            submittedAtColumn: header.firstIndex(of: MessageField.submittedAt.name),
+            schemaPart: member(.schema, Self.jsonString(kind.schema)),
+            countyPart: county.map { member(.county, Self.jsonString($0)) },
+            revisionPart: member(.revision, "1"),
+            submittedAtPart: member(.submittedAt, Self.jsonString(submittedAt)),
+            sheet: sheet, sheetColumns: sheetColumns)
+    }
 
-        var rows: [Row] = []
-        var value: [UInt8] = []
-        while let (line, cells) = try next() {
-            if cells.allSatisfy({ $0.isEmpty }) { continue }
+    /// What a table's header decides for every row, and the row's value built from its cells.
+    struct RowBuilder: Sendable {
+        let reader: FeedReader
+        /// The header as written (for errors naming a column).
+        let headerRow: [String]
+        /// The protocol field name of each column.
+        let header: [String]
+        let path: String
+        let keys: [[UInt8]]
+        let numeric: [Bool]
+        let labelled: [Bool]
+        let countyColumn: Int?
+        let schemaColumn: Int?
+        let revisionColumn: Int?
+        let submittedAtColumn: Int?
+        let schemaPart: [UInt8]
+        let countyPart: [UInt8]?
+        let revisionPart: [UInt8]
+        let submittedAtPart: [UInt8]
+        let sheet: SheetPlace?
+        let sheetColumns: [String: (column: String, header: String)]?
+
+        /// The row of `cells`, or nil for a row of empty cells (skipped). `value` is scratch
+        /// space kept between rows.
+        func row(line: Int, cells: [String], value: inout [UInt8]) throws(FeedError) -> Row? {
+            if cells.allSatisfy({ $0.isEmpty }) { return nil }
             if cells.count > header.count, cells[header.count...].contains(where: { !$0.isEmpty }) {
                 throw FeedError(
                     path: path, line: line,
@@ -257,9 +337,9 @@ public struct FeedReader: Sendable {
                 first = false
                 value += bytes
             }
-            if !given(defaultColumns.schema) { part(schemaPart) }
-            if !given(defaultColumns.county), let countyPart { part(countyPart) }
-            if !given(defaultColumns.revision) { part(revisionPart) }
+            if !given(schemaColumn) { part(schemaPart) }
+            if !given(countyColumn), let countyPart { part(countyPart) }
+            if !given(revisionColumn) { part(revisionPart) }
             for index in header.indices where index < cells.count && !cells[index].isEmpty {
                 part(keys[index])
                 var cell = cells[index]
@@ -269,18 +349,17 @@ public struct FeedReader: Sendable {
                 {
                     cell = code
                 }
-                appendLiteral(cell: cell, numeric: numeric[index], to: &value)
+                reader.appendLiteral(cell: cell, numeric: numeric[index], to: &value)
             }
-            if !given(defaultColumns.submittedAt) { part(submittedAtPart) }
+            if !given(submittedAtColumn) { part(submittedAtPart) }
             value.append(UInt8(ascii: "}"))
             let rowCounty = given(countyColumn) ? cells[countyColumn!] : nil
-            var row = Row(line: line, key: rowCounty ?? county, value: value)
+            var row = Row(line: line, key: rowCounty ?? reader.county, value: value)
             if let sheet, let sheetColumns {
                 row.sheet = SheetPlace(sheet: sheet.sheet, firstColumn: sheet.firstColumn, columns: sheetColumns)
             }
-            rows.append(row)
+            return row
         }
-        return rows
     }
 
     /// A cell's JSON value: a number field holding a JSON number literal (spaces around it
@@ -471,6 +550,12 @@ public struct FeedReader: Sendable {
     }
 
     static func jsonString(_ s: String) -> String { JSONText.string(s) }
+}
+
+/// The text's bytes, read (never written) by the slices' readers at once: they all run inside
+/// `concurrentPerform`, which returns only after every one has finished, while the bytes are alive.
+private struct BorrowedBytes: @unchecked Sendable {
+    let buffer: UnsafeBufferPointer<UInt8>
 }
 
 /// A feed file that cannot be read at all (as opposed to rows that break protocol rules).

@@ -89,20 +89,27 @@ public struct Submitter: Sendable {
     /// year's row of the same identity, the highest revision among the rows). Rows with an
     /// explanation are not listed: the aggregator accepts them and keeps their warnings.
     public func warnings(of checked: CheckResult) -> [RowWarning] {
-        let rows = checked.files.flatMap { file in
-            file.valid.map { (path: file.path, line: $0.line, record: $0.record) }
-        }
+        // Only the kinds with a year-on-year rule are ever looked up (a tech contract has no
+        // previous year's record: `Plausibility.previousYearIdentity` is nil for it, and every
+        // identity names its kind), so only they go into `latest`. A profile of `sti submit`
+        // showed this map, built for every tech contract too, as a quarter of its time.
         var latest: [String: Record] = [:]
-        for row in rows {
-            let identity = row.record.identity
-            if (latest[identity]?.revision ?? 0) <= row.record.revision { latest[identity] = row.record }
-        }
-        return rows.flatMap { row -> [RowWarning] in
-            guard row.record.explanation == nil else { return [] }
-            return Plausibility.warnings(for: row.record) { latest[$0] }.map {
-                RowWarning(path: row.path, line: row.line, warning: $0)
+        for file in checked.files {
+            for row in file.valid {
+                if case .techContract = row.record.body { continue }
+                let identity = row.record.identity
+                if (latest[identity]?.revision ?? 0) <= row.record.revision { latest[identity] = row.record }
             }
         }
+        var warnings: [RowWarning] = []
+        for file in checked.files {
+            for row in file.valid where row.record.explanation == nil {
+                for warning in Plausibility.warnings(for: row.record, current: { latest[$0] }) {
+                    warnings.append(RowWarning(path: file.path, line: row.line, warning: warning))
+                }
+            }
+        }
+        return warnings
     }
 
     /// The producer configuration for submissions: `clientId`, the caller's librdkafka
