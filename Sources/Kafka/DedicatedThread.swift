@@ -13,8 +13,8 @@ import Synchronization
 //   it while it commits the batch before).
 //
 // - `Handoff.run`: producers on threads of their own feed a blocking consumer through bounded
-//   hand-offs, in order (the snapshot's `records/`: two threads read and format the records
-//   while the run's thread writes them).
+//   hand-offs, in order (the snapshot's `records/`: two threads read and format the records,
+//   county by county as each is free, while the run's thread writes them in registry order).
 //
 // Other code starts no threads or queues of its own (the `submit` command's parallel encoding,
 // `DispatchQueue.concurrentPerform` in Submitter.swift, is CPU work, not blocking work).
@@ -139,39 +139,54 @@ public final class Handoff<Element: Sendable>: Sendable {
         capacity: Int, produce: @escaping @Sendable (Handoff<Element>) throws -> Void,
         consume: (Handoff<Element>) throws(E) -> Void
     ) throws(E) {
-        try run(lanes: 1, capacity: capacity, produce: { _, handoff in try produce(handoff) }) {
+        try run(items: 1, lanes: 1, capacity: capacity, produce: { _, handoff in try produce(handoff) }) {
             handoffs throws(E) in try consume(handoffs[0])
         }
     }
 
-    /// `run` with `lanes` producers, each on a thread of its own with its own hand-off:
-    /// `produce(lane, handoff)`; `consume` gets the hand-offs in lane order.
+    /// `items` jobs produced by `lanes` threads and consumed in order on this one: each job
+    /// has its own hand-off, a free lane takes the next job not yet taken (so lanes stay busy
+    /// whatever the jobs' sizes), and `consume` gets the hand-offs in job order, each ending
+    /// (`receive` nil) when its job is done. A job that fails ends its hand-off with the error,
+    /// and so does every job not yet taken, so the consumer never waits for a job no lane will
+    /// do. Returns (or throws `consume`'s error) only after every lane ended.
     public static func run<E: Error>(
-        lanes: Int, capacity: Int, produce: @escaping @Sendable (Int, Handoff<Element>) throws -> Void,
+        items: Int, lanes: Int, capacity: Int, produce: @escaping @Sendable (Int, Handoff<Element>) throws -> Void,
         consume: ([Handoff<Element>]) throws(E) -> Void
     ) throws(E) {
-        let handoffs = (0..<lanes).map { _ in Handoff(capacity: capacity) }
+        let handoffs = (0..<items).map { _ in Handoff(capacity: capacity) }
+        let next = Atomic<Int>(0)
         let ended = DispatchSemaphore(value: 0)
-        for (lane, handoff) in handoffs.enumerated() {
+        for lane in 0..<lanes {
             let thread = Thread {
-                do {
-                    try produce(lane, handoff)
-                    handoff.finish(failure: nil)
-                } catch {
-                    handoff.finish(failure: error)
+                while true {
+                    let item = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard item < items else { break }
+                    do {
+                        try produce(item, handoffs[item])
+                        handoffs[item].finish(failure: nil)
+                    } catch {
+                        handoffs[item].finish(failure: error)
+                        while true {
+                            let untaken = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                            guard untaken < items else { break }
+                            handoffs[untaken].finish(failure: error)
+                        }
+                        break
+                    }
                 }
                 ended.signal()
             }
-            thread.name = "sti-records-\(lane)"
+            thread.name = "sti-lane-\(lane)"
             thread.start()
         }
         do {
             try consume(handoffs)
         } catch {
             for handoff in handoffs { handoff.cancel() }
-            for _ in handoffs { ended.wait() }
+            for _ in 0..<lanes { ended.wait() }
             throw error
         }
-        for _ in handoffs { ended.wait() }
+        for _ in 0..<lanes { ended.wait() }
     }
 }

@@ -39,4 +39,49 @@ import Testing
         #expect(received == [0, 1, 2, 3, 4])
         #expect(failure is Broken)
     }
+
+    /// Jobs of very different sizes come out in job order, whole, whichever lane did them.
+    @Test func jobsComeOutInOrderWhicheverLaneDidThem() {
+        let sizes = [5000, 1, 0, 3000, 2, 700, 1, 0, 4000, 9]
+        var seen: [[Int]] = []
+        Handoff<[Int]>.run(items: sizes.count, lanes: 2, capacity: 2) { item, handoff in
+            var chunk: [Int] = []
+            for i in 0..<sizes[item] {
+                chunk.append(item * 100_000 + i)
+                if chunk.count == 64 {
+                    _ = handoff.send(chunk)
+                    chunk = []
+                }
+            }
+            if !chunk.isEmpty { _ = handoff.send(chunk) }
+        } consume: { handoffs in
+            for handoff in handoffs {
+                var job: [Int] = []
+                while let chunk = try? handoff.receive() { job += chunk }
+                seen.append(job)
+            }
+        }
+        #expect(seen.count == sizes.count)
+        for (item, size) in sizes.enumerated() {
+            #expect(seen[item] == (0..<size).map { item * 100_000 + $0 }, "job \(item)")
+        }
+    }
+
+    /// A job that fails ends its own hand-off and every job not yet taken with the error, so
+    /// the consumer, reading in order, meets it and never waits for a job no lane will do.
+    @Test func aFailingJobFailsTheJobsNotYetTaken() {
+        var outcomes: [String] = []
+        Handoff<Int>.run(items: 6, lanes: 1, capacity: 1) { item, handoff in
+            if item == 2 { throw Broken() }
+            _ = handoff.send(item)
+        } consume: { handoffs in
+            for handoff in handoffs {
+                do {
+                    while let value = try handoff.receive() { outcomes.append("\(value)") }
+                    outcomes.append("end")
+                } catch { outcomes.append(error is Broken ? "broken" : "other") }
+            }
+        }
+        #expect(outcomes == ["0", "end", "1", "end", "broken", "broken", "broken", "broken"])
+    }
 }

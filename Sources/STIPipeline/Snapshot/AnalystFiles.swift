@@ -117,16 +117,15 @@ extension SnapshotWriter {
         // section 8's order for contracts (by contract number) and profiles (one a year), so
         // they are written as they come; R&D (`rd|county|year|performer`) comes year by year
         // and only a year's few performers are put in section 3's order. Two threads read and
-        // format (SQLite, the stored form, the CSV line), taking the counties in turns, while
-        // this one hashes and writes each county's lines in registry order.
+        // format (SQLite, the stored form, the CSV line), each taking the next county when it is
+        // free, while this one hashes and writes the counties' lines in registry order.
         let reader = HandedOver(value: analysts.records)
         let counties = analysts.registry.geographies.map(\.code)
-        let lanes = 2
         let firstYear = years.min() ?? 0
         var wantedYears = [Bool](repeating: false, count: (years.max() ?? 0) - firstYear + 1)
         for year in years { wantedYears[year - firstYear] = true }
         let wanted = wantedYears
-        let produce: @Sendable (Int, Handoff<LineChunk>) throws -> Void = { lane, handoff in
+        let produce: @Sendable (Int, Handoff<LineChunk>) throws -> Void = { index, handoff in
             var chunk = LineChunk()
             var line = CSVLine()
             var scratch: [UInt8] = []
@@ -137,49 +136,40 @@ extension SnapshotWriter {
                 for entry in group { chunk.append(year: groupYear, line: entry.line) }
                 group.removeAll(keepingCapacity: true)
             }
-            for county in stride(from: lane, to: counties.count, by: lanes).map({ counties[$0] }) {
-                var position = RecordFiles.IdentityPosition()
-                try reader.value(kind, county) { record in
-                    guard position.advance(to: record) else {
-                        throw SnapshotError(
-                            "the state gave the \(kind.rawValue) records of \(county) out of identity order")
-                    }
-                    let slot = record.year - firstYear
-                    guard slot >= 0 && slot < wanted.count && wanted[slot] else { return }
-                    if kind == .rd {
-                        line.removeAll()
-                        RecordFiles.appendLine(record, to: &line, scratch: &scratch)
-                        if !group.isEmpty && groupYear != record.year { flushGroup() }
-                        groupYear = record.year
-                        group.append((record.performer.order, line.bytes))
-                    } else {
-                        // Formatted straight into the chunk: no copy of the line.
-                        RecordFiles.appendLine(record, to: &chunk.text, scratch: &scratch)
-                        chunk.lines.append((record.year, chunk.text.bytes.count))
-                    }
-                    if chunk.text.bytes.count >= LineChunk.size {
-                        guard handoff.send(chunk) else { throw Handoff<LineChunk>.Cancelled() }
-                        chunk.removeAll()
-                    }
+            let county = counties[index]
+            var position = RecordFiles.IdentityPosition()
+            try reader.value(kind, county) { record in
+                guard position.advance(to: record) else {
+                    throw SnapshotError(
+                        "the state gave the \(kind.rawValue) records of \(county) out of identity order")
                 }
-                flushGroup()
-                // A county's last chunk says so: the writer then turns to the next lane.
-                chunk.endsCounty = true
-                guard handoff.send(chunk) else { throw Handoff<LineChunk>.Cancelled() }
-                chunk.removeAll()
+                let slot = record.year - firstYear
+                guard slot >= 0 && slot < wanted.count && wanted[slot] else { return }
+                if kind == .rd {
+                    line.removeAll()
+                    RecordFiles.appendLine(record, to: &line, scratch: &scratch)
+                    if !group.isEmpty && groupYear != record.year { flushGroup() }
+                    groupYear = record.year
+                    group.append((record.performer.order, line.bytes))
+                } else {
+                    // Formatted straight into the chunk: no copy of the line.
+                    RecordFiles.appendLine(record, to: &chunk.text, scratch: &scratch)
+                    chunk.lines.append((record.year, chunk.text.bytes.count))
+                }
+                if chunk.text.bytes.count >= LineChunk.size {
+                    guard handoff.send(chunk) else { throw Handoff<LineChunk>.Cancelled() }
+                    chunk.removeAll()
+                }
             }
+            flushGroup()
+            if !chunk.lines.isEmpty, !handoff.send(chunk) { throw Handoff<LineChunk>.Cancelled() }
         }
         func consume(_ handoffs: [Handoff<LineChunk>]) throws(SnapshotError) {
             do {
                 var year = Int.min
                 var target: OpenRecordFile?
-                for index in counties.indices {
-                    var ended = false
-                    while !ended {
-                        guard let chunk = try handoffs[index % lanes].receive() else {
-                            throw SnapshotError(
-                                "the \(kind.rawValue) records of \(counties[index]) ended before their last chunk")
-                        }
+                for handoff in handoffs {
+                    while let chunk = try handoff.receive() {
                         var start = 0
                         for (lineYear, end) in chunk.lines {
                             if lineYear != year {
@@ -190,11 +180,8 @@ extension SnapshotWriter {
                             target!.rows += 1
                             start = end
                         }
-                        ended = chunk.endsCounty
                     }
                 }
-                // Each lane ends after its last county (or says what stopped it).
-                for handoff in handoffs { _ = try handoff.receive() }
             } catch let error as SnapshotError {
                 throw error
             } catch {
@@ -202,7 +189,7 @@ extension SnapshotWriter {
             }
         }
         do throws(SnapshotError) {
-            try Handoff<LineChunk>.run(lanes: lanes, capacity: 16, produce: produce) {
+            try Handoff<LineChunk>.run(items: counties.count, lanes: 2, capacity: 16, produce: produce) {
                 handoffs throws(SnapshotError) in try consume(handoffs)
             }
         } catch {
@@ -264,8 +251,6 @@ struct LineChunk: Sendable {
     var text = CSVLine(capacity: Self.size + 4096)
     /// Each line's year and where it ends in `text`.
     var lines: [(year: Int, end: Int)] = []
-    /// The last chunk of a county.
-    var endsCounty = false
 
     init() { lines.reserveCapacity(Self.size / 64) }
 
