@@ -32,7 +32,8 @@ public enum SnapshotWorkbook {
         }
         let widths = table.header.map { name -> Double in
             switch name {
-            case "geo_name_zh", "geo_name_en", "indicator", "identity", "explanation", "first_message", "codes":
+            case "geo_name_zh", "geo_name_en", "indicator", "identity", MessageField.explanation.name, "first_message",
+                "codes":
                 return 24
             default: return max(10, Double(name.count) + 2)
             }

@@ -228,10 +228,11 @@ public struct RejectionRow: Sendable, Hashable, Codable {
     }
 }
 
-/// The column names of `warnings.csv` (section 8).
+/// The column names of `warnings.csv` (section 8); `explanation` is the record's field of that
+/// name (section 3), spelt by the catalogue.
 public let warningsCSVHeader = [
     "year", "geo_code", "kind", "identity", "code", "field", "value", "compared_with",
-    "disposition", "explanation", "topic", "partition", "offset",
+    "disposition", MessageField.explanation.name, "topic", "partition", "offset",
 ]
 
 /// Why a warning is listed in `warnings.csv` (section 8).
