@@ -132,18 +132,6 @@ public final class Handoff<Element: Sendable>: Sendable {
     /// Thrown inside the producer when the consumer gave up.
     public struct Cancelled: Error { public init() {} }
 
-    /// Runs `produce` on a thread of its own and `consume` on this one, joined by a hand-off of
-    /// `capacity` elements; returns (or throws `consume`'s error) only after the producer ended,
-    /// so that nothing it uses is still in use when the caller goes on.
-    public static func run<E: Error>(
-        capacity: Int, produce: @escaping @Sendable (Handoff<Element>) throws -> Void,
-        consume: (Handoff<Element>) throws(E) -> Void
-    ) throws(E) {
-        try run(items: 1, lanes: 1, capacity: capacity, produce: { _, handoff in try produce(handoff) }) {
-            handoffs throws(E) in try consume(handoffs[0])
-        }
-    }
-
     /// `items` jobs produced by `lanes` threads and consumed in order on this one: each job
     /// has its own hand-off, a free lane takes the next job not yet taken (so lanes stay busy
     /// whatever the jobs' sizes), and `consume` gets the hand-offs in job order, each ending

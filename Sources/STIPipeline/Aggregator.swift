@@ -367,18 +367,14 @@ public final class Aggregator {
             let probe = try makeProbe()
             defer { try? probe.close() }
             try checkTails(probe: probe, stored: stored, store: store)
-            let ends: [KafkaPartition: Int64]
+            let found: [TopicPartitionKey: Int64]
             do {
-                ends = try probe.logEnds(
-                    of: partitions.keys.map { KafkaPartition(topic: $0.topic, partition: $0.partition) },
-                    timeout: options.timeout)
+                found = try probe.logEnds(of: Array(partitions.keys), timeout: options.timeout)
             } catch {
                 throw AggregateError(
                     .brokersUnreachable, context: "cannot read the log ends from the brokers at \(options.brokers)",
                     underlying: error)
             }
-            var found: [TopicPartitionKey: Int64] = [:]
-            for (key, end) in ends { found[TopicPartitionKey(topic: key.topic, partition: key.partition)] = end }
             let beyond = partitions.filter { $0.value > (found[$0.key] ?? .max) }.keys.sorted()
             if !beyond.isEmpty {
                 throw Self.logReplacedError(

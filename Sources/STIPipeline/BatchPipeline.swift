@@ -107,7 +107,7 @@ final class BatchPoller: @unchecked Sendable {
                     if let entry = partitions.entry(topic: view.topic, partition: view.partition),
                         partitions.finish(entry)
                     {
-                        finishedNow.append(KafkaPartition(topic: key.topic, partition: key.partition))
+                        finishedNow.append(key)
                     }
                 case .error(let error):
                     if error.errorCode == .autoOffsetReset || error.errorCode == .offsetOutOfRange {
@@ -121,7 +121,7 @@ final class BatchPoller: @unchecked Sendable {
                         // Past this run's end (fetched before the partition was paused): the
                         // next run reads it.
                         if partitions.finish(entry) {
-                            finishedNow.append(KafkaPartition(topic: key.topic, partition: key.partition))
+                            finishedNow.append(key)
                         }
                         return
                     }
@@ -129,7 +129,7 @@ final class BatchPoller: @unchecked Sendable {
                     if let entry {
                         entry.remember(view)
                         if view.offset + 1 >= entry.limit, partitions.finish(entry) {
-                            finishedNow.append(KafkaPartition(topic: key.topic, partition: key.partition))
+                            finishedNow.append(key)
                         }
                     }
                 }

@@ -243,11 +243,7 @@ public struct StatusProbe: Sendable {
                 }
                 partitions += entry.partitions.map { KafkaPartition(topic: topic, partition: $0) }
             }
-            var ends: [TopicPartitionKey: Int64] = [:]
-            for (key, end) in try consumer.logEnds(of: partitions, timeout: timeout) {
-                ends[TopicPartitionKey(topic: key.topic, partition: key.partition)] = end
-            }
-            return ends
+            return try consumer.logEnds(of: partitions, timeout: timeout)
         } catch let error as StatusError {
             throw error
         } catch {

@@ -12,13 +12,13 @@ import Testing
         let produced = Mutex(0)
         var caught: Broken?
         do throws(Broken) {
-            try Handoff<Int>.run(capacity: 2) { handoff in
+            try Handoff<Int>.run(items: 1, lanes: 1, capacity: 2) { _, handoff in
                 for i in 0..<1_000_000 {
                     guard handoff.send(i) else { throw Handoff<Int>.Cancelled() }
                     produced.withLock { $0 += 1 }
                 }
-            } consume: { handoff throws(Broken) in
-                _ = try? handoff.receive()
+            } consume: { handoffs throws(Broken) in
+                _ = try? handoffs[0].receive()
                 throw Broken()
             }
         } catch { caught = error }
@@ -30,11 +30,11 @@ import Testing
     @Test func aFailingProducerIsSeenAfterItsElements() {
         var received: [Int] = []
         var failure: (any Error)?
-        Handoff<Int>.run(capacity: 1) { handoff in
+        Handoff<Int>.run(items: 1, lanes: 1, capacity: 1) { _, handoff in
             for i in 0..<5 { _ = handoff.send(i) }
             throw Broken()
-        } consume: { handoff in
-            do { while let i = try handoff.receive() { received.append(i) } } catch { failure = error }
+        } consume: { handoffs in
+            do { while let i = try handoffs[0].receive() { received.append(i) } } catch { failure = error }
         }
         #expect(received == [0, 1, 2, 3, 4])
         #expect(failure is Broken)

@@ -759,7 +759,7 @@ public struct StateTransaction {
             if sqlite3_column_type(statement, 1) != SQLITE_NULL {
                 let topic = UnsafeRawBufferPointer(
                     start: sqlite3_column_text(statement, 1), count: Int(sqlite3_column_bytes(statement, 1)))
-                guard StoredRecord.isUTF8(topic) else {
+                guard UTF8Validation.isValid(topic) else {
                     throw StateStoreError(
                         .unreadable, "stored record source unreadable (not UTF-8); run with --rebuild")
                 }

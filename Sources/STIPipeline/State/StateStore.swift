@@ -1,4 +1,5 @@
 import Foundation
+public import Kafka
 public import STIProtocol
 
 // The seam between deciding a batch and storing it (issue 12, point 4). `BatchProcessor` decides
@@ -104,17 +105,9 @@ public enum StateWrite: Sendable, Hashable {
     }
 }
 
-/// A topic-partition, as a dictionary key.
-public struct TopicPartitionKey: Hashable, Sendable, Comparable, CustomStringConvertible {
-    public var topic: String
-    public var partition: Int32
-    public init(topic: String, partition: Int32) {
-        self.topic = topic
-        self.partition = partition
-    }
-    public static func < (a: Self, b: Self) -> Bool { (a.topic, a.partition) < (b.topic, b.partition) }
-    public var description: String { "\(topic)[\(partition)]" }
-}
+/// A topic-partition, as a dictionary key: the Kafka module's, not a second type with the same
+/// fields that every call to the broker had to convert to and from.
+public typealias TopicPartitionKey = KafkaPartition
 
 /// Offsets `[first, next)` of one partition.
 public struct OffsetRange: Hashable, Sendable {

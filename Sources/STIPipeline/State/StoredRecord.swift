@@ -159,12 +159,6 @@ public enum StoredRecord {
 
     // MARK: Reading
 
-    /// Whether `bytes` are UTF-8 (ASCII checked in place; anything else by the standard library).
-    static func isUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        if !bytes.contains(where: { $0 >= 0x80 }) { return true }
-        return String(validating: bytes, as: UTF8.self) != nil
-    }
-
     private struct Reader {
         let bytes: UnsafeRawBufferPointer
         var position: Int
@@ -208,7 +202,7 @@ public enum StoredRecord {
             let start = position
             position += Int(count)
             let text = RecordLineFields.Text(rebasing: bytes[start..<position])
-            return StoredRecord.isUTF8(text) ? text : nil
+            return UTF8Validation.isValid(text) ? text : nil
         }
 
         mutating func choice<T>(_ table: [T]) -> T? {

@@ -25,15 +25,6 @@ public enum CSVWriter {
         return String(decoding: line.bytes, as: UTF8.self)
     }
 
-    /// A text cell with `'` put in front when it starts with a guarded character.
-    public static func guarded(_ text: String) -> String {
-        guard let first = text.utf8.first, CSVLine.isGuarded(first) else { return text }
-        return "'" + text
-    }
-
-    /// `""`, or digits with an optional fraction (`120.86`, `3000`).
-    static func isPlainNumeral(_ s: String) -> Bool { CSVLine.isPlainNumeral(s.utf8) }
-
     /// One record: fields joined by commas, ended by CRLF.
     public static func line(_ cells: [CSVCell]) -> String {
         var line = CSVLine()
