@@ -144,6 +144,9 @@ public final class MetricsServer: Service, Sendable {
         }
     }
 
+    /// Whether the endpoint still listens (its listening socket is open).
+    public var isListening: Bool { channel.isActive }
+
     /// Stops listening (for callers that do not `run` it in a service group).
     public func stop() async {
         stopping.set()
