@@ -1,6 +1,10 @@
 import CRdKafka
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// librdkafka's in-process mock Kafka cluster, for tests: real TCP listeners on loopback that
 /// speak the Kafka protocol, with fault injection (request errors, brokers down, leader moves,
 /// latency).
@@ -37,6 +41,8 @@ public final class MockCluster: Sendable {
     public let brokerCount: Int
     private let owner: NativeHandle
     private let cluster: Mutex<NativeHandle?>
+    /// Sockets bound (not listening) to the ports of brokers that are down; see `setBroker`.
+    private let heldPorts = Mutex<[Int32]>([])
 
     /// Starts a cluster of `brokers` brokers on random loopback ports.
     public init(brokers: Int = 3) throws {
@@ -69,6 +75,7 @@ public final class MockCluster: Sendable {
             return cluster
         }
         guard let cluster else { return }
+        releaseHeldPorts()
         rd_kafka_mock_cluster_destroy(cluster.pointer)
         rd_kafka_destroy(owner.pointer)
     }
@@ -109,9 +116,51 @@ public final class MockCluster: Sendable {
 
     /// Disconnects a broker and refuses connections (`up: false`), or accepts them again.
     /// Leadership does not move. `brokerId` -1 means all brokers.
+    ///
+    /// A broker that goes down closes its listener, and one that comes back listens on the same
+    /// port again: librdkafka aborts the process when that port was taken meanwhile, which a
+    /// test process whose clients and other mock brokers take ports all the time did (CI:
+    /// "Failed to bind mock broker socket to Address already in use"). So while a broker is down
+    /// its port is held by a socket bound to it without listening (a connection there is still
+    /// refused, as by a down broker), and let go only just before the broker listens again.
     public func setBroker(_ brokerId: Int32, up: Bool) throws {
+        if up { releaseHeldPorts() }
+        defer { holdFreedPorts() }
         try run("setBroker \(brokerId) \(up ? "up" : "down")") { cluster in
             up ? rd_kafka_mock_broker_set_up(cluster, brokerId) : rd_kafka_mock_broker_set_down(cluster, brokerId)
+        }
+    }
+
+    /// The brokers' ports, from `bootstrapServers` (`127.0.0.1:port,…`).
+    private var brokerPorts: [UInt16] {
+        bootstrapServers.split(separator: ",").compactMap { $0.split(separator: ":").last.flatMap { UInt16($0) } }
+    }
+
+    /// Binds a socket, without listening, to every broker port that nothing listens on (the
+    /// brokers that are down); a port whose broker listens refuses the bind and is left alone.
+    private func holdFreedPorts() {
+        for port in brokerPorts {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { continue }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            if bound == 0 { heldPorts.withLock { $0.append(fd) } } else { Glibc.close(fd) }
+        }
+    }
+
+    private func releaseHeldPorts() {
+        for fd in heldPorts.withLock({ held in
+            defer { held.removeAll() }
+            return held
+        }) {
+            Glibc.close(fd)
         }
     }
 
